@@ -49,6 +49,7 @@ pub struct Error(Box<ErrorKind>);
 /// What went wrong.
 #[derive(Debug)]
 #[non_exhaustive]
+#[allow(missing_docs)] // variant fields are named for what they hold
 pub enum ErrorKind {
     /// Malformed CSV: unterminated quote, invalid UTF-8, wrong number of fields.
     Parse { loc: Location, msg: String },

@@ -11,6 +11,10 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod cluster;
 pub mod error;
+pub mod flavour;
+pub mod retry;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};
+pub use flavour::Flavour;

@@ -1,0 +1,349 @@
+//! The retry helper: the Rust counterpart of `sqlalchemy_cockroachdb.run_transaction`.
+//!
+//! Three pieces, kept apart so the first two are tested without a server:
+//! - [`RetryPolicy`]: capped exponential backoff with full jitter and a finite attempt cap
+//!   (the Python helper retries forever by default, a known complaint);
+//! - [`classify`]: which errors are retried (only SQLSTATE 40001), which mean the commit
+//!   outcome is unknown (40003, or the connection lost during COMMIT), and which are final;
+//! - [`run_transaction`]: owns BEGIN, COMMIT and ROLLBACK around a closure that only gets
+//!   `&mut Transaction`, so it can neither commit nor roll back by itself. On CockroachDB it
+//!   speaks the `SAVEPOINT cockroach_restart` protocol; on PostgreSQL it retries the whole
+//!   transaction.
+
+use crate::flavour::Flavour;
+use crate::{Error, ErrorKind, Result};
+use postgres::{Client, Transaction};
+use rand::Rng;
+use std::time::Duration;
+
+/// Backoff bounds and the attempt cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (at least 1).
+    pub max_attempts: u32,
+    /// Upper bound of the first retry's delay; doubles with each retry.
+    pub base_delay: Duration,
+    /// No delay bound exceeds this.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 10 attempts, 50 ms doubling to at most 5 s: rides out bursts of contention without
+    /// hanging a load for minutes on a transaction that can never succeed.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Rejects a policy that could never run or never wait.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_attempts == 0 {
+            return Err(Error::usage("--max-attempts must be at least 1"));
+        }
+        if self.base_delay > self.max_delay {
+            return Err(Error::usage("the base retry delay exceeds the maximum delay"));
+        }
+        Ok(())
+    }
+
+    /// Upper bound of the delay before retry number `retry` (0 for the first retry):
+    /// `min(max_delay, base_delay * 2^retry)`.
+    pub fn delay_bound(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
+        self.base_delay
+            .checked_mul(factor)
+            .map_or(self.max_delay, |d| d.min(self.max_delay))
+    }
+
+    /// Full jitter: a uniform delay in `[0, delay_bound(retry)]`, so clients that failed
+    /// together do not retry together.
+    pub fn backoff<R: Rng + ?Sized>(&self, retry: u32, rng: &mut R) -> Duration {
+        let bound = self.delay_bound(retry).as_micros() as u64;
+        Duration::from_micros(rng.gen_range(0..=bound))
+    }
+}
+
+/// What to do after an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// A retryable conflict (40001): roll back and run the closure again.
+    Again,
+    /// The transaction may or may not have committed (40003, or the connection was lost
+    /// while COMMIT was in flight).
+    CommitUnknown,
+    /// Return the error as it is.
+    Fail,
+}
+
+/// Classifies an error by SQLSTATE, by whether it happened during COMMIT (or CockroachDB's
+/// `RELEASE SAVEPOINT`, which is its commit) and by whether the connection is gone.
+pub fn classify(sqlstate: Option<&str>, during_commit: bool, connection_lost: bool) -> Retry {
+    match sqlstate {
+        Some("40001") => Retry::Again,
+        Some("40003") => Retry::CommitUnknown,
+        None if during_commit && connection_lost => Retry::CommitUnknown,
+        _ if during_commit && connection_lost => Retry::CommitUnknown,
+        _ => Retry::Fail,
+    }
+}
+
+fn classify_error(e: &Error, during_commit: bool) -> Retry {
+    let lost = match e.kind() {
+        ErrorKind::Db(pe) => pe.is_closed() || pe.as_db_error().is_none(),
+        _ => false,
+    };
+    match e.kind() {
+        ErrorKind::Db(pe) => classify(pe.code().map(|c| c.code()), during_commit, lost),
+        _ => Retry::Fail,
+    }
+}
+
+/// Why [`retry_loop`] gave up.
+#[derive(Debug)]
+pub enum GiveUp<E> {
+    /// Every attempt hit a retryable error.
+    Exhausted {
+        /// Attempts made.
+        attempts: u32,
+        /// The last error.
+        last: E,
+    },
+    /// The outcome of a commit is unknown.
+    Unknown(E),
+    /// A non-retryable error.
+    Fail(E),
+}
+
+/// The pure retry loop: runs `op(attempt)` (attempt counts from 1) until it succeeds, a
+/// non-retryable error comes, or the policy's attempt cap is reached. Sleeping and the
+/// random source are passed in, so tests need neither time nor a server.
+pub fn retry_loop<T, E, R: Rng + ?Sized>(
+    policy: &RetryPolicy,
+    rng: &mut R,
+    mut sleep: impl FnMut(Duration),
+    mut op: impl FnMut(u32) -> std::result::Result<T, (E, Retry)>,
+) -> std::result::Result<(T, u32), GiveUp<E>> {
+    let mut attempt = 1;
+    loop {
+        match op(attempt) {
+            Ok(v) => return Ok((v, attempt)),
+            Err((_, Retry::Again)) if attempt < policy.max_attempts => {
+                sleep(policy.backoff(attempt - 1, rng));
+                attempt += 1;
+            }
+            Err((e, Retry::Again)) => return Err(GiveUp::Exhausted { attempts: attempt, last: e }),
+            Err((e, Retry::CommitUnknown)) => return Err(GiveUp::Unknown(e)),
+            Err((e, Retry::Fail)) => return Err(GiveUp::Fail(e)),
+        }
+    }
+}
+
+/// A committed transaction's value and how many attempts it took.
+#[derive(Debug)]
+pub struct Committed<T> {
+    /// What the closure returned on the attempt that committed.
+    pub value: T,
+    /// Attempts made (1 when there was no retry).
+    pub attempts: u32,
+}
+
+/// Runs `body` in a transaction, retrying on SQLSTATE 40001 under `policy`, and commits.
+///
+/// `body` may run several times: it must not change anything outside the transaction;
+/// return results instead. Errors: [`ErrorKind::RetriesExhausted`] with the attempt count
+/// and the last server message; [`ErrorKind::CommitUnknown`] when the commit may or may not
+/// have happened; any other error at once, the transaction rolled back.
+pub fn run_transaction<T>(
+    client: &mut Client,
+    flavour: Flavour,
+    policy: &RetryPolicy,
+    body: impl FnMut(&mut Transaction<'_>) -> Result<T>,
+) -> Result<Committed<T>> {
+    let mut rng = rand::thread_rng();
+    let outcome = match flavour {
+        Flavour::Postgres => run_postgres(client, policy, &mut rng, body),
+        Flavour::Cockroach => run_cockroach(client, policy, &mut rng, body),
+    };
+    outcome
+        .map(|(value, attempts)| Committed { value, attempts })
+        .map_err(|g| match g {
+            GiveUp::Exhausted { attempts, last } => match last.into_kind() {
+                ErrorKind::Db(last) => ErrorKind::RetriesExhausted { attempts, last }.into(),
+                other => other.into(),
+            },
+            GiveUp::Unknown(e) => match e.into_kind() {
+                ErrorKind::Db(source) => ErrorKind::CommitUnknown { source }.into(),
+                other => other.into(),
+            },
+            GiveUp::Fail(e) => e,
+        })
+}
+
+fn tag(during_commit: bool) -> impl Fn(Error) -> (Error, Retry) {
+    move |e| {
+        let r = classify_error(&e, during_commit);
+        (e, r)
+    }
+}
+
+fn run_postgres<T, R: Rng + ?Sized>(
+    client: &mut Client,
+    policy: &RetryPolicy,
+    rng: &mut R,
+    mut body: impl FnMut(&mut Transaction<'_>) -> Result<T>,
+) -> std::result::Result<(T, u32), GiveUp<Error>> {
+    retry_loop(policy, rng, std::thread::sleep, |_| {
+        let mut tx = client.transaction().map_err(Error::from).map_err(tag(false))?;
+        let v = body(&mut tx).map_err(tag(false))?;
+        tx.commit().map_err(Error::from).map_err(tag(true))?;
+        Ok(v)
+    })
+}
+
+const RESTART: &str = "cockroach_restart";
+
+fn run_cockroach<T, R: Rng + ?Sized>(
+    client: &mut Client,
+    policy: &RetryPolicy,
+    rng: &mut R,
+    mut body: impl FnMut(&mut Transaction<'_>) -> Result<T>,
+) -> std::result::Result<(T, u32), GiveUp<Error>> {
+    let mut tx = client
+        .transaction()
+        .map_err(|e| GiveUp::Fail(Error::from(e)))?;
+    tx.batch_execute(&format!("SAVEPOINT {RESTART}"))
+        .map_err(|e| GiveUp::Fail(Error::from(e)))?;
+    let (v, attempts) = retry_loop(policy, rng, std::thread::sleep, |attempt| {
+        if attempt > 1 {
+            tx.batch_execute(&format!("ROLLBACK TO SAVEPOINT {RESTART}"))
+                .map_err(Error::from)
+                .map_err(tag(false))?;
+        }
+        let v = body(&mut tx).map_err(tag(false))?;
+        // RELEASE of the restart savepoint is CockroachDB's commit point.
+        tx.batch_execute(&format!("RELEASE SAVEPOINT {RESTART}"))
+            .map_err(Error::from)
+            .map_err(tag(true))?;
+        Ok(v)
+    })?;
+    tx.commit().map_err(|e| {
+        let e = Error::from(e);
+        match classify_error(&e, true) {
+            Retry::Fail => GiveUp::Fail(e),
+            _ => GiveUp::Unknown(e),
+        }
+    })?;
+    Ok((v, attempts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    fn policy(max: u32) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: max,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+
+    #[test]
+    fn delay_bound_doubles_then_caps() {
+        let p = policy(10);
+        let bounds: Vec<u64> = (0..8).map(|r| p.delay_bound(r).as_millis() as u64).collect();
+        assert_eq!(bounds, [100, 200, 400, 800, 1600, 2000, 2000, 2000]);
+        assert_eq!(p.delay_bound(1000), Duration::from_secs(2), "no overflow");
+    }
+
+    #[test]
+    fn full_jitter_stays_within_bounds_and_spreads() {
+        let p = policy(10);
+        let mut rng = StdRng::seed_from_u64(7);
+        for retry in 0..10 {
+            let bound = p.delay_bound(retry);
+            let draws: Vec<Duration> = (0..200).map(|_| p.backoff(retry, &mut rng)).collect();
+            assert!(draws.iter().all(|d| *d <= bound));
+            let below_half = draws.iter().filter(|d| **d < bound / 2).count();
+            assert!((50..150).contains(&below_half), "jitter is uniform-ish: {below_half}/200");
+        }
+    }
+
+    #[test]
+    fn only_40001_is_retried() {
+        assert_eq!(classify(Some("40001"), false, false), Retry::Again);
+        assert_eq!(classify(Some("40001"), true, false), Retry::Again);
+        assert_eq!(classify(Some("40003"), true, false), Retry::CommitUnknown);
+        assert_eq!(classify(Some("23505"), false, false), Retry::Fail);
+        assert_eq!(classify(Some("40P01"), false, false), Retry::Fail);
+        assert_eq!(classify(None, false, true), Retry::Fail, "lost before COMMIT: nothing committed");
+        assert_eq!(classify(None, true, true), Retry::CommitUnknown);
+        assert_eq!(classify(Some("57P01"), true, true), Retry::CommitUnknown);
+    }
+
+    #[test]
+    fn validate_rejects_zero_attempts_and_inverted_bounds() {
+        assert!(policy(0).validate().is_err());
+        let mut p = policy(3);
+        p.base_delay = Duration::from_secs(10);
+        assert!(p.validate().is_err());
+        assert!(RetryPolicy::default().validate().is_ok());
+    }
+
+    #[test]
+    fn loop_retries_until_success_and_counts_attempts() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut slept = Vec::new();
+        let r = retry_loop(&policy(5), &mut rng, |d| slept.push(d), |attempt| {
+            if attempt < 3 {
+                Err(("conflict", Retry::Again))
+            } else {
+                Ok(attempt * 10)
+            }
+        });
+        assert_eq!(r.unwrap(), (30, 3));
+        assert_eq!(slept.len(), 2);
+        assert!(slept[0] <= Duration::from_millis(100) && slept[1] <= Duration::from_millis(200));
+    }
+
+    #[test]
+    fn loop_gives_up_at_the_cap_with_the_attempt_count() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut calls = 0;
+        let r: std::result::Result<((), u32), _> =
+            retry_loop(&policy(4), &mut rng, |_| {}, |_| {
+                calls += 1;
+                Err(("conflict", Retry::Again))
+            });
+        match r {
+            Err(GiveUp::Exhausted { attempts, last }) => {
+                assert_eq!((attempts, last, calls), (4, "conflict", 4));
+            }
+            other => panic!("expected Exhausted, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn loop_returns_final_and_unknown_errors_at_once() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut calls = 0;
+        let r: std::result::Result<((), u32), _> = retry_loop(&policy(9), &mut rng, |_| {}, |_| {
+            calls += 1;
+            Err(("dup", Retry::Fail))
+        });
+        assert!(matches!(r, Err(GiveUp::Fail("dup"))));
+        let r: std::result::Result<((), u32), _> = retry_loop(&policy(9), &mut rng, |_| {}, |_| {
+            calls += 1;
+            Err(("ambiguous", Retry::CommitUnknown))
+        });
+        assert!(matches!(r, Err(GiveUp::Unknown("ambiguous"))));
+        assert_eq!(calls, 2);
+    }
+}
