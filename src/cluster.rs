@@ -119,8 +119,11 @@ fn lookup_user(name: &str) -> Option<User> {
 
 /// A port on 127.0.0.1 that nobody listens on right now.
 pub fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| cluster_err(format!("no free port: {e}")))?;
-    Ok(l.local_addr().map_err(|e| cluster_err(e.to_string()))?.port())
+    let l =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| cluster_err(format!("no free port: {e}")))?;
+    Ok(l.local_addr()
+        .map_err(|e| cluster_err(e.to_string()))?
+        .port())
 }
 
 impl LocalCluster {
@@ -221,7 +224,11 @@ impl LocalCluster {
 
     fn spawn_watchdog(&mut self) -> Result<()> {
         let stop = self.bindir.join("pg_ctl");
-        let user = self.run_as.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+        let user = self
+            .run_as
+            .as_ref()
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
         // Blocks until our end of stdin closes (drop, exit or death), then cleans up.
         let script = r#"cat >/dev/null
 if [ -f "$1/data/postmaster.pid" ]; then
@@ -249,16 +256,26 @@ rm -rf "$1""#;
 
     fn initdb(&self) -> Result<()> {
         let mut c = self.command("initdb");
-        c.arg("-D")
-            .arg(self.data())
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
+        c.arg("-D").arg(self.data()).args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]);
         self.run(c, "initdb")
     }
 
     fn write_conf(&self, opts: &ClusterOptions) -> Result<()> {
         let mut conf = String::from("\n# chunkload throwaway cluster\n");
         conf.push_str("listen_addresses = '127.0.0.1'\n");
-        conf.push_str(&format!("unix_socket_directories = '{}'\n", self.dir.display()));
+        conf.push_str(&format!(
+            "unix_socket_directories = '{}'\n",
+            self.dir.display()
+        ));
         conf.push_str("max_connections = 100\nshared_buffers = 128MB\n");
         conf.push_str("max_wal_size = 2GB\nlog_min_messages = warning\n");
         if !opts.durable {
@@ -390,7 +407,9 @@ rm -rf "$1""#;
                 .wait()
                 .map_err(|e| cluster_err(format!("waiting for shutdown: {e}")))?;
             if !status.success() {
-                return Err(cluster_err(format!("shutdown watchdog exited with {status}")));
+                return Err(cluster_err(format!(
+                    "shutdown watchdog exited with {status}"
+                )));
             }
         }
         Ok(())

@@ -11,6 +11,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod bank;
 pub mod cluster;
 pub mod error;
 pub mod flavour;

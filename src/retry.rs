@@ -46,7 +46,9 @@ impl RetryPolicy {
             return Err(Error::usage("--max-attempts must be at least 1"));
         }
         if self.base_delay > self.max_delay {
-            return Err(Error::usage("the base retry delay exceeds the maximum delay"));
+            return Err(Error::usage(
+                "the base retry delay exceeds the maximum delay",
+            ));
         }
         Ok(())
     }
@@ -136,7 +138,12 @@ pub fn retry_loop<T, E, R: Rng + ?Sized>(
                 sleep(policy.backoff(attempt - 1, rng));
                 attempt += 1;
             }
-            Err((e, Retry::Again)) => return Err(GiveUp::Exhausted { attempts: attempt, last: e }),
+            Err((e, Retry::Again)) => {
+                return Err(GiveUp::Exhausted {
+                    attempts: attempt,
+                    last: e,
+                })
+            }
             Err((e, Retry::CommitUnknown)) => return Err(GiveUp::Unknown(e)),
             Err((e, Retry::Fail)) => return Err(GiveUp::Fail(e)),
         }
@@ -198,7 +205,10 @@ fn run_postgres<T, R: Rng + ?Sized>(
     mut body: impl FnMut(&mut Transaction<'_>) -> Result<T>,
 ) -> std::result::Result<(T, u32), GiveUp<Error>> {
     retry_loop(policy, rng, std::thread::sleep, |_| {
-        let mut tx = client.transaction().map_err(Error::from).map_err(tag(false))?;
+        let mut tx = client
+            .transaction()
+            .map_err(Error::from)
+            .map_err(tag(false))?;
         let v = body(&mut tx).map_err(tag(false))?;
         tx.commit().map_err(Error::from).map_err(tag(true))?;
         Ok(v)
@@ -258,7 +268,9 @@ mod tests {
     #[test]
     fn delay_bound_doubles_then_caps() {
         let p = policy(10);
-        let bounds: Vec<u64> = (0..8).map(|r| p.delay_bound(r).as_millis() as u64).collect();
+        let bounds: Vec<u64> = (0..8)
+            .map(|r| p.delay_bound(r).as_millis() as u64)
+            .collect();
         assert_eq!(bounds, [100, 200, 400, 800, 1600, 2000, 2000, 2000]);
         assert_eq!(p.delay_bound(1000), Duration::from_secs(2), "no overflow");
     }
@@ -272,7 +284,10 @@ mod tests {
             let draws: Vec<Duration> = (0..200).map(|_| p.backoff(retry, &mut rng)).collect();
             assert!(draws.iter().all(|d| *d <= bound));
             let below_half = draws.iter().filter(|d| **d < bound / 2).count();
-            assert!((50..150).contains(&below_half), "jitter is uniform-ish: {below_half}/200");
+            assert!(
+                (50..150).contains(&below_half),
+                "jitter is uniform-ish: {below_half}/200"
+            );
         }
     }
 
@@ -283,7 +298,11 @@ mod tests {
         assert_eq!(classify(Some("40003"), true, false), Retry::CommitUnknown);
         assert_eq!(classify(Some("23505"), false, false), Retry::Fail);
         assert_eq!(classify(Some("40P01"), false, false), Retry::Fail);
-        assert_eq!(classify(None, false, true), Retry::Fail, "lost before COMMIT: nothing committed");
+        assert_eq!(
+            classify(None, false, true),
+            Retry::Fail,
+            "lost before COMMIT: nothing committed"
+        );
         assert_eq!(classify(None, true, true), Retry::CommitUnknown);
         assert_eq!(classify(Some("57P01"), true, true), Retry::CommitUnknown);
     }
@@ -301,13 +320,18 @@ mod tests {
     fn loop_retries_until_success_and_counts_attempts() {
         let mut rng = StdRng::seed_from_u64(1);
         let mut slept = Vec::new();
-        let r = retry_loop(&policy(5), &mut rng, |d| slept.push(d), |attempt| {
-            if attempt < 3 {
-                Err(("conflict", Retry::Again))
-            } else {
-                Ok(attempt * 10)
-            }
-        });
+        let r = retry_loop(
+            &policy(5),
+            &mut rng,
+            |d| slept.push(d),
+            |attempt| {
+                if attempt < 3 {
+                    Err(("conflict", Retry::Again))
+                } else {
+                    Ok(attempt * 10)
+                }
+            },
+        );
         assert_eq!(r.unwrap(), (30, 3));
         assert_eq!(slept.len(), 2);
         assert!(slept[0] <= Duration::from_millis(100) && slept[1] <= Duration::from_millis(200));
@@ -317,11 +341,15 @@ mod tests {
     fn loop_gives_up_at_the_cap_with_the_attempt_count() {
         let mut rng = StdRng::seed_from_u64(1);
         let mut calls = 0;
-        let r: std::result::Result<((), u32), _> =
-            retry_loop(&policy(4), &mut rng, |_| {}, |_| {
+        let r: std::result::Result<((), u32), _> = retry_loop(
+            &policy(4),
+            &mut rng,
+            |_| {},
+            |_| {
                 calls += 1;
                 Err(("conflict", Retry::Again))
-            });
+            },
+        );
         match r {
             Err(GiveUp::Exhausted { attempts, last }) => {
                 assert_eq!((attempts, last, calls), (4, "conflict", 4));
@@ -334,15 +362,25 @@ mod tests {
     fn loop_returns_final_and_unknown_errors_at_once() {
         let mut rng = StdRng::seed_from_u64(1);
         let mut calls = 0;
-        let r: std::result::Result<((), u32), _> = retry_loop(&policy(9), &mut rng, |_| {}, |_| {
-            calls += 1;
-            Err(("dup", Retry::Fail))
-        });
+        let r: std::result::Result<((), u32), _> = retry_loop(
+            &policy(9),
+            &mut rng,
+            |_| {},
+            |_| {
+                calls += 1;
+                Err(("dup", Retry::Fail))
+            },
+        );
         assert!(matches!(r, Err(GiveUp::Fail("dup"))));
-        let r: std::result::Result<((), u32), _> = retry_loop(&policy(9), &mut rng, |_| {}, |_| {
-            calls += 1;
-            Err(("ambiguous", Retry::CommitUnknown))
-        });
+        let r: std::result::Result<((), u32), _> = retry_loop(
+            &policy(9),
+            &mut rng,
+            |_| {},
+            |_| {
+                calls += 1;
+                Err(("ambiguous", Retry::CommitUnknown))
+            },
+        );
         assert!(matches!(r, Err(GiveUp::Unknown("ambiguous"))));
         assert_eq!(calls, 2);
     }

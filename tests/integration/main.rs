@@ -5,6 +5,7 @@
 //! - `retry`: the retry helper against server-raised 40001 and real serialization conflicts.
 //! - `cluster`: the throwaway server's own lifecycle.
 
+mod bank;
 mod cluster;
 mod retry;
 mod support;

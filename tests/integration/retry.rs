@@ -108,7 +108,11 @@ fn retry_non_retryable_error_comes_back_at_once() {
     .unwrap_err();
     assert_eq!(err.sqlstate(), Some("23505"));
     assert_eq!(runs, 1);
-    assert_eq!(count(&url, "t"), 1, "the failed transaction was rolled back");
+    assert_eq!(
+        count(&url, "t"),
+        1,
+        "the failed transaction was rolled back"
+    );
 }
 
 #[test]
@@ -142,7 +146,11 @@ fn retry_resolves_a_real_serialization_conflict() {
     let results: Vec<(i64, u32)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let mut seen: Vec<i64> = results.iter().map(|r| r.0).collect();
     seen.sort();
-    assert_eq!(seen, [0, 1], "serializable outcome: one saw the other's row");
+    assert_eq!(
+        seen,
+        [0, 1],
+        "serializable outcome: one saw the other's row"
+    );
     assert!(
         results.iter().any(|r| r.1 >= 2),
         "one transaction was retried: {results:?}"

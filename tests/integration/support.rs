@@ -20,7 +20,9 @@ pub fn cluster() -> &'static LocalCluster {
 pub fn fresh_db(test: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let name = format!("t{}_{}", N.fetch_add(1, Ordering::SeqCst), test);
-    cluster().create_database(&name).expect("create test database")
+    cluster()
+        .create_database(&name)
+        .expect("create test database")
 }
 
 /// A plain client on `url`.

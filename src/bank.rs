@@ -1,0 +1,220 @@
+//! The tutorial's bank app, done so that retries are safe.
+//!
+//! Each step is one [`run_transaction`] whose closure only reads its inputs and returns
+//! its results: a retried attempt starts from the same inputs and leaves nothing behind
+//! outside the transaction (the Python sample mutates globals from inside its callbacks).
+//! Random choices come from a seeded generator cloned into each attempt, so `--seed`
+//! makes a run reproducible and a retry picks the same accounts.
+
+use crate::flavour::Flavour;
+use crate::retry::{run_transaction, RetryPolicy};
+use crate::{Error, Result};
+use postgres::Client;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use uuid::Uuid;
+
+/// The schema the bank app (and `chunkload init`) uses by default.
+pub const DBINIT_SQL: &str = include_str!("../dbinit.sql");
+
+/// One account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Account {
+    /// Primary key, a random (v4) UUID made by the client.
+    pub id: Uuid,
+    /// Balance in whole units.
+    pub balance: i64,
+}
+
+/// What a transfer did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// Source and destination before the move.
+    pub before: (Account, Account),
+    /// The amount moved: half the source's balance.
+    pub amount: i64,
+    /// Source and destination after the move.
+    pub after: (Account, Account),
+}
+
+/// Runs the app's steps on a connection.
+pub struct Bank<'a> {
+    client: &'a mut Client,
+    flavour: Flavour,
+    policy: RetryPolicy,
+}
+
+impl<'a> Bank<'a> {
+    /// A bank on an open connection.
+    pub fn new(client: &'a mut Client, flavour: Flavour, policy: RetryPolicy) -> Bank<'a> {
+        Bank {
+            client,
+            flavour,
+            policy,
+        }
+    }
+
+    /// Applies a schema script (dbinit.sql by default).
+    pub fn init(&mut self, schema_sql: &str) -> Result<()> {
+        self.client.batch_execute(schema_sql)?;
+        Ok(())
+    }
+
+    /// Step 1: creates `n` accounts with balances in 0..=999 999, in one transaction.
+    pub fn create_accounts(&mut self, n: usize, rng: &mut StdRng) -> Result<Vec<Account>> {
+        // Inputs are drawn once, outside the retried closure.
+        let accounts: Vec<Account> = (0..n)
+            .map(|_| {
+                let mut bytes = [0u8; 16];
+                rng.fill(&mut bytes);
+                Account {
+                    id: uuid::Builder::from_random_bytes(bytes).into_uuid(),
+                    balance: rng.gen_range(0..=999_999),
+                }
+            })
+            .collect();
+        let done = run_transaction(self.client, self.flavour, &self.policy, |tx| {
+            let stmt = tx.prepare("INSERT INTO accounts (id, balance) VALUES ($1, $2)")?;
+            for a in &accounts {
+                tx.execute(&stmt, &[&a.id, &a.balance])?;
+            }
+            Ok(accounts.clone())
+        })?;
+        Ok(done.value)
+    }
+
+    /// Step 2: moves half of a random account's balance to a different random account.
+    pub fn transfer_random(&mut self, rng: &StdRng) -> Result<Transfer> {
+        let done = run_transaction(self.client, self.flavour, &self.policy, |tx| {
+            let mut rng = rng.clone();
+            let ids: Vec<Uuid> = tx
+                .query("SELECT id FROM accounts ORDER BY id", &[])?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            if ids.len() < 2 {
+                return Err(Error::other("a transfer needs at least two accounts"));
+            }
+            let picked: Vec<Uuid> = ids.choose_multiple(&mut rng, 2).copied().collect();
+            let (from, to) = (picked[0], picked[1]);
+            let from_before = balance_for_update(tx, from)?;
+            let to_before = balance_for_update(tx, to)?;
+            let amount = from_before / 2;
+            if from_before < amount || amount <= 0 {
+                return Err(Error::other(format!(
+                    "insufficient funds: account {from} has {from_before}, cannot transfer {amount}"
+                )));
+            }
+            tx.execute(
+                "UPDATE accounts SET balance = balance - $2 WHERE id = $1",
+                &[&from, &amount],
+            )?;
+            tx.execute(
+                "UPDATE accounts SET balance = balance + $2 WHERE id = $1",
+                &[&to, &amount],
+            )?;
+            let after = (
+                Account {
+                    id: from,
+                    balance: balance_for_update(tx, from)?,
+                },
+                Account {
+                    id: to,
+                    balance: balance_for_update(tx, to)?,
+                },
+            );
+            Ok(Transfer {
+                before: (
+                    Account {
+                        id: from,
+                        balance: from_before,
+                    },
+                    Account {
+                        id: to,
+                        balance: to_before,
+                    },
+                ),
+                amount,
+                after,
+            })
+        })?;
+        Ok(done.value)
+    }
+
+    /// Step 3: deletes `n` distinct random accounts; returns their ids and how many remain.
+    pub fn delete_random(&mut self, n: usize, rng: &StdRng) -> Result<(Vec<Uuid>, i64)> {
+        let done = run_transaction(self.client, self.flavour, &self.policy, |tx| {
+            let mut rng = rng.clone();
+            let ids: Vec<Uuid> = tx
+                .query("SELECT id FROM accounts ORDER BY id", &[])?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let victims: Vec<Uuid> = ids
+                .choose_multiple(&mut rng, n.min(ids.len()))
+                .copied()
+                .collect();
+            for id in &victims {
+                tx.execute("DELETE FROM accounts WHERE id = $1", &[id])?;
+            }
+            let left: i64 = tx.query_one("SELECT count(*) FROM accounts", &[])?.get(0);
+            Ok((victims, left))
+        })?;
+        Ok(done.value)
+    }
+}
+
+fn balance_for_update(tx: &mut postgres::Transaction<'_>, id: Uuid) -> Result<i64> {
+    let row = tx.query_opt(
+        "SELECT balance FROM accounts WHERE id = $1 FOR UPDATE",
+        &[&id],
+    )?;
+    let row = row.ok_or_else(|| Error::other(format!("account {id} not found")))?;
+    Ok(row.get::<_, Option<i64>>(0).unwrap_or(0))
+}
+
+/// The whole tutorial run, printed as the tutorial prints it.
+pub fn run_app(
+    client: &mut Client,
+    flavour: Flavour,
+    policy: RetryPolicy,
+    accounts: usize,
+    seed: Option<u64>,
+    out: &mut impl std::io::Write,
+) -> Result<i64> {
+    let seed = seed.unwrap_or_else(rand::random);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut bank = Bank::new(client, flavour, policy);
+    let w = |e: std::io::Error| Error::io("stdout", e);
+    writeln!(out, "Creating new accounts...").map_err(w)?;
+    for a in bank.create_accounts(accounts, &mut rng)? {
+        writeln!(
+            out,
+            "Created new account with id {} and balance {}.",
+            a.id, a.balance
+        )
+        .map_err(w)?;
+    }
+    let t = bank.transfer_random(&rng)?;
+    let (from, to) = t.before;
+    writeln!(out, "Random account balances:").map_err(w)?;
+    writeln!(out, "Account {}: {}", from.id, from.balance).map_err(w)?;
+    writeln!(out, "Account {}: {}", to.id, to.balance).map_err(w)?;
+    writeln!(
+        out,
+        "Transferring {} from account {} to account {}...",
+        t.amount, from.id, to.id
+    )
+    .map_err(w)?;
+    writeln!(out, "Transfer complete.\nNew balances:").map_err(w)?;
+    writeln!(out, "Account {}: {}", t.after.0.id, t.after.0.balance).map_err(w)?;
+    writeln!(out, "Account {}: {}", t.after.1.id, t.after.1.balance).map_err(w)?;
+    writeln!(out, "Deleting existing accounts...").map_err(w)?;
+    let (deleted, left) = bank.delete_random(5, &rng)?;
+    for id in deleted {
+        writeln!(out, "Deleted account {id}.").map_err(w)?;
+    }
+    writeln!(out, "{left} accounts remain (seed {seed}).").map_err(w)?;
+    Ok(left)
+}
