@@ -15,6 +15,8 @@ pub mod bank;
 pub mod cluster;
 pub mod error;
 pub mod flavour;
+pub mod ledger;
+pub mod report;
 pub mod retry;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};

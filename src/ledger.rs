@@ -1,0 +1,240 @@
+//! Exactly-once bookkeeping in the target database.
+//!
+//! Every piece of a chunk that commits writes one ledger row in the same transaction, so
+//! the rows and their ledger entry commit together or not at all. A piece is a range of
+//! the chunk's records (`first_row .. first_row + nrows`); a whole chunk is one piece
+//! unless it had to be split (bad rows isolated, a transaction too large). Because chunk
+//! boundaries are deterministic for the same input and options, a rerun reads the ledger,
+//! skips what is covered and sends only what is not.
+
+use crate::Result;
+use postgres::GenericClient;
+use std::collections::HashMap;
+
+/// Ledger DDL; idempotent. Also a table of loads, for `chunkload status` and for refusing
+/// a file that changed under the same load id.
+pub const LEDGER_DDL: &str = "
+CREATE TABLE IF NOT EXISTS chunkload_loads (
+    load_id text PRIMARY KEY,
+    table_name text NOT NULL,
+    files text NOT NULL,
+    fingerprint text NOT NULL,
+    total_chunks int8,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz
+);
+CREATE TABLE IF NOT EXISTS chunkload_ledger (
+    load_id text NOT NULL,
+    chunk int8 NOT NULL,
+    first_row int4 NOT NULL,
+    nrows int4 NOT NULL,
+    first_line int8 NOT NULL,
+    last_line int8 NOT NULL,
+    rows_loaded int8 NOT NULL,
+    bytes int8 NOT NULL,
+    rejected bool NOT NULL DEFAULT false,
+    committed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (load_id, chunk, first_row)
+);";
+
+/// One committed (or rejected) piece of a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    /// Chunk number within the load (0-based).
+    pub chunk: u64,
+    /// First record of the piece, as an index into the chunk.
+    pub first_row: u32,
+    /// Records the piece covers (loaded or rejected).
+    pub nrows: u32,
+    /// Source line of the piece's first record.
+    pub first_line: u64,
+    /// Source line of the piece's last record.
+    pub last_line: u64,
+    /// Rows that reached the table (records covered minus rejected ones).
+    pub rows_loaded: u64,
+    /// Source bytes of the piece.
+    pub bytes: u64,
+    /// The piece is a record the server rejected for a data error.
+    pub rejected: bool,
+}
+
+/// Creates the ledger tables if needed.
+pub fn ensure(client: &mut impl GenericClient) -> Result<()> {
+    client.batch_execute(LEDGER_DDL)?;
+    Ok(())
+}
+
+/// Writes a piece's ledger row; call inside the piece's own transaction.
+pub fn record(tx: &mut impl GenericClient, load_id: &str, p: &Piece) -> Result<()> {
+    tx.execute(
+        "INSERT INTO chunkload_ledger
+           (load_id, chunk, first_row, nrows, first_line, last_line, rows_loaded, bytes, rejected)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &load_id,
+            &(p.chunk as i64),
+            &(p.first_row as i32),
+            &(p.nrows as i32),
+            &(p.first_line as i64),
+            &(p.last_line as i64),
+            &(p.rows_loaded as i64),
+            &(p.bytes as i64),
+            &p.rejected,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Whether a piece committed: the answer to a commit whose outcome was unknown.
+pub fn committed(
+    client: &mut impl GenericClient,
+    load_id: &str,
+    chunk: u64,
+    first_row: u32,
+) -> Result<bool> {
+    let row = client.query_opt(
+        "SELECT 1 FROM chunkload_ledger WHERE load_id = $1 AND chunk = $2 AND first_row = $3",
+        &[&load_id, &(chunk as i64), &(first_row as i32)],
+    )?;
+    Ok(row.is_some())
+}
+
+/// What a load has committed so far: per chunk, the record ranges already covered.
+#[derive(Debug, Default, Clone)]
+pub struct Progress {
+    covered: HashMap<u64, Vec<(u32, u32)>>,
+    /// Rows already loaded by earlier runs.
+    pub rows_loaded: u64,
+    /// Rows already rejected by earlier runs.
+    pub rows_rejected: u64,
+}
+
+impl Progress {
+    /// Reads a load's ledger rows.
+    pub fn read(client: &mut impl GenericClient, load_id: &str) -> Result<Progress> {
+        let mut p = Progress::default();
+        for row in client.query(
+            "SELECT chunk, first_row, nrows, rows_loaded, rejected FROM chunkload_ledger WHERE load_id = $1",
+            &[&load_id],
+        )? {
+            let (chunk, first, n): (i64, i32, i32) = (row.get(0), row.get(1), row.get(2));
+            p.add(chunk as u64, first as u32, n as u32);
+            if row.get::<_, bool>(4) {
+                p.rows_rejected += n as u64;
+            } else {
+                p.rows_loaded += row.get::<_, i64>(3) as u64;
+            }
+        }
+        Ok(p)
+    }
+
+    /// Marks a range as covered.
+    pub fn add(&mut self, chunk: u64, first_row: u32, nrows: u32) {
+        self.covered
+            .entry(chunk)
+            .or_default()
+            .push((first_row, nrows));
+    }
+
+    /// Chunks with at least one covered piece.
+    pub fn chunks_touched(&self) -> usize {
+        self.covered.len()
+    }
+
+    /// The ranges of `0..rows` of `chunk` not yet covered, in order.
+    pub fn missing(&self, chunk: u64, rows: u32) -> Vec<(u32, u32)> {
+        let Some(done) = self.covered.get(&chunk) else {
+            return vec![(0, rows)];
+        };
+        let mut done = done.clone();
+        done.sort_unstable();
+        let mut out = Vec::new();
+        let mut at = 0u32;
+        for (first, n) in done {
+            if first > at {
+                out.push((at, first - at));
+            }
+            at = at.max(first + n);
+        }
+        if at < rows {
+            out.push((at, rows - at));
+        }
+        out
+    }
+}
+
+/// A load as `chunkload status` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoadStatus {
+    /// Load id.
+    pub load_id: String,
+    /// Target table.
+    pub table: String,
+    /// Input files.
+    pub files: String,
+    /// Chunks with committed pieces.
+    pub chunks: i64,
+    /// Chunks in the input, once known (the reader reached the end).
+    pub total_chunks: Option<i64>,
+    /// Rows loaded.
+    pub rows: i64,
+    /// Rows rejected.
+    pub rejected: i64,
+    /// Last commit (or the start), RFC 3339.
+    pub last_activity: String,
+    /// Every chunk committed.
+    pub finished: bool,
+}
+
+/// Lists the loads recorded in this database, newest first; empty if none ever ran.
+pub fn status(client: &mut impl GenericClient) -> Result<Vec<LoadStatus>> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('chunkload_loads') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let rows = client.query(
+        "SELECT l.load_id, l.table_name, l.files, l.total_chunks, l.finished_at IS NOT NULL,
+                count(DISTINCT g.chunk), coalesce(sum(g.rows_loaded) FILTER (WHERE NOT g.rejected), 0)::int8,
+                coalesce(sum(g.nrows) FILTER (WHERE g.rejected), 0)::int8,
+                to_char(greatest(max(g.committed_at), l.started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+         FROM chunkload_loads l LEFT JOIN chunkload_ledger g USING (load_id)
+         GROUP BY l.load_id, l.table_name, l.files, l.total_chunks, l.finished_at, l.started_at
+         ORDER BY greatest(max(g.committed_at), l.started_at) DESC",
+        &[],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| LoadStatus {
+            load_id: r.get(0),
+            table: r.get(1),
+            files: r.get(2),
+            total_chunks: r.get(3),
+            finished: r.get(4),
+            chunks: r.get(5),
+            rows: r.get(6),
+            rejected: r.get(7),
+            last_activity: r.get(8),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_ranges_are_the_gaps_between_covered_pieces() {
+        let mut p = Progress::default();
+        assert_eq!(p.missing(0, 10), vec![(0, 10)]);
+        p.add(0, 0, 3);
+        p.add(0, 5, 2);
+        p.add(0, 3, 1);
+        assert_eq!(p.missing(0, 10), vec![(4, 1), (7, 3)]);
+        p.add(0, 4, 1);
+        p.add(0, 7, 3);
+        assert!(p.missing(0, 10).is_empty());
+        assert_eq!(p.missing(1, 4), vec![(0, 4)]);
+    }
+}

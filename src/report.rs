@@ -1,0 +1,408 @@
+//! Reporting: live progress, the final summary and the reject file.
+//!
+//! The loader only bumps shared [`Counters`]; a [`Reporter`] reads them from its own
+//! ticker thread. The terminal gets an indicatif bar, a log or CI gets plain periodic
+//! lines, scripts and tests get nothing (`--quiet`) and the summary as JSON (`--json`).
+
+use crate::{Error, Result};
+use serde::Serialize;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Counters bumped by the pipeline and read by reporters.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Input bytes consumed (compressed bytes for compressed input).
+    pub bytes_read: AtomicU64,
+    /// Total input bytes, when known (0 = unknown).
+    pub bytes_total: AtomicU64,
+    /// Rows committed.
+    pub rows: AtomicU64,
+    /// Chunks fully committed (this run).
+    pub chunks: AtomicU64,
+    /// Chunks skipped because an earlier run committed them.
+    pub chunks_skipped: AtomicU64,
+    /// Transaction retries after 40001.
+    pub retries: AtomicU64,
+    /// Rows sent to the reject file.
+    pub rejected: AtomicU64,
+    /// Reconnections after a lost connection.
+    pub reconnects: AtomicU64,
+}
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// A bar on a terminal, plain lines otherwise.
+    Auto,
+    /// Plain lines every few seconds.
+    Lines,
+    /// Nothing.
+    Quiet,
+}
+
+/// Shows progress on stderr from a ticker thread until dropped or finished.
+pub struct Reporter {
+    stop: Arc<AtomicBool>,
+    ticker: Option<JoinHandle<()>>,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Reporter {
+    /// Starts reporting the counters.
+    pub fn start(counters: Arc<Counters>, mode: ProgressMode) -> Reporter {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mode = match mode {
+            ProgressMode::Auto if std::io::stderr().is_terminal() => None,
+            ProgressMode::Auto => Some(ProgressMode::Lines),
+            m => Some(m),
+        };
+        let bar = if mode.is_none() {
+            let total = counters.bytes_total.load(Relaxed);
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ETA {eta} {msg}",
+                )
+                .expect("valid template"),
+            );
+            Some(bar)
+        } else {
+            None
+        };
+        let ticker = match mode {
+            Some(ProgressMode::Quiet) => None,
+            _ => {
+                let (stop, bar, counters) = (stop.clone(), bar.clone(), counters.clone());
+                Some(std::thread::spawn(move || ticker(&counters, &stop, bar)))
+            }
+        };
+        Reporter { stop, ticker, bar }
+    }
+
+    /// A warning that does not garble the bar.
+    pub fn warn(&self, msg: &str) {
+        match &self.bar {
+            Some(b) => b.println(format!("warning: {msg}")),
+            None => eprintln!("warning: {msg}"),
+        }
+    }
+
+    /// Stops the ticker and clears the bar.
+    pub fn finish(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn status_line(c: &Counters, elapsed: Duration) -> String {
+    let rows = c.rows.load(Relaxed);
+    let rate = rows as f64 / elapsed.as_secs_f64().max(1e-3);
+    let mut s = format!(
+        "{rows} rows, {:.0} rows/s, {} chunks committed, {} retries",
+        rate,
+        c.chunks.load(Relaxed),
+        c.retries.load(Relaxed)
+    );
+    let skipped = c.chunks_skipped.load(Relaxed);
+    if skipped > 0 {
+        s.push_str(&format!(", {skipped} chunks already committed"));
+    }
+    let rejected = c.rejected.load(Relaxed);
+    if rejected > 0 {
+        s.push_str(&format!(", {rejected} rejected"));
+    }
+    s
+}
+
+fn ticker(c: &Counters, stop: &AtomicBool, bar: Option<indicatif::ProgressBar>) {
+    let started = Instant::now();
+    let period = if bar.is_some() {
+        Duration::from_millis(200)
+    } else {
+        Duration::from_secs(5)
+    };
+    let mut last = Instant::now();
+    while !stop.load(Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+        if last.elapsed() < period {
+            continue;
+        }
+        last = Instant::now();
+        let line = status_line(c, started.elapsed());
+        match &bar {
+            Some(b) => {
+                b.set_length(c.bytes_total.load(Relaxed).max(c.bytes_read.load(Relaxed)));
+                b.set_position(c.bytes_read.load(Relaxed));
+                b.set_message(line);
+            }
+            None => {
+                let (read, total) = (c.bytes_read.load(Relaxed), c.bytes_total.load(Relaxed));
+                let pct = if total > 0 {
+                    format!(" ({:.1}%)", 100.0 * read as f64 / total as f64)
+                } else {
+                    String::new()
+                };
+                eprintln!("progress: {read} bytes read{pct}, {line}");
+            }
+        }
+    }
+}
+
+/// What a load did, printed at the end (`--json` for scripts).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// The load id (for resume and `chunkload status`).
+    pub load_id: String,
+    /// Target table.
+    pub table: String,
+    /// Input files.
+    pub files: usize,
+    /// Rows committed by this run.
+    pub rows: u64,
+    /// Chunks in the input.
+    pub chunks: u64,
+    /// Chunks that an earlier run had already committed.
+    pub chunks_resumed: u64,
+    /// Source bytes read.
+    pub bytes: u64,
+    /// Transaction retries after 40001.
+    pub retries: u64,
+    /// Reconnections after lost connections.
+    pub reconnects: u64,
+    /// Rows written to the reject file.
+    pub rejected: u64,
+    /// Where rejected rows went, if any were.
+    pub reject_file: Option<String>,
+    /// Transactions the server refused as too large (and that were split).
+    pub too_large_splits: u64,
+    /// The rows per transaction the load ended with, if it had to lower it.
+    pub lowered_chunk_rows: Option<u64>,
+    /// Seconds from start to finish.
+    pub elapsed_secs: f64,
+    /// Rows per second of this run.
+    pub rows_per_sec: f64,
+    /// Transport used.
+    pub method: String,
+    /// Writer connections.
+    pub workers: usize,
+    /// Nothing was written (dry run).
+    pub dry_run: bool,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.chunks_resumed > 0 {
+            writeln!(
+                f,
+                "resumed: {} of {} chunks already committed",
+                self.chunks_resumed, self.chunks
+            )?;
+        }
+        write!(
+            f,
+            "{}{} rows into {} from {} file(s): {} chunks, {} bytes, {} retries, {:.2} s, {:.0} rows/s ({}, {} worker(s))",
+            if self.dry_run { "dry run: would load " } else { "loaded " },
+            self.rows,
+            self.table,
+            self.files,
+            self.chunks,
+            self.bytes,
+            self.retries,
+            self.elapsed_secs,
+            self.rows_per_sec,
+            self.method,
+            self.workers
+        )?;
+        if self.reconnects > 0 {
+            write!(
+                f,
+                "\n{} reconnections after lost connections",
+                self.reconnects
+            )?;
+        }
+        if self.rejected > 0 {
+            write!(
+                f,
+                "\n{} rows rejected, written to {}",
+                self.rejected,
+                self.reject_file.as_deref().unwrap_or("the reject file")
+            )?;
+        }
+        if let Some(rows) = self.lowered_chunk_rows {
+            write!(
+                f,
+                "\nthe server refused {} transactions as too large: they were split, and chunks were committed in pieces of at most {rows} rows from then on",
+                self.too_large_splits
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Extra columns a reject file appends to each record; a load whose header ends with
+/// them (a fixed reject file loaded again) ignores them.
+pub const REJECT_COLUMNS: [&str; 2] = ["chunkload_line", "chunkload_error"];
+
+/// Writes rejected records: the record's bytes exactly as read, plus its source line and
+/// the error, as CSV in the input's own dialect, so the file can be fixed and loaded again.
+/// The file is created on the first reject: a clean load leaves no empty file behind.
+pub struct RejectWriter {
+    path: String,
+    header: Vec<u8>,
+    delimiter: u8,
+    quote: u8,
+    out: Mutex<Option<BufWriter<File>>>,
+}
+
+impl RejectWriter {
+    /// `header` is the raw header record of the input (or column names joined by the
+    /// delimiter when the input had none), without its line terminator.
+    pub fn new(path: &str, header: Vec<u8>, delimiter: u8, quote: u8) -> RejectWriter {
+        RejectWriter {
+            path: path.to_string(),
+            header,
+            delimiter,
+            quote,
+            out: Mutex::new(None),
+        }
+    }
+
+    /// Where the rejects go.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn quoted(&self, s: &str) -> Vec<u8> {
+        let q = self.quote;
+        let mut v = vec![q];
+        for b in s.bytes() {
+            if b == q {
+                v.push(q);
+            }
+            v.push(b);
+        }
+        v.push(q);
+        v
+    }
+
+    /// Appends one rejected record.
+    pub fn write(&self, raw: &[u8], line: u64, error: &str) -> Result<()> {
+        let mut guard = self.out.lock().expect("reject writer poisoned");
+        let io = |e| Error::io(self.path.clone(), e);
+        if guard.is_none() {
+            let exists = std::path::Path::new(&self.path).exists();
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .map_err(io)?;
+            let mut w = BufWriter::new(f);
+            if !exists {
+                w.write_all(&self.header).map_err(io)?;
+                for c in REJECT_COLUMNS {
+                    w.write_all(&[self.delimiter]).map_err(io)?;
+                    w.write_all(c.as_bytes()).map_err(io)?;
+                }
+                w.write_all(b"\n").map_err(io)?;
+            }
+            *guard = Some(w);
+        }
+        let w = guard.as_mut().expect("opened above");
+        let mut rec = raw;
+        while let Some((last, rest)) = rec.split_last() {
+            if *last == b'\n' || *last == b'\r' {
+                rec = rest;
+            } else {
+                break;
+            }
+        }
+        w.write_all(rec).map_err(io)?;
+        w.write_all(&[self.delimiter]).map_err(io)?;
+        w.write_all(line.to_string().as_bytes()).map_err(io)?;
+        w.write_all(&[self.delimiter]).map_err(io)?;
+        w.write_all(&self.quoted(&error.replace(['\r', '\n'], " ")))
+            .map_err(io)?;
+        w.write_all(b"\n").map_err(io)?;
+        // Flushed per record: a crash must not lose rejects whose rows are not loaded.
+        w.flush().map_err(io)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reject_file_keeps_raw_record_and_appends_line_and_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let w = RejectWriter::new(path.to_str().unwrap(), b"id,note".to_vec(), b',', b'"');
+        w.write(b"1,\"a, \"\"b\"\"\nc\"\r\n", 7, "bad \"value\"")
+            .unwrap();
+        w.write(b"x,y", 9, "invalid input syntax for type integer")
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "id,note,chunkload_line,chunkload_error\n\
+             1,\"a, \"\"b\"\"\nc\",7,\"bad \"\"value\"\"\"\n\
+             x,y,9,\"invalid input syntax for type integer\"\n"
+        );
+        let mut r = csv::ReaderBuilder::new().from_path(&path).unwrap();
+        let recs: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(&recs[0][1], "a, \"b\"\nc");
+        assert_eq!(&recs[0][3], "bad \"value\"");
+    }
+
+    #[test]
+    fn no_reject_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let _w = RejectWriter::new(path.to_str().unwrap(), b"id".to_vec(), b',', b'"');
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn summary_mentions_resume_and_rejects() {
+        let s = Summary {
+            table: "accounts".into(),
+            files: 1,
+            rows: 10,
+            chunks: 4,
+            chunks_resumed: 3,
+            rejected: 2,
+            reject_file: Some("a.rejects.csv".into()),
+            method: "copy".into(),
+            workers: 2,
+            ..Summary::default()
+        };
+        let text = s.to_string();
+        assert!(
+            text.starts_with("resumed: 3 of 4 chunks already committed\n"),
+            "{text}"
+        );
+        assert!(text.contains("2 rows rejected, written to a.rejects.csv"));
+    }
+}
