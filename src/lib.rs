@@ -18,6 +18,7 @@ pub mod flavour;
 pub mod ledger;
 pub mod report;
 pub mod retry;
+pub mod table;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};
 pub use flavour::Flavour;

@@ -9,3 +9,4 @@ mod bank;
 mod cluster;
 mod retry;
 mod support;
+mod table;
