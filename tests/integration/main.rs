@@ -7,6 +7,7 @@
 
 mod bank;
 mod cluster;
+mod proxy;
 mod retry;
 mod support;
 mod table;

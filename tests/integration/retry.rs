@@ -157,3 +157,36 @@ fn retry_resolves_a_real_serialization_conflict() {
     );
     assert_eq!(count(&url, "t"), 2);
 }
+
+#[test]
+fn retry_connection_lost_during_commit_is_commit_outcome_unknown() {
+    use crate::proxy::{Faults, Proxy};
+    let url = fresh_db("retry_ambiguous");
+    client(&url)
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY)")
+        .unwrap();
+    let port = crate::support::cluster().port();
+    let proxy = Proxy::start(
+        ([127, 0, 0, 1], port).into(),
+        Faults {
+            cut_after_commit_every: Some(1),
+            ..Faults::default()
+        },
+    );
+    let via_proxy = url.replace(&format!(":{port}/"), &format!(":{}/", proxy.addr().port()));
+    let mut c = client(&via_proxy);
+    let mut runs = 0;
+    let err = run_transaction(&mut c, Flavour::Postgres, &fast_policy(10), |tx| {
+        runs += 1;
+        tx.execute("INSERT INTO t VALUES (1)", &[])?;
+        Ok(())
+    })
+    .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::CommitUnknown { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("commit outcome unknown"), "{err}");
+    assert_eq!(runs, 1, "an ambiguous commit is never retried blindly");
+    assert_eq!(count(&url, "t"), 1, "here the server did commit");
+}

@@ -1,0 +1,197 @@
+//! A loopback TCP proxy that stands between the loader and the server and cuts
+//! connections: at random moments (seeded, bounded in number), right after forwarding a
+//! COMMIT (the server commits, the client never hears: an ambiguous commit), or all at once
+//! when a test stops it (a node going away).
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The simple-query message rust-postgres sends to commit: 'Q', length 11, "COMMIT\0".
+const COMMIT_MSG: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+
+/// How the proxy misbehaves.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Cut every live connection at random intervals in this range (ms), at most
+    /// `max_random_cuts` times.
+    pub random_every_ms: Option<(u64, u64)>,
+    /// Upper bound of random cuts.
+    pub max_random_cuts: u64,
+    /// After forwarding every Nth COMMIT, cut that connection before the reply returns.
+    pub cut_after_commit_every: Option<u64>,
+    /// Seed of the random moments.
+    pub seed: u64,
+}
+
+/// A running proxy; dropping it stops it.
+pub struct Proxy {
+    addr: SocketAddr,
+    stopped: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<TcpStream>>>,
+    /// Connections accepted so far.
+    pub accepted: Arc<AtomicU64>,
+    /// Cuts made so far (random, after COMMIT, or by stop).
+    pub cuts: Arc<AtomicU64>,
+    /// Bytes carried client to server.
+    pub bytes_up: Arc<AtomicU64>,
+}
+
+impl Proxy {
+    /// Starts a proxy on 127.0.0.1 at a free port, forwarding to `upstream`.
+    pub fn start(upstream: SocketAddr, faults: Faults) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let p = Proxy {
+            addr,
+            stopped: Arc::new(AtomicBool::new(false)),
+            conns: Arc::new(Mutex::new(Vec::new())),
+            accepted: Arc::new(AtomicU64::new(0)),
+            cuts: Arc::new(AtomicU64::new(0)),
+            bytes_up: Arc::new(AtomicU64::new(0)),
+        };
+        let commits = Arc::new(AtomicU64::new(0));
+        {
+            let (stopped, conns, accepted, cuts, up) = (
+                p.stopped.clone(),
+                p.conns.clone(),
+                p.accepted.clone(),
+                p.cuts.clone(),
+                p.bytes_up.clone(),
+            );
+            let faults = faults.clone();
+            std::thread::spawn(move || {
+                for client in listener.incoming() {
+                    if stopped.load(SeqCst) {
+                        break;
+                    }
+                    let Ok(client) = client else { continue };
+                    let Ok(server) = TcpStream::connect(upstream) else {
+                        let _ = client.shutdown(Shutdown::Both);
+                        continue;
+                    };
+                    accepted.fetch_add(1, SeqCst);
+                    let _ = client.set_nodelay(true);
+                    let _ = server.set_nodelay(true);
+                    {
+                        let mut c = conns.lock().unwrap();
+                        c.retain(|s| s.peer_addr().is_ok());
+                        c.push(client.try_clone().unwrap());
+                        c.push(server.try_clone().unwrap());
+                    }
+                    let every = faults.cut_after_commit_every;
+                    let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    let (commits, cuts, up) = (commits.clone(), cuts.clone(), up.clone());
+                    let mute = Arc::new(AtomicBool::new(false));
+                    let mute2 = mute.clone();
+                    std::thread::spawn(move || {
+                        pump_up(client, server, every, &commits, &cuts, &up, &mute)
+                    });
+                    std::thread::spawn(move || pump(s2, c2, &mute2));
+                }
+            });
+        }
+        if let Some((lo, hi)) = faults.random_every_ms {
+            let (stopped, conns, cuts) = (p.stopped.clone(), p.conns.clone(), p.cuts.clone());
+            let max = faults.max_random_cuts;
+            let seed = faults.seed;
+            std::thread::spawn(move || {
+                let mut rng = StdRng::seed_from_u64(seed);
+                for _ in 0..max {
+                    std::thread::sleep(Duration::from_millis(rng.gen_range(lo..=hi)));
+                    if stopped.load(SeqCst) {
+                        return;
+                    }
+                    cut_all(&conns);
+                    cuts.fetch_add(1, SeqCst);
+                }
+            });
+        }
+        p
+    }
+
+    /// Where clients connect.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting and cuts every live connection: the node is gone.
+    pub fn stop(&self) {
+        self.stopped.store(true, SeqCst);
+        cut_all(&self.conns);
+        self.cuts.fetch_add(1, SeqCst);
+        // Wake the accept loop so it sees the flag and closes the listener.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(100));
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn cut_all(conns: &Mutex<Vec<TcpStream>>) {
+    for s in conns.lock().unwrap().drain(..) {
+        let _ = s.shutdown(Shutdown::Both);
+    }
+}
+
+fn pump(mut from: TcpStream, mut to: TcpStream, mute: &AtomicBool) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if mute.load(SeqCst) || to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
+
+fn pump_up(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    every: Option<u64>,
+    commits: &AtomicU64,
+    cuts: &AtomicU64,
+    up: &AtomicU64,
+    mute: &AtomicBool,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                up.fetch_add(n as u64, SeqCst);
+                let has_commit =
+                    every.is_some() && buf[..n].windows(COMMIT_MSG.len()).any(|w| w == COMMIT_MSG);
+                let cut =
+                    has_commit && (commits.fetch_add(1, SeqCst) + 1) % every.unwrap_or(1) == 0;
+                if cut {
+                    // The server gets the COMMIT and commits; its answer never reaches
+                    // the client: an ambiguous commit.
+                    mute.store(true, SeqCst);
+                }
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+                if cut {
+                    std::thread::sleep(Duration::from_millis(50));
+                    cuts.fetch_add(1, SeqCst);
+                    break;
+                }
+            }
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
