@@ -11,6 +11,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod connect;
 pub mod error;
+pub mod gen;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};
