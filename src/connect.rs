@@ -402,7 +402,7 @@ impl ConnectOptions {
     /// can pass a worker number to spread connections round-robin.
     ///
     /// TLS is not in it: use [`connect_host`], which adds the connector for the sslmode.
-    pub fn pg_config(&self, host_index: usize) -> postgres::Config {
+    pub fn host_config(&self, host_index: usize) -> postgres::Config {
         let (host, port) = &self.hosts[host_index % self.hosts.len()];
         let mut c = postgres::Config::new();
         c.host(host).port(*port);
@@ -792,6 +792,7 @@ fn describe(e: &postgres::Error, timeout: Option<Duration>) -> String {
     if e.as_db_error().is_some() {
         return db_message(e);
     }
+    let mut text = e.to_string();
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = src {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
@@ -802,25 +803,45 @@ fn describe(e: &postgres::Error, timeout: Option<Duration>) -> String {
                 };
             }
         }
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
         src = s.source();
     }
-    e.to_string()
+    text
+}
+
+/// A hint for the usual certificate failures, naming the setting to look at.
+fn tls_hint(opts: &ConnectOptions, msg: &str) -> &'static str {
+    if msg.contains("not valid for name") {
+        " (hint: the certificate does not name this host; connect by a name it lists, or use \
+         sslmode=verify-ca to check the chain only)"
+    } else if msg.contains("UnknownIssuer") {
+        if opts.ssl_root_cert.is_some() {
+            " (hint: the server certificate is not signed by a CA in sslrootcert)"
+        } else {
+            " (hint: give the cluster's CA certificate with sslrootcert=path)"
+        }
+    } else {
+        ""
+    }
 }
 
 /// Connects to one host of the URL: `host_index` modulo the host count, so a worker
 /// number spreads connections over a cluster's nodes round-robin.
 pub fn connect_host(opts: &ConnectOptions, host_index: usize) -> Result<Client> {
-    let config = opts.pg_config(host_index);
+    let config = opts.host_config(host_index);
     let (host, port) = &opts.hosts[host_index % opts.hosts.len()];
     let result = match opts.ssl_mode {
         SslMode::Disable => config.connect(NoTls),
         _ => config.connect(tls_connector(opts)?),
     };
     result.map_err(|e| {
-        opts.connect_error(format!(
-            "{host}:{port}: {}",
-            describe(&e, opts.connect_timeout)
-        ))
+        let mut msg = format!("{host}:{port}: {}", describe(&e, opts.connect_timeout));
+        msg.push_str(tls_hint(opts, &msg));
+        opts.connect_error(msg)
     })
 }
 
@@ -927,14 +948,14 @@ mod tests {
     }
 
     #[test]
-    fn pg_config_targets_one_host_round_robin() {
+    fn host_config_targets_one_host_round_robin() {
         use postgres::config::Host;
         let o = p("postgres://u:pw@h1:1,h2:2,h3:3/db?sslmode=verify-full&application_name=x");
         for (i, (h, port)) in [("h1", 1), ("h2", 2), ("h3", 3), ("h1", 1)]
             .iter()
             .enumerate()
         {
-            let c = o.pg_config(i);
+            let c = o.host_config(i);
             assert_eq!(c.get_hosts(), &[Host::Tcp(h.to_string())]);
             assert_eq!(c.get_ports(), &[*port]);
             assert_eq!(c.get_user(), Some("u"));
@@ -958,7 +979,7 @@ mod tests {
             let o = p(&format!("postgres://h/db?sslmode={v}"));
             assert_eq!(o.ssl_mode(), m);
             assert_eq!(o.ssl_mode().as_str(), v);
-            assert_eq!(o.pg_config(0).get_ssl_mode(), pg);
+            assert_eq!(o.host_config(0).get_ssl_mode(), pg);
         }
         let msg = usage_msg("postgres://u:hunter2@h/db?sslmode=bogus");
         assert!(msg.contains("invalid sslmode \"bogus\""), "{msg}");
@@ -975,7 +996,7 @@ mod tests {
             "my app"
         );
         assert_eq!(
-            p("postgres://h").pg_config(0).get_application_name(),
+            p("postgres://h").host_config(0).get_application_name(),
             Some("chunkload")
         );
     }
@@ -991,7 +1012,7 @@ mod tests {
         assert_eq!(p("postgres://h?connect_timeout=0").connect_timeout(), None);
         assert_eq!(
             p("postgres://h?connect_timeout=0")
-                .pg_config(0)
+                .host_config(0)
                 .get_connect_timeout(),
             None
         );
@@ -1010,14 +1031,14 @@ mod tests {
     fn credentials_are_percent_decoded() {
         let o = p("postgres://us%40er:p%40ss%3Aw%2Fd@h/my%20db");
         assert_eq!(o.user(), Some("us@er"));
-        assert_eq!(o.pg_config(0).get_password(), Some(&b"p@ss:w/d"[..]));
+        assert_eq!(o.host_config(0).get_password(), Some(&b"p@ss:w/d"[..]));
         assert_eq!(o.dbname(), Some("my db"));
         // An unescaped '@' in the password: the last '@' ends the user info.
         let o = p("postgres://root:se@cret@h:26257/db");
-        assert_eq!(o.pg_config(0).get_password(), Some(&b"se@cret"[..]));
+        assert_eq!(o.host_config(0).get_password(), Some(&b"se@cret"[..]));
         assert_eq!(o.hosts(), vec![("h".into(), 26257)]);
         let o = p("postgres://root:p/w?x@h:1/db?sslmode=disable");
-        assert_eq!(o.pg_config(0).get_password(), Some(&b"p/w?x"[..]));
+        assert_eq!(o.host_config(0).get_password(), Some(&b"p/w?x"[..]));
         assert_eq!(o.hosts(), vec![("h".into(), 1)]);
         assert_eq!(o.ssl_mode(), SslMode::Disable);
     }
