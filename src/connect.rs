@@ -226,8 +226,8 @@ impl ConnectOptions {
             }
         };
         let default_port = if cockroach_scheme { 26257 } else { 5432 };
-        let rest = rest.split_once('#').map_or(rest, |(r, _)| r);
         let (userinfo, rest) = split_userinfo(rest, true);
+        let rest = rest.split_once('#').map_or(rest, |(r, _)| r);
         let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (hostspec, path) = before_query.split_once('/').unwrap_or((before_query, ""));
 
@@ -272,7 +272,7 @@ impl ConnectOptions {
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let key = decode(k, "a query parameter", url)?;
-            let value = decode(&v.replace('+', " "), &format!("parameter {key}"), url)?;
+            let value = decode(v, &format!("parameter {key}"), url)?;
             match key.as_str() {
                 "sslmode" => opts.ssl_mode = value.parse()?,
                 "sslrootcert" => opts.ssl_root_cert = Some(PathBuf::from(value)),
@@ -1003,7 +1003,8 @@ mod tests {
 
     #[test]
     fn query_parameters() {
-        let o = p("postgres://h/db?connect_timeout=3&options=--cluster%3Dfoo&user=q&password=s&dbname=other");
+        let o = p("postgres://h/db?connect_timeout=3&options=--cluster%3Dfoo&user=q&password=s+t&dbname=other");
+        assert_eq!(o.host_config(0).get_password(), Some(&b"s+t"[..]));
         assert_eq!(o.connect_timeout(), Some(Duration::from_secs(3)));
         assert_eq!(o.options(), Some("--cluster=foo"));
         assert_eq!(o.user(), Some("q"));
@@ -1037,8 +1038,8 @@ mod tests {
         let o = p("postgres://root:se@cret@h:26257/db");
         assert_eq!(o.host_config(0).get_password(), Some(&b"se@cret"[..]));
         assert_eq!(o.hosts(), vec![("h".into(), 26257)]);
-        let o = p("postgres://root:p/w?x@h:1/db?sslmode=disable");
-        assert_eq!(o.host_config(0).get_password(), Some(&b"p/w?x"[..]));
+        let o = p("postgres://root:p/w?x#y+z@h:1/db?sslmode=disable#frag");
+        assert_eq!(o.host_config(0).get_password(), Some(&b"p/w?x#y+z"[..]));
         assert_eq!(o.hosts(), vec![("h".into(), 1)]);
         assert_eq!(o.ssl_mode(), SslMode::Disable);
     }
