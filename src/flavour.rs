@@ -22,6 +22,14 @@ impl Flavour {
         }
     }
 
+    /// A short name for messages and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavour::Postgres => "PostgreSQL",
+            Flavour::Cockroach => "CockroachDB",
+        }
+    }
+
     /// Asks the server once; callers keep the answer for the connection's lifetime.
     pub fn detect(client: &mut postgres::Client) -> Result<Flavour> {
         let row = client.query_one("SELECT version()", &[])?;
@@ -43,5 +51,11 @@ mod tests {
             Flavour::from_version("PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on x86_64"),
             Flavour::Postgres
         );
+    }
+}
+
+impl std::fmt::Display for Flavour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

@@ -13,8 +13,10 @@
 
 pub mod bank;
 pub mod cluster;
+pub mod connect;
 pub mod error;
 pub mod flavour;
+pub mod gen;
 pub mod ledger;
 pub mod report;
 pub mod retry;

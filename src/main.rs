@@ -4,6 +4,7 @@
 use anyhow::Context;
 use chunkload::bank::{self, DBINIT_SQL};
 use chunkload::cluster::LocalCluster;
+use chunkload::connect::ConnectOptions;
 use chunkload::retry::RetryPolicy;
 use chunkload::Flavour;
 use clap::{Args, Parser, Subcommand};
@@ -17,15 +18,12 @@ use std::time::Duration;
     about = "Bulk-load CSV into CockroachDB and PostgreSQL in bounded, retried, exactly-once chunks"
 )]
 struct Cli {
+    /// Connection URL: postgres://, postgresql:// or cockroachdb:// (also DATABASE_URL).
+    /// Several hosts: postgres://u@h1:26257,h2:26257/db. TLS: ?sslmode=verify-full&sslrootcert=ca.crt
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    url: Option<String>,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Args, Clone)]
-struct Conn {
-    /// Connection URL: postgres://, postgresql:// or cockroachdb:// (also DATABASE_URL).
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    url: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -60,8 +58,6 @@ enum Command {
         after_help = "Example:\n  chunkload init --url postgres://root@localhost:26257/bank"
     )]
     Init {
-        #[command(flatten)]
-        conn: Conn,
         /// A SQL file to apply instead of the bundled dbinit.sql.
         #[arg(long)]
         schema: Option<std::path::PathBuf>,
@@ -71,8 +67,6 @@ enum Command {
         after_help = "Example:\n  chunkload bank --url postgres://root@localhost:26257/bank --accounts 100 --seed 7"
     )]
     Bank {
-        #[command(flatten)]
-        conn: Conn,
         /// Accounts to create.
         #[arg(long, default_value_t = 100)]
         accounts: usize,
@@ -143,12 +137,18 @@ fn one_line(e: &anyhow::Error) -> String {
     msg.replace('\n', " ")
 }
 
-fn connect(conn: &Conn) -> anyhow::Result<(postgres::Client, Flavour)> {
-    let url = conn
-        .url
-        .as_deref()
-        .context("no database: pass --url or set DATABASE_URL (or run `chunkload demo`)")?;
-    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+fn connect_options(url: Option<&str>) -> anyhow::Result<ConnectOptions> {
+    let url = url.ok_or_else(|| {
+        chunkload::Error::usage(
+            "no database: pass --url or set DATABASE_URL (or run `chunkload demo`)",
+        )
+    })?;
+    Ok(ConnectOptions::parse(url)?)
+}
+
+fn connect(url: Option<&str>) -> anyhow::Result<(postgres::Client, Flavour)> {
+    let opts = connect_options(url)?;
+    let mut client = chunkload::connect::connect(&opts)?;
     let flavour = Flavour::detect(&mut client)?;
     Ok((client, flavour))
 }
@@ -163,23 +163,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     })
     .context("installing the Ctrl-C handler")?;
     match cli.command {
-        Command::Init { conn, schema } => {
+        Command::Init { schema } => {
             let sql = match &schema {
                 Some(p) => std::fs::read_to_string(p)
                     .with_context(|| format!("reading schema {}", p.display()))?,
                 None => DBINIT_SQL.to_string(),
             };
-            let (mut client, _) = connect(&conn)?;
+            let (mut client, _) = connect(cli.url.as_deref())?;
             client.batch_execute(&sql).map_err(chunkload::Error::from)?;
             eprintln!("schema applied");
         }
         Command::Bank {
-            conn,
             accounts,
             seed,
             retry,
         } => {
-            let (mut client, flavour) = connect(&conn)?;
+            let (mut client, flavour) = connect(cli.url.as_deref())?;
             bank::run_app(
                 &mut client,
                 flavour,

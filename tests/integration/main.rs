@@ -6,8 +6,10 @@
 //! - `cluster`: the throwaway server's own lifecycle.
 
 mod bank;
+mod cli;
 mod cluster;
 mod proxy;
 mod retry;
 mod support;
 mod table;
+mod tls;
