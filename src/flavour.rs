@@ -37,6 +37,12 @@ impl Flavour {
     }
 }
 
+impl std::fmt::Display for Flavour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,11 +57,5 @@ mod tests {
             Flavour::from_version("PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on x86_64"),
             Flavour::Postgres
         );
-    }
-}
-
-impl std::fmt::Display for Flavour {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
