@@ -76,6 +76,29 @@ enum Command {
         #[command(flatten)]
         retry: RetryArgs,
     },
+    /// Generate a deterministic dataset (CSV with a header) for tests and benchmarks.
+    #[command(
+        after_help = "Examples:\n  chunkload gen accounts --rows 1000000 --seed 1 -o accounts.csv\n  chunkload gen wide --rows 100000 --ddl"
+    )]
+    Gen {
+        /// Dataset: accounts (id uuid, balance int8) or wide (10 mixed-type columns).
+        dataset: chunkload::gen::Dataset,
+        /// Rows to generate.
+        #[arg(long, default_value_t = 10_000)]
+        rows: u64,
+        /// Seed: the same seed gives the same bytes.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Output file (default stdout).
+        #[arg(short, long)]
+        output: Option<std::path::PathBuf>,
+        /// Print the dataset's CREATE TABLE instead of rows.
+        #[arg(long)]
+        ddl: bool,
+        /// Table name used by --ddl.
+        #[arg(long)]
+        table: Option<String>,
+    },
     /// Start a throwaway local PostgreSQL, run the bank app and a chunked load on it, stop it.
     #[command(after_help = "Example:\n  chunkload demo --keep")]
     Demo {
@@ -187,6 +210,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seed,
                 &mut std::io::stdout().lock(),
             )?;
+        }
+        Command::Gen {
+            dataset,
+            rows,
+            seed,
+            output,
+            ddl,
+            table,
+        } => {
+            if ddl {
+                let t = table.unwrap_or_else(|| dataset.name().to_string());
+                println!("{}", chunkload::gen::ddl(dataset, &t));
+                return Ok(ExitCode::SUCCESS);
+            }
+            match output {
+                Some(path) => {
+                    // Written to a temp file and renamed: no half-written dataset.
+                    let dir = path
+                        .parent()
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .unwrap_or(std::path::Path::new("."));
+                    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+                    let mut w = std::io::BufWriter::new(tmp.as_file());
+                    chunkload::gen::generate(dataset, rows, seed, &mut w)?;
+                    std::io::Write::flush(&mut w)?;
+                    drop(w);
+                    tmp.persist(&path)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                }
+                None => chunkload::gen::generate(dataset, rows, seed, std::io::stdout().lock())?,
+            }
         }
         Command::Demo { keep, seed } => {
             eprintln!("starting a throwaway PostgreSQL server...");
