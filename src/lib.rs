@@ -11,6 +11,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod chunk;
 pub mod error;
+pub mod source;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};
