@@ -262,7 +262,11 @@ impl RecordBatch {
 
     /// Record `i`. Panics if `i >= len()`, like indexing.
     pub fn record(&self, i: usize) -> RecordRef<'_> {
-        assert!(i < self.recs.len(), "record {i} of a batch of {}", self.len());
+        assert!(
+            i < self.recs.len(),
+            "record {i} of a batch of {}",
+            self.len()
+        );
         RecordRef { batch: self, i }
     }
 
@@ -525,5 +529,426 @@ impl<R: Read> Iterator for ChunkStream<R> {
 
     fn next(&mut self) -> Option<Result<Chunk>> {
         self.next_chunk().transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Dialect, DEFAULT_BUFFER_SIZE};
+    use proptest::prelude::*;
+
+    fn limits(
+        max_bytes: usize,
+        max_rows: usize,
+        max_params: usize,
+        max_message: usize,
+    ) -> ChunkLimits {
+        ChunkLimits {
+            max_bytes,
+            max_rows,
+            max_params,
+            max_message,
+        }
+    }
+
+    fn stream(
+        input: &'static [u8],
+        l: ChunkLimits,
+        has_header: bool,
+    ) -> ChunkStream<&'static [u8]> {
+        let d = Dialect {
+            has_header,
+            ..Dialect::default()
+        };
+        ChunkStream::new(RecordReader::new("t.csv", input, d), l, 0, 0).unwrap()
+    }
+
+    fn size_of(c: &Chunk) -> ChunkSize {
+        let mut s = ChunkSize::default();
+        for r in c.batch.iter() {
+            s.add(r.raw().len(), r.len());
+        }
+        s
+    }
+
+    #[test]
+    fn zero_limits_are_usage_errors() {
+        assert!(ChunkLimits::default().validate().is_ok());
+        for l in [
+            limits(0, 1, 1, 1),
+            limits(1, 0, 1, 1),
+            limits(1, 1, 0, 1),
+            limits(1, 1, 1, 0),
+        ] {
+            let e = Chunker::new(l).unwrap_err();
+            assert!(matches!(e.kind(), ErrorKind::Usage(_)), "{l:?}");
+        }
+    }
+
+    #[test]
+    fn message_estimate_bounds_binary_growth() {
+        assert_eq!(ChunkLimits::message_estimate(10, 2), 10 + 48 + 16);
+        // 100 one-character int8 fields: 200 raw bytes, 1 200 bytes of binary COPY
+        // (8-byte value + 4-byte length each) plus the tuple header.
+        assert!(ChunkLimits::message_estimate(200, 100) >= 100 * 12 + 2);
+    }
+
+    #[test]
+    fn chunker_closes_before_a_record_that_would_pass_a_bound() {
+        let mut c = Chunker::new(limits(10, 100, 100, 1000)).unwrap();
+        let open = Placement {
+            close_before: false,
+            close_after: false,
+            oversized: false,
+        };
+        assert_eq!(c.place(4, 1), open);
+        assert_eq!(c.place(4, 1), open);
+        assert_eq!(c.current().bytes, 8);
+        // 8 + 4 > 10: close first.
+        assert_eq!(
+            c.place(4, 1),
+            Placement {
+                close_before: true,
+                ..open
+            }
+        );
+        assert_eq!(c.current().bytes, 4);
+        // Exactly at the bound is fine.
+        assert_eq!(c.place(6, 1), open);
+        // A record alone over the bound: close the open chunk, then it goes alone.
+        assert_eq!(
+            c.place(11, 1),
+            Placement {
+                close_before: true,
+                close_after: true,
+                oversized: true
+            }
+        );
+        assert_eq!(c.current(), ChunkSize::default());
+        assert_eq!(
+            c.place(11, 1),
+            Placement {
+                close_before: false,
+                close_after: true,
+                oversized: true
+            }
+        );
+    }
+
+    #[test]
+    fn chunker_closes_when_rows_or_params_are_full() {
+        let mut c = Chunker::new(limits(1000, 2, 1000, 100_000)).unwrap();
+        assert!(!c.place(1, 1).close_after);
+        assert!(c.place(1, 1).close_after);
+        assert_eq!(c.current(), ChunkSize::default());
+        let mut c = Chunker::new(limits(1000, 1000, 7, 100_000)).unwrap();
+        assert!(!c.place(1, 3).close_before);
+        assert!(!c.place(1, 3).close_before);
+        let p = c.place(1, 3);
+        assert!(p.close_before && !p.oversized);
+        assert!(c.place(1, 8).oversized);
+    }
+
+    #[test]
+    fn header_is_read_once_not_per_chunk() {
+        let mut s = stream(b"id\n1\n2\n3\n", limits(1000, 1, 1000, 100_000), true);
+        assert_eq!(s.header(), Some(&["id".to_string()][..]));
+        let chunks: Vec<Chunk> = s.by_ref().map(|c| c.unwrap()).collect();
+        let firsts: Vec<&[u8]> = chunks
+            .iter()
+            .map(|c| c.batch.record(0).field(0).unwrap())
+            .collect();
+        assert_eq!(firsts, vec![&b"1"[..], b"2", b"3"]);
+        assert_eq!(
+            chunks.iter().map(|c| c.seq).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        assert_eq!(chunks[2].first_line(), 4);
+        assert_eq!(s.next_seq(), 3);
+        assert!(s.next().is_none());
+    }
+
+    #[test]
+    fn oversized_record_goes_alone_and_is_flagged() {
+        let mut s = stream(
+            b"a\nb\n0123456789\nc\n",
+            limits(4, 100, 100, 100_000),
+            false,
+        );
+        let got: Vec<(usize, bool, u64, u64)> = s
+            .by_ref()
+            .map(|c| {
+                let c = c.unwrap();
+                (c.rows(), c.oversized, c.first_line(), c.last_line())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![(2, false, 1, 2), (1, true, 3, 3), (1, false, 4, 4)]
+        );
+    }
+
+    #[test]
+    fn parse_errors_do_not_move_chunk_boundaries() {
+        let mut s = stream(
+            b"a,b\n1,2\n3\n4,5\n6,7\n",
+            limits(1000, 2, 1000, 100_000),
+            true,
+        );
+        let e = s.next_chunk().unwrap_err();
+        assert!(e.to_string().contains("expected 2 fields, found 1"), "{e}");
+        assert_eq!(s.last_record().raw(), b"3\n");
+        let c = s.next_chunk().unwrap().unwrap();
+        let rows: Vec<&[u8]> = c.batch.iter().map(|r| r.raw()).collect();
+        assert_eq!(rows, vec![&b"1,2\n"[..], b"4,5\n"]);
+        let c2 = s.next_chunk().unwrap().unwrap();
+        assert_eq!((c2.seq, c2.rows(), c2.first_line()), (1, 1, 5));
+        s.recycle(c.batch);
+        assert!(s.next_chunk().unwrap().is_none());
+    }
+
+    #[test]
+    fn seq_continues_across_files() {
+        let d = Dialect::default();
+        let l = limits(1000, 1, 1000, 100_000);
+        let mut a = ChunkStream::new(
+            RecordReader::new("a", &b"h\n1\n2\n"[..], d.clone()),
+            l,
+            0,
+            0,
+        )
+        .unwrap();
+        let n = a.by_ref().count();
+        let mut b = ChunkStream::new(
+            RecordReader::new("b", &b"h\n3\n"[..], d),
+            l,
+            1,
+            a.next_seq(),
+        )
+        .unwrap();
+        let c = b.next_chunk().unwrap().unwrap();
+        assert_eq!((n, c.seq, c.file_index), (2, 2, 1));
+    }
+
+    #[test]
+    fn io_error_ends_the_stream() {
+        struct Broken(usize);
+        impl Read for Broken {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(std::io::Error::other("disk on fire"));
+                }
+                self.0 -= 1;
+                buf[..2].copy_from_slice(b"1\n");
+                Ok(2)
+            }
+        }
+        let d = Dialect {
+            has_header: false,
+            ..Dialect::default()
+        };
+        let r = RecordReader::with_buffer_size("b.csv", Broken(3), d, 16);
+        let mut s = ChunkStream::new(r, ChunkLimits::default(), 0, 0).unwrap();
+        let e = s.next().unwrap().unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::Io { path, .. } if path == "b.csv"));
+        assert!(s.next().is_none());
+    }
+
+    // ---- property test: random CSV text, parsed and chunked ----
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        dialect: Dialect,
+        eol: &'static str,
+        bom: bool,
+        junk: Vec<String>,
+        header: Option<Vec<String>>,
+        /// Values and whether to quote them even when not needed.
+        rows: Vec<Vec<(Option<String>, bool)>>,
+        final_eol: bool,
+        limits: ChunkLimits,
+        buf: usize,
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        let chars = vec![
+            'a', 'b', 'N', 'A', ' ', ',', ';', '|', '\t', '"', '\'', '\\', '\r', '\n', 'é', '😀',
+        ];
+        prop::collection::vec(prop::sample::select(chars), 0..6)
+            .prop_map(|v| v.into_iter().collect())
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        let dialect = (
+            prop::sample::select(vec![b',', b';', b'\t', b'|']),
+            prop::sample::select(vec![b'"', b'\'']),
+            any::<bool>(),
+            prop::sample::select(vec!["", "NA", "\\N"]),
+        )
+            .prop_map(|(delimiter, quote, backslash, null)| Dialect {
+                delimiter,
+                quote,
+                escape: if backslash { b'\\' } else { quote },
+                has_header: false,
+                skip_lines: 0,
+                null: null.as_bytes().to_vec(),
+            });
+        (1usize..5).prop_flat_map(move |ncols| {
+            let field = (prop::option::weighted(0.8, value()), any::<bool>());
+            (
+                dialect.clone(),
+                prop::sample::select(vec!["\n", "\r\n", "\r"]),
+                any::<bool>(),
+                prop::collection::vec("[^\n]{0,8}", 0..3),
+                prop::option::of(prop::collection::vec(value(), ncols)),
+                prop::collection::vec(prop::collection::vec(field, ncols), 0..40),
+                any::<bool>(),
+                (1usize..400, 1usize..20, 1usize..60, 1usize..1000),
+                prop::sample::select(vec![1usize, 2, 3, 7, 64, DEFAULT_BUFFER_SIZE]),
+            )
+                .prop_map(
+                    |(mut dialect, eol, bom, junk, header, rows, final_eol, l, buf)| {
+                        dialect.has_header = header.is_some();
+                        dialect.skip_lines = junk.len() as u64;
+                        Case {
+                            dialect,
+                            eol,
+                            bom,
+                            junk,
+                            header,
+                            rows,
+                            final_eol,
+                            limits: limits(l.0, l.1, l.2, l.3),
+                            buf,
+                        }
+                    },
+                )
+        })
+    }
+
+    fn encode_field(v: &Option<String>, force_quote: bool, d: &Dialect, out: &mut Vec<u8>) {
+        let Some(v) = v else {
+            out.extend_from_slice(&d.null);
+            return;
+        };
+        let b = v.as_bytes();
+        let needs = (b.is_empty() && d.null.is_empty())
+            || b == d.null.as_slice()
+            || b.iter()
+                .any(|&c| c == d.delimiter || c == d.quote || c == b'\r' || c == b'\n');
+        if !needs && !force_quote {
+            out.extend_from_slice(b);
+            return;
+        }
+        out.push(d.quote);
+        for &c in b {
+            if c == d.quote || c == d.escape {
+                out.push(d.escape);
+            }
+            out.push(c);
+        }
+        out.push(d.quote);
+    }
+
+    fn encode_row(row: &[(Option<String>, bool)], d: &Dialect, out: &mut Vec<u8>) {
+        for (i, (v, q)) in row.iter().enumerate() {
+            if i > 0 {
+                out.push(d.delimiter);
+            }
+            encode_field(v, *q, d, out);
+        }
+    }
+
+    /// The CSV text and the offset where data starts (after BOM, junk and header).
+    fn render(c: &Case) -> (Vec<u8>, usize, usize) {
+        let d = &c.dialect;
+        let mut out = Vec::new();
+        if c.bom {
+            out.extend_from_slice(b"\xEF\xBB\xBF");
+        }
+        for j in &c.junk {
+            out.extend_from_slice(j.as_bytes());
+            out.push(b'\n');
+        }
+        let skip_end = out.len();
+        if let Some(h) = &c.header {
+            let row: Vec<(Option<String>, bool)> =
+                h.iter().map(|n| (Some(n.clone()), false)).collect();
+            encode_row(&row, d, &mut out);
+            out.extend_from_slice(c.eol.as_bytes());
+        }
+        let data_start = out.len();
+        for (i, row) in c.rows.iter().enumerate() {
+            let before = out.len();
+            encode_row(row, d, &mut out);
+            let last = i + 1 == c.rows.len();
+            // A blank last line without terminator would be no record at all.
+            if !last || c.final_eol || out.len() == before {
+                out.extend_from_slice(c.eol.as_bytes());
+            }
+        }
+        (out, skip_end, data_start)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn parse_and_chunk_roundtrip(c in case()) {
+            let (input, skip_end, data_start) = render(&c);
+            let reader = RecordReader::with_buffer_size("p.csv", &input[..], c.dialect.clone(), c.buf);
+            let mut s = ChunkStream::new(reader, c.limits, 3, 10).unwrap();
+            prop_assert_eq!(s.header().map(<[String]>::to_vec), c.header.clone());
+            let chunks: Vec<Chunk> = s.by_ref().collect::<Result<_>>().unwrap();
+
+            let mut got_rows: Vec<Vec<Option<Vec<u8>>>> = Vec::new();
+            let mut raw = Vec::new();
+            let mut prev: Option<&Chunk> = None;
+            let eol_char = if c.eol == "\r" { b'\r' } else { b'\n' };
+            for (k, ch) in chunks.iter().enumerate() {
+                prop_assert_eq!(ch.seq, 10 + k as u64);
+                prop_assert_eq!(ch.file_index, 3);
+                prop_assert!(ch.rows() > 0, "empty chunk");
+                let size = size_of(ch);
+                prop_assert_eq!(size.bytes, ch.bytes());
+                if ch.oversized {
+                    let r = ch.batch.record(0);
+                    prop_assert_eq!(ch.rows(), 1);
+                    prop_assert!(c.limits.oversized(r.raw().len(), r.len()));
+                } else {
+                    prop_assert!(size.rows <= c.limits.max_rows);
+                    prop_assert!(size.bytes <= c.limits.max_bytes);
+                    prop_assert!(size.params <= c.limits.max_params);
+                    prop_assert!(size.message <= c.limits.max_message);
+                }
+                // Greedy: the previous chunk closed only because this record did not fit.
+                if let Some(p) = prev {
+                    if !p.oversized {
+                        let r = ch.batch.record(0);
+                        prop_assert!(!c.limits.fits(size_of(p), r.raw().len(), r.len()));
+                    }
+                }
+                prev = Some(ch);
+                for r in ch.batch.iter() {
+                    let pos = r.position();
+                    prop_assert_eq!(pos.byte as usize, data_start + raw.len());
+                    prop_assert_eq!(pos.record as usize, got_rows.len() + 1);
+                    let line = 1
+                        + input[..skip_end].iter().filter(|&&b| b == b'\n').count()
+                        + input[skip_end..pos.byte as usize].iter().filter(|&&b| b == eol_char).count();
+                    prop_assert_eq!(pos.line as usize, line);
+                    raw.extend_from_slice(r.raw());
+                    got_rows.push(r.fields().map(|f| f.map(<[u8]>::to_vec)).collect());
+                }
+            }
+            let want: Vec<Vec<Option<Vec<u8>>>> = c
+                .rows
+                .iter()
+                .map(|row| row.iter().map(|(v, _)| v.clone().map(String::into_bytes)).collect())
+                .collect();
+            prop_assert_eq!(got_rows, want);
+            prop_assert_eq!(&raw[..], &input[data_start..]);
+        }
     }
 }

@@ -831,9 +831,7 @@ pub fn open_input(path: &str, compression: Option<Compression>) -> Result<Input>
     let reader: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(counted),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
-        Compression::Zstd => {
-            Box::new(zstd::Decoder::new(counted).map_err(|e| Error::io(path, e))?)
-        }
+        Compression::Zstd => Box::new(zstd::Decoder::new(counted).map_err(|e| Error::io(path, e))?),
     };
     Ok(Input {
         reader,
@@ -849,6 +847,7 @@ mod tests {
     use std::io::Write;
 
     type Fields = Vec<Option<Vec<u8>>>;
+    type Summary = (Option<Vec<String>>, Vec<(Fields, Position, Vec<u8>)>);
 
     fn dialect(has_header: bool) -> Dialect {
         Dialect {
@@ -864,7 +863,7 @@ mod tests {
     /// Reads everything with several buffer sizes (refills at every possible place) and
     /// checks they agree; returns header and records, or the first error.
     fn read_all(input: &[u8], d: &Dialect) -> Result<(Option<Vec<String>>, Vec<Record>)> {
-        let mut first: Option<(Option<Vec<String>>, Vec<(Fields, Position, Vec<u8>)>)> = None;
+        let mut first: Option<Summary> = None;
         let mut result = None;
         for size in [1, 2, 3, 5, 16, DEFAULT_BUFFER_SIZE] {
             let mut r = RecordReader::with_buffer_size("t.csv", input, d.clone(), size);
@@ -1255,7 +1254,13 @@ mod tests {
         /// The rows in CRLF, like the header, so the file has one line-end style.
         fn replace_crlf(&self) -> Vec<u8> {
             self.iter()
-                .flat_map(|&b| if b == b'\n' { vec![b'\r', b'\n'] } else { vec![b] })
+                .flat_map(|&b| {
+                    if b == b'\n' {
+                        vec![b'\r', b'\n']
+                    } else {
+                        vec![b]
+                    }
+                })
                 .collect()
         }
     }
