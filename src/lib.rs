@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod bank;
+pub mod chunk;
 pub mod cluster;
 pub mod connect;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod gen;
 pub mod ledger;
 pub mod report;
 pub mod retry;
+pub mod source;
 pub mod table;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};
