@@ -11,6 +11,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod encode;
 pub mod error;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};
