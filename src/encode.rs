@@ -516,7 +516,10 @@ fn check_null(col: &Column, i: usize) -> Result<(), FieldError> {
 
 /// Appends `v` escaped for COPY text format.
 fn escape_copy_text(v: &[u8], buf: &mut Vec<u8>) {
-    if !v.iter().any(|&b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) {
+    if !v
+        .iter()
+        .any(|&b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
         buf.extend_from_slice(v);
         return;
     }
@@ -1077,7 +1080,9 @@ fn parse_float<F: Float>(v: &[u8], ty: &str) -> Conv<F> {
     let s = trim(v);
     let st = std::str::from_utf8(s).map_err(|_| syntax(ty))?;
     let x: F = st.parse().map_err(|_| syntax(ty))?;
-    let literal_special = s.iter().any(|b| b.is_ascii_alphabetic() && !matches!(b, b'e' | b'E'));
+    let literal_special = s
+        .iter()
+        .any(|b| b.is_ascii_alphabetic() && !matches!(b, b'e' | b'E'));
     if x.is_inf() && !literal_special {
         return Err(format!("\"{st}\" is out of range for type {ty}"));
     }
@@ -1302,7 +1307,11 @@ const END_TIMESTAMP: i64 = 9_223_371_331_200_000_000;
 
 /// PostgreSQL's `date2j`: Julian day of a proleptic Gregorian date (astronomical year).
 fn date2j(y: i64, m: i64, d: i64) -> i64 {
-    let (y, m) = if m > 2 { (y + 4800, m + 1) } else { (y + 4799, m + 13) };
+    let (y, m) = if m > 2 {
+        (y + 4800, m + 1)
+    } else {
+        (y + 4799, m + 13)
+    };
     let century = y / 100;
     let mut julian = y * 365 - 32167;
     julian += y / 4 - century + century / 4;
@@ -1371,7 +1380,10 @@ impl<'a> Cur<'a> {
         let end = self.i + w.len();
         if end <= self.s.len()
             && self.s[self.i..end].eq_ignore_ascii_case(w)
-            && self.s.get(end).map_or(true, |&c| !c.is_ascii_alphanumeric())
+            && self
+                .s
+                .get(end)
+                .map_or(true, |&c| !c.is_ascii_alphanumeric())
         {
             self.i = end;
             true
@@ -1404,14 +1416,16 @@ fn fraction_usecs(digits: &[u8]) -> i64 {
     }
 }
 
-/// `YYYY-MM-DD` (year of 3 to 7 digits, month and day of 1 or 2).
+/// `YYYY-MM-DD` or `YYYY/MM/DD` (year of 3 to 7 digits, month and day of 1 or 2).
 fn parse_ymd(c: &mut Cur<'_>) -> Option<(i64, i64, i64)> {
     let (y, yn) = c.number(7)?;
-    if yn < 3 || !c.eat(b'-') {
+    let delim = c.peek()?;
+    if yn < 3 || !(delim == b'-' || delim == b'/') {
         return None;
     }
+    c.i += 1;
     let (m, _) = c.number(2)?;
-    if !c.eat(b'-') {
+    if !c.eat(delim) {
         return None;
     }
     let (d, _) = c.number(2)?;
@@ -1523,7 +1537,9 @@ fn parse_clock(c: &mut Cur<'_>) -> Result<i64, DtErr> {
             fsec = fraction_usecs(&c.s[start..c.i]);
         }
     }
-    if c.peek().is_some_and(|b| b.is_ascii_digit() || b == b':' || b == b'.') {
+    if c.peek()
+        .is_some_and(|b| b.is_ascii_digit() || b == b':' || b == b'.')
+    {
         return Err(DtErr::Syntax);
     }
     if mi > 59 || sec > 60 || h > 24 || (h == 24 && (mi > 0 || sec > 0 || fsec > 0)) {
@@ -1566,7 +1582,9 @@ fn parse_zone(c: &mut Cur<'_>) -> Result<Option<i64>, DtErr> {
         min = hr % 100;
         hr /= 100;
     }
-    if c.peek().is_some_and(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.') {
+    if c.peek()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.')
+    {
         return Err(DtErr::Syntax);
     }
     debug_assert!(c.i > start);
@@ -2260,4 +2278,1090 @@ fn decode_bytea(v: &[u8], buf: &mut Vec<u8>) -> Conv<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn enc(ty: &str, v: &str) -> Result<Vec<u8>, String> {
+        let mut buf = Vec::new();
+        encode_binary(ColumnType::from_pg(ty), v.as_bytes(), &mut buf).map(|()| buf)
+    }
+
+    fn ok(ty: &str, v: &str) -> Vec<u8> {
+        enc(ty, v).unwrap_or_else(|e| panic!("{ty} {v:?}: {e}"))
+    }
+
+    fn err(ty: &str, v: &str) -> String {
+        match enc(ty, v) {
+            Ok(b) => panic!("{ty} {v:?} accepted as {b:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn i64_of(b: &[u8]) -> i64 {
+        i64::from_be_bytes(b.try_into().unwrap())
+    }
+
+    /// (ndigits, weight, sign, dscale, digits)
+    fn numeric_parts(b: &[u8]) -> (i16, i16, u16, u16, Vec<i16>) {
+        let be16 = |i: usize| [b[i], b[i + 1]];
+        let nd = i16::from_be_bytes(be16(0));
+        let digits = (0..nd as usize)
+            .map(|k| i16::from_be_bytes(be16(8 + 2 * k)))
+            .collect();
+        (
+            nd,
+            i16::from_be_bytes(be16(2)),
+            u16::from_be_bytes(be16(4)),
+            u16::from_be_bytes(be16(6)),
+            digits,
+        )
+    }
+
+    /// Like PostgreSQL's numeric_out, from the binary form.
+    fn numeric_to_string(b: &[u8]) -> String {
+        let (_, weight, sign, dscale, digits) = numeric_parts(b);
+        match sign {
+            NUMERIC_NAN => return "NaN".into(),
+            NUMERIC_PINF => return "Infinity".into(),
+            NUMERIC_NINF => return "-Infinity".into(),
+            _ => {}
+        }
+        let group = |g: i32| -> i16 {
+            let idx = weight as i32 - g;
+            if idx >= 0 && (idx as usize) < digits.len() {
+                digits[idx as usize]
+            } else {
+                0
+            }
+        };
+        let mut s = String::new();
+        if sign == NUMERIC_NEG {
+            s.push('-');
+        }
+        if weight < 0 {
+            s.push('0');
+        } else {
+            for g in (0..=weight as i32).rev() {
+                if g == weight as i32 {
+                    s.push_str(&group(g).to_string());
+                } else {
+                    s.push_str(&format!("{:04}", group(g)));
+                }
+            }
+        }
+        if dscale > 0 {
+            let mut f = String::new();
+            let mut g = -1;
+            while f.len() < dscale as usize {
+                f.push_str(&format!("{:04}", group(g)));
+                g -= 1;
+            }
+            s.push('.');
+            s.push_str(&f[..dscale as usize]);
+        }
+        s
+    }
+
+    /// The canonical text of a decimal literal, computed with strings only.
+    fn canonical_decimal(neg: bool, int: &str, frac: &str, exp: i64) -> String {
+        let digits: String = format!("{int}{frac}");
+        let point = int.len() as i64 + exp;
+        let dscale = (frac.len() as i64 - exp).max(0) as usize;
+        let (ip, fp) = if point <= 0 {
+            (
+                String::from("0"),
+                format!("{}{}", "0".repeat((-point) as usize), digits),
+            )
+        } else if point as usize >= digits.len() {
+            (
+                format!("{}{}", digits, "0".repeat(point as usize - digits.len())),
+                String::new(),
+            )
+        } else {
+            (
+                digits[..point as usize].to_string(),
+                digits[point as usize..].to_string(),
+            )
+        };
+        let ip = ip.trim_start_matches('0');
+        let ip = if ip.is_empty() { "0" } else { ip };
+        let mut fp = fp;
+        fp.truncate(dscale);
+        while fp.len() < dscale {
+            fp.push('0');
+        }
+        let zero = ip == "0" && fp.bytes().all(|b| b == b'0');
+        let mut s = String::new();
+        if neg && !zero {
+            s.push('-');
+        }
+        s.push_str(ip);
+        if dscale > 0 {
+            s.push('.');
+            s.push_str(&fp);
+        }
+        s
+    }
+
+    fn col(name: &str, ty: &str) -> Column {
+        Column::new(name, ty)
+    }
+
+    // --- column types ---------------------------------------------------------------
+
+    #[test]
+    fn from_pg_maps_format_type_and_typname_spellings() {
+        use ColumnType::*;
+        let cases = [
+            ("smallint", Int2),
+            ("int2", Int2),
+            ("integer", Int4),
+            ("int4", Int4),
+            ("bigint", Int8),
+            ("int8", Int8),
+            ("numeric(10,2)", Numeric),
+            ("numeric", Numeric),
+            ("real", Float4),
+            ("double precision", Float8),
+            ("boolean", Bool),
+            ("character varying(20)", Text),
+            ("character(3)", Text),
+            ("bpchar", Text),
+            ("text", Text),
+            ("citext", Text),
+            ("public.citext", Text),
+            ("name", Name),
+            ("uuid", Uuid),
+            ("date", Date),
+            ("timestamp without time zone", Timestamp),
+            ("timestamp(3) without time zone", Timestamp),
+            ("timestamp with time zone", Timestamptz),
+            ("timestamptz", Timestamptz),
+            ("time without time zone", Time),
+            ("time(6) without time zone", Time),
+            ("time with time zone", Other),
+            ("interval", Interval),
+            ("interval(3)", Interval),
+            ("interval year to month", Other),
+            ("json", Json),
+            ("jsonb", Jsonb),
+            ("bytea", Bytea),
+            ("integer[]", Other),
+            ("\"char\"", Other),
+            ("char", Other),
+            ("mood", Other),
+            ("inet", Other),
+            ("pg_catalog.int4", Int4),
+            ("  BIGINT ", Int8),
+        ];
+        for (name, want) in cases {
+            assert_eq!(ColumnType::from_pg(name), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn format_is_text_when_any_column_is_other_or_flavour_lacks_binary() {
+        let cols = vec![col("a", "uuid"), col("b", "bigint")];
+        assert_eq!(Format::for_columns(&cols, true), Format::Binary);
+        assert_eq!(Format::for_columns(&cols, false), Format::Text);
+        let with_enum = vec![col("a", "uuid"), col("m", "mood")];
+        assert_eq!(Format::for_columns(&with_enum, true), Format::Text);
+    }
+
+    // --- integers -------------------------------------------------------------------
+
+    #[test]
+    fn integers_accept_spaces_and_signs_and_check_range() {
+        assert_eq!(ok("int2", "32767"), vec![0x7f, 0xff]);
+        assert_eq!(ok("int2", "-32768"), vec![0x80, 0x00]);
+        assert_eq!(ok("int4", " +12 "), 12i32.to_be_bytes());
+        assert_eq!(ok("int4", "\t-7\n"), (-7i32).to_be_bytes());
+        assert_eq!(ok("int8", "-9223372036854775808"), i64::MIN.to_be_bytes());
+        assert_eq!(ok("int8", "9223372036854775807"), i64::MAX.to_be_bytes());
+        assert_eq!(ok("int8", "00012"), 12i64.to_be_bytes());
+        assert_eq!(err("int2", "32768"), "value out of range for type smallint");
+        assert_eq!(
+            err("int2", "-32769"),
+            "value out of range for type smallint"
+        );
+        assert_eq!(
+            err("int4", "2147483648"),
+            "value out of range for type integer"
+        );
+        assert_eq!(
+            err("int8", "9223372036854775808"),
+            "value out of range for type bigint"
+        );
+        assert_eq!(
+            err("int8", "99999999999999999999"),
+            "value out of range for type bigint"
+        );
+        for bad in ["", " ", "-", "+", "1.0", "1e3", "12a", "0x10", "- 1", "1 2"] {
+            assert_eq!(
+                err("int4", bad),
+                "invalid input syntax for type integer",
+                "{bad:?}"
+            );
+        }
+    }
+
+    // --- numeric --------------------------------------------------------------------
+
+    #[test]
+    fn numeric_binary_matches_postgres_encodings() {
+        // (input, ndigits, weight, sign, dscale, digits), as numeric_send produces them.
+        type Case = (&'static str, i16, i16, u16, u16, &'static [i16]);
+        let cases: &[Case] = &[
+            ("0", 0, 0, 0, 0, &[]),
+            ("0.000", 0, 0, 0, 3, &[]),
+            ("-0", 0, 0, 0, 0, &[]),
+            ("1", 1, 0, 0, 0, &[1]),
+            ("-1.5", 2, 0, 0x4000, 1, &[1, 5000]),
+            ("12345.678", 3, 1, 0, 3, &[1, 2345, 6780]),
+            ("1e-3", 1, -1, 0, 3, &[10]),
+            ("100000000", 1, 2, 0, 0, &[1]),
+            ("0.0001", 1, -1, 0, 4, &[1]),
+            ("0.00001", 1, -2, 0, 5, &[1000]),
+            ("1.50e1", 1, 0, 0, 1, &[15]),
+            ("1.5E+3", 1, 0, 0, 0, &[1500]),
+            ("000123.4500", 2, 0, 0, 4, &[123, 4500]),
+            ("10000.0001", 3, 1, 0, 4, &[1, 0, 1]),
+            (" .5 ", 1, -1, 0, 1, &[5000]),
+            ("5.", 1, 0, 0, 0, &[5]),
+        ];
+        for &(input, nd, w, sign, dscale, digits) in cases {
+            let b = ok("numeric", input);
+            assert_eq!(
+                numeric_parts(&b),
+                (nd, w, sign, dscale, digits.to_vec()),
+                "{input}"
+            );
+            assert_eq!(b.len(), 8 + 2 * nd as usize);
+        }
+    }
+
+    #[test]
+    fn numeric_specials_and_errors() {
+        assert_eq!(numeric_parts(&ok("numeric", "NaN")).2, NUMERIC_NAN);
+        assert_eq!(numeric_parts(&ok("numeric", " nan ")).2, NUMERIC_NAN);
+        assert_eq!(numeric_parts(&ok("numeric", "Infinity")).2, NUMERIC_PINF);
+        assert_eq!(numeric_parts(&ok("numeric", "+inf")).2, NUMERIC_PINF);
+        assert_eq!(numeric_parts(&ok("numeric", "-Infinity")).2, NUMERIC_NINF);
+        for bad in [
+            "", ".", "1e", "1e+", "abc", "-NaN", "1.2.3", "1 2", "--1", "1_000",
+        ] {
+            assert_eq!(
+                err("numeric", bad),
+                "invalid input syntax for type numeric",
+                "{bad:?}"
+            );
+        }
+        // PostgreSQL's limits: weight fits i16, display scale at most 16383.
+        assert_eq!(numeric_parts(&ok("numeric", "1e131071")).1, 32767);
+        assert_eq!(err("numeric", "1e131072"), "value overflows numeric format");
+        assert_eq!(numeric_parts(&ok("numeric", "1e-16383")).3, 16383);
+        assert_eq!(err("numeric", "1e-16384"), "value overflows numeric format");
+        assert_eq!(err("numeric", "0e-20000"), "value overflows numeric format");
+        assert_eq!(numeric_parts(&ok("numeric", "0e200000")).0, 0);
+        assert_eq!(
+            err("numeric", "1e1000000000000"),
+            "value overflows numeric format"
+        );
+    }
+
+    // --- floats, bool, uuid ---------------------------------------------------------
+
+    #[test]
+    fn floats_follow_strtod_with_postgres_range_checks() {
+        assert_eq!(ok("float8", " 1.5 "), 1.5f64.to_be_bytes());
+        assert_eq!(ok("float4", "1.5"), 1.5f32.to_be_bytes());
+        assert_eq!(ok("float8", "-0"), (-0.0f64).to_be_bytes());
+        assert_eq!(ok("float8", "Infinity"), f64::INFINITY.to_be_bytes());
+        assert_eq!(ok("float8", "-inf"), f64::NEG_INFINITY.to_be_bytes());
+        assert_eq!(ok("float4", "INF"), f32::INFINITY.to_be_bytes());
+        assert!(f64::from_be_bytes(ok("float8", "NaN").try_into().unwrap()).is_nan());
+        assert!(f32::from_be_bytes(ok("float4", "nan").try_into().unwrap()).is_nan());
+        // Subnormals are fine, overflow and underflow to zero are errors.
+        assert_eq!(ok("float8", "1e-310"), 1e-310f64.to_be_bytes());
+        assert_eq!(ok("float4", "1e-40"), 1e-40f32.to_be_bytes());
+        assert!(err("float8", "1e309").contains("out of range for type double precision"));
+        assert!(err("float8", "-1e309").contains("out of range"));
+        assert!(err("float8", "1e-400").contains("out of range"));
+        assert!(err("float4", "3.5e38").contains("out of range for type real"));
+        assert!(err("float4", "1e-50").contains("out of range"));
+        assert_eq!(ok("float8", "0e-400"), 0f64.to_be_bytes());
+        assert_eq!(
+            err("float8", "abc"),
+            "invalid input syntax for type double precision"
+        );
+        assert_eq!(err("float4", ""), "invalid input syntax for type real");
+    }
+
+    #[test]
+    fn booleans_accept_postgres_spellings() {
+        for t in [
+            "t", "true", "TRUE", "tr", "y", "yes", "ye", "on", "On", "1", " yes ",
+        ] {
+            assert_eq!(ok("bool", t), vec![1], "{t:?}");
+        }
+        for f in ["f", "false", "fa", "n", "no", "NO", "off", "of", "0"] {
+            assert_eq!(ok("bool", f), vec![0], "{f:?}");
+        }
+        for bad in ["", "o", "2", "truee", "onn", "yess", "10"] {
+            assert_eq!(
+                err("bool", bad),
+                "invalid input syntax for type boolean",
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn uuids_in_every_postgres_spelling() {
+        let want: Vec<u8> = vec![
+            0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38,
+            0x0a, 0x11,
+        ];
+        for s in [
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+            "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+            "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+            "a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11",
+            "{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}",
+        ] {
+            assert_eq!(ok("uuid", s), want, "{s}");
+        }
+        for bad in [
+            " a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a111",
+            "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1g",
+            "a0eebc99--9c0b-4ef8-bb6d-6bb9bd380a11",
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-",
+            "a0eebc9-99c0b-4ef8-bb6d-6bb9bd380a11",
+            "",
+        ] {
+            assert_eq!(
+                err("uuid", bad),
+                "invalid input syntax for type uuid",
+                "{bad:?}"
+            );
+        }
+    }
+
+    // --- dates and times ------------------------------------------------------------
+
+    fn date_of(s: &str) -> i32 {
+        i32::from_be_bytes(ok("date", s).try_into().unwrap())
+    }
+
+    #[test]
+    fn dates_count_days_from_2000_01_01() {
+        assert_eq!(date_of("2000-01-01"), 0);
+        assert_eq!(date_of("1970-01-01"), -10957);
+        assert_eq!(date_of("epoch"), -10957);
+        assert_eq!(date_of("2020-1-5"), 7309);
+        assert_eq!(date_of("2020/01/05"), 7309);
+        assert_eq!(date_of(" 2020-02-29 "), 7364);
+        assert_eq!(date_of("0001-01-01"), -730119);
+        assert_eq!(date_of("0001-12-31 BC"), -730120);
+        assert_eq!(date_of("4714-11-24 BC"), -2451545);
+        assert_eq!(date_of("5874897-12-31"), 2147483493 - 2451545);
+        assert_eq!(date_of("infinity"), i32::MAX);
+        assert_eq!(date_of("-Infinity"), i32::MIN);
+        for bad in [
+            "2021-02-29",
+            "2020-13-01",
+            "2020-00-10",
+            "2020-01-32",
+            "0000-01-01",
+        ] {
+            assert_eq!(
+                err("date", bad),
+                "date/time field value out of range",
+                "{bad}"
+            );
+        }
+        for bad in ["4714-11-23 BC", "5874898-01-01"] {
+            assert_eq!(err("date", bad), "date out of range", "{bad}");
+        }
+        for bad in [
+            "20-01-01",
+            "2020/01-05",
+            "2020-01-01x",
+            "",
+            "+infinity",
+            "today",
+        ] {
+            assert_eq!(
+                err("date", bad),
+                "invalid input syntax for type date",
+                "{bad}"
+            );
+        }
+    }
+
+    fn ts(ty: &str, s: &str) -> i64 {
+        i64_of(&ok(ty, s))
+    }
+
+    const TS: &str = "timestamp";
+    const TSTZ: &str = "timestamp with time zone";
+    /// 2020-01-01 00:00:00 in microseconds since 2000-01-01.
+    const Y2020: i64 = 7305 * USECS_PER_DAY;
+
+    #[test]
+    fn timestamps_with_zones_and_rounding() {
+        let ten = Y2020 + 10 * USECS_PER_HOUR;
+        assert_eq!(ts(TS, "2000-01-01 00:00:00"), 0);
+        for s in [
+            "2020-01-01 10:00:00",
+            "2020-01-01T10:00:00",
+            "2020-01-01t10:00",
+            "2020-01-01   10:00",
+            " 2020-01-01 10:00 ",
+            "2020-01-01 10:0:0",
+        ] {
+            assert_eq!(ts(TS, s), ten, "{s}");
+            assert_eq!(ts(TSTZ, s), ten, "{s}: no zone means UTC");
+        }
+        assert_eq!(ts(TS, "2020-01-01"), Y2020);
+        for s in [
+            "2020-01-01 10:00:00Z",
+            "2020-01-01 10:00:00 z",
+            "2020-01-01 10:00:00 UTC",
+            "2020-01-01 10:00:00+00",
+        ] {
+            assert_eq!(ts(TSTZ, s), ten, "{s}");
+        }
+        assert_eq!(ts(TSTZ, "2020-01-01 10:00:00+02"), ten - 2 * USECS_PER_HOUR);
+        assert_eq!(
+            ts(TSTZ, "2020-01-01 10:00:00 +05:30"),
+            ten - 330 * USECS_PER_MINUTE
+        );
+        assert_eq!(
+            ts(TSTZ, "2020-01-01 10:00:00-0530"),
+            ten + 330 * USECS_PER_MINUTE
+        );
+        assert_eq!(
+            ts(TSTZ, "2020-01-01 10:00:00+530"),
+            ten - 330 * USECS_PER_MINUTE
+        );
+        assert_eq!(
+            ts(TSTZ, "2020-01-01T10:00+01:02:03"),
+            ten - 3723 * USECS_PER_SEC
+        );
+        // timestamp without time zone ignores the zone, like PostgreSQL.
+        assert_eq!(ts(TS, "2020-01-01 10:00:00+02"), ten);
+        // Fractions: exact up to 6 digits, then rint(strtod * 1e6).
+        assert_eq!(ts(TS, "2020-01-01 10:00:00.123456"), ten + 123456);
+        assert_eq!(ts(TS, "2020-01-01 10:00:00.5"), ten + 500000);
+        assert_eq!(ts(TS, "2020-01-01 10:00:00.0000005"), ten);
+        assert_eq!(ts(TS, "2020-01-01 10:00:00.0000015"), ten + 2);
+        assert_eq!(ts(TS, "2020-01-01 10:00:00."), ten);
+        assert_eq!(ts(TS, "2020-01-01 23:59:59.9999999"), Y2020 + USECS_PER_DAY);
+        assert_eq!(ts(TS, "2020-01-01 24:00:00"), Y2020 + USECS_PER_DAY);
+        assert_eq!(ts(TS, "2020-01-01 23:59:60"), Y2020 + USECS_PER_DAY);
+        assert_eq!(ts(TS, "infinity"), i64::MAX);
+        assert_eq!(ts(TSTZ, "-infinity"), i64::MIN);
+        assert_eq!(ts(TS, "epoch"), -10957 * USECS_PER_DAY);
+        assert_eq!(ts(TS, "4714-11-24 00:00:00 BC"), MIN_TIMESTAMP);
+        assert_eq!(ts(TS, "294276-12-31 23:59:59.999999"), END_TIMESTAMP - 1);
+        for bad in [
+            "2020-01-01 24:00:01",
+            "2020-01-01 25:00",
+            "2020-01-01 23:59:60.5",
+        ] {
+            assert_eq!(err(TS, bad), "date/time field value out of range", "{bad}");
+        }
+        assert_eq!(err(TS, "4714-11-23 23:59:59 BC"), "timestamp out of range");
+        assert_eq!(err(TS, "294277-01-01"), "timestamp out of range");
+        assert!(err(TSTZ, "2020-01-01 10:00 +16").starts_with("time zone"));
+        assert!(err(TSTZ, "2020-01-01 10:00 EST").starts_with("time zone"));
+        for bad in [
+            "2020-01-01 10",
+            "+infinity",
+            "2020-01-01 10:00:00 1",
+            "10:00",
+        ] {
+            assert_eq!(
+                err(TSTZ, bad),
+                "invalid input syntax for type timestamp with time zone",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn times_allow_24_00_and_ignore_zones() {
+        let t = |s: &str| i64_of(&ok("time", s));
+        assert_eq!(t("10:00"), 10 * USECS_PER_HOUR);
+        assert_eq!(
+            t(" 1:2:3.5 "),
+            USECS_PER_HOUR + 2 * USECS_PER_MINUTE + 3_500_000
+        );
+        assert_eq!(t("24:00:00"), USECS_PER_DAY);
+        assert_eq!(t("23:59:60"), USECS_PER_DAY);
+        assert_eq!(t("10:00:00+02"), 10 * USECS_PER_HOUR);
+        assert_eq!(t("10:00:00 Z"), 10 * USECS_PER_HOUR);
+        for bad in ["24:00:01", "23:59:60.5", "25:00", "10:60"] {
+            assert_eq!(
+                err("time", bad),
+                "date/time field value out of range",
+                "{bad}"
+            );
+        }
+        for bad in ["10", "", "10:00:00 x1"] {
+            assert!(err("time", bad).contains("time"), "{bad}");
+        }
+    }
+
+    fn iv(s: &str) -> (i64, i32, i32) {
+        let b = ok("interval", s);
+        (
+            i64_of(&b[..8]),
+            i32::from_be_bytes(b[8..12].try_into().unwrap()),
+            i32::from_be_bytes(b[12..16].try_into().unwrap()),
+        )
+    }
+
+    #[test]
+    fn intervals_in_postgres_sql_and_iso_styles() {
+        const H: i64 = USECS_PER_HOUR;
+        const M: i64 = USECS_PER_MINUTE;
+        const S: i64 = USECS_PER_SEC;
+        // PostgreSQL style.
+        assert_eq!(iv("1 day 02:03:04"), (2 * H + 3 * M + 4 * S, 1, 0));
+        assert_eq!(iv("3 hours"), (3 * H, 0, 0));
+        assert_eq!(iv("-1 year 2 mons"), (0, 0, -10));
+        assert_eq!(iv("1 day ago"), (0, -1, 0));
+        assert_eq!(iv("@ 1 hour"), (H, 0, 0));
+        assert_eq!(iv("@ 1 hour ago"), (-H, 0, 0));
+        assert_eq!(iv("1 hour ago 2 days"), (-H, -2, 0));
+        assert_eq!(iv("1.5 days"), (12 * H, 1, 0));
+        assert_eq!(iv("1.5 months"), (0, 15, 1));
+        assert_eq!(iv("1.25 y"), (0, 0, 15));
+        assert_eq!(iv("1 mil"), (0, 0, 12000));
+        assert_eq!(iv("1 week 2 days"), (0, 9, 0));
+        assert_eq!(iv("1d 2h 3m 4s"), (2 * H + 3 * M + 4 * S, 1, 0));
+        assert_eq!(iv("5 milliseconds"), (5000, 0, 0));
+        assert_eq!(iv("10 microseconds"), (10, 0, 0));
+        assert_eq!(iv("0.5"), (S / 2, 0, 0));
+        assert_eq!(iv("1 2 hours"), (2 * H, 1, 0));
+        assert_eq!(iv("- 5 days"), (0, -5, 0));
+        // Fractions below a microsecond round half away... only above one half.
+        assert_eq!(iv("1.5 us"), (1, 0, 0));
+        assert_eq!(iv("1.0000015 seconds"), (S + 1, 0, 0));
+        // SQL standard pieces.
+        assert_eq!(iv("02:03:04"), (2 * H + 3 * M + 4 * S, 0, 0));
+        assert_eq!(iv("-02:03:04"), (-(2 * H + 3 * M + 4 * S), 0, 0));
+        assert_eq!(iv("5:30.25"), (5 * M + 30 * S + 250_000, 0, 0));
+        assert_eq!(iv("1-2"), (0, 0, 14));
+        assert_eq!(iv("1-2 3 4:05:06"), (4 * H + 5 * M + 6 * S, 3, 14));
+        assert_eq!(iv("100:00:00"), (100 * H, 0, 0));
+        // ISO 8601.
+        assert_eq!(iv("P1Y2M3DT4H5M6S"), (4 * H + 5 * M + 6 * S, 3, 14));
+        assert_eq!(iv("P1.5Y"), (0, 0, 18));
+        assert_eq!(iv("P1W"), (0, 7, 0));
+        assert_eq!(iv("PT36H"), (36 * H, 0, 0));
+        assert_eq!(iv("PT1.0000005S"), (S + 1, 0, 0));
+        assert_eq!(iv("P1Y-2M"), (0, 0, 10));
+        for bad in [
+            "",
+            "garbage",
+            "1 fortnight",
+            "1 ago",
+            "1 day 2 days",
+            "1 hour 02:00",
+            "p1y",
+            " P1Y",
+            "P1Y ",
+            "1-12",
+            "1:60",
+            "3 mons 1.5 months",
+        ] {
+            assert!(err("interval", bad).contains("interval"), "{bad:?}");
+        }
+        assert_eq!(
+            err("interval", "2147483648 days"),
+            "interval field value out of range"
+        );
+        assert_eq!(
+            err("interval", "178956971 years"),
+            "interval field value out of range"
+        );
+    }
+
+    // --- json, text, bytea ----------------------------------------------------------
+
+    #[test]
+    fn json_is_validated_and_jsonb_gets_a_version_byte() {
+        assert_eq!(ok("json", "{\"a\":1}"), b"{\"a\":1}");
+        assert_eq!(ok("jsonb", "[1, 2]"), b"\x01[1, 2]");
+        assert_eq!(ok("json", " 1e400 "), b" 1e400 ");
+        assert_eq!(ok("json", "{\"a\":\"\\u0000\"}"), b"{\"a\":\"\\u0000\"}");
+        assert!(err("jsonb", "{\"a\":\"\\u0000\"}").contains("\\u0000"));
+        assert_eq!(ok("jsonb", "\"\\\\u0000\""), b"\x01\"\\\\u0000\"");
+        for bad in ["", "nul", "{\"a\":}", "{\"a\":1} x", "[1,]"] {
+            assert!(
+                err("json", bad).starts_with("invalid input syntax for type json"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_must_be_utf8_without_nul() {
+        assert_eq!(ok("text", "héllo"), "héllo".as_bytes());
+        assert_eq!(ok("text", ""), b"");
+        let mut buf = Vec::new();
+        let e = encode_binary(ColumnType::Text, b"a\0b", &mut buf).unwrap_err();
+        assert!(e.contains("0x00"), "{e}");
+        let e = encode_binary(ColumnType::Text, b"ab\xff", &mut buf).unwrap_err();
+        assert!(e.contains("UTF8") && e.contains("byte 2"), "{e}");
+        // name is cut to 63 bytes on a character boundary, like namein.
+        assert_eq!(ok("name", &"x".repeat(70)).len(), 63);
+        assert_eq!(ok("name", &"é".repeat(40)), "é".repeat(31).as_bytes());
+    }
+
+    #[test]
+    fn bytea_hex_and_escape_forms() {
+        assert_eq!(ok("bytea", "\\xdeadBEEF"), vec![0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(ok("bytea", "\\x de ad "), vec![0xde, 0xad]);
+        assert_eq!(ok("bytea", "\\x"), Vec::<u8>::new());
+        assert_eq!(ok("bytea", "abc"), b"abc");
+        assert_eq!(ok("bytea", "a\\\\b"), b"a\\b");
+        assert_eq!(ok("bytea", "a\\001b"), b"a\x01b");
+        assert!(err("bytea", "\\xdea").contains("odd number"));
+        assert!(err("bytea", "\\xzz").contains("hexadecimal digit"));
+        assert_eq!(
+            err("bytea", "a\\400b"),
+            "invalid input syntax for type bytea"
+        );
+        assert_eq!(err("bytea", "a\\b"), "invalid input syntax for type bytea");
+    }
+
+    // --- rows -----------------------------------------------------------------------
+
+    fn two_cols() -> Vec<Column> {
+        let mut id = col("id", "uuid");
+        id.not_null = true;
+        vec![id, col("balance", "bigint")]
+    }
+
+    const U1: &str = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
+
+    #[test]
+    fn binary_rows_are_copy_tuples_with_spans() {
+        let e = Encoder::new(two_cols(), Format::Binary);
+        let mut rows = EncodedRows::new();
+        e.encode_row([Some(U1.as_bytes()), Some(&b"42"[..])], 7, &mut rows)
+            .unwrap();
+        e.encode_row([Some(U1.as_bytes()), None], 8, &mut rows)
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.ncols(), 2);
+        assert_eq!(rows.source_row(0), 7);
+        assert_eq!(rows.source_row(1), 8);
+        let uuid = parse_uuid(U1.as_bytes()).unwrap();
+        let mut want0 = vec![0, 2, 0, 0, 0, 16];
+        want0.extend_from_slice(&uuid);
+        want0.extend_from_slice(&[0, 0, 0, 8]);
+        want0.extend_from_slice(&42i64.to_be_bytes());
+        assert_eq!(rows.row(0), &want0[..]);
+        let mut want1 = vec![0, 2, 0, 0, 0, 16];
+        want1.extend_from_slice(&uuid);
+        want1.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(rows.row(1), &want1[..]);
+        assert_eq!(rows.byte_len(), want0.len() + want1.len());
+        assert_eq!(rows.field(0, 0), Some(&uuid[..]));
+        assert_eq!(rows.field(0, 1), Some(&42i64.to_be_bytes()[..]));
+        assert_eq!(rows.field(1, 1), None);
+        rows.clear();
+        assert!(rows.is_empty());
+        assert_eq!(rows.byte_len(), 0);
+    }
+
+    #[test]
+    fn a_bad_row_is_rolled_back_and_good_rows_are_kept() {
+        let e = Encoder::new(two_cols(), Format::Binary);
+        let mut rows = EncodedRows::new();
+        e.encode_row([Some(U1.as_bytes()), Some(&b"1"[..])], 0, &mut rows)
+            .unwrap();
+        let before = (rows.byte_len(), rows.spans.len());
+        let bad = e
+            .encode_row([Some(U1.as_bytes()), Some(&b"x"[..])], 1, &mut rows)
+            .unwrap_err();
+        assert_eq!(bad.column, 1);
+        assert_eq!(bad.msg, "invalid input syntax for type bigint");
+        let null = e
+            .encode_row([None, Some(&b"1"[..])], 2, &mut rows)
+            .unwrap_err();
+        assert_eq!(null.column, 0);
+        assert!(null.msg.contains("not-null"));
+        let short = e
+            .encode_row([Some(U1.as_bytes())], 3, &mut rows)
+            .unwrap_err();
+        assert_eq!(short.column, 1);
+        assert!(short.msg.starts_with("missing field"));
+        let long = e
+            .encode_row([Some(U1.as_bytes()), Some(&b"1"[..]), None], 4, &mut rows)
+            .unwrap_err();
+        assert_eq!(long.column, 2);
+        assert!(long.msg.starts_with("extra field"));
+        assert_eq!((rows.byte_len(), rows.spans.len()), before);
+        e.encode_row([Some(U1.as_bytes()), Some(&b"2"[..])], 5, &mut rows)
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.source_row(1), 5);
+        assert_eq!(rows.field(1, 1), Some(&2i64.to_be_bytes()[..]));
+        // Text layout into the same buffer is refused.
+        let t = Encoder::new(two_cols(), Format::Text);
+        assert!(t
+            .encode_row([Some(U1.as_bytes()), Some(&b"2"[..])], 6, &mut rows)
+            .is_err());
+        assert_eq!(rows.len(), 2);
+    }
+
+    #[test]
+    fn text_rows_are_validated_and_escaped() {
+        let cols = vec![col("n", "integer"), col("s", "text"), col("m", "mood")];
+        let e = Encoder::new(cols, Format::Text);
+        let mut rows = EncodedRows::new();
+        e.encode_row(
+            [Some(&b" 5 "[..]), Some(&b"a\tb\\c\nd\re"[..]), None],
+            0,
+            &mut rows,
+        )
+        .unwrap();
+        e.encode_row([None, Some(&b""[..]), Some(&b"happy"[..])], 1, &mut rows)
+            .unwrap();
+        assert_eq!(rows.row(0), b" 5 \ta\\tb\\\\c\\nd\\re\t\\N\n");
+        assert_eq!(rows.row(1), b"\\N\t\thappy\n");
+        assert_eq!(rows.field(0, 1), Some(&b"a\\tb\\\\c\\nd\\re"[..]));
+        assert_eq!(rows.field(1, 1), Some(&b""[..]));
+        assert_eq!(rows.field(0, 2), None);
+        let bad = e
+            .encode_row([Some(&b"5x"[..]), None, None], 2, &mut rows)
+            .unwrap_err();
+        assert_eq!(bad.column, 0);
+        let nul = e
+            .encode_row([None, Some(&b"a\0"[..]), None], 3, &mut rows)
+            .unwrap_err();
+        assert_eq!(nul.column, 1);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.byte_len(), rows.row(0).len() + rows.row(1).len());
+    }
+
+    #[test]
+    fn write_copy_frames_binary_and_writes_text_lines() {
+        let e = Encoder::new(vec![col("n", "int4")], Format::Binary);
+        let mut rows = EncodedRows::new();
+        for (i, v) in ["1", "2", "3"].iter().enumerate() {
+            e.encode_row([Some(v.as_bytes())], i as u32, &mut rows)
+                .unwrap();
+        }
+        let mut out = Vec::new();
+        write_copy(&rows, 0..rows.len(), Format::Binary, &mut out).unwrap();
+        let mut want = b"PGCOPY\n\xff\r\n\0".to_vec();
+        want.extend_from_slice(&[0; 8]);
+        for n in 1..=3i32 {
+            want.extend_from_slice(&[0, 1, 0, 0, 0, 4]);
+            want.extend_from_slice(&n.to_be_bytes());
+        }
+        want.extend_from_slice(&[0xff, 0xff]);
+        assert_eq!(out, want);
+
+        let mut sel = Vec::new();
+        write_copy(&rows, [0usize, 2].into_iter(), Format::Binary, &mut sel).unwrap();
+        assert_eq!(sel.len(), 19 + 2 * 10 + 2);
+        assert_eq!(&sel[19..29], rows.row(0));
+        assert_eq!(&sel[29..39], rows.row(2));
+
+        assert!(write_copy(&rows, 0..1, Format::Text, &mut Vec::new()).is_err());
+
+        let t = Encoder::new(vec![col("s", "text")], Format::Text);
+        let mut trows = EncodedRows::new();
+        for (i, v) in ["a", "b\tc", "d"].iter().enumerate() {
+            t.encode_row([Some(v.as_bytes())], i as u32, &mut trows)
+                .unwrap();
+        }
+        let mut text = Vec::new();
+        write_copy(&trows, [1usize, 2].into_iter(), Format::Text, &mut text).unwrap();
+        assert_eq!(text, b"b\\tc\nd\n");
+    }
+
+    /// A writer that records each write call.
+    struct Calls(Vec<usize>);
+    impl io::Write for Calls {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.push(b.len());
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn write_copy_writes_consecutive_rows_in_one_call() {
+        let e = Encoder::new(vec![col("n", "int8")], Format::Binary);
+        let mut rows = EncodedRows::new();
+        for i in 0..100 {
+            e.encode_row([Some(i.to_string().as_bytes())], i, &mut rows)
+                .unwrap();
+        }
+        let mut w = Calls(Vec::new());
+        write_copy(&rows, 0..100, Format::Binary, &mut w).unwrap();
+        assert_eq!(w.0, vec![19, rows.byte_len(), 2]);
+        let mut w = Calls(Vec::new());
+        write_copy(&rows, (0..10).chain(20..30), Format::Binary, &mut w).unwrap();
+        assert_eq!(w.0, vec![19, 140, 140, 2]);
+    }
+
+    // --- SQL ------------------------------------------------------------------------
+
+    fn weird_cols() -> Vec<Column> {
+        vec![
+            col("id", "integer"),
+            col("Cost Total $", "numeric(10,2)"),
+            col("select", "text"),
+            col("a\"b", "mood"),
+        ]
+    }
+
+    #[test]
+    fn insert_sql_golden_strings() {
+        let t = QualifiedName::parse("\"my.schema\".\"Tab\"").unwrap();
+        let cols = weird_cols();
+        assert_eq!(
+            insert_sql(&t, &cols, 2, &Conflict::None),
+            "INSERT INTO \"my.schema\".\"Tab\" (\"id\",\"Cost Total $\",\"select\",\"a\"\"b\") \
+             VALUES ($1,$2,$3,$4::text::mood),($5,$6,$7,$8::text::mood)"
+        );
+        assert_eq!(
+            insert_sql(
+                &QualifiedName::parse("t").unwrap(),
+                &cols[..3],
+                1,
+                &Conflict::UpsertPg {
+                    pk: vec!["id".into()]
+                }
+            ),
+            "INSERT INTO \"t\" (\"id\",\"Cost Total $\",\"select\") VALUES ($1,$2,$3) \
+             ON CONFLICT (\"id\") DO UPDATE SET \"Cost Total $\" = excluded.\"Cost Total $\", \
+             \"select\" = excluded.\"select\""
+        );
+        assert_eq!(
+            insert_sql(
+                &QualifiedName::parse("t").unwrap(),
+                &cols[..1],
+                1,
+                &Conflict::UpsertPg {
+                    pk: vec!["id".into()]
+                }
+            ),
+            "INSERT INTO \"t\" (\"id\") VALUES ($1) ON CONFLICT (\"id\") DO NOTHING"
+        );
+        assert_eq!(
+            insert_sql(
+                &QualifiedName::parse("public.accounts").unwrap(),
+                &cols[..2],
+                1,
+                &Conflict::UpsertCockroach
+            ),
+            "UPSERT INTO \"public\".\"accounts\" (\"id\",\"Cost Total $\") VALUES ($1,$2)"
+        );
+    }
+
+    #[test]
+    fn copy_sql_golden_strings() {
+        let t = QualifiedName::parse("S.\"T t\"").unwrap();
+        let cols = weird_cols();
+        assert_eq!(
+            copy_sql(&t, &cols[..3], Format::Binary),
+            "COPY \"s\".\"T t\" (\"id\",\"Cost Total $\",\"select\") FROM STDIN (FORMAT binary)"
+        );
+        assert_eq!(
+            copy_sql(&t, &cols, Format::Text),
+            "COPY \"s\".\"T t\" (\"id\",\"Cost Total $\",\"select\",\"a\"\"b\") FROM STDIN"
+        );
+    }
+
+    #[test]
+    fn identifiers_are_quoted_and_parsed_like_sql() {
+        assert_eq!(quote_ident("select"), "\"select\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_ident("Cost Total $"), "\"Cost Total $\"");
+        let q = |s: &str| QualifiedName::parse(s).unwrap();
+        assert_eq!(
+            q("Accounts"),
+            QualifiedName {
+                schema: None,
+                name: "accounts".into()
+            }
+        );
+        assert_eq!(
+            q("\"my.schema\".\"Tab\""),
+            QualifiedName {
+                schema: Some("my.schema".into()),
+                name: "Tab".into()
+            }
+        );
+        assert_eq!(q("s.\"a\"\"b\"").name, "a\"b");
+        assert_eq!(
+            q("\"my.schema\".\"Tab\"").to_string(),
+            "\"my.schema\".\"Tab\""
+        );
+        assert_eq!(q("t").to_string(), "\"t\"");
+        for bad in ["", "a.b.c", "\"open", "a..b", "a.", "\"a\"b", "a b", "a\0b"] {
+            let e = QualifiedName::parse(bad).unwrap_err();
+            assert!(matches!(e.kind(), ErrorKind::Usage(_)), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn raw_params_bind_binary_bytes_or_unescaped_text() {
+        let e = Encoder::new(vec![col("n", "int8"), col("s", "text")], Format::Binary);
+        let mut rows = EncodedRows::new();
+        e.encode_row([Some(&b"5"[..]), None], 0, &mut rows).unwrap();
+        e.encode_row([Some(&b"6"[..]), Some(&b"x"[..])], 1, &mut rows)
+            .unwrap();
+        let ps = params(&rows, &[1, 0]);
+        assert_eq!(ps.len(), 4);
+        assert_eq!(ps[0].bytes(), Some(&6i64.to_be_bytes()[..]));
+        assert_eq!(ps[1].bytes(), Some(&b"x"[..]));
+        assert_eq!(ps[3].bytes(), None);
+        let mut out = BytesMut::new();
+        assert!(matches!(
+            ps[0].to_sql(&Type::INT8, &mut out).unwrap(),
+            IsNull::No
+        ));
+        assert_eq!(&out[..], &6i64.to_be_bytes());
+        assert!(matches!(
+            ps[3].to_sql(&Type::TEXT, &mut out).unwrap(),
+            IsNull::Yes
+        ));
+        assert!(<RawParam<'_> as ToSql>::accepts(&Type::NUMERIC));
+        assert!(matches!(
+            ps[0].encode_format(&Type::INT8),
+            postgres::types::Format::Binary
+        ));
+
+        let t = RawParam::new(Some(b"a\\tb\\\\c\\nd\\re"), Format::Text);
+        let mut out = BytesMut::new();
+        t.to_sql_checked(&Type::TEXT, &mut out).unwrap();
+        assert_eq!(&out[..], b"a\tb\\c\nd\re");
+        assert!(matches!(
+            t.encode_format(&Type::TEXT),
+            postgres::types::Format::Text
+        ));
+    }
+
+    #[test]
+    fn field_error_becomes_a_located_convert_error() {
+        let cols = two_cols();
+        let fe = FieldError {
+            column: 1,
+            msg: "invalid input syntax for type bigint".into(),
+        };
+        let loc = Location {
+            file: "a.csv".into(),
+            ..Location::default()
+        };
+        let e = fe.into_error(loc, &cols, Some(b"12x"));
+        let ErrorKind::Convert {
+            loc,
+            ty,
+            value,
+            msg,
+        } = e.kind()
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(loc.column.as_deref(), Some("balance"));
+        assert_eq!(ty, "bigint");
+        assert_eq!(value, "12x");
+        assert_eq!(msg, "invalid input syntax for type bigint");
+        assert_eq!(e.exit_code(), 1);
+    }
+
+    // --- property tests -------------------------------------------------------------
+
+    proptest! {
+        #[test]
+        fn prop_i64_round_trips(x in any::<i64>(), pad in "[ \t]{0,2}") {
+            let s = format!("{pad}{x}{pad}");
+            prop_assert_eq!(i64_of(&ok("bigint", &s)), x);
+        }
+
+        #[test]
+        fn prop_f64_round_trips(x in any::<f64>()) {
+            let b = ok("float8", &x.to_string());
+            let y = f64::from_be_bytes(b.try_into().unwrap());
+            prop_assert!(y == x || (x.is_nan() && y.is_nan()));
+            let e = ok("float8", &format!("{x:e}"));
+            let z = f64::from_be_bytes(e.try_into().unwrap());
+            prop_assert!(z == x || (x.is_nan() && z.is_nan()));
+        }
+
+        #[test]
+        fn prop_f32_round_trips(x in any::<f32>()) {
+            let b = ok("float4", &x.to_string());
+            let y = f32::from_be_bytes(b.try_into().unwrap());
+            prop_assert!(y == x || (x.is_nan() && y.is_nan()));
+        }
+
+        #[test]
+        fn prop_numeric_round_trips(
+            neg in any::<bool>(),
+            int in "[0-9]{0,30}",
+            frac in proptest::option::of("[0-9]{0,20}"),
+            exp in proptest::option::of(-40i64..40),
+        ) {
+            prop_assume!(!int.is_empty() || frac.as_deref().is_some_and(|f| !f.is_empty()));
+            let mut s = String::new();
+            if neg { s.push('-'); }
+            s.push_str(&int);
+            if let Some(f) = &frac { s.push('.'); s.push_str(f); }
+            if let Some(e) = exp { s.push_str(&format!("e{e}")); }
+            let b = ok("numeric", &s);
+            let (nd, weight, _, _, digits) = numeric_parts(&b);
+            prop_assert_eq!(b.len(), 8 + 2 * nd as usize);
+            // Canonical: no leading or trailing zero groups, each group < 10000.
+            if nd > 0 {
+                prop_assert!(digits[0] != 0 && digits[nd as usize - 1] != 0);
+            } else {
+                prop_assert_eq!(weight, 0);
+            }
+            prop_assert!(digits.iter().all(|&d| (0..10000).contains(&d)));
+            let want = canonical_decimal(neg, &int, frac.as_deref().unwrap_or(""), exp.unwrap_or(0));
+            prop_assert_eq!(numeric_to_string(&b), want);
+        }
+
+        #[test]
+        fn prop_escaped_text_unescapes_to_the_original(s in "[a-z\t\n\r\\\\]{0,20}") {
+            let mut buf = Vec::new();
+            escape_copy_text(s.as_bytes(), &mut buf);
+            prop_assert!(!buf.iter().any(|&b| matches!(b, b'\t' | b'\n' | b'\r')));
+            let mut out = BytesMut::new();
+            unescape_copy_text(&buf, &mut out);
+            prop_assert_eq!(&out[..], s.as_bytes());
+        }
+
+        #[test]
+        fn prop_timestamps_agree_with_chrono(secs in -6_000_000_000i64..200_000_000_000, us in 0u32..1_000_000) {
+            let dt = chrono::DateTime::from_timestamp(secs, us * 1000).unwrap().naive_utc();
+            let s = dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+            let want = secs * USECS_PER_SEC + us as i64 - 10957 * USECS_PER_DAY;
+            prop_assert_eq!(ts(TS, &s), want);
+            prop_assert_eq!(ts(TSTZ, &format!("{s}+01:30")), want - 90 * USECS_PER_MINUTE);
+        }
+    }
 }
