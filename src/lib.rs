@@ -15,6 +15,7 @@ pub mod bank;
 pub mod chunk;
 pub mod cluster;
 pub mod connect;
+pub mod encode;
 pub mod error;
 pub mod flavour;
 pub mod gen;
