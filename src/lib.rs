@@ -14,3 +14,4 @@
 pub mod error;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};
+pub mod import;
