@@ -355,7 +355,10 @@ fn handle(root: &Path, req: Request) -> Served {
         body,
         Some((end - start) as usize),
         None,
-    );
+    )
+    // Always send Content-Length (tiny_http would switch to chunked above 32 KiB), so
+    // clients can check they got the whole shard.
+    .with_chunked_threshold(usize::MAX);
     let is_get = method == Method::Get;
     let result = req.respond(resp);
     let written = if result.is_ok() && is_get {
