@@ -367,17 +367,15 @@ fn handle(root: &Path, req: Request) -> Served {
         0
     };
     let complete = is_get && result.is_ok() && written == end - start;
-    let line = format!(
-        "{peer} {method} {url} {code} {written}/{} bytes{}",
-        end - start,
-        if !is_get {
-            ""
-        } else if complete {
-            ""
-        } else {
-            " (incomplete)"
-        }
-    );
+    let line = if !is_get {
+        format!("{peer} {method} {url} {code} ({} bytes)", end - start)
+    } else {
+        format!(
+            "{peer} {method} {url} {code} {written}/{} bytes{}",
+            end - start,
+            if complete { "" } else { " (incomplete)" }
+        )
+    };
     Served {
         line,
         coverage: if is_get && result.is_ok() {
