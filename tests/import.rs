@@ -463,7 +463,7 @@ fn start_server(dir: &Path, once: Option<Vec<String>>) -> Running {
     Running { addr, log, handle }
 }
 
-fn wait_finished(h: &std::thread::JoinHandle<()>, secs: u64) -> bool {
+fn wait_finished<T>(h: &std::thread::JoinHandle<T>, secs: u64) -> bool {
     let t = Instant::now();
     while !h.is_finished() && t.elapsed() < Duration::from_secs(secs) {
         std::thread::sleep(Duration::from_millis(20));
@@ -846,4 +846,43 @@ fn emit_copy_loads_the_same_rows_as_a_load_and_execute_refuses_on_postgres() {
             .iter()
             .any(|r| r.2.as_deref().is_some_and(|s| s.contains("\r\n"))));
     }
+}
+
+#[test]
+fn serve_function_logs_start_and_returns_with_once() {
+    let (_d, plan) = plan_for("t", SIMPLE, 2, |_| {});
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let dir = plan.dir().to_path_buf();
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log2 = Arc::clone(&log);
+    let a2 = addr.clone();
+    let h = std::thread::spawn(move || {
+        chunkload::import::serve(&dir, &a2, true, |l| log2.lock().unwrap().push(l.into()))
+    });
+    let t = Instant::now();
+    for s in plan.shards() {
+        let got = loop {
+            match ureq::get(&format!("http://{addr}/{}", s.file_name)).call() {
+                Ok(r) => break r.into_string().unwrap(),
+                Err(_) if t.elapsed() < Duration::from_secs(10) => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        assert_eq!(got.as_bytes(), fs::read(&s.path).unwrap());
+    }
+    assert!(wait_finished(&h, 10));
+    h.join().unwrap().unwrap();
+    let log = log.lock().unwrap().clone();
+    assert!(
+        log[0].starts_with("serving ") && log[0].contains(&addr),
+        "{log:?}"
+    );
+    assert_eq!(log.iter().filter(|l| l.contains(" 200 ")).count(), 2);
 }
