@@ -19,6 +19,7 @@ pub mod encode;
 pub mod error;
 pub mod flavour;
 pub mod gen;
+pub mod import;
 pub mod ledger;
 pub mod report;
 pub mod retry;

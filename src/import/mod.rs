@@ -1,0 +1,537 @@
+//! `chunkload import`: split a CSV into shards for CockroachDB's `IMPORT INTO`.
+//!
+//! `IMPORT INTO` has every node fetch files in parallel, so many shards let the whole
+//! cluster ingest; but it takes the table offline and is insert-only, which is why this
+//! is a separate command from the chunked, retried `load`. [`prepare`] writes the shards
+//! and the statement; [`serve`] hands the shards to the nodes over HTTP; [`execute`] runs
+//! the statement on CockroachDB. For PostgreSQL, [`ImportPlan::copy_statements`] gives
+//! one server-side `COPY ... FROM 'file'` per shard instead.
+
+mod serve;
+mod shard;
+mod statement;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use serve::{serve, shard_files, ShardServer};
+pub use statement::{
+    copy_statement, import_statement, quote_ident, quote_literal, quote_table, redact_url,
+    shell_quote, BaseUrl, Scheme, ShardDialect,
+};
+
+use crate::{Error, Result};
+
+/// Whether shards are compressed on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ShardCompression {
+    /// Plain `.csv` shards.
+    #[default]
+    None,
+    /// `.csv.gz` shards, read with `decompress = 'gzip'`; less to move over the network.
+    Gzip,
+}
+
+/// Which statements `import` writes besides `import.sql`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Emit {
+    /// CockroachDB `IMPORT INTO` only.
+    #[default]
+    Import,
+    /// Also `copy.sql`: one server-side `COPY ... FROM 'file'` per shard, for PostgreSQL.
+    Copy,
+}
+
+/// Everything `chunkload import` needs; built by the CLI from its flags.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The CSV file; `-` reads stdin. gzip and zstd input is detected and decompressed.
+    pub input: PathBuf,
+    /// Target table, optionally schema-qualified (`schema.table`).
+    pub table: String,
+    /// Number of shard files to write (at least 1; shards may be empty if records are few).
+    pub shards: usize,
+    /// Directory for the shards and `import.sql`; created if missing.
+    pub out_dir: PathBuf,
+    /// Field delimiter (default `,`).
+    pub delimiter: u8,
+    /// Unquoted field text meaning NULL (default empty, as PostgreSQL CSV).
+    pub null: String,
+    /// Whether the first record is a header (default true); it is dropped from the shards.
+    pub has_header: bool,
+    /// Column names: override the header's, or name the columns of a headerless file.
+    pub columns: Option<Vec<String>>,
+    /// Shard compression.
+    pub compress: ShardCompression,
+    /// Where nodes read the shards; default `nodelocal://1/<name of out_dir>/`.
+    pub base_url: Option<String>,
+    /// Repeat the header at the top of every shard and emit `skip = '1'`.
+    pub keep_header: bool,
+    /// Also write `copy.sql` for PostgreSQL.
+    pub emit: Emit,
+}
+
+impl ImportOptions {
+    /// Options with the defaults of the command line: comma, empty NULL, header, plain
+    /// shards, nodelocal URLs.
+    pub fn new(
+        input: impl Into<PathBuf>,
+        table: impl Into<String>,
+        shards: usize,
+        out_dir: impl Into<PathBuf>,
+    ) -> ImportOptions {
+        ImportOptions {
+            input: input.into(),
+            table: table.into(),
+            shards,
+            out_dir: out_dir.into(),
+            delimiter: b',',
+            null: String::new(),
+            has_header: true,
+            columns: None,
+            compress: ShardCompression::None,
+            base_url: None,
+            keep_header: false,
+            emit: Emit::Import,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.shards == 0 {
+            return Err(Error::usage("--shards must be at least 1"));
+        }
+        if self.shards > 100_000 {
+            return Err(Error::usage("--shards must be at most 100000"));
+        }
+        if matches!(self.delimiter, b'"' | b'\r' | b'\n') || !self.delimiter.is_ascii() {
+            return Err(Error::usage(
+                "--delimiter must be one ASCII character other than a quote or a newline",
+            ));
+        }
+        if self.null.contains(char::from(self.delimiter)) || self.null.contains('"') {
+            return Err(Error::usage(
+                "--null must not contain the delimiter or a double quote",
+            ));
+        }
+        if self.null.contains(['\r', '\n']) {
+            return Err(Error::usage("--null must not contain a newline"));
+        }
+        if let Some(cols) = &self.columns {
+            if cols.is_empty() || cols.iter().any(|c| c.is_empty()) {
+                return Err(Error::usage("--columns must list non-empty column names"));
+            }
+        }
+        if self.keep_header && !self.has_header {
+            return Err(Error::usage("--keep-header needs an input with a header"));
+        }
+        quote_table(&self.table)?;
+        Ok(())
+    }
+}
+
+/// One shard file written by [`prepare`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shard {
+    /// File name inside the output directory.
+    pub file_name: String,
+    /// Absolute path (the output directory canonicalized).
+    pub path: PathBuf,
+    /// URL the nodes read it from; may hold credentials, see [`redact_url`].
+    pub url: String,
+    /// Data records in the shard.
+    pub records: u64,
+    /// Uncompressed data bytes (header excluded).
+    pub data_bytes: u64,
+    /// Size on disk.
+    pub file_bytes: u64,
+}
+
+/// The written shards and the statements that load them.
+#[derive(Debug, Clone)]
+pub struct ImportPlan {
+    table: String,
+    columns: Option<Vec<String>>,
+    dialect: ShardDialect,
+    base: BaseUrl,
+    dir: PathBuf,
+    shards: Vec<Shard>,
+    statement: String,
+    redacted: String,
+    copy: Vec<String>,
+    import_sql: PathBuf,
+    copy_sql: Option<PathBuf>,
+}
+
+const CAVEATS: &[&str] = &[
+    "IMPORT INTO takes the table offline until the import finishes: reads and writes to it fail meanwhile.",
+    "IMPORT INTO only inserts: imported rows must not conflict with the primary key or any unique index, or the job fails and is rolled back.",
+    "IMPORT INTO invalidates the table's foreign keys; re-check them with ALTER TABLE ... VALIDATE CONSTRAINT.",
+    "The user needs the INSERT and DROP privileges on the table (DROP because it is taken offline).",
+];
+
+impl ImportPlan {
+    /// The `IMPORT INTO` statement with real URLs, for running or for `import.sql`.
+    pub fn statement(&self) -> &str {
+        &self.statement
+    }
+
+    /// The statement with credentials in URLs replaced by `***`, for the terminal.
+    pub fn redacted_statement(&self) -> &str {
+        &self.redacted
+    }
+
+    /// One server-side `COPY t (cols) FROM '/abs/path' WITH (FORMAT csv, ...)` per shard,
+    /// for a PostgreSQL target; together they load the same rows as `chunkload load`.
+    pub fn copy_statements(&self) -> &[String] {
+        &self.copy
+    }
+
+    /// `cockroach userfile upload` commands to run first, when the base URL is
+    /// `userfile://`; empty otherwise. The cluster URL is left to `$COCKROACH_URL` so no
+    /// password is printed.
+    pub fn userfile_commands(&self) -> Vec<String> {
+        if self.base.scheme() != Scheme::Userfile {
+            return Vec::new();
+        }
+        self.shards
+            .iter()
+            .map(|s| {
+                format!(
+                    "cockroach userfile upload {} {} --url \"$COCKROACH_URL\"",
+                    shell_quote(&s.path.display().to_string()),
+                    shell_quote(&self.base.userfile_destination(&s.file_name))
+                )
+            })
+            .collect()
+    }
+
+    /// CockroachDB's caveats of `IMPORT INTO`, to print before running or emitting it.
+    pub fn caveats(&self) -> &'static [&'static str] {
+        CAVEATS
+    }
+
+    /// What the user must do for the chosen URL scheme before the statement can run.
+    pub fn notes(&self) -> Vec<String> {
+        let dir = self.dir.display();
+        match self.base.scheme() {
+            Scheme::Nodelocal => vec![format!(
+                "nodelocal URLs read from that node's external IO directory (<store>/extern by \
+                 default): copy the files of {dir} there, keeping the path of the URL."
+            )],
+            Scheme::Userfile => vec![
+                "Upload the shards into the cluster first with the `cockroach userfile upload` \
+                 commands below (set COCKROACH_URL to the cluster's connection URL)."
+                    .to_string(),
+            ],
+            Scheme::Http => vec![format!(
+                "Every node fetches the shards over HTTP: serve {dir} (chunkload import --serve \
+                 ADDR) at an address all nodes can reach."
+            )],
+            Scheme::S3 | Scheme::Gs | Scheme::Azure => vec![format!(
+                "Upload the files of {dir} under the bucket prefix of --base-url before running \
+                 the statement."
+            )],
+        }
+    }
+
+    /// Notes for `--emit copy`: the server, not the client, reads the files.
+    pub fn copy_notes(&self) -> Vec<String> {
+        let mut v = vec![format!(
+            "COPY FROM a file is run by the PostgreSQL server process: the shards in {} must be \
+             on the database host and readable by its OS user (usually postgres).",
+            self.dir.display()
+        )];
+        v.push(if self.dialect.gzip {
+            "COPY FROM PROGRAM needs superuser or the pg_execute_server_program role.".to_string()
+        } else {
+            "COPY FROM a file needs superuser or the pg_read_server_files role.".to_string()
+        });
+        v
+    }
+
+    /// The shards, in order.
+    pub fn shards(&self) -> &[Shard] {
+        &self.shards
+    }
+
+    /// Target table as given.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Column list of the statements (`None`: all columns, in table order).
+    pub fn columns(&self) -> Option<&[String]> {
+        self.columns.as_deref()
+    }
+
+    /// The dialect the shards are written in.
+    pub fn dialect(&self) -> &ShardDialect {
+        &self.dialect
+    }
+
+    /// The canonical output directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Path of `import.sql` (holds credentials if the URLs do; mode 0600 then).
+    pub fn import_sql_path(&self) -> &Path {
+        &self.import_sql
+    }
+
+    /// Path of `copy.sql`, written with `--emit copy`.
+    pub fn copy_sql_path(&self) -> Option<&Path> {
+        self.copy_sql.as_deref()
+    }
+
+    /// Total data records over all shards.
+    pub fn total_records(&self) -> u64 {
+        self.shards.iter().map(|s| s.records).sum()
+    }
+}
+
+/// The base URL `--serve ADDR` implies when `--base-url` is not given.
+pub fn http_base_url(addr: &str) -> String {
+    format!("http://{addr}/")
+}
+
+/// A file-name-safe form of the table name: `[A-Za-z0-9_.-]` kept, the rest `_`.
+fn file_stem(table: &str) -> String {
+    let mut s: String = table
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.starts_with('.') {
+        s.replace_range(0..1, "_");
+    }
+    s
+}
+
+fn shard_name(stem: &str, index: usize, count: usize, gzip: bool) -> String {
+    let width = count.to_string().len();
+    format!(
+        "{stem}.{:0width$}.csv{}",
+        index + 1,
+        if gzip { ".gz" } else { "" }
+    )
+}
+
+/// Splits the input into shards in `out_dir` and builds the statements.
+///
+/// Shards and SQL files are written under temp names and renamed only when all are
+/// complete, so an error leaves nothing half-written (and earlier files untouched).
+pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
+    opts.validate()?;
+    let dir_name = opts.out_dir.display().to_string();
+    fs::create_dir_all(&opts.out_dir).map_err(|e| Error::io(dir_name.clone(), e))?;
+    let dir = opts
+        .out_dir
+        .canonicalize()
+        .map_err(|e| Error::io(dir_name.clone(), e))?;
+    let base = match &opts.base_url {
+        Some(u) => BaseUrl::parse(u)?,
+        None => {
+            let leaf = dir
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            BaseUrl::parse(&format!("nodelocal://1/{}", file_stem(&leaf)))?
+        }
+    };
+    let gzip = opts.compress == ShardCompression::Gzip;
+    let input_name = opts.input.display().to_string();
+    let mut src = shard::open_seekable(&opts.input, &dir)?;
+    let spec = shard::CutSpec {
+        delimiter: opts.delimiter,
+        has_header: opts.has_header,
+        expect_fields: opts.columns.as_ref().map(Vec::len),
+        shards: opts.shards,
+    };
+    let cuts = shard::find_cuts(&mut src, &input_name, &spec)?;
+    let columns = opts.columns.clone().or_else(|| cuts.header.clone());
+    let header_bytes = if opts.keep_header {
+        shard::read_range(&mut src, cuts.bom_len, cuts.data_start())
+            .map_err(|e| Error::io(input_name.clone(), e))?
+    } else {
+        Vec::new()
+    };
+    let dialect = ShardDialect {
+        delimiter: opts.delimiter,
+        null: opts.null.clone(),
+        header_in_shards: opts.keep_header,
+        gzip,
+    };
+
+    let stem = file_stem(&opts.table);
+    let mut pending = shard::Pending::new();
+    let mut shards = Vec::with_capacity(opts.shards);
+    for i in 0..opts.shards {
+        let file_name = shard_name(&stem, i, opts.shards, gzip);
+        let path = dir.join(&file_name);
+        let out = pending.create(&path)?;
+        let (start, end) = (cuts.bounds[i], cuts.bounds[i + 1]);
+        let file_bytes = shard::write_shard(
+            &mut src,
+            &header_bytes,
+            start,
+            end,
+            gzip,
+            out,
+            &path.display().to_string(),
+        )?;
+        shards.push(Shard {
+            url: base.file_url(&file_name),
+            file_name,
+            path,
+            records: cuts.records[i],
+            data_bytes: end - start,
+            file_bytes,
+        });
+    }
+
+    let urls: Vec<String> = shards.iter().map(|s| s.url.clone()).collect();
+    let statement = import_statement(&opts.table, columns.as_deref(), &urls, &dialect)?;
+    let redacted_urls: Vec<String> = urls.iter().map(|u| redact_url(u)).collect();
+    let redacted = import_statement(&opts.table, columns.as_deref(), &redacted_urls, &dialect)?;
+    let copy = shards
+        .iter()
+        .map(|s| {
+            copy_statement(
+                &opts.table,
+                columns.as_deref(),
+                &s.path.display().to_string(),
+                &dialect,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+    let mut sql = format!(
+        "-- chunkload import: {} shards of {} into {}\n",
+        shards.len(),
+        input_name,
+        opts.table
+    );
+    for c in CAVEATS {
+        sql.push_str(&format!("-- {c}\n"));
+    }
+    sql.push_str(&statement);
+    sql.push('\n');
+    let import_sql = dir.join("import.sql");
+    write_sql(&mut pending, &import_sql, &sql, redacted != statement)?;
+    let copy_sql = if opts.emit == Emit::Copy {
+        let path = dir.join("copy.sql");
+        let mut text =
+            String::from("-- chunkload import --emit copy: run on the PostgreSQL target\n");
+        for s in &copy {
+            text.push_str(s);
+            text.push('\n');
+        }
+        write_sql(&mut pending, &path, &text, false)?;
+        Some(path)
+    } else {
+        None
+    };
+    drop(src);
+    pending.commit()?;
+    Ok(ImportPlan {
+        table: opts.table.clone(),
+        columns,
+        dialect,
+        base,
+        dir,
+        shards,
+        statement,
+        redacted,
+        copy,
+        import_sql,
+        copy_sql,
+    })
+}
+
+fn write_sql(pending: &mut shard::Pending, path: &Path, text: &str, secret: bool) -> Result<()> {
+    let name = path.display().to_string();
+    let mut f = pending.create(path)?;
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io(name.clone(), e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io(name, e))
+}
+
+/// The message `--execute` gives on PostgreSQL, which has no `IMPORT INTO`.
+pub const POSTGRES_REFUSAL: &str = "IMPORT INTO is a CockroachDB statement and the target is \
+PostgreSQL: nothing was run. Use `chunkload load` to load the file in chunks, or \
+`chunkload import --emit copy` to get server-side COPY statements for the shards.";
+
+/// Runs the plan's `IMPORT INTO` on CockroachDB and returns the job's result row as
+/// `name=value` pairs; refuses on PostgreSQL without touching the server.
+pub fn execute(
+    client: &mut postgres::Client,
+    plan: &ImportPlan,
+    is_cockroach: bool,
+) -> Result<String> {
+    if !is_cockroach {
+        return Err(Error::usage(POSTGRES_REFUSAL));
+    }
+    let messages = client.simple_query(plan.statement())?;
+    let mut out = Vec::new();
+    for m in messages {
+        if let postgres::SimpleQueryMessage::Row(row) = m {
+            for (i, col) in row.columns().iter().enumerate() {
+                out.push(format!("{}={}", col.name(), row.get(i).unwrap_or("NULL")));
+            }
+        }
+    }
+    Ok(out.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_stem_is_safe() {
+        assert_eq!(file_stem("public.t"), "public.t");
+        assert_eq!(file_stem("a\"b/c d"), "a_b_c_d");
+        assert_eq!(file_stem(".hidden"), "_hidden");
+    }
+
+    #[test]
+    fn shard_names_are_padded_to_sort() {
+        assert_eq!(shard_name("t", 0, 1, false), "t.1.csv");
+        assert_eq!(shard_name("t", 2, 12, true), "t.03.csv.gz");
+    }
+
+    #[test]
+    fn options_are_validated() {
+        let ok = ImportOptions::new("a.csv", "t", 2, "/tmp/x");
+        assert!(ok.validate().is_ok());
+        let bad = |f: &dyn Fn(&mut ImportOptions)| {
+            let mut o = ok.clone();
+            f(&mut o);
+            o.validate().is_err()
+        };
+        assert!(bad(&|o| o.shards = 0));
+        assert!(bad(&|o| o.delimiter = b'"'));
+        assert!(bad(&|o| o.null = ",".into()));
+        assert!(bad(&|o| o.columns = Some(vec![])));
+        assert!(bad(&|o| o.table = "a..b".into()));
+        assert!(bad(&|o| {
+            o.has_header = false;
+            o.keep_header = true;
+        }));
+    }
+}
