@@ -496,9 +496,9 @@ impl<R: Read> RecordReader<R> {
             let hay = &self.buf[self.pos + i..self.end];
             if in_quote {
                 let hit = if e == q {
-                    memchr(q, hay)
+                    find1(q, hay)
                 } else {
-                    memchr2(q, e, hay)
+                    find2(q, e, hay)
                 };
                 let Some(k) = hit else {
                     i = self.end - self.pos;
@@ -603,7 +603,7 @@ impl<R: Read> RecordReader<R> {
         self.pos += scan.raw;
         let eol_char = if self.eol == Eol::Cr { b'\r' } else { b'\n' };
         self.line += if scan.saw_quote {
-            memchr_iter(eol_char, &rec.raw).count() as u64
+            count_byte(eol_char, &rec.raw)
         } else {
             u64::from(scan.raw > scan.content)
         };
@@ -611,7 +611,7 @@ impl<R: Read> RecordReader<R> {
         if let Some(q) = scan.unterminated {
             rec.spans.clear();
             rec.in_raw = true;
-            let qline = pos.line + memchr_iter(eol_char, &rec.raw[..q]).count() as u64;
+            let qline = pos.line + count_byte(eol_char, &rec.raw[..q]);
             return Ok(Got::Bad(self.parse_error(
                 pos,
                 format!(
@@ -641,6 +641,39 @@ impl<R: Read> RecordReader<R> {
         }
         Ok(Got::Ok)
     }
+}
+
+/// Bytes checked one by one before handing over to `memchr`: fields are usually short,
+/// and for them a plain loop beats the set-up cost of the vectorised search.
+const SHORT: usize = 16;
+
+#[inline(always)]
+fn find1(a: u8, hay: &[u8]) -> Option<usize> {
+    let n = hay.len().min(SHORT);
+    if let Some(i) = hay[..n].iter().position(|&c| c == a) {
+        return Some(i);
+    }
+    if hay.len() <= SHORT {
+        return None;
+    }
+    memchr(a, &hay[SHORT..]).map(|k| k + SHORT)
+}
+
+#[inline(always)]
+fn find2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
+    let n = hay.len().min(SHORT);
+    if let Some(i) = hay[..n].iter().position(|&c| c == a || c == b) {
+        return Some(i);
+    }
+    if hay.len() <= SHORT {
+        return None;
+    }
+    memchr2(a, b, &hay[SHORT..]).map(|k| k + SHORT)
+}
+
+#[inline]
+fn count_byte(b: u8, hay: &[u8]) -> u64 {
+    hay.iter().filter(|&&c| c == b).count() as u64
 }
 
 #[inline]
@@ -683,7 +716,7 @@ fn split_quoted(line: &[u8], d: &Dialect, out: &mut Vec<u8>, spans: &mut Vec<Spa
         let more;
         'field: loop {
             // Outside quotes.
-            match memchr2(delim, q, &line[cur..]) {
+            match find2(delim, q, &line[cur..]) {
                 None => {
                     out.extend_from_slice(&line[cur..]);
                     cur = n;
@@ -706,9 +739,9 @@ fn split_quoted(line: &[u8], d: &Dialect, out: &mut Vec<u8>, spans: &mut Vec<Spa
             // Inside quotes.
             loop {
                 let hit = if e == q {
-                    memchr(q, &line[cur..])
+                    find1(q, &line[cur..])
                 } else {
-                    memchr2(q, e, &line[cur..])
+                    find2(q, e, &line[cur..])
                 };
                 let Some(k) = hit else {
                     // Unreachable after `scan`; keep the rest rather than panic.
