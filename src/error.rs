@@ -71,7 +71,10 @@ pub enum ErrorKind {
     /// The server refused a statement with a non-retryable error.
     Db(postgres::Error),
     /// 40001 kept coming back until the attempt cap.
-    RetriesExhausted { attempts: u32, last: postgres::Error },
+    RetriesExhausted {
+        attempts: u32,
+        last: postgres::Error,
+    },
     /// The commit may or may not have happened (40003, or the connection dropped during
     /// COMMIT). Only a ledger lookup can tell.
     CommitUnknown { source: postgres::Error },

@@ -21,6 +21,7 @@ pub mod flavour;
 pub mod gen;
 pub mod import;
 pub mod ledger;
+pub mod load;
 pub mod report;
 pub mod retry;
 pub mod source;

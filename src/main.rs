@@ -5,7 +5,10 @@ use anyhow::Context;
 use chunkload::bank::{self, DBINIT_SQL};
 use chunkload::cluster::LocalCluster;
 use chunkload::connect::ConnectOptions;
+use chunkload::load::{LoadConfig, Method};
+use chunkload::report::ProgressMode;
 use chunkload::retry::RetryPolicy;
+use chunkload::source::Dialect;
 use chunkload::Flavour;
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
@@ -76,6 +79,20 @@ enum Command {
         #[command(flatten)]
         retry: RetryArgs,
     },
+    /// Load CSV files into a table in bounded chunks, each committed exactly once.
+    #[command(
+        after_help = "Examples:\n  chunkload load data/accounts.csv --table accounts --url postgres://root@localhost:26257/bank\n  chunkload load big.csv.zst --table t --method copy --workers 4 --max-errors 100\n  chunkload load - --table t --no-header --columns id,balance < rows.csv"
+    )]
+    Load(Box<LoadArgs>),
+    /// List the loads recorded in the database: chunks and rows committed, finished or not.
+    #[command(
+        after_help = "Example:\n  chunkload status --url postgres://root@localhost:26257/bank"
+    )]
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Generate a deterministic dataset (CSV with a header) for tests and benchmarks.
     #[command(
         after_help = "Examples:\n  chunkload gen accounts --rows 1000000 --seed 1 -o accounts.csv\n  chunkload gen wide --rows 100000 --ddl"
@@ -99,6 +116,10 @@ enum Command {
         #[arg(long)]
         table: Option<String>,
     },
+    /// Start a throwaway local PostgreSQL and keep it until Ctrl-C or stdin closes (for
+    /// benchmarks and scripts); prints its URL on the first line of stdout.
+    #[command(hide = true)]
+    Server,
     /// Start a throwaway local PostgreSQL, run the bank app and a chunked load on it, stop it.
     #[command(after_help = "Example:\n  chunkload demo --keep")]
     Demo {
@@ -109,6 +130,211 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// CSV files, loaded in order into one table; `-` reads stdin; .gz and .zst are decompressed.
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// Target table: `table` or `schema.table` (quote parts with "" to keep case).
+    #[arg(long)]
+    table: String,
+    /// Target columns of a file without header, or the header columns to load, in order.
+    #[arg(long, value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+    /// How rows travel: copy (COPY FROM STDIN), insert (multi-row INSERT) or upsert.
+    #[arg(long, value_enum, default_value_t = MethodArg::Copy)]
+    method: MethodArg,
+    /// Field delimiter (one byte; `\t` for tab).
+    #[arg(long, default_value = ",")]
+    delimiter: String,
+    /// Quote character.
+    #[arg(long, default_value = "\"")]
+    quote: String,
+    /// Escape character inside quotes (default: the quote character).
+    #[arg(long)]
+    escape: Option<String>,
+    /// The files have no header line.
+    #[arg(long)]
+    no_header: bool,
+    /// Physical lines to skip at the start of each file, before the header.
+    #[arg(long, default_value_t = 0)]
+    skip_lines: u64,
+    /// The string that means NULL when unquoted (default: the empty field).
+    #[arg(long, default_value = "")]
+    null: String,
+    /// Decompression: none, gzip or zstd (default: by extension).
+    #[arg(long)]
+    compression: Option<chunkload::source::Compression>,
+    /// Source bytes per chunk (transaction); suffixes K, M allowed.
+    #[arg(long, default_value = "256K", value_parser = parse_size)]
+    chunk_bytes: usize,
+    /// Rows per chunk.
+    #[arg(long, default_value_t = 10_000)]
+    chunk_rows: usize,
+    /// Writer connections committing chunks concurrently.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Empty the table first, in the first chunk's transaction.
+    #[arg(long)]
+    truncate: bool,
+    /// Bad rows tolerated (sent to the reject file) before the load stops.
+    #[arg(long, default_value_t = 0)]
+    max_errors: u64,
+    /// Where bad rows go (default: <first file>.rejects.csv).
+    #[arg(long)]
+    reject_file: Option<String>,
+    /// Name the load (for resume); default: derived from the files and options.
+    #[arg(long)]
+    load_id: Option<String>,
+    /// Start a new load instead of resuming an interrupted one.
+    #[arg(long)]
+    fresh: bool,
+    /// Seconds to keep reconnecting after a lost connection.
+    #[arg(long, default_value_t = 120)]
+    reconnect_timeout: u64,
+    /// Read, convert, chunk and encode everything; print the first chunk's SQL; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// No progress output.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    retry: RetryArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MethodArg {
+    Copy,
+    Insert,
+    Upsert,
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1024),
+        Some('M') => (&t[..t.len() - 1], 1024 * 1024),
+        Some('G') => (&t[..t.len() - 1], 1024 * 1024 * 1024),
+        _ => (t, 1),
+    };
+    let n: usize = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a size: {s:?} (e.g. 256K, 4M)"))?;
+    n.checked_mul(mult)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| format!("bad size {s:?}"))
+}
+
+fn one_byte(what: &str, s: &str) -> anyhow::Result<u8> {
+    let s = if s == "\\t" { "\t" } else { s };
+    match s.as_bytes() {
+        [b] => Ok(*b),
+        _ => Err(chunkload::Error::usage(format!("--{what} must be one byte, got {s:?}")).into()),
+    }
+}
+
+impl LoadArgs {
+    fn config(&self) -> anyhow::Result<LoadConfig> {
+        let mut cfg = LoadConfig::new(self.files.clone(), &self.table);
+        cfg.columns = self.columns.clone();
+        cfg.dialect = Dialect {
+            delimiter: one_byte("delimiter", &self.delimiter)?,
+            quote: one_byte("quote", &self.quote)?,
+            escape: match &self.escape {
+                Some(e) => one_byte("escape", e)?,
+                None => one_byte("quote", &self.quote)?,
+            },
+            has_header: !self.no_header,
+            skip_lines: self.skip_lines,
+            null: self.null.as_bytes().to_vec(),
+        };
+        cfg.dialect.validate()?;
+        cfg.compression = self.compression;
+        cfg.limits.max_bytes = self.chunk_bytes;
+        cfg.limits.max_rows = self.chunk_rows;
+        cfg.method = match self.method {
+            MethodArg::Copy => Method::Copy,
+            MethodArg::Insert => Method::Insert,
+            MethodArg::Upsert => Method::Upsert,
+        };
+        cfg.truncate = self.truncate;
+        cfg.workers = self.workers;
+        cfg.retry = self.retry.policy()?;
+        cfg.max_errors = self.max_errors;
+        cfg.reject_file = self.reject_file.clone();
+        cfg.load_id = self.load_id.clone();
+        cfg.fresh = self.fresh;
+        cfg.reconnect_timeout = Duration::from_secs(self.reconnect_timeout);
+        cfg.progress = if self.quiet || self.json {
+            ProgressMode::Quiet
+        } else {
+            ProgressMode::Auto
+        };
+        Ok(cfg)
+    }
+}
+
+/// Writer connections spread over the URL's hosts round-robin; a reconnect moves on to
+/// the next host, so a failed node's work goes to the others.
+fn connector(opts: ConnectOptions) -> chunkload::load::Connector {
+    std::sync::Arc::new(move |worker: usize, attempt: u32| {
+        chunkload::connect::connect_host(&opts, worker + attempt as usize)
+    })
+}
+
+fn run_load(args: &LoadArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
+    let cfg = args.config()?;
+    if args.dry_run {
+        let (table, flavour) = match url {
+            Some(u) => {
+                let (mut client, flavour) = connect(Some(u))?;
+                (
+                    chunkload::table::Table::read(&mut client, &cfg.table)?,
+                    flavour,
+                )
+            }
+            None => {
+                return Err(chunkload::Error::usage(
+                    "--dry-run needs the table's column types: pass --url (nothing is written)",
+                )
+                .into())
+            }
+        };
+        let d = chunkload::load::dry_run(&cfg, table, flavour)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&d.summary)?);
+        } else {
+            println!(
+                "-- first chunk ({} rows) sends:\n{}",
+                d.max_chunk_rows.min(d.summary.rows),
+                d.first_sql
+            );
+            println!("{}", d.summary);
+            println!(
+                "largest chunk: {} rows, {} bytes",
+                d.max_chunk_rows, d.max_chunk_bytes
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = connect_options(url)?;
+    let summary = chunkload::load::run(&cfg, connector(opts))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        eprintln!("{summary}");
+    }
+    Ok(if summary.rejected > 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn main() -> ExitCode {
@@ -241,6 +467,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => chunkload::gen::generate(dataset, rows, seed, std::io::stdout().lock())?,
             }
+        }
+        Command::Load(args) => return run_load(&args, cli.url.as_deref()),
+        Command::Status { json } => {
+            let (mut client, _) = connect(cli.url.as_deref())?;
+            let loads = chunkload::ledger::status(&mut client)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&loads)?);
+            } else if loads.is_empty() {
+                println!("no loads recorded in this database");
+            } else {
+                println!(
+                    "{:<40} {:<24} {:>8} {:>12} {:>9} {:<20} {:<8} file",
+                    "load id", "table", "chunks", "rows", "rejected", "last activity", "finished"
+                );
+                for l in loads {
+                    let chunks = match l.total_chunks {
+                        Some(t) => format!("{}/{t}", l.chunks),
+                        None => l.chunks.to_string(),
+                    };
+                    println!(
+                        "{:<40} {:<24} {:>8} {:>12} {:>9} {:<20} {:<8} {}",
+                        l.load_id,
+                        l.table,
+                        chunks,
+                        l.rows,
+                        l.rejected,
+                        l.last_activity,
+                        if l.finished { "yes" } else { "no" },
+                        l.files
+                    );
+                }
+            }
+        }
+        Command::Server => {
+            let cluster = LocalCluster::start()?;
+            println!("{}", cluster.url());
+            std::io::Write::flush(&mut std::io::stdout())?;
+            // Ends on Ctrl-C, or when whoever started us closes our stdin.
+            std::thread::spawn(move || {
+                let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+                std::process::exit(0);
+            });
+            let _ = stop_rx.recv();
+            cluster.stop()?;
         }
         Command::Demo { keep, seed } => {
             eprintln!("starting a throwaway PostgreSQL server...");
