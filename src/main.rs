@@ -14,6 +14,8 @@ use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod import_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "chunkload",
@@ -84,6 +86,10 @@ enum Command {
         after_help = "Examples:\n  chunkload load data/accounts.csv --table accounts --url postgres://root@localhost:26257/bank\n  chunkload load big.csv.zst --table t --method copy --workers 4 --max-errors 100\n  chunkload load - --table t --no-header --columns id,balance < rows.csv"
     )]
     Load(Box<LoadArgs>),
+    /// Split a CSV into shards for CockroachDB's IMPORT INTO (or server-side COPY), write
+    /// the statement, and optionally serve the shards over HTTP or run it.
+    #[command(after_help = import_cmd::AFTER_HELP)]
+    Import(Box<import_cmd::ImportArgs>),
     /// List the loads recorded in the database: chunks and rows committed, finished or not.
     #[command(
         after_help = "Example:\n  chunkload status --url postgres://root@localhost:26257/bank"
@@ -469,6 +475,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Load(args) => return run_load(&args, cli.url.as_deref()),
+        Command::Import(args) => return import_cmd::run(&args, cli.url.as_deref(), stop_rx),
         Command::Status { json } => {
             let (mut client, _) = connect(cli.url.as_deref())?;
             let loads = chunkload::ledger::status(&mut client)?;
