@@ -256,7 +256,11 @@ fn report(plan: &ImportPlan, emit: Emit) {
 
 /// IMPORT INTO on CockroachDB; the COPY statements, in one transaction, on PostgreSQL (the
 /// caller has refused PostgreSQL without `--emit copy`).
-fn execute(client: &mut postgres::Client, flavour: Flavour, plan: &ImportPlan) -> anyhow::Result<()> {
+fn execute(
+    client: &mut postgres::Client,
+    flavour: Flavour,
+    plan: &ImportPlan,
+) -> anyhow::Result<()> {
     match flavour {
         Flavour::Cockroach => {
             eprintln!("running IMPORT INTO {} ...", plan.table());

@@ -4,10 +4,12 @@
 //! - `support`: the shared server, fresh databases, helpers.
 //! - `retry`: the retry helper against server-raised 40001 and real serialization conflicts.
 //! - `cluster`: the throwaway server's own lifecycle.
+//! - `import`: `chunkload import` (shards, statements, file server, `--emit copy`).
 
 mod bank;
 mod cli;
 mod cluster;
+mod import;
 mod proxy;
 mod retry;
 mod support;

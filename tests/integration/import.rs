@@ -1,5 +1,5 @@
-//! `chunkload import`: sharding properties, golden statements, the shard file server, and
-//! `--emit copy` against a real PostgreSQL.
+//! `chunkload import`: sharding properties, golden statements, the shard file server,
+//! `--emit copy` against `chunkload load` on the shared server, and the command line.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -14,6 +14,9 @@ use chunkload::import::{
 };
 use flate2::read::MultiGzDecoder;
 use proptest::prelude::*;
+
+use crate::cli::{chunkload, stderr};
+use crate::support::{client, fresh_db};
 
 fn read_shard(path: &Path) -> Vec<u8> {
     let raw = fs::read(path).unwrap();
@@ -588,157 +591,32 @@ fn serve_once_stops_after_every_shard_was_fetched_completely() {
         "{log:?}"
     );
 }
-
 // ---------------------------------------------------------------------------------------
-// --emit copy on a throwaway PostgreSQL.
+// --emit copy on the shared throwaway PostgreSQL, against `chunkload load`.
 // ---------------------------------------------------------------------------------------
 
-/// A throwaway PostgreSQL server for this test binary. Kept small and self-contained so
-/// it can be swapped for the crate's cluster module later.
-mod pg {
-    use std::path::{Path, PathBuf};
-    use std::process::{Command, Stdio};
-
-    pub struct TestPg {
-        bindir: PathBuf,
-        data: PathBuf,
-        pub port: u16,
-        _dir: tempfile::TempDir,
-    }
-
-    fn bindir() -> PathBuf {
-        if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-            let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-            if p.join("initdb").exists() {
-                return p;
-            }
-        }
-        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-            .expect("PostgreSQL server binaries (pg_config --bindir or /usr/lib/postgresql)")
-            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-            .filter(|p| p.join("initdb").exists())
-            .collect();
-        found.sort();
-        found.pop().expect("no initdb found")
-    }
-
-    fn is_root() -> bool {
-        // SAFETY: geteuid has no preconditions.
-        unsafe { libc::geteuid() == 0 }
-    }
-
-    /// Runs a server binary, as user postgres when we are root (initdb refuses root).
-    fn run(bin: &Path, args: &[&str]) {
-        let mut cmd = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(bin);
-            c
-        } else {
-            Command::new(bin)
-        };
-        let out = cmd
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run a PostgreSQL binary");
-        assert!(
-            out.status.success(),
-            "{} {:?} failed: {}{}",
-            bin.display(),
-            args,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// Makes `path` readable (and, for directories, enterable) by the postgres user.
-    pub fn share_with_postgres(path: &Path) {
-        if is_root() {
-            let ok = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(path)
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "chown {}", path.display());
-        }
-    }
-
-    impl TestPg {
-        pub fn start() -> TestPg {
-            let bindir = bindir();
-            let dir = tempfile::tempdir().unwrap();
-            share_with_postgres(dir.path());
-            let data = dir.path().join("data");
-            let d = data.to_str().unwrap();
-            run(
-                &bindir.join("initdb"),
-                &[
-                    "-D",
-                    d,
-                    "-A",
-                    "trust",
-                    "-U",
-                    "postgres",
-                    "--no-sync",
-                    "-E",
-                    "UTF8",
-                ],
-            );
-            let port = {
-                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                l.local_addr().unwrap().port()
-            };
-            let sock = dir.path().to_str().unwrap().to_string();
-            let opts = format!(
-                "-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-            );
-            let log = dir.path().join("log").to_str().unwrap().to_string();
-            run(
-                &bindir.join("pg_ctl"),
-                &["-D", d, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"],
-            );
-            TestPg {
-                bindir,
-                data,
-                port,
-                _dir: dir,
-            }
-        }
-
-        pub fn client(&self) -> postgres::Client {
-            postgres::Client::connect(
-                &format!(
-                    "host=127.0.0.1 port={} user=postgres dbname=postgres",
-                    self.port
-                ),
-                postgres::NoTls,
-            )
-            .unwrap()
-        }
-    }
-
-    impl Drop for TestPg {
-        fn drop(&mut self) {
-            let d = self.data.to_str().unwrap().to_string();
-            let bin = self.bindir.join("pg_ctl");
-            let mut cmd = if is_root() {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]).arg(&bin);
-                c
-            } else {
-                Command::new(&bin)
-            };
-            let _ = cmd
-                .args(["-D", &d, "-m", "fast", "-w", "stop"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+/// Makes a tree readable by the server's OS user (`postgres`): the tests run as root and
+/// tempdirs are 0700, but a server-side COPY is read by the server process.
+fn share_with_server(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = fs::metadata(path).unwrap();
+    let mode = if meta.is_dir() { 0o755 } else { 0o644 };
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    if meta.is_dir() {
+        for e in fs::read_dir(path).unwrap() {
+            share_with_server(&e.unwrap().path());
         }
     }
 }
 
 type Row = (i32, Option<String>, Option<String>, Option<String>);
+
+fn create_table(c: &mut postgres::Client, table: &str) {
+    c.batch_execute(&format!(
+        "CREATE TABLE {table} (id int PRIMARY KEY, name text, note text, amount numeric)"
+    ))
+    .unwrap();
+}
 
 fn table_rows(c: &mut postgres::Client, table: &str) -> Vec<Row> {
     c.query(
@@ -751,18 +629,22 @@ fn table_rows(c: &mut postgres::Client, table: &str) -> Vec<Row> {
     .collect()
 }
 
-/// Loads the original file the way `chunkload load` does (client-side COPY with the
-/// same dialect). The coordinator switches this to the real loader once it is merged.
-fn reference_load(c: &mut postgres::Client, table: &str, file: &Path, delim: &str, null: &str) {
-    let mut w = c
-        .copy_in(&format!(
-            "COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER {}, NULL {})",
-            chunkload::import::quote_literal(delim),
-            chunkload::import::quote_literal(null)
-        ))
-        .unwrap();
-    w.write_all(&fs::read(file).unwrap()).unwrap();
-    w.finish().unwrap();
+/// Loads the original file with the real `chunkload load`, same dialect.
+fn reference_load(url: &str, table: &str, file: &Path, delim: char, null: &str) {
+    let o = chunkload(&[
+        "--url",
+        url,
+        "load",
+        file.to_str().unwrap(),
+        "--table",
+        table,
+        "--delimiter",
+        &delim.to_string(),
+        "--null",
+        null,
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "chunkload load: {}", stderr(&o));
 }
 
 fn tricky_csv(d: char, null: &str) -> String {
@@ -790,10 +672,27 @@ fn tricky_csv(d: char, null: &str) -> String {
     s
 }
 
+fn assert_same_rows(got: &[Row], want: &[Row], what: &str) {
+    assert_eq!(want.len(), 300, "{what}: the load");
+    assert_eq!(
+        got, want,
+        "{what}: COPY of the shards differs from the load"
+    );
+    // The NULL semantics survived: unquoted NULL marker is NULL, quoted "" is ''.
+    assert!(got.iter().any(|r| r.1.is_none()), "{what}");
+    assert!(got.iter().any(|r| r.1.as_deref() == Some("")), "{what}");
+    assert!(got.iter().any(|r| r.3.is_none()), "{what}");
+    assert!(
+        got.iter()
+            .any(|r| r.2.as_deref().is_some_and(|s| s.contains("\r\n"))),
+        "{what}"
+    );
+}
+
 #[test]
 fn emit_copy_loads_the_same_rows_as_a_load_and_execute_refuses_on_postgres() {
-    let server = pg::TestPg::start();
-    let mut c = server.client();
+    let url = fresh_db("import_emit_copy");
+    let mut c = client(&url);
     let work = tempfile::tempdir().unwrap();
     for (n, (delim, null, compress)) in [
         (',', "", ShardCompression::None),
@@ -804,12 +703,8 @@ fn emit_copy_loads_the_same_rows_as_a_load_and_execute_refuses_on_postgres() {
     .enumerate()
     {
         let (a, b) = (format!("ref_{n}"), format!("sharded_{n}"));
-        for t in [&a, &b] {
-            c.batch_execute(&format!(
-                "CREATE TABLE {t} (id int PRIMARY KEY, name text, note text, amount numeric)"
-            ))
-            .unwrap();
-        }
+        create_table(&mut c, &a);
+        create_table(&mut c, &b);
         let case_dir: PathBuf = work.path().join(format!("case{n}"));
         fs::create_dir(&case_dir).unwrap();
         let input = case_dir.join("in.csv");
@@ -820,32 +715,308 @@ fn emit_copy_loads_the_same_rows_as_a_load_and_execute_refuses_on_postgres() {
         opts.compress = compress;
         opts.emit = Emit::Copy;
         let plan = prepare(&opts).unwrap();
-        pg::share_with_postgres(work.path());
+        share_with_server(work.path());
         assert_eq!(plan.copy_statements().len(), 3);
         assert!(plan.copy_sql_path().unwrap().exists());
 
         let err = chunkload::import::execute(&mut c, &plan, false).unwrap_err();
         assert_eq!(err.to_string(), POSTGRES_REFUSAL);
+        assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("chunkload load"));
         assert!(err.to_string().contains("--emit copy"));
 
-        reference_load(&mut c, &a, &input, &delim.to_string(), null);
+        reference_load(&url, &a, &input, delim, null);
         for stmt in plan.copy_statements() {
             c.batch_execute(stmt).unwrap();
         }
         let (want, got) = (table_rows(&mut c, &a), table_rows(&mut c, &b));
-        assert_eq!(want.len(), 300);
-        assert_eq!(
-            got, want,
-            "case {n}: COPY of the shards differs from the load"
-        );
-        // The NULL semantics survived: unquoted NULL marker is NULL, quoted "" is ''.
-        assert!(got.iter().any(|r| r.1.is_none()));
-        assert!(got.iter().any(|r| r.1.as_deref() == Some("")));
-        assert!(got
-            .iter()
-            .any(|r| r.2.as_deref().is_some_and(|s| s.contains("\r\n"))));
+        assert_same_rows(&got, &want, &format!("case {n}"));
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The command line.
+// ---------------------------------------------------------------------------------------
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn cli_import_writes_shards_and_redacts_credentials_on_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    fs::write(&input, "id|name\n1|a\n2|\"b|c\"\n3|NA\n4|d\n5|e\n").unwrap();
+    let out = dir.path().join("shards");
+    let base =
+        "s3://bkt/imp?AUTH=specified&AWS_ACCESS_KEY_ID=AKIA1&AWS_SECRET_ACCESS_KEY=hunter2xyz";
+    let o = chunkload(&[
+        "import",
+        input.to_str().unwrap(),
+        "--table",
+        "public.t",
+        "--shards",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+        "--delimiter",
+        "|",
+        "--null",
+        "NA",
+        "--compress",
+        "gzip",
+        "--base-url",
+        base,
+    ]);
+    let (so, se) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{se}");
+    // Shards: gzip, together the input's data records.
+    let mut data = Vec::new();
+    for i in 1..=3 {
+        data.extend(read_shard(&out.join(format!("public.t.{i}.csv.gz"))));
+    }
+    assert_eq!(
+        String::from_utf8(data).unwrap(),
+        "1|a\n2|\"b|c\"\n3|NA\n4|d\n5|e\n"
+    );
+    // The terminal: redacted statement on stdout, caveats and notes on stderr.
+    for text in [&so, &se] {
+        assert!(!text.contains("hunter2xyz"), "secret leaked:\n{text}");
+    }
+    assert!(
+        so.starts_with("IMPORT INTO \"public\".\"t\" (\"id\", \"name\")"),
+        "{so}"
+    );
+    assert_eq!(so.matches("AWS_SECRET_ACCESS_KEY=***").count(), 3, "{so}");
+    assert!(
+        so.contains("'s3://bkt/imp/public.t.1.csv.gz?AUTH=specified&AWS_ACCESS_KEY_ID=AKIA1"),
+        "{so}"
+    );
+    assert!(
+        so.contains("WITH delimiter = '|', nullif = 'NA', decompress = 'gzip';"),
+        "{so}"
+    );
+    assert!(se.contains("wrote 3 shards (5 records"), "{se}");
+    assert!(
+        se.contains("caveat: IMPORT INTO takes the table offline"),
+        "{se}"
+    );
+    assert!(se.contains("primary key"), "{se}");
+    assert!(se.contains("bucket prefix"), "{se}");
+    // import.sql keeps the real URLs.
+    let sql = fs::read_to_string(out.join("import.sql")).unwrap();
+    assert_eq!(
+        sql.matches("AWS_SECRET_ACCESS_KEY=hunter2xyz").count(),
+        3,
+        "{sql}"
+    );
+    assert!(!out.join("copy.sql").exists());
+}
+
+#[test]
+fn cli_import_bad_options_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    fs::write(&input, SIMPLE).unwrap();
+    let out = dir.path().join("o");
+    let base = [
+        "import",
+        input.to_str().unwrap(),
+        "--table",
+        "t",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    for extra in [
+        &["--shards", "0"][..],
+        &["--shards", "2", "--delimiter", "ab"],
+        &["--shards", "2", "--base-url", "ftp://u:topsecret@h/x"],
+        &["--shards", "2", "--serve-once"],
+    ] {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let o = chunkload(&args);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("topsecret"), "{}", stderr(&o));
+    }
+    assert!(!out.join("t.1.csv").exists());
+}
+
+#[test]
+fn cli_import_execute_on_postgres_refuses_with_code_2() {
+    let url = fresh_db("import_execute_refuses");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    fs::write(&input, SIMPLE).unwrap();
+    let out = dir.path().join("shards");
+    let o = chunkload(&[
+        "--url",
+        &url,
+        "import",
+        input.to_str().unwrap(),
+        "--table",
+        "t",
+        "--shards",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--execute",
+    ]);
+    let se = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{se}");
+    assert!(se.contains("PostgreSQL"), "{se}");
+    assert!(se.contains("chunkload load"), "{se}");
+    assert!(se.contains("--emit copy"), "{se}");
+    assert_eq!(se.trim_end().lines().count(), 1, "{se}");
+    // Refused before any work: no shards, nothing in the database.
+    assert!(!out.exists());
+}
+
+#[test]
+fn cli_import_emit_copy_execute_equals_chunkload_load() {
+    let url = fresh_db("import_cli_emit_copy");
+    let mut c = client(&url);
+    create_table(&mut c, "loaded");
+    create_table(&mut c, "copied");
+    let work = tempfile::tempdir().unwrap();
+    share_with_server(work.path());
+    let input = work.path().join("in.csv");
+    fs::write(&input, tricky_csv(';', "")).unwrap();
+    reference_load(&url, "loaded", &input, ';', "");
+    let out = work.path().join("shards");
+    let o = chunkload(&[
+        "--url",
+        &url,
+        "import",
+        input.to_str().unwrap(),
+        "--table",
+        "copied",
+        "--shards",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+        "--delimiter",
+        ";",
+        "--compress",
+        "gzip",
+        "--emit",
+        "copy",
+        "--execute",
+    ]);
+    let (so, se) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{se}");
+    assert!(se.contains("caveat: IMPORT INTO"), "{se}");
+    assert!(se.contains("pg_execute_server_program"), "{se}");
+    assert_eq!(so.matches("COPY \"copied\"").count(), 4, "{so}");
+    assert!(so.contains("copy finished: 300 rows"), "{so}");
+    assert!(out.join("copy.sql").exists());
+    let (want, got) = (table_rows(&mut c, "loaded"), table_rows(&mut c, "copied"));
+    assert_same_rows(&got, &want, "cli --emit copy --execute");
+}
+
+#[test]
+fn cli_import_serve_once_exits_0_after_every_shard_was_fetched() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let body: String = (0..3000).map(|i| format!("{i},\"v\n{i}\"\n")).collect();
+    fs::write(&input, format!("id,v\n{body}")).unwrap();
+    let out = dir.path().join("shards");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chunkload"))
+        .args([
+            "import",
+            input.to_str().unwrap(),
+            "--table",
+            "t",
+            "--shards",
+            "3",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .args(["--serve", "127.0.0.1:0", "--serve-once"])
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines() {
+            let line = line.unwrap();
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let addr = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("no 'serving' line ({e}): {log:?}"));
+        log.push(line.clone());
+        if let Some(rest) = line.strip_prefix("serving ") {
+            let at = rest.find("http://").expect("an address") + "http://".len();
+            let end = rest[at..].find('/').unwrap() + at;
+            break rest[at..end].to_string();
+        }
+    };
+    assert!(
+        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+        "{addr}"
+    );
+    // A HEAD does not count; each shard fetched fully once does.
+    let names = ["t.1.csv", "t.2.csv", "t.3.csv"];
+    ureq::head(&format!("http://{addr}/{}", names[0]))
+        .call()
+        .unwrap();
+    let mut served = Vec::new();
+    for name in names {
+        let resp = ureq::get(&format!("http://{addr}/{name}")).call().unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut got = Vec::new();
+        resp.into_reader().read_to_end(&mut got).unwrap();
+        assert_eq!(got, fs::read(out.join(name)).unwrap(), "{name}");
+        served.extend(got);
+    }
+    assert_eq!(String::from_utf8(served).unwrap(), body);
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("--serve-once did not exit after all shards were fetched: {log:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    reader.join().unwrap();
+    log.extend(rx.try_iter());
+    assert_eq!(status.code(), Some(0), "{log:?}");
+    let mut so = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut so)
+        .unwrap();
+    // The statement names the port actually bound.
+    assert!(so.contains(&format!("'http://{addr}/t.1.csv'")), "{so}");
+    for name in names {
+        assert!(
+            log.iter()
+                .any(|l| l.contains(&format!("GET /{name} 200")) && l.ends_with(" bytes")),
+            "{name} not logged as complete: {log:?}"
+        );
+    }
+    assert!(
+        log.iter().any(|l| l.contains("HEAD /t.1.csv 200")),
+        "{log:?}"
+    );
+    assert!(
+        log.last().unwrap().contains("all 3 shards served"),
+        "{log:?}"
+    );
 }
 
 #[test]
