@@ -116,9 +116,30 @@ impl ImportArgs {
     }
 }
 
-/// Runs `chunkload import`. `stop` receives Ctrl-C; it ends `--serve` cleanly (a second
+/// Runs `chunkload import`. `stop` receives Ctrl-C: it ends `--serve` cleanly (a second
 /// Ctrl-C, with nobody listening any more, ends the process).
 pub fn run(args: &ImportArgs, url: Option<&str>, stop: Receiver<()>) -> anyhow::Result<ExitCode> {
+    // Ctrl-C while only the file server runs stops it cleanly (`halt`; `interrupted` tells
+    // why it stopped); at any other time it ends the process, as it would without us.
+    let serving = Arc::new(AtomicBool::new(false));
+    let halt = Arc::new(AtomicBool::new(false));
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let (serving, halt, interrupted) = (
+            Arc::clone(&serving),
+            Arc::clone(&halt),
+            Arc::clone(&interrupted),
+        );
+        std::thread::spawn(move || {
+            if stop.recv().is_ok() {
+                if !serving.load(Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+                interrupted.store(true, Ordering::SeqCst);
+                halt.store(true, Ordering::SeqCst);
+            }
+        });
+    }
     let mut opts = args.options()?;
     // Connect first: a wrong URL or a PostgreSQL target without --emit copy fails before
     // the (possibly long) sharding.
@@ -157,18 +178,6 @@ pub fn run(args: &ImportArgs, url: Option<&str>, stop: Receiver<()>) -> anyhow::
     let plan = import::prepare(&opts)?;
     report(&plan, opts.emit);
 
-    // Ctrl-C sets both: `halt` stops the server, `interrupted` tells why it stopped.
-    let halt = Arc::new(AtomicBool::new(false));
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let (halt, interrupted) = (Arc::clone(&halt), Arc::clone(&interrupted));
-        std::thread::spawn(move || {
-            if stop.recv().is_ok() {
-                interrupted.store(true, Ordering::SeqCst);
-                halt.store(true, Ordering::SeqCst);
-            }
-        });
-    }
     let serve = |server: &ShardServer| -> anyhow::Result<()> {
         let once = if args.serve_once {
             Some(import::shard_files(plan.dir())?)
@@ -205,6 +214,7 @@ pub fn run(args: &ImportArgs, url: Option<&str>, stop: Receiver<()>) -> anyhow::
         }
         (Some((client, flavour)), None) => execute(client, *flavour, &plan)?,
         (None, Some(server)) => {
+            serving.store(true, Ordering::SeqCst);
             serve(server)?;
             if args.serve_once && interrupted.load(Ordering::SeqCst) {
                 eprintln!("interrupted before every shard was fetched");

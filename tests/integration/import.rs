@@ -913,44 +913,42 @@ fn cli_import_emit_copy_execute_equals_chunkload_load() {
     assert_same_rows(&got, &want, "cli --emit copy --execute");
 }
 
-#[test]
-fn cli_import_serve_once_exits_0_after_every_shard_was_fetched() {
+/// A `chunkload import ... --serve 127.0.0.1:0` child, its stderr read line by line.
+struct Serving {
+    child: std::process::Child,
+    addr: String,
+    lines: std::sync::mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<()>,
+    log: Vec<String>,
+}
+
+/// Starts the command on `input` into `out` and waits for its "serving ..." line.
+fn spawn_serving(input: &Path, out: &Path, extra: &[&str]) -> Serving {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
 
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.csv");
-    let body: String = (0..3000).map(|i| format!("{i},\"v\n{i}\"\n")).collect();
-    fs::write(&input, format!("id,v\n{body}")).unwrap();
-    let out = dir.path().join("shards");
     let mut child = Command::new(env!("CARGO_BIN_EXE_chunkload"))
-        .args([
-            "import",
-            input.to_str().unwrap(),
-            "--table",
-            "t",
-            "--shards",
-            "3",
-        ])
+        .arg("import")
+        .arg(input)
+        .args(["--table", "t", "--shards", "3", "--serve", "127.0.0.1:0"])
         .arg("--out")
-        .arg(&out)
-        .args(["--serve", "127.0.0.1:0", "--serve-once"])
+        .arg(out)
+        .args(extra)
         .env_remove("DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
     let err = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
         for line in std::io::BufReader::new(err).lines() {
-            let line = line.unwrap();
-            let _ = tx.send(line);
+            let _ = tx.send(line.unwrap());
         }
     });
     let mut log = Vec::new();
     let addr = loop {
-        let line = rx
+        let line = lines
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|e| panic!("no 'serving' line ({e}): {log:?}"));
         log.push(line.clone());
@@ -960,6 +958,51 @@ fn cli_import_serve_once_exits_0_after_every_shard_was_fetched() {
             break rest[at..end].to_string();
         }
     };
+    Serving {
+        child,
+        addr,
+        lines,
+        reader,
+        log,
+    }
+}
+
+impl Serving {
+    /// Waits (at most 20 s) for the child to exit; returns its exit code and stdout.
+    fn finish(mut self) -> (Option<i32>, String, Vec<String>) {
+        let t = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if t.elapsed() > Duration::from_secs(20) {
+                let _ = self.child.kill();
+                panic!("chunkload import --serve did not exit: {:?}", self.log);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        self.reader.join().unwrap();
+        self.log.extend(self.lines.try_iter());
+        let mut so = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut so)
+            .unwrap();
+        (status.code(), so, self.log)
+    }
+}
+
+#[test]
+fn cli_import_serve_once_exits_0_after_every_shard_was_fetched() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let body: String = (0..3000).map(|i| format!("{i},\"v\n{i}\"\n")).collect();
+    fs::write(&input, format!("id,v\n{body}")).unwrap();
+    let out = dir.path().join("shards");
+    let srv = spawn_serving(&input, &out, &["--serve-once"]);
+    let addr = srv.addr.clone();
     assert!(
         addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
         "{addr}"
@@ -979,27 +1022,8 @@ fn cli_import_serve_once_exits_0_after_every_shard_was_fetched() {
         served.extend(got);
     }
     assert_eq!(String::from_utf8(served).unwrap(), body);
-    let t = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if t.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("--serve-once did not exit after all shards were fetched: {log:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    reader.join().unwrap();
-    log.extend(rx.try_iter());
-    assert_eq!(status.code(), Some(0), "{log:?}");
-    let mut so = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut so)
-        .unwrap();
+    let (code, so, log) = srv.finish();
+    assert_eq!(code, Some(0), "{log:?}");
     // The statement names the port actually bound.
     assert!(so.contains(&format!("'http://{addr}/t.1.csv'")), "{so}");
     for name in names {
@@ -1056,4 +1080,45 @@ fn serve_function_logs_start_and_returns_with_once() {
         "{log:?}"
     );
     assert_eq!(log.iter().filter(|l| l.contains(" 200 ")).count(), 2);
+}
+
+#[test]
+fn cli_import_serve_stops_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    fs::write(&input, SIMPLE).unwrap();
+    let interrupt = |srv: &Serving| {
+        // SAFETY: kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(srv.child.id() as libc::pid_t, libc::SIGINT) };
+        assert_eq!(rc, 0);
+    };
+
+    // Plain --serve: Ctrl-C is the normal end.
+    let srv = spawn_serving(&input, &dir.path().join("a"), &[]);
+    let got = ureq::get(&format!("http://{}/t.1.csv", srv.addr))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert_eq!(got, "1,a\n");
+    interrupt(&srv);
+    let (code, _, log) = srv.finish();
+    assert_eq!(code, Some(0), "{log:?}");
+    assert!(
+        log.iter().any(|l| l.contains("GET /t.1.csv 200")),
+        "{log:?}"
+    );
+    assert!(log.last().unwrap().contains("stopped (Ctrl-C)"), "{log:?}");
+
+    // --serve-once interrupted before every shard was fetched: 130, and says so.
+    let srv = spawn_serving(&input, &dir.path().join("b"), &["--serve-once"]);
+    interrupt(&srv);
+    let (code, _, log) = srv.finish();
+    assert_eq!(code, Some(130), "{log:?}");
+    assert!(
+        log.last()
+            .unwrap()
+            .contains("before every shard was fetched"),
+        "{log:?}"
+    );
 }
