@@ -800,12 +800,11 @@ fn is_too_large(e: &Error) -> bool {
         || e.sqlstate() == Some("54000")
 }
 
-fn classify_piece_error(e: Error) -> PieceError {
-    if is_too_large(&e) {
-        return PieceError::TooLarge(e);
-    }
-    let lost = match e.kind() {
-        ErrorKind::CommitUnknown { .. } => true,
+/// The connection is gone (or the server is going away), or a commit's outcome is
+/// unknown: what a reconnect and a ledger lookup resolve.
+fn is_lost(e: &Error) -> bool {
+    match e.kind() {
+        ErrorKind::CommitUnknown { .. } | ErrorKind::Connect { .. } => true,
         ErrorKind::Db(pe) => {
             pe.is_closed()
                 || pe.as_db_error().is_none()
@@ -815,8 +814,14 @@ fn classify_piece_error(e: Error) -> PieceError {
                 })
         }
         _ => false,
-    };
-    if lost {
+    }
+}
+
+fn classify_piece_error(e: Error) -> PieceError {
+    if is_too_large(&e) {
+        return PieceError::TooLarge(e);
+    }
+    if is_lost(&e) {
         return PieceError::Lost(e);
     }
     match e.sqlstate() {
@@ -1007,13 +1012,10 @@ fn write_chunk(
                 if shared.cfg.progress != ProgressMode::Quiet {
                     reporter.warn(&format!("chunk {}: {e}; reconnecting", chunk.seq));
                 }
-                let mut c = connect_with_backoff(
-                    shared.connector.as_ref().expect("real run"),
-                    worker,
-                    cfg.reconnect_timeout,
-                )?;
                 shared.counters.reconnects.fetch_add(1, Relaxed);
-                if ledger::committed(&mut c, &shared.load_id, chunk.seq, lo)? {
+                let (c, done) = reconnect_and_ask(shared, worker, chunk.seq, lo)?;
+                if done {
+                    // The commit whose answer was lost did happen.
                     account(shared, &work.rows, lo, n);
                 } else {
                     queue.push_front((lo, n));
@@ -1028,6 +1030,24 @@ fn write_chunk(
     }
     shared.counters.chunks.fetch_add(1, Relaxed);
     Ok(())
+}
+
+/// Reconnects (with backoff, within the reconnect budget) and asks the ledger whether a
+/// piece committed; a connection lost again while asking starts over.
+fn reconnect_and_ask(shared: &Shared, worker: usize, chunk: u64, lo: u32) -> Result<(Client, bool)> {
+    let connector = shared.connector.as_ref().expect("only real runs connect");
+    let deadline = Instant::now() + shared.cfg.reconnect_timeout;
+    loop {
+        let budget = deadline.saturating_duration_since(Instant::now());
+        let mut c = connect_with_backoff(connector, worker, budget)?;
+        match ledger::committed(&mut c, &shared.load_id, chunk, lo) {
+            Ok(done) => return Ok((c, done)),
+            Err(e) if Instant::now() < deadline && is_lost(&e) => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Errors are not `Clone`; a conversion error is rebuilt from its parts.
