@@ -1414,10 +1414,7 @@ impl<'a> Cur<'a> {
         let end = self.i + w.len();
         if end <= self.s.len()
             && self.s[self.i..end].eq_ignore_ascii_case(w)
-            && self
-                .s
-                .get(end)
-                .map_or(true, |&c| !c.is_ascii_alphanumeric())
+            && self.s.get(end).is_none_or(|&c| !c.is_ascii_alphanumeric())
         {
             self.i = end;
             true

@@ -1034,7 +1034,12 @@ fn write_chunk(
 
 /// Reconnects (with backoff, within the reconnect budget) and asks the ledger whether a
 /// piece committed; a connection lost again while asking starts over.
-fn reconnect_and_ask(shared: &Shared, worker: usize, chunk: u64, lo: u32) -> Result<(Client, bool)> {
+fn reconnect_and_ask(
+    shared: &Shared,
+    worker: usize,
+    chunk: u64,
+    lo: u32,
+) -> Result<(Client, bool)> {
     let connector = shared.connector.as_ref().expect("only real runs connect");
     let deadline = Instant::now() + shared.cfg.reconnect_timeout;
     loop {
