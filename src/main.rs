@@ -203,6 +203,10 @@ struct LoadArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Skip the ledger row of each chunk: only to measure what exactly-once costs.
+    /// Without it a rerun or an ambiguous commit can duplicate rows.
+    #[arg(long, hide = true)]
+    unsafe_no_ledger: bool,
     #[command(flatten)]
     retry: RetryArgs,
 }
@@ -271,6 +275,7 @@ impl LoadArgs {
         cfg.load_id = self.load_id.clone();
         cfg.fresh = self.fresh;
         cfg.reconnect_timeout = Duration::from_secs(self.reconnect_timeout);
+        cfg.ledger = !self.unsafe_no_ledger;
         cfg.progress = if self.quiet || self.json {
             ProgressMode::Quiet
         } else {

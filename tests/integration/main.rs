@@ -8,6 +8,7 @@
 mod bank;
 mod cli;
 mod cluster;
+mod faults;
 mod proxy;
 mod retry;
 mod support;
