@@ -454,7 +454,11 @@ pub fn create_table_sql(table: &str, inferred: &Inferred, opts: &InferOptions) -
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let nn = if not_null.contains(&i) { " NOT NULL" } else { "" };
+            let nn = if not_null.contains(&i) {
+                " NOT NULL"
+            } else {
+                ""
+            };
             format!("    {} {}{nn}", encode::quote_ident(&c.name), c.type_name)
         })
         .collect();
@@ -465,7 +469,10 @@ pub fn create_table_sql(table: &str, inferred: &Inferred, opts: &InferOptions) -
             .collect();
         lines.push(format!("    PRIMARY KEY ({})", key.join(", ")));
     }
-    Ok(format!("CREATE TABLE {name} (\n{}\n);\n", lines.join(",\n")))
+    Ok(format!(
+        "CREATE TABLE {name} (\n{}\n);\n",
+        lines.join(",\n")
+    ))
 }
 
 /// Notes worth printing before a load: columns declared `NOT NULL` or part of the key
@@ -524,22 +531,6 @@ pub fn hint(type_name: &str, inferred: &Inferred, file: &str) -> String {
     }
 }
 
-/// Whether a failed `CREATE TABLE` lost a race to another creator of the same table:
-/// `42P07`, or on PostgreSQL the catalog's unique index when both ran at once.
-fn already_exists(e: &postgres::Error) -> bool {
-    let Some(db) = e.as_db_error() else {
-        return false;
-    };
-    match db.code().code() {
-        "42P07" => true,
-        "23505" => matches!(
-            db.constraint(),
-            Some("pg_type_typname_nsp_index" | "pg_class_relname_nsp_index")
-        ),
-        _ => false,
-    }
-}
-
 /// Runs `sql` (from [`create_table_sql`]) unless `table` already exists; `Ok(true)` when
 /// this call created it. Safe against concurrent loaders: whoever loses the race sees the
 /// winner's table and gets `Ok(false)`.
@@ -551,8 +542,13 @@ pub fn create_if_missing(client: &mut postgres::Client, table: &str, sql: &str) 
     }
     match client.batch_execute(sql) {
         Ok(()) => Ok(true),
-        Err(e) if already_exists(&e) => Ok(false),
-        Err(e) => Err(e.into()),
+        // Losing a race shows as 42P07, 42710 (the row type) or 23505 (a catalog index)
+        // on PostgreSQL, as other codes elsewhere: whatever the code, if the table is
+        // there now, someone else made it.
+        Err(e) => match Table::read(client, table) {
+            Ok(_) => Ok(false),
+            Err(_) => Err(e.into()),
+        },
     }
 }
 
@@ -668,7 +664,12 @@ mod tests {
 
     #[test]
     fn nulls_do_not_vote_and_empty_strings_are_text() {
-        let inf = run("a,b,c\n1,,\"\"\n,,x\n3,,y\n", Dialect::default(), &opts(None)).unwrap();
+        let inf = run(
+            "a,b,c\n1,,\"\"\n,,x\n3,,y\n",
+            Dialect::default(),
+            &opts(None),
+        )
+        .unwrap();
         let got: Vec<_> = inf
             .columns
             .iter()
@@ -717,7 +718,11 @@ mod tests {
         assert_eq!(all.rows_sampled, 4);
         assert!(all.whole_input);
         // A limit past the end reads the whole input.
-        assert!(run(csv, Dialect::default(), &opts(Some(10))).unwrap().whole_input);
+        assert!(
+            run(csv, Dialect::default(), &opts(Some(10)))
+                .unwrap()
+                .whole_input
+        );
     }
 
     #[test]
@@ -838,7 +843,9 @@ mod tests {
             primary_key: strings(&["aB"]),
             ..InferOptions::default()
         };
-        assert!(create_table_sql("t", &inf, &o).unwrap().contains("PRIMARY KEY (\"aB\")"));
+        assert!(create_table_sql("t", &inf, &o)
+            .unwrap()
+            .contains("PRIMARY KEY (\"aB\")"));
     }
 
     #[test]
@@ -888,8 +895,14 @@ mod tests {
         );
         inf.whole_input = true;
         let h = hint("date", &inf, "my file's.csv");
-        assert!(h.starts_with("the type date was inferred from all 10000 rows"), "{h}");
-        assert!(h.contains("chunkload schema 'my file'\\''s.csv' > t.sql"), "{h}");
+        assert!(
+            h.starts_with("the type date was inferred from all 10000 rows"),
+            "{h}"
+        );
+        assert!(
+            h.contains("chunkload schema 'my file'\\''s.csv' > t.sql"),
+            "{h}"
+        );
         assert!(!h.contains("--infer-rows"), "{h}");
     }
 
