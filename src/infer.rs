@@ -166,9 +166,12 @@ fn digits(t: &[u8]) -> bool {
 
 /// `YYYY-MM-DD` exactly.
 fn is_iso_date(t: &[u8]) -> bool {
-    t.len() == 10 && t[4] == b'-' && t[7] == b'-' && digits(&t[..4]) && digits(&t[5..7]) && {
-        digits(&t[8..])
-    }
+    t.len() == 10
+        && t[4] == b'-'
+        && t[7] == b'-'
+        && digits(&t[..4])
+        && digits(&t[5..7])
+        && digits(&t[8..])
 }
 
 /// `YYYY-MM-DD` + `T`/space + `HH:MM`, anything after (the encoder judges the rest).
