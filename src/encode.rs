@@ -2311,6 +2311,14 @@ fn decode_bytea(v: &[u8], buf: &mut Vec<u8>) -> Conv<()> {
     Ok(())
 }
 
+/// Whether `v` converts to `ty`, by the very parser that encodes it, so schema inference
+/// never picks a type the load would then refuse. `scratch` is cleared and reused, so a
+/// caller checking many values allocates once.
+pub fn check_value(ty: ColumnType, v: &[u8], scratch: &mut Vec<u8>) -> Result<(), String> {
+    scratch.clear();
+    encode_binary(ty, v, scratch)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,11 +4,13 @@
 //! - `support`: the shared server, fresh databases, helpers.
 //! - `retry`: the retry helper against server-raised 40001 and real serialization conflicts.
 //! - `cluster`: the throwaway server's own lifecycle.
+//! - `infer`: tables created from an inferred schema.
 
 mod bank;
 mod cli;
 mod cluster;
 mod faults;
+mod infer;
 mod proxy;
 mod retry;
 mod support;
