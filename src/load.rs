@@ -90,7 +90,13 @@ pub struct LoadConfig {
     /// Write a ledger row in each chunk's transaction (off only to measure its cost:
     /// without it a rerun or an ambiguous commit can duplicate rows).
     pub ledger: bool,
+    /// For tables created from an inferred schema: advice appended to conversion errors,
+    /// given the column's type (e.g. "inferred from the first 10000 rows; ...").
+    pub type_hint: Option<TypeHint>,
 }
+
+/// Advice for a conversion error, given the column's type name.
+pub type TypeHint = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 impl LoadConfig {
     /// Defaults for `files` into `table`.
@@ -113,6 +119,7 @@ impl LoadConfig {
             reconnect_timeout: Duration::from_secs(120),
             progress: ProgressMode::Quiet,
             ledger: true,
+            type_hint: None,
         }
     }
 
@@ -439,7 +446,7 @@ struct Work {
     bad: Vec<(u32, Error)>,
 }
 
-fn encode_chunk(plan: &Plan, files: &[String], chunk: Chunk) -> Work {
+fn encode_chunk(plan: &Plan, files: &[String], hint: Option<&TypeHint>, chunk: Chunk) -> Work {
     let encoder = Encoder::new(plan.columns.clone(), plan.format);
     let mut rows = EncodedRows::new();
     let mut bad = Vec::new();
@@ -454,7 +461,29 @@ fn encode_chunk(plan: &Plan, files: &[String], chunk: Chunk) -> Work {
                 pos: rec.position(),
                 column: None,
             };
-            bad.push((i as u32, e.into_error(loc, &plan.columns, value)));
+            let err = e.into_error(loc, &plan.columns, value);
+            let err = match (hint, err.into_kind()) {
+                (
+                    Some(h),
+                    ErrorKind::Convert {
+                        loc,
+                        ty,
+                        value,
+                        msg,
+                    },
+                ) => {
+                    let msg = format!("{msg}; {}", h(&ty));
+                    ErrorKind::Convert {
+                        loc,
+                        ty,
+                        value,
+                        msg,
+                    }
+                    .into()
+                }
+                (_, kind) => kind.into(),
+            };
+            bad.push((i as u32, err));
         }
     }
     Work { chunk, rows, bad }
@@ -668,7 +697,12 @@ fn pipeline(shared: &Arc<Shared>, truncate: bool, reporter: &Reporter) -> Result
                 if shared.aborted() {
                     return;
                 }
-                let _ = work_tx.send(encode_chunk(&shared.plan, &files, chunk));
+                let _ = work_tx.send(encode_chunk(
+                    &shared.plan,
+                    &files,
+                    shared.cfg.type_hint.as_ref(),
+                    chunk,
+                ));
             });
             drop(work_tx);
         });
