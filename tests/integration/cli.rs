@@ -127,3 +127,45 @@ fn cli_create_table_infers_the_schema_and_explains_a_late_misfit() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+#[test]
+fn cli_demo_runs_the_bank_app_and_a_chunked_load_on_its_own_server() {
+    let o = chunkload(&["demo", "--seed", "1"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.contains("Connection string (sql/tcp): postgres://"),
+        "{out}"
+    );
+    assert_eq!(out.matches("Created new account with id ").count(), 100);
+    assert!(out.contains("= 10095 rows in accounts"), "{out}");
+    assert!(stderr(&o).contains("throwaway server stopped and removed"));
+}
+
+#[test]
+fn cli_completions_and_help_examples() {
+    let o = chunkload(&["completions", "bash"]);
+    assert!(o.status.success());
+    let script = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        script.contains("chunkload") && script.contains("--chunk-bytes"),
+        "bash completion lists load's flags"
+    );
+    for sub in [
+        "init",
+        "bank",
+        "load",
+        "status",
+        "schema",
+        "gen",
+        "demo",
+        "completions",
+    ] {
+        let o = chunkload(&[sub, "--help"]);
+        let help = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success() && help.contains("Example"),
+            "{sub} --help shows an example:\n{help}"
+        );
+    }
+}

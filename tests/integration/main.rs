@@ -11,6 +11,7 @@ mod cli;
 mod cluster;
 mod faults;
 mod infer;
+mod multihost;
 mod proxy;
 mod retry;
 mod support;
