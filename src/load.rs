@@ -489,6 +489,37 @@ fn encode_chunk(plan: &Plan, files: &[String], hint: Option<&TypeHint>, chunk: C
     Work { chunk, rows, bad }
 }
 
+/// The chunk byte bound under CockroachDB's intent budget: the keys a chunk writes (one
+/// per row and index) are a fraction of its source bytes, so half the budget in source
+/// bytes keeps a chunk well under it.
+pub fn cap_for_intents(max_bytes: usize, max_intents_bytes: u64) -> usize {
+    max_bytes.min((max_intents_bytes / 2).max(1024) as usize)
+}
+
+/// On CockroachDB, reads `kv.transaction.max_intents_bytes` when permitted and keeps
+/// chunks under it; elsewhere, or without the privilege, the configuration stands.
+fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> LoadConfig {
+    let mut cfg = cfg.clone();
+    if flavour != Flavour::Cockroach {
+        return cfg;
+    }
+    let setting = client
+        .simple_query("SHOW CLUSTER SETTING kv.transaction.max_intents_bytes")
+        .ok()
+        .and_then(|msgs| {
+            msgs.iter().find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => {
+                    r.get(0).and_then(|v| v.trim().parse::<u64>().ok())
+                }
+                _ => None,
+            })
+        });
+    if let Some(budget) = setting {
+        cfg.limits.max_bytes = cap_for_intents(cfg.limits.max_bytes, budget);
+    }
+    cfg
+}
+
 /// What `--dry-run` found: the summary (nothing written) and the SQL a first chunk sends.
 #[derive(Debug, Clone)]
 pub struct DryRun {
@@ -538,6 +569,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let started = Instant::now();
     let mut control = connect_with_backoff(&connector, 0, cfg.reconnect_timeout)?;
     let flavour = Flavour::detect(&mut control)?;
+    let cfg = &cockroach_limits(cfg, flavour, &mut control);
     let table = Table::read(&mut control, &cfg.table)?;
     let plan = plan(cfg, table, flavour)?;
     ledger::ensure(&mut control)?;
@@ -1267,4 +1299,54 @@ fn commit_piece(
     }
     account(shared, &work.rows, lo, n);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_finds_the_encoded_rows_of_a_source_range_around_rejected_rows() {
+        let enc = Encoder::new(vec![Column::new("n", "int8")], Format::Binary);
+        let mut rows = EncodedRows::new();
+        // Source rows 0..10, with 3 and 7 rejected by conversion.
+        for i in 0..10u32 {
+            let v = if i == 3 || i == 7 {
+                "x".to_string()
+            } else {
+                i.to_string()
+            };
+            let _ = enc.encode_row([Some(v.as_bytes())], i, &mut rows);
+        }
+        assert_eq!(rows.len(), 8);
+        assert_eq!(select(&rows, 0, 10), 0..8);
+        assert_eq!(select(&rows, 0, 3), 0..3);
+        assert_eq!(
+            select(&rows, 3, 1),
+            3..3,
+            "a rejected row encodes to nothing"
+        );
+        assert_eq!(select(&rows, 3, 5), 3..6);
+        assert_eq!(select(&rows, 8, 2), 6..8);
+    }
+
+    #[test]
+    fn too_large_is_recognised_by_message() {
+        assert!(is_too_large(&Error::other(
+            "transaction is too large to complete; try splitting into pieces"
+        )));
+        assert!(!is_too_large(&Error::other("duplicate key value")));
+    }
+
+    #[test]
+    fn chunks_stay_under_half_the_intent_budget() {
+        assert_eq!(cap_for_intents(256 * 1024, 4 << 20), 256 * 1024);
+        assert_eq!(cap_for_intents(16 << 20, 4 << 20), 2 << 20);
+        assert_eq!(cap_for_intents(1 << 20, 256_000), 128_000);
+        assert_eq!(
+            cap_for_intents(1 << 20, 10),
+            1024,
+            "a floor keeps chunks useful"
+        );
+    }
 }

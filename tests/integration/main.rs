@@ -13,6 +13,7 @@ mod faults;
 mod infer;
 mod multihost;
 mod proxy;
+mod resume;
 mod retry;
 mod support;
 mod table;
