@@ -638,6 +638,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .filter(|p| !p.as_os_str().is_empty())
                         .unwrap_or(std::path::Path::new("."));
                     let tmp = tempfile::NamedTempFile::new_in(dir)?;
+                    // A dataset is an ordinary file, readable like any other (temp files are 0600).
+                    tmp.as_file()
+                        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
                     let mut w = std::io::BufWriter::new(tmp.as_file());
                     chunkload::gen::generate(dataset, rows, seed, &mut w)?;
                     std::io::Write::flush(&mut w)?;
