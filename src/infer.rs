@@ -371,17 +371,7 @@ pub fn infer_file(
 /// The column a user named: exact match first, else the one case-insensitive match (as
 /// `Table::map_columns` maps headers).
 fn resolve(name: &str, cols: &[InferredColumn]) -> Option<usize> {
-    cols.iter().position(|c| c.name == name).or_else(|| {
-        let lower = name.to_lowercase();
-        let mut hits = cols
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.name.to_lowercase() == lower);
-        match (hits.next(), hits.next()) {
-            (Some((i, _)), None) => Some(i),
-            _ => None,
-        }
-    })
+    crate::table::resolve_name(name, cols.iter().map(|c| c.name.as_str()))
 }
 
 fn column_list(cols: &[InferredColumn]) -> String {
