@@ -20,6 +20,7 @@ pub mod error;
 pub mod flavour;
 pub mod gen;
 pub mod import;
+pub mod infer;
 pub mod ledger;
 pub mod load;
 pub mod report;

@@ -87,7 +87,16 @@ pub struct LoadConfig {
     pub reconnect_timeout: Duration,
     /// Progress display.
     pub progress: ProgressMode,
+    /// Write a ledger row in each chunk's transaction (off only to measure its cost:
+    /// without it a rerun or an ambiguous commit can duplicate rows).
+    pub ledger: bool,
+    /// For tables created from an inferred schema: advice appended to conversion errors,
+    /// given the column's type (e.g. "inferred from the first 10000 rows; ...").
+    pub type_hint: Option<TypeHint>,
 }
+
+/// Advice for a conversion error, given the column's type name.
+pub type TypeHint = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 impl LoadConfig {
     /// Defaults for `files` into `table`.
@@ -109,6 +118,8 @@ impl LoadConfig {
             fresh: false,
             reconnect_timeout: Duration::from_secs(120),
             progress: ProgressMode::Quiet,
+            ledger: true,
+            type_hint: None,
         }
     }
 
@@ -435,7 +446,7 @@ struct Work {
     bad: Vec<(u32, Error)>,
 }
 
-fn encode_chunk(plan: &Plan, files: &[String], chunk: Chunk) -> Work {
+fn encode_chunk(plan: &Plan, files: &[String], hint: Option<&TypeHint>, chunk: Chunk) -> Work {
     let encoder = Encoder::new(plan.columns.clone(), plan.format);
     let mut rows = EncodedRows::new();
     let mut bad = Vec::new();
@@ -450,10 +461,63 @@ fn encode_chunk(plan: &Plan, files: &[String], chunk: Chunk) -> Work {
                 pos: rec.position(),
                 column: None,
             };
-            bad.push((i as u32, e.into_error(loc, &plan.columns, value)));
+            let err = e.into_error(loc, &plan.columns, value);
+            let err = match (hint, err.into_kind()) {
+                (
+                    Some(h),
+                    ErrorKind::Convert {
+                        loc,
+                        ty,
+                        value,
+                        msg,
+                    },
+                ) => {
+                    let msg = format!("{msg}; {}", h(&ty));
+                    ErrorKind::Convert {
+                        loc,
+                        ty,
+                        value,
+                        msg,
+                    }
+                    .into()
+                }
+                (_, kind) => kind.into(),
+            };
+            bad.push((i as u32, err));
         }
     }
     Work { chunk, rows, bad }
+}
+
+/// The chunk byte bound under CockroachDB's intent budget: the keys a chunk writes (one
+/// per row and index) are a fraction of its source bytes, so half the budget in source
+/// bytes keeps a chunk well under it.
+pub fn cap_for_intents(max_bytes: usize, max_intents_bytes: u64) -> usize {
+    max_bytes.min((max_intents_bytes / 2).max(1024) as usize)
+}
+
+/// On CockroachDB, reads `kv.transaction.max_intents_bytes` when permitted and keeps
+/// chunks under it; elsewhere, or without the privilege, the configuration stands.
+fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> LoadConfig {
+    let mut cfg = cfg.clone();
+    if flavour != Flavour::Cockroach {
+        return cfg;
+    }
+    let setting = client
+        .simple_query("SHOW CLUSTER SETTING kv.transaction.max_intents_bytes")
+        .ok()
+        .and_then(|msgs| {
+            msgs.iter().find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => {
+                    r.get(0).and_then(|v| v.trim().parse::<u64>().ok())
+                }
+                _ => None,
+            })
+        });
+    if let Some(budget) = setting {
+        cfg.limits.max_bytes = cap_for_intents(cfg.limits.max_bytes, budget);
+    }
+    cfg
 }
 
 /// What `--dry-run` found: the summary (nothing written) and the SQL a first chunk sends.
@@ -505,6 +569,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let started = Instant::now();
     let mut control = connect_with_backoff(&connector, 0, cfg.reconnect_timeout)?;
     let flavour = Flavour::detect(&mut control)?;
+    let cfg = &cockroach_limits(cfg, flavour, &mut control);
     let table = Table::read(&mut control, &cfg.table)?;
     let plan = plan(cfg, table, flavour)?;
     ledger::ensure(&mut control)?;
@@ -637,6 +702,7 @@ fn summarize(shared: &Shared, chunks: u64, bytes: u64, started: Instant) -> Summ
         bytes,
         retries: c.retries.load(Relaxed),
         reconnects: c.reconnects.load(Relaxed),
+        commits_confirmed: c.commits_confirmed.load(Relaxed),
         rejected,
         reject_file: (rejected > 0 && !shared.dry_run).then(|| shared.rejects.path().to_string()),
         too_large_splits: shared.too_large.load(Relaxed),
@@ -663,7 +729,12 @@ fn pipeline(shared: &Arc<Shared>, truncate: bool, reporter: &Reporter) -> Result
                 if shared.aborted() {
                     return;
                 }
-                let _ = work_tx.send(encode_chunk(&shared.plan, &files, chunk));
+                let _ = work_tx.send(encode_chunk(
+                    &shared.plan,
+                    &files,
+                    shared.cfg.type_hint.as_ref(),
+                    chunk,
+                ));
             });
             drop(work_tx);
         });
@@ -800,12 +871,11 @@ fn is_too_large(e: &Error) -> bool {
         || e.sqlstate() == Some("54000")
 }
 
-fn classify_piece_error(e: Error) -> PieceError {
-    if is_too_large(&e) {
-        return PieceError::TooLarge(e);
-    }
-    let lost = match e.kind() {
-        ErrorKind::CommitUnknown { .. } => true,
+/// The connection is gone (or the server is going away), or a commit's outcome is
+/// unknown: what a reconnect and a ledger lookup resolve.
+fn is_lost(e: &Error) -> bool {
+    match e.kind() {
+        ErrorKind::CommitUnknown { .. } | ErrorKind::Connect { .. } => true,
         ErrorKind::Db(pe) => {
             pe.is_closed()
                 || pe.as_db_error().is_none()
@@ -815,8 +885,14 @@ fn classify_piece_error(e: Error) -> PieceError {
                 })
         }
         _ => false,
-    };
-    if lost {
+    }
+}
+
+fn classify_piece_error(e: Error) -> PieceError {
+    if is_too_large(&e) {
+        return PieceError::TooLarge(e);
+    }
+    if is_lost(&e) {
         return PieceError::Lost(e);
     }
     match e.sqlstate() {
@@ -1007,13 +1083,11 @@ fn write_chunk(
                 if shared.cfg.progress != ProgressMode::Quiet {
                     reporter.warn(&format!("chunk {}: {e}; reconnecting", chunk.seq));
                 }
-                let mut c = connect_with_backoff(
-                    shared.connector.as_ref().expect("real run"),
-                    worker,
-                    cfg.reconnect_timeout,
-                )?;
                 shared.counters.reconnects.fetch_add(1, Relaxed);
-                if ledger::committed(&mut c, &shared.load_id, chunk.seq, lo)? {
+                let (c, done) = reconnect_and_ask(shared, worker, chunk.seq, lo)?;
+                if done {
+                    // The commit whose answer was lost did happen.
+                    shared.counters.commits_confirmed.fetch_add(1, Relaxed);
                     account(shared, &work.rows, lo, n);
                 } else {
                     queue.push_front((lo, n));
@@ -1028,6 +1102,29 @@ fn write_chunk(
     }
     shared.counters.chunks.fetch_add(1, Relaxed);
     Ok(())
+}
+
+/// Reconnects (with backoff, within the reconnect budget) and asks the ledger whether a
+/// piece committed; a connection lost again while asking starts over.
+fn reconnect_and_ask(
+    shared: &Shared,
+    worker: usize,
+    chunk: u64,
+    lo: u32,
+) -> Result<(Client, bool)> {
+    let connector = shared.connector.as_ref().expect("only real runs connect");
+    let deadline = Instant::now() + shared.cfg.reconnect_timeout;
+    loop {
+        let budget = deadline.saturating_duration_since(Instant::now());
+        let mut c = connect_with_backoff(connector, worker, budget)?;
+        match ledger::committed(&mut c, &shared.load_id, chunk, lo) {
+            Ok(done) => return Ok((c, done)),
+            Err(e) if Instant::now() < deadline && is_lost(&e) => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Errors are not `Clone`; a conversion error is rebuilt from its parts.
@@ -1168,7 +1265,9 @@ fn commit_piece(
         if truncate {
             tx.batch_execute(&format!("TRUNCATE {table}"))?;
         }
-        ledger::record(tx, &shared.load_id, &piece)?;
+        if shared.cfg.ledger {
+            ledger::record(tx, &shared.load_id, &piece)?;
+        }
         if range.is_empty() {
             return Ok(());
         }
@@ -1200,4 +1299,54 @@ fn commit_piece(
     }
     account(shared, &work.rows, lo, n);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_finds_the_encoded_rows_of_a_source_range_around_rejected_rows() {
+        let enc = Encoder::new(vec![Column::new("n", "int8")], Format::Binary);
+        let mut rows = EncodedRows::new();
+        // Source rows 0..10, with 3 and 7 rejected by conversion.
+        for i in 0..10u32 {
+            let v = if i == 3 || i == 7 {
+                "x".to_string()
+            } else {
+                i.to_string()
+            };
+            let _ = enc.encode_row([Some(v.as_bytes())], i, &mut rows);
+        }
+        assert_eq!(rows.len(), 8);
+        assert_eq!(select(&rows, 0, 10), 0..8);
+        assert_eq!(select(&rows, 0, 3), 0..3);
+        assert_eq!(
+            select(&rows, 3, 1),
+            3..3,
+            "a rejected row encodes to nothing"
+        );
+        assert_eq!(select(&rows, 3, 5), 3..6);
+        assert_eq!(select(&rows, 8, 2), 6..8);
+    }
+
+    #[test]
+    fn too_large_is_recognised_by_message() {
+        assert!(is_too_large(&Error::other(
+            "transaction is too large to complete; try splitting into pieces"
+        )));
+        assert!(!is_too_large(&Error::other("duplicate key value")));
+    }
+
+    #[test]
+    fn chunks_stay_under_half_the_intent_budget() {
+        assert_eq!(cap_for_intents(256 * 1024, 4 << 20), 256 * 1024);
+        assert_eq!(cap_for_intents(16 << 20, 4 << 20), 2 << 20);
+        assert_eq!(cap_for_intents(1 << 20, 256_000), 128_000);
+        assert_eq!(
+            cap_for_intents(1 << 20, 10),
+            1024,
+            "a floor keeps chunks useful"
+        );
+    }
 }

@@ -5,10 +5,12 @@ use anyhow::Context;
 use chunkload::bank::{self, DBINIT_SQL};
 use chunkload::cluster::LocalCluster;
 use chunkload::connect::ConnectOptions;
+use chunkload::infer::InferOptions;
 use chunkload::load::{LoadConfig, Method};
 use chunkload::report::ProgressMode;
 use chunkload::retry::RetryPolicy;
 use chunkload::source::Dialect;
+use chunkload::table::Table;
 use chunkload::Flavour;
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
@@ -86,6 +88,24 @@ enum Command {
         after_help = "Examples:\n  chunkload load data/accounts.csv --table accounts --url postgres://root@localhost:26257/bank\n  chunkload load big.csv.zst --table t --method copy --workers 4 --max-errors 100\n  chunkload load - --table t --no-header --columns id,balance < rows.csv"
     )]
     Load(Box<LoadArgs>),
+    /// Print the CREATE TABLE inferred from a CSV file, to edit and apply with `init --schema`.
+    #[command(
+        after_help = "Example:\n  chunkload schema trips.csv --table trips --primary-key id > trips.sql\n  chunkload init --schema trips.sql"
+    )]
+    Schema {
+        /// The CSV file (`-` reads stdin).
+        file: String,
+        /// Name of the table in the statement (default: the file's name).
+        #[arg(long)]
+        table: Option<String>,
+        /// Column names of a file without header.
+        #[arg(long, value_delimiter = ',')]
+        columns: Option<Vec<String>>,
+        #[command(flatten)]
+        dialect: DialectArgs,
+        #[command(flatten)]
+        infer: InferArgs,
+    },
     /// Split a CSV into shards for CockroachDB's IMPORT INTO (or server-side COPY), write
     /// the statement, and optionally serve the shards over HTTP or run it.
     #[command(after_help = import_cmd::AFTER_HELP)]
@@ -122,6 +142,14 @@ enum Command {
         #[arg(long)]
         table: Option<String>,
     },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Example:\n  chunkload completions bash > ~/.local/share/bash-completion/completions/chunkload"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Start a throwaway local PostgreSQL and keep it until Ctrl-C or stdin closes (for
     /// benchmarks and scripts); prints its URL on the first line of stdout.
     #[command(hide = true)]
@@ -152,27 +180,10 @@ struct LoadArgs {
     /// How rows travel: copy (COPY FROM STDIN), insert (multi-row INSERT) or upsert.
     #[arg(long, value_enum, default_value_t = MethodArg::Copy)]
     method: MethodArg,
-    /// Field delimiter (one byte; `\t` for tab).
-    #[arg(long, default_value = ",")]
-    delimiter: String,
-    /// Quote character.
-    #[arg(long, default_value = "\"")]
-    quote: String,
-    /// Escape character inside quotes (default: the quote character).
-    #[arg(long)]
-    escape: Option<String>,
-    /// The files have no header line.
-    #[arg(long)]
-    no_header: bool,
-    /// Physical lines to skip at the start of each file, before the header.
-    #[arg(long, default_value_t = 0)]
-    skip_lines: u64,
-    /// The string that means NULL when unquoted (default: the empty field).
-    #[arg(long, default_value = "")]
-    null: String,
-    /// Decompression: none, gzip or zstd (default: by extension).
-    #[arg(long)]
-    compression: Option<chunkload::source::Compression>,
+    #[command(flatten)]
+    dialect: DialectArgs,
+    #[command(flatten)]
+    infer: InferArgs,
     /// Source bytes per chunk (transaction); suffixes K, M allowed.
     #[arg(long, default_value = "256K", value_parser = parse_size)]
     chunk_bytes: usize,
@@ -209,8 +220,108 @@ struct LoadArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Create the table when it does not exist, with types inferred from the file.
+    #[arg(long)]
+    create_table: bool,
+    /// Skip the ledger row of each chunk: only to measure what exactly-once costs.
+    /// Without it a rerun or an ambiguous commit can duplicate rows.
+    #[arg(long, hide = true)]
+    unsafe_no_ledger: bool,
     #[command(flatten)]
     retry: RetryArgs,
+}
+
+/// How the CSV is written; PostgreSQL's CSV COPY rules by default.
+#[derive(Args)]
+struct DialectArgs {
+    /// Field delimiter (one byte; `\t` for tab).
+    #[arg(long, default_value = ",")]
+    delimiter: String,
+    /// Quote character.
+    #[arg(long, default_value = "\"")]
+    quote: String,
+    /// Escape character inside quotes (default: the quote character).
+    #[arg(long)]
+    escape: Option<String>,
+    /// The files have no header line.
+    #[arg(long)]
+    no_header: bool,
+    /// Physical lines to skip at the start of each file, before the header.
+    #[arg(long, default_value_t = 0)]
+    skip_lines: u64,
+    /// The string that means NULL when unquoted (default: the empty field).
+    #[arg(long, default_value = "")]
+    null: String,
+    /// Decompression: none, gzip or zstd (default: by extension).
+    #[arg(long)]
+    compression: Option<chunkload::source::Compression>,
+}
+
+impl DialectArgs {
+    fn dialect(&self) -> anyhow::Result<Dialect> {
+        let d = Dialect {
+            delimiter: one_byte("delimiter", &self.delimiter)?,
+            quote: one_byte("quote", &self.quote)?,
+            escape: match &self.escape {
+                Some(e) => one_byte("escape", e)?,
+                None => one_byte("quote", &self.quote)?,
+            },
+            has_header: !self.no_header,
+            skip_lines: self.skip_lines,
+            null: self.null.as_bytes().to_vec(),
+        };
+        d.validate()?;
+        Ok(d)
+    }
+}
+
+/// Schema inference, for `--create-table` and `chunkload schema`.
+#[derive(Args)]
+struct InferArgs {
+    /// Rows sampled to infer column types: a number or `all`.
+    #[arg(long, default_value = "10000", value_parser = parse_infer_rows)]
+    infer_rows: InferRows,
+    /// Primary key of a created table (default: none).
+    #[arg(long, value_delimiter = ',')]
+    primary_key: Vec<String>,
+    /// Columns of a created table declared NOT NULL.
+    #[arg(long, value_delimiter = ',')]
+    not_null: Vec<String>,
+}
+
+/// `--infer-rows`: a count, or `None` for all.
+#[derive(Clone, Copy)]
+struct InferRows(Option<u64>);
+
+fn parse_infer_rows(s: &str) -> Result<InferRows, String> {
+    chunkload::infer::parse_infer_rows(s)
+        .map(InferRows)
+        .map_err(|e| e.to_string())
+}
+
+impl InferArgs {
+    fn options(&self) -> InferOptions {
+        InferOptions {
+            sample_rows: self.infer_rows.0,
+            primary_key: self.primary_key.clone(),
+            not_null: self.not_null.clone(),
+        }
+    }
+}
+
+/// Infers the first file's schema; prints its warnings.
+fn infer_schema(
+    file: &str,
+    dialect: &Dialect,
+    compression: Option<chunkload::source::Compression>,
+    columns: Option<&[String]>,
+    opts: &InferOptions,
+) -> anyhow::Result<chunkload::infer::Inferred> {
+    let inferred = chunkload::infer::infer_file(file, dialect, compression, columns, opts)?;
+    for w in chunkload::infer::warnings(&inferred, opts) {
+        eprintln!("warning: {w}");
+    }
+    Ok(inferred)
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -249,19 +360,8 @@ impl LoadArgs {
     fn config(&self) -> anyhow::Result<LoadConfig> {
         let mut cfg = LoadConfig::new(self.files.clone(), &self.table);
         cfg.columns = self.columns.clone();
-        cfg.dialect = Dialect {
-            delimiter: one_byte("delimiter", &self.delimiter)?,
-            quote: one_byte("quote", &self.quote)?,
-            escape: match &self.escape {
-                Some(e) => one_byte("escape", e)?,
-                None => one_byte("quote", &self.quote)?,
-            },
-            has_header: !self.no_header,
-            skip_lines: self.skip_lines,
-            null: self.null.as_bytes().to_vec(),
-        };
-        cfg.dialect.validate()?;
-        cfg.compression = self.compression;
+        cfg.dialect = self.dialect.dialect()?;
+        cfg.compression = self.dialect.compression;
         cfg.limits.max_bytes = self.chunk_bytes;
         cfg.limits.max_rows = self.chunk_rows;
         cfg.method = match self.method {
@@ -277,6 +377,7 @@ impl LoadArgs {
         cfg.load_id = self.load_id.clone();
         cfg.fresh = self.fresh;
         cfg.reconnect_timeout = Duration::from_secs(self.reconnect_timeout);
+        cfg.ledger = !self.unsafe_no_ledger;
         cfg.progress = if self.quiet || self.json {
             ProgressMode::Quiet
         } else {
@@ -294,33 +395,59 @@ fn connector(opts: ConnectOptions) -> chunkload::load::Connector {
     })
 }
 
+/// The table a dry run converts for: from the catalog when a URL is given, else inferred
+/// from the file (nothing needs a server).
+fn dry_run_table(
+    cfg: &LoadConfig,
+    args: &LoadArgs,
+    url: Option<&str>,
+) -> anyhow::Result<(Table, Flavour)> {
+    if let Some(u) = url {
+        let (mut client, flavour) = connect(Some(u))?;
+        match Table::read(&mut client, &cfg.table) {
+            Ok(t) => return Ok((t, flavour)),
+            Err(e)
+                if !(args.create_table && matches!(e.kind(), chunkload::ErrorKind::Schema(_))) =>
+            {
+                return Err(e.into())
+            }
+            Err(_) => {}
+        }
+    }
+    let inferred = infer_schema(
+        &cfg.files[0],
+        &cfg.dialect,
+        cfg.compression,
+        cfg.columns.as_deref(),
+        &args.infer.options(),
+    )?;
+    let table = Table {
+        schema: "public".into(),
+        name: cfg.table.clone(),
+        columns: inferred
+            .columns
+            .iter()
+            .map(|c| chunkload::table::TableColumn {
+                name: c.name.clone(),
+                type_name: c.type_name.to_string(),
+                not_null: args.infer.not_null.contains(&c.name),
+                has_default: false,
+            })
+            .collect(),
+        primary_key: args.infer.primary_key.clone(),
+    };
+    Ok((table, Flavour::Postgres))
+}
+
 fn run_load(args: &LoadArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
-    let cfg = args.config()?;
+    let mut cfg = args.config()?;
     if args.dry_run {
-        let (table, flavour) = match url {
-            Some(u) => {
-                let (mut client, flavour) = connect(Some(u))?;
-                (
-                    chunkload::table::Table::read(&mut client, &cfg.table)?,
-                    flavour,
-                )
-            }
-            None => {
-                return Err(chunkload::Error::usage(
-                    "--dry-run needs the table's column types: pass --url (nothing is written)",
-                )
-                .into())
-            }
-        };
+        let (table, flavour) = dry_run_table(&cfg, args, url)?;
         let d = chunkload::load::dry_run(&cfg, table, flavour)?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&d.summary)?);
         } else {
-            println!(
-                "-- first chunk ({} rows) sends:\n{}",
-                d.max_chunk_rows.min(d.summary.rows),
-                d.first_sql
-            );
+            println!("-- the first chunk sends:\n{}", d.first_sql);
             println!("{}", d.summary);
             println!(
                 "largest chunk: {} rows, {} bytes",
@@ -330,6 +457,40 @@ fn run_load(args: &LoadArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let opts = connect_options(url)?;
+    if args.create_table {
+        let mut client = chunkload::connect::connect(&opts)?;
+        if let Err(e) = Table::read(&mut client, &cfg.table) {
+            if !matches!(e.kind(), chunkload::ErrorKind::Schema(_)) {
+                return Err(e.into());
+            }
+            if cfg.files[0] == "-" {
+                return Err(chunkload::Error::usage(
+                    "--create-table cannot infer a schema from stdin and then load it: \
+                     create the table first (chunkload schema FILE > t.sql; chunkload init --schema t.sql)",
+                )
+                .into());
+            }
+            let iopts = args.infer.options();
+            let inferred = infer_schema(
+                &cfg.files[0],
+                &cfg.dialect,
+                cfg.compression,
+                cfg.columns.as_deref(),
+                &iopts,
+            )?;
+            let sql = chunkload::infer::create_table_sql(&cfg.table, &inferred, &iopts)?;
+            if chunkload::infer::create_if_missing(&mut client, &cfg.table, &sql)? {
+                eprintln!(
+                    "created table {} from the inferred schema:\n{sql}",
+                    cfg.table
+                );
+                let file = cfg.files[0].clone();
+                cfg.type_hint = Some(std::sync::Arc::new(move |ty: &str| {
+                    chunkload::infer::hint(ty, &inferred, &file)
+                }));
+            }
+        }
+    }
     let summary = chunkload::load::run(&cfg, connector(opts))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -341,6 +502,25 @@ fn run_load(args: &LoadArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The demo's dataset: data/accounts.csv from the checkout, else the same 10 000 rows
+/// generated into a temp file (seed 42 is how data/accounts.csv was made).
+fn demo_data() -> anyhow::Result<std::path::PathBuf> {
+    for base in [
+        std::path::PathBuf::from("."),
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+    ] {
+        let p = base.join("data/accounts.csv");
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    let path = std::env::temp_dir().join(format!("chunkload-demo-{}.csv", std::process::id()));
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    chunkload::gen::generate(chunkload::gen::Dataset::Accounts, 10_000, 42, &mut w)?;
+    std::io::Write::flush(&mut w)?;
+    Ok(path)
 }
 
 fn main() -> ExitCode {
@@ -464,6 +644,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .filter(|p| !p.as_os_str().is_empty())
                         .unwrap_or(std::path::Path::new("."));
                     let tmp = tempfile::NamedTempFile::new_in(dir)?;
+                    // A dataset is an ordinary file, readable like any other (temp files are 0600).
+                    tmp.as_file()
+                        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
                     let mut w = std::io::BufWriter::new(tmp.as_file());
                     chunkload::gen::generate(dataset, rows, seed, &mut w)?;
                     std::io::Write::flush(&mut w)?;
@@ -473,6 +656,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => chunkload::gen::generate(dataset, rows, seed, std::io::stdout().lock())?,
             }
+        }
+        Command::Schema {
+            file,
+            table,
+            columns,
+            dialect,
+            infer,
+        } => {
+            let d = dialect.dialect()?;
+            let opts = infer.options();
+            let inferred = infer_schema(&file, &d, dialect.compression, columns.as_deref(), &opts)?;
+            let table = table.unwrap_or_else(|| {
+                let stem = std::path::Path::new(&file)
+                    .file_name()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("data");
+                stem.split('.').next().unwrap_or("data").to_string()
+            });
+            print!(
+                "{}",
+                chunkload::infer::create_table_sql(&table, &inferred, &opts)?
+            );
         }
         Command::Load(args) => return run_load(&args, cli.url.as_deref()),
         Command::Import(args) => return import_cmd::run(&args, cli.url.as_deref(), stop_rx),
@@ -507,6 +712,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "chunkload",
+                &mut std::io::stdout(),
+            );
+        }
         Command::Server => {
             let cluster = LocalCluster::start()?;
             println!("{}", cluster.url());
@@ -540,7 +754,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seed,
                 &mut std::io::stdout().lock(),
             )?;
-            println!("demo summary: bank app left {left} accounts");
+            println!("bank app: {left} accounts remain");
+            // Then the main job: data/accounts.csv in chunks, each its own transaction.
+            let data = demo_data()?;
+            println!("Loading {} in 32 KiB chunks...", data.display());
+            let mut cfg = LoadConfig::new(vec![data.display().to_string()], "accounts");
+            cfg.limits.max_bytes = 32 * 1024;
+            cfg.progress = ProgressMode::Auto;
+            let summary = chunkload::load::run(&cfg, connector(ConnectOptions::parse(&url)?))?;
+            println!("{summary}");
+            let total: i64 = client
+                .query_one("SELECT count(*) FROM accounts", &[])
+                .map_err(chunkload::Error::from)?
+                .get(0);
+            println!("demo summary: {left} accounts from the bank app + {} loaded rows = {total} rows in accounts", summary.rows);
             if keep {
                 println!("server kept running at {url}; press Ctrl-C to stop it");
                 let _ = stop_rx.recv();
@@ -551,4 +778,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_size("256K"), Ok(256 * 1024));
+        assert_eq!(parse_size("4m"), Ok(4 * 1024 * 1024));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+    }
 }

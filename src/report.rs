@@ -32,6 +32,8 @@ pub struct Counters {
     pub rejected: AtomicU64,
     /// Reconnections after a lost connection.
     pub reconnects: AtomicU64,
+    /// Commits whose answer was lost but which the ledger showed had happened.
+    pub commits_confirmed: AtomicU64,
 }
 
 /// How progress is shown.
@@ -189,6 +191,9 @@ pub struct Summary {
     pub retries: u64,
     /// Reconnections after lost connections.
     pub reconnects: u64,
+    /// Commits whose answer was lost (connection cut during COMMIT, 40003) and which the
+    /// ledger showed had happened: not sent again.
+    pub commits_confirmed: u64,
     /// Rows written to the reject file.
     pub rejected: u64,
     /// Where rejected rows went, if any were.

@@ -1,6 +1,7 @@
 //! The target table: its columns and types read from the catalog, and the mapping from
 //! the file's header (or `--columns`) to those columns.
 
+use crate::encode::{quote_ident, QualifiedName};
 use crate::{Error, Result};
 use postgres::GenericClient;
 
@@ -30,31 +31,38 @@ pub struct Table {
     pub primary_key: Vec<String>,
 }
 
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 impl Table {
     /// The table's name as SQL, always quoted: `"schema"."table"`.
     pub fn sql_name(&self) -> String {
-        format!("{}.{}", quote(&self.schema), quote(&self.name))
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
     }
 
     /// Reads a table from the catalog. `name` is `table` or `schema.table`, each part
     /// optionally double-quoted (`"My Schema"."a.b"`); unquoted parts fold to lower case as
     /// in SQL, and fall back to their exact spelling when only that exists.
     pub fn read(client: &mut impl GenericClient, name: &str) -> Result<Table> {
-        let (schema, table) = split_qualified(name)?;
+        let parsed = QualifiedName::parse(name)?;
+        // SQL folds unquoted names to lower case; a name typed without quotes also finds a
+        // table whose stored name has that exact spelling (e.g. created from a header).
+        let mut names = vec![parsed.name.clone()];
+        let mut schemas: Vec<String> = parsed.schema.iter().cloned().collect();
+        if !name.contains('"') {
+            if let Ok(raw) = QualifiedName::parse(&quote_each_part(name)) {
+                names.push(raw.name);
+                schemas.extend(raw.schema);
+            }
+        }
         let row = client.query_opt(
             "SELECT c.oid::int8, n.nspname::text, c.relname::text
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE c.relkind IN ('r', 'p')
                AND c.relname = ANY($1)
-               AND (CASE WHEN $2::text IS NULL THEN n.oid = ANY(current_schemas(false)::regnamespace[])
-                         ELSE n.nspname = ANY($3) END)
-             ORDER BY (c.relname = $4) DESC, array_position(current_schemas(false), n.nspname::name)
+               AND (CASE WHEN cardinality($2::text[]) = 0 THEN n.oid = ANY(current_schemas(false)::regnamespace[])
+                         ELSE n.nspname = ANY($2) END)
+             ORDER BY (c.relname = $3) DESC, (n.nspname = $4) DESC,
+                      array_position(current_schemas(false), n.nspname::name)
              LIMIT 1",
-            &[&table.candidates(), &schema.as_ref().map(|s| s.preferred()), &schema.as_ref().map(|s| s.candidates()).unwrap_or_default(), &table.preferred()],
+            &[&names, &schemas, &parsed.name, &parsed.schema.clone().unwrap_or_default()],
         )?;
         let Some(row) = row else {
             return Err(Error::schema(format!(
@@ -115,22 +123,7 @@ impl Table {
     pub fn map_columns(&self, names: &[String], source: &str) -> Result<Vec<usize>> {
         let mut out = Vec::with_capacity(names.len());
         for name in names {
-            let idx = self
-                .columns
-                .iter()
-                .position(|c| &c.name == name)
-                .or_else(|| {
-                    let lower = name.to_lowercase();
-                    let mut hits = self
-                        .columns
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, c)| c.name.to_lowercase() == lower);
-                    match (hits.next(), hits.next()) {
-                        (Some((i, _)), None) => Some(i),
-                        _ => None,
-                    }
-                });
+            let idx = resolve_name(name, self.columns.iter().map(|c| c.name.as_str()));
             let Some(idx) = idx else {
                 return Err(Error::schema(format!(
                     "{source}: column {name:?} is not a column of table {} (its columns: {})",
@@ -150,72 +143,25 @@ impl Table {
     }
 }
 
-/// One part of a possibly qualified name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct NamePart {
-    text: String,
-    quoted: bool,
+/// Finds `name` among `names`: the exact spelling first, else the one case-insensitive
+/// match (none when several fit). Headers, `--columns` and `--primary-key` all map so.
+pub fn resolve_name<'a>(name: &str, names: impl Iterator<Item = &'a str> + Clone) -> Option<usize> {
+    names.clone().position(|n| n == name).or_else(|| {
+        let lower = name.to_lowercase();
+        let mut hits = names.enumerate().filter(|(_, n)| n.to_lowercase() == lower);
+        match (hits.next(), hits.next()) {
+            (Some((i, _)), None) => Some(i),
+            _ => None,
+        }
+    })
 }
 
-impl NamePart {
-    /// The spelling SQL would use: as written when quoted, else lower-cased.
-    fn preferred(&self) -> String {
-        if self.quoted {
-            self.text.clone()
-        } else {
-            self.text.to_lowercase()
-        }
-    }
-
-    /// Spellings to look for: SQL's folding first, the exact one as a fallback.
-    fn candidates(&self) -> Vec<String> {
-        let mut v = vec![self.preferred()];
-        if !self.quoted && self.text != v[0] {
-            v.push(self.text.clone());
-        }
-        v
-    }
-}
-
-fn split_qualified(name: &str) -> Result<(Option<NamePart>, NamePart)> {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut in_quote = false;
-    let mut chars = name.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if in_quote && chars.peek() == Some(&'"') => {
-                chars.next();
-                cur.push('"');
-            }
-            '"' => {
-                in_quote = !in_quote;
-                quoted = true;
-            }
-            '.' if !in_quote => {
-                parts.push(NamePart {
-                    text: std::mem::take(&mut cur),
-                    quoted,
-                });
-                quoted = false;
-            }
-            c => cur.push(c),
-        }
-    }
-    if in_quote {
-        return Err(Error::usage(format!(
-            "table name {name:?} has an unterminated quote"
-        )));
-    }
-    parts.push(NamePart { text: cur, quoted });
-    if parts.iter().any(|p| p.text.is_empty()) || parts.len() > 2 {
-        return Err(Error::usage(format!(
-            "table name {name:?} is not `table` or `schema.table`"
-        )));
-    }
-    let table = parts.pop().expect("one part at least");
-    Ok((parts.pop(), table))
+/// `a.b` → `"a"."b"`: the parts exactly as typed, for the exact-spelling fallback.
+fn quote_each_part(name: &str) -> String {
+    name.split('.')
+        .map(quote_ident)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 #[cfg(test)]
@@ -238,19 +184,12 @@ mod tests {
     }
 
     #[test]
-    fn qualified_names_split_and_honour_quotes() {
-        let (s, t) = split_qualified("Sales.Orders").unwrap();
-        assert_eq!(s.unwrap().preferred(), "sales");
-        assert_eq!(
-            t.candidates(),
-            vec!["orders".to_string(), "Orders".to_string()]
-        );
-        let (s, t) = split_qualified("\"my.schema\".\"A\"\"b\"").unwrap();
-        assert_eq!(s.unwrap().preferred(), "my.schema");
-        assert_eq!(t.preferred(), "A\"b");
-        assert!(split_qualified("a.b.c").is_err());
-        assert!(split_qualified("\"open").is_err());
-        assert!(split_qualified("").is_err());
+    fn resolve_name_prefers_exact_then_unique_case_insensitive() {
+        let names = ["id", "Name", "AB", "ab"];
+        assert_eq!(resolve_name("NAME", names.iter().copied()), Some(1));
+        assert_eq!(resolve_name("ab", names.iter().copied()), Some(3));
+        assert_eq!(resolve_name("Ab", names.iter().copied()), None, "ambiguous");
+        assert_eq!(resolve_name("zz", names.iter().copied()), None);
     }
 
     #[test]

@@ -46,3 +46,126 @@ fn cli_init_and_bank_leave_95_accounts() {
     assert_eq!(out.matches("Created new account with id ").count(), 100);
     assert!(out.contains("95 accounts remain"), "{out}");
 }
+
+#[test]
+fn cli_create_table_infers_the_schema_and_explains_a_late_misfit() {
+    let url = fresh_db("cli_create");
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("trips.csv");
+    std::fs::write(
+        &good,
+        "Trip Id,fare,when,ok\n1,12.50,2024-01-02,true\n2,7,2024-01-03,false\n",
+    )
+    .unwrap();
+    let o = chunkload(&[
+        "load",
+        good.to_str().unwrap(),
+        "--table",
+        "trips",
+        "--url",
+        &url,
+        "--create-table",
+        "--primary-key",
+        "Trip Id",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let types: Vec<(String, String)> = crate::support::client(&url)
+        .query(
+            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
+             WHERE attrelid = 'trips'::regclass AND attnum > 0 ORDER BY attnum",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("Trip Id", "bigint"),
+            ("fare", "numeric"),
+            ("when", "date"),
+            ("ok", "boolean")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert_eq!(crate::support::count(&url, "trips"), 2);
+    // A value that does not fit the type inferred from the first rows.
+    let late = dir.path().join("late.csv");
+    let mut text = String::from("id,n\n");
+    for i in 0..20 {
+        text.push_str(&format!("{i},{i}\n"));
+    }
+    text.push_str("20,twenty\n");
+    std::fs::write(&late, text).unwrap();
+    let o = chunkload(&[
+        "load",
+        late.to_str().unwrap(),
+        "--table",
+        "late",
+        "--url",
+        &url,
+        "--create-table",
+        "--infer-rows",
+        "5",
+        "-q",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("line 22") && err.contains("column \"n\"") && err.contains("bigint"),
+        "{err}"
+    );
+    assert!(err.contains("--infer-rows all"), "{err}");
+    // `schema` prints what --create-table would create.
+    let o = chunkload(&["schema", late.to_str().unwrap(), "--infer-rows", "all"]);
+    assert!(o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("\"n\" text"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+#[test]
+fn cli_demo_runs_the_bank_app_and_a_chunked_load_on_its_own_server() {
+    let o = chunkload(&["demo", "--seed", "1"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.contains("Connection string (sql/tcp): postgres://"),
+        "{out}"
+    );
+    assert_eq!(out.matches("Created new account with id ").count(), 100);
+    assert!(out.contains("= 10095 rows in accounts"), "{out}");
+    assert!(stderr(&o).contains("throwaway server stopped and removed"));
+}
+
+#[test]
+fn cli_completions_and_help_examples() {
+    let o = chunkload(&["completions", "bash"]);
+    assert!(o.status.success());
+    let script = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        script.contains("chunkload") && script.contains("--chunk-bytes"),
+        "bash completion lists load's flags"
+    );
+    for sub in [
+        "init",
+        "bank",
+        "load",
+        "status",
+        "schema",
+        "gen",
+        "demo",
+        "completions",
+    ] {
+        let o = chunkload(&[sub, "--help"]);
+        let help = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success() && help.contains("Example"),
+            "{sub} --help shows an example:\n{help}"
+        );
+    }
+}

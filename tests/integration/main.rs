@@ -5,12 +5,17 @@
 //! - `retry`: the retry helper against server-raised 40001 and real serialization conflicts.
 //! - `cluster`: the throwaway server's own lifecycle.
 //! - `import`: `chunkload import` (shards, statements, file server, `--emit copy`).
+//! - `infer`: tables created from an inferred schema.
 
 mod bank;
 mod cli;
 mod cluster;
+mod faults;
 mod import;
+mod infer;
+mod multihost;
 mod proxy;
+mod resume;
 mod retry;
 mod support;
 mod table;

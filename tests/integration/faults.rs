@@ -1,0 +1,446 @@
+//! Issue 4's fault tests: nothing lost, nothing duplicated, whatever happens to the
+//! connection, the server or the loader. Each is deterministic (seeded) and bounded.
+
+use crate::cli::{chunkload, stderr};
+use crate::proxy::{Faults, Proxy};
+use crate::support::{client, cluster, count, fresh_db};
+use chunkload::cluster::{ClusterOptions, LocalCluster};
+use chunkload::gen::{generate, Dataset};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A generated accounts file in a temp dir.
+fn accounts_file(dir: &Path, rows: u64, seed: u64) -> PathBuf {
+    let path = dir.join(format!("accounts-{rows}-{seed}.csv"));
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    generate(Dataset::Accounts, rows, seed, &mut w).unwrap();
+    std::io::Write::flush(&mut w).unwrap();
+    path
+}
+
+/// A table without a primary key, so a duplicated row would show instead of failing, and
+/// the source loaded by PostgreSQL's own COPY as the reference.
+fn target_and_reference(url: &str, file: &Path) {
+    let mut c = client(url);
+    c.batch_execute(
+        "CREATE TABLE accounts (id uuid, balance int8);
+         CREATE TABLE reference (id uuid, balance int8);",
+    )
+    .unwrap();
+    let mut w = c
+        .copy_in("COPY reference FROM STDIN (FORMAT csv, HEADER)")
+        .unwrap();
+    std::io::Write::write_all(&mut w, &std::fs::read(file).unwrap()).unwrap();
+    w.finish().unwrap();
+}
+
+/// The table equals the reference: same rows, same multiplicities, no duplicate key.
+fn assert_exact(url: &str, rows: i64) {
+    let mut c = client(url);
+    let q = |c: &mut postgres::Client, sql: &str| -> i64 { c.query_one(sql, &[]).unwrap().get(0) };
+    assert_eq!(
+        q(&mut c, "SELECT count(*) FROM accounts"),
+        rows,
+        "row count"
+    );
+    assert_eq!(
+        q(&mut c, "SELECT count(DISTINCT id) FROM accounts"),
+        rows,
+        "no duplicates"
+    );
+    assert_eq!(
+        q(
+            &mut c,
+            "SELECT count(*) FROM (TABLE accounts EXCEPT ALL TABLE reference) x"
+        ),
+        0
+    );
+    assert_eq!(
+        q(
+            &mut c,
+            "SELECT count(*) FROM (TABLE reference EXCEPT ALL TABLE accounts) x"
+        ),
+        0
+    );
+    let sums: (i64, String, String) = {
+        let r = c
+            .query_one(
+                "SELECT (SELECT sum(balance) FROM accounts)::int8 - (SELECT sum(balance) FROM reference)::int8,
+                        (SELECT md5(string_agg(id::text || balance, ',' ORDER BY id)) FROM accounts),
+                        (SELECT md5(string_agg(id::text || balance, ',' ORDER BY id)) FROM reference)",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(sums.0, 0, "balance checksum");
+    assert_eq!(sums.1, sums.2, "content checksum");
+}
+
+fn json_summary(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "summary JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(out)
+        )
+    })
+}
+
+fn load(url: &str, file: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "load",
+        file.to_str().unwrap(),
+        "--table",
+        "accounts",
+        "--url",
+        url,
+        "--json",
+        "--reconnect-timeout",
+        "60",
+    ];
+    args.extend_from_slice(extra);
+    chunkload(&args)
+}
+
+fn port_of(url: &str) -> u16 {
+    url.rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn via(url: &str, port: u16) -> String {
+    url.replace(&format!(":{}/", port_of(url)), &format!(":{port}/"))
+}
+
+#[test]
+fn faults_1_proxy_cuts_connections_including_during_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 200_000, 11);
+    let url = fresh_db("faults_proxy");
+    target_and_reference(&url, &file);
+    let proxy = Proxy::start(
+        ([127, 0, 0, 1], cluster().port()).into(),
+        Faults {
+            random_every_ms: Some((150, 600)),
+            max_random_cuts: 6,
+            cut_after_commit_every: Some(7),
+            seed: 42,
+        },
+    );
+    let out = load(
+        &via(&url, proxy.addr().port()),
+        &file,
+        &[
+            "--chunk-bytes",
+            "64K",
+            "--workers",
+            "2",
+            "--retry-base-ms",
+            "5",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = json_summary(&out);
+    let cuts = proxy.cuts.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(cuts >= 3, "the proxy did cut connections: {cuts}");
+    assert!(s["reconnects"].as_u64().unwrap() >= 1, "{s}");
+    assert!(
+        s["commits_confirmed"].as_u64().unwrap() >= 1,
+        "a commit whose answer was cut was found in the ledger, not sent again: {s}"
+    );
+    assert_exact(&url, 200_000);
+}
+
+#[test]
+fn faults_2_sigkill_five_times_then_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 100_000, 12);
+    let url = fresh_db("faults_kill");
+    target_and_reference(&url, &file);
+    let mut rng = StdRng::seed_from_u64(7);
+    let args = [
+        "load",
+        file.to_str().unwrap(),
+        "--table",
+        "accounts",
+        "--url",
+        &url,
+        "--quiet",
+        "--chunk-bytes",
+        "16K",
+        "--workers",
+        "2",
+    ];
+    let mut killed = 0;
+    for _ in 0..5 {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chunkload"))
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.gen_range(100..700)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(killed >= 3, "the loader was killed mid-load: {killed}");
+    let partial = count(&url, "accounts");
+    assert!(
+        partial < 100_000,
+        "some work was left for the rerun: {partial}"
+    );
+    let out = load(&url, &file, &["--chunk-bytes", "16K", "--workers", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = json_summary(&out);
+    assert!(s["chunks_resumed"].as_u64().unwrap() > 0, "{s}");
+    assert_exact(&url, 100_000);
+}
+
+#[test]
+fn faults_3_server_raised_40001_on_30_percent_of_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 50_000, 13);
+    let url = fresh_db("faults_40001");
+    target_and_reference(&url, &file);
+    client(&url)
+        .batch_execute(
+            "CREATE SEQUENCE chunk_tx;
+             CREATE FUNCTION flaky() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF nextval('chunk_tx') % 10 < 3 THEN
+                 RAISE EXCEPTION USING ERRCODE = '40001',
+                   MESSAGE = 'restart transaction: TransactionRetryWithProtoRefreshError: RETRY_SERIALIZABLE';
+               END IF;
+               RETURN NULL;
+             END $$;
+             CREATE TRIGGER flaky BEFORE INSERT ON accounts FOR EACH STATEMENT EXECUTE FUNCTION flaky();",
+        )
+        .unwrap();
+    for method in ["copy", "insert"] {
+        client(&url).batch_execute("TRUNCATE accounts").unwrap();
+        let out = load(
+            &url,
+            &file,
+            &[
+                "--method",
+                method,
+                "--chunk-bytes",
+                "32K",
+                "--fresh",
+                "--retry-base-ms",
+                "2",
+                "--max-attempts",
+                "20",
+            ],
+        );
+        assert!(out.status.success(), "{method}: {}", stderr(&out));
+        let s = json_summary(&out);
+        let (chunks, retries) = (
+            s["chunks"].as_u64().unwrap(),
+            s["retries"].as_u64().unwrap(),
+        );
+        assert!(
+            retries * 10 >= chunks,
+            "{method}: about 30% of {chunks} chunks retried, got {retries}"
+        );
+        assert_exact(&url, 50_000);
+    }
+}
+
+#[test]
+fn faults_4_transaction_too_large_splits_and_lowers_the_chunk_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 30_000, 14);
+    let url = fresh_db("faults_too_large");
+    target_and_reference(&url, &file);
+    // Sums the bytes a transaction writes in a transaction-local setting; past 100 000 it
+    // fails the way CockroachDB v2 did.
+    client(&url)
+        .batch_execute(
+            "CREATE FUNCTION budget() RETURNS trigger LANGUAGE plpgsql AS $$
+             DECLARE total int8;
+             BEGIN
+               total := coalesce(nullif(current_setting('chunkload.tx_bytes', true), ''), '0')::int8
+                        + octet_length(NEW::text);
+               PERFORM set_config('chunkload.tx_bytes', total::text, true);
+               IF total > 100000 THEN
+                 RAISE EXCEPTION USING ERRCODE = '54000',
+                   MESSAGE = 'transaction is too large to complete; try splitting into pieces';
+               END IF;
+               RETURN NEW;
+             END $$;
+             CREATE TRIGGER budget BEFORE INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION budget();",
+        )
+        .unwrap();
+    let out = load(&url, &file, &["--chunk-bytes", "1M", "--workers", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = json_summary(&out);
+    assert!(s["too_large_splits"].as_u64().unwrap() >= 1, "{s}");
+    let lowered = s["lowered_chunk_rows"]
+        .as_u64()
+        .expect("chunk size lowered");
+    assert!(
+        lowered * 50 <= 100_000,
+        "pieces now fit the budget: {lowered} rows"
+    );
+    assert_exact(&url, 30_000);
+}
+
+#[test]
+fn faults_5_server_restart_mid_load() {
+    // Its own server: a restart would cut every other test's connections.
+    let server = LocalCluster::start_with(&ClusterOptions {
+        durable: false,
+        ..ClusterOptions::default()
+    })
+    .unwrap();
+    let url = server.create_database("restart").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 150_000, 15);
+    target_and_reference(&url, &file);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let server = &server;
+    let restarter = std::thread::scope(|s| {
+        let h = s.spawn(move || {
+            std::thread::sleep(Duration::from_millis(400));
+            let restarted = done_rx.try_recv().is_err();
+            if restarted {
+                server.restart().unwrap();
+            }
+            restarted
+        });
+        let out = load(&url, &file, &["--chunk-bytes", "16K", "--workers", "2"]);
+        let _ = done_tx.send(());
+        let restarted = h.join().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        (restarted, json_summary(&out))
+    });
+    let (restarted, s) = restarter;
+    assert!(restarted, "the load outlasted the restart delay");
+    assert!(s["reconnects"].as_u64().unwrap() >= 1, "{s}");
+    assert_exact(&url, 150_000);
+}
+
+#[test]
+fn faults_6_one_percent_bad_rows_go_to_the_reject_file_and_load_after_fixing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_db("faults_rejects");
+    client(&url)
+        .batch_execute(
+            "CREATE TABLE items (id int8 PRIMARY KEY, qty int8 NOT NULL, day date, note text)",
+        )
+        .unwrap();
+    // 20 000 rows; every 100th is bad in one of four ways.
+    let path = dir.path().join("items.csv");
+    let mut csv = String::from("id,qty,day,note\n");
+    let mut bad_lines = Vec::new();
+    for i in 1..=20_000u64 {
+        let line = i + 1;
+        let row = match (i % 100 == 50).then_some((i / 100) % 4) {
+            Some(0) => format!("{i},12x,2024-01-02,bad number\n"),
+            Some(1) => format!("{i},7,2024-13-45,bad date\n"),
+            Some(2) => format!("{},7,2024-01-02,duplicate key\n", i - 1),
+            Some(_) => format!("{i},,2024-01-02,null into not null\n"),
+            None => format!("{i},{},2024-01-{:02},\"note, {i}\"\n", i * 3, i % 28 + 1),
+        };
+        if i % 100 == 50 {
+            bad_lines.push(line);
+        }
+        csv.push_str(&row);
+    }
+    std::fs::write(&path, &csv).unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    let out = chunkload(&[
+        "load",
+        path.to_str().unwrap(),
+        "--table",
+        "items",
+        "--url",
+        &url,
+        "--json",
+        "--workers",
+        "1",
+        "--max-errors",
+        "100000",
+        "--reject-file",
+        rejects.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "partial load: {}", stderr(&out));
+    let s = json_summary(&out);
+    assert_eq!(s["rejected"].as_u64().unwrap(), 200, "{s}");
+    assert_eq!(count(&url, "items"), 19_800, "every good row loaded");
+    // The reject file: original records with their line numbers and errors.
+    let mut r = csv::Reader::from_path(&rejects).unwrap();
+    let headers = r.headers().unwrap().clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        [
+            "id",
+            "qty",
+            "day",
+            "note",
+            "chunkload_line",
+            "chunkload_error"
+        ]
+    );
+    let mut fixed = csv::Writer::from_path(dir.path().join("fixed.csv")).unwrap();
+    fixed.write_record(&headers).unwrap();
+    let mut lines = Vec::new();
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let line: u64 = rec[4].parse().unwrap();
+        lines.push(line);
+        let i = line - 1;
+        assert!(!rec[5].is_empty(), "an error message");
+        match rec[3].as_ref() {
+            "duplicate key" => assert!(rec[5].contains("duplicate key"), "{}", &rec[5]),
+            "bad number" => assert!(
+                rec[5].contains("qty") && rec[5].contains("12x"),
+                "{}",
+                &rec[5]
+            ),
+            "bad date" => assert!(rec[5].contains("day"), "{}", &rec[5]),
+            _ => assert!(
+                rec[5].contains("NULL") || rec[5].contains("null"),
+                "{}",
+                &rec[5]
+            ),
+        }
+        // The fix: the id the line should have had, and valid values.
+        let (id, qty, day) = (i.to_string(), (i * 3).to_string(), "2024-01-02".to_string());
+        fixed
+            .write_record([&id, &qty, &day, "fixed", &rec[4], &rec[5]])
+            .unwrap();
+    }
+    fixed.flush().unwrap();
+    lines.sort();
+    assert_eq!(
+        lines, bad_lines,
+        "every bad row, with its right line number"
+    );
+    let out = chunkload(&[
+        "load",
+        dir.path().join("fixed.csv").to_str().unwrap(),
+        "--table",
+        "items",
+        "--url",
+        &url,
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        count(&url, "items"),
+        20_000,
+        "the corrected reject file completes the table"
+    );
+}

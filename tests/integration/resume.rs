@@ -1,0 +1,81 @@
+//! Resume semantics: a rerun skips what is committed, a changed file is refused, `--fresh`
+//! starts over, and `status` lists the loads.
+
+use crate::cli::{chunkload, stderr};
+use crate::support::{client, count, fresh_db};
+
+#[test]
+fn resume_rerun_sends_nothing_twice_and_a_changed_file_is_refused() {
+    let url = fresh_db("resume");
+    client(&url)
+        .batch_execute(chunkload::bank::DBINIT_SQL)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.csv");
+    let mut w = std::fs::File::create(&file).unwrap();
+    chunkload::gen::generate(chunkload::gen::Dataset::Accounts, 5_000, 3, &mut w).unwrap();
+    drop(w);
+    let f = file.to_str().unwrap();
+    let load = |extra: &[&str]| {
+        let mut a = vec![
+            "load",
+            f,
+            "--table",
+            "accounts",
+            "--url",
+            &url,
+            "--chunk-bytes",
+            "16K",
+        ];
+        a.extend_from_slice(extra);
+        chunkload(&a)
+    };
+    let o = load(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(count(&url, "accounts"), 5_000);
+    // The same command again: every chunk is already committed, nothing is sent.
+    let o = load(&[]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("resumed: 14 of 14 chunks already committed"),
+        "{err}"
+    );
+    assert!(err.contains("loaded 0 rows"), "{err}");
+    assert_eq!(
+        count(&url, "accounts"),
+        5_000,
+        "no duplicates (the primary key would have failed)"
+    );
+    // The file changes under the same load id: refused, nothing written.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .and_then(|mut f| {
+            std::io::Write::write_all(&mut f, b"6b9f2d4e-1111-4c4c-9c9c-000000000001,5\n")
+        })
+        .unwrap();
+    let o = load(&[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("input changed") && err.contains("--fresh"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    // --fresh with --truncate starts a new load from scratch.
+    let o = load(&["--fresh", "--truncate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(count(&url, "accounts"), 5_001);
+    // status lists both loads, one unfinished (refused before it started) is not listed twice.
+    let o = chunkload(&["status", "--url", &url, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let loads: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let loads = loads.as_array().unwrap();
+    assert_eq!(loads.len(), 2, "{loads:?}");
+    assert!(loads.iter().all(|l| l["finished"] == true), "{loads:?}");
+    assert_eq!(
+        loads.iter().map(|l| l["rows"].as_i64().unwrap()).max(),
+        Some(5_001)
+    );
+}
