@@ -625,7 +625,8 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let (total_chunks, bytes) = pipeline(&shared, truncate, &reporter)?;
     reporter.finish();
     if let Some(e) = shared.error.lock().expect("error slot").take() {
-        return Err(e);
+        let committed = counters_rows(&shared) + shared.progress.rows_loaded;
+        return Err(explain_partial(e, committed, &shared.load_id));
     }
     // Every chunk is covered: mark the load finished.
     let mut control = connect_with_backoff(
@@ -1102,6 +1103,43 @@ fn write_chunk(
     }
     shared.counters.chunks.fetch_add(1, Relaxed);
     Ok(())
+}
+
+fn counters_rows(shared: &Shared) -> u64 {
+    shared.counters.rows.load(Relaxed)
+}
+
+/// A load that stops on bad input keeps the chunks it committed before: say so, and how
+/// to go on, in the error itself.
+fn explain_partial(e: Error, committed: u64, load_id: &str) -> Error {
+    if committed == 0 {
+        return e;
+    }
+    let note = format!(
+        " ({committed} rows of earlier chunks are committed under load id {load_id}; \
+         rerun with --max-errors N to send bad rows to a reject file and load the rest, \
+         or fix the input and rerun with --fresh after removing those rows)"
+    );
+    match e.into_kind() {
+        ErrorKind::Parse { loc, msg } => ErrorKind::Parse {
+            loc,
+            msg: msg + &note,
+        }
+        .into(),
+        ErrorKind::Convert {
+            loc,
+            ty,
+            value,
+            msg,
+        } => ErrorKind::Convert {
+            loc,
+            ty,
+            value,
+            msg: msg + &note,
+        }
+        .into(),
+        other => other.into(),
+    }
 }
 
 /// Reconnects (with backoff, within the reconnect budget) and asks the ledger whether a
