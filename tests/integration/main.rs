@@ -8,6 +8,7 @@
 mod bank;
 mod cli;
 mod cluster;
+mod oracle;
 mod proxy;
 mod retry;
 mod support;
