@@ -1038,3 +1038,50 @@ fn oracle_text_types_insert() {
 fn oracle_text_types_upsert() {
     oracle(23, true, Method::Upsert);
 }
+
+/// Zone-less timestamps and M/D/Y dates mean the same in binary (converted here) and
+/// text (converted by the server) loads, whatever the database's TimeZone and DateStyle.
+#[test]
+fn oracle_session_time_zone_and_date_style_do_not_change_values() {
+    let url = fresh_db("oracle_session");
+    let mut c = client(&url);
+    let db: String = c
+        .query_one("SELECT current_database()", &[])
+        .unwrap()
+        .get(0);
+    c.batch_execute(&format!(
+        "ALTER DATABASE \"{db}\" SET timezone = 'America/New_York';
+         ALTER DATABASE \"{db}\" SET datestyle = 'ISO, DMY';
+         CREATE TYPE mood AS ENUM ('happy');
+         CREATE TABLE bin (id int4, d date, ts timestamptz);
+         CREATE TABLE txt (id int4, d date, ts timestamptz, e mood);"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin.csv");
+    let txt = dir.path().join("txt.csv");
+    std::fs::write(&bin, "id,d,ts\n1,1/2/2024,2024-01-02 03:04:05\n").unwrap();
+    std::fs::write(&txt, "id,d,ts,e\n1,1/2/2024,2024-01-02 03:04:05,happy\n").unwrap();
+    for method in [Method::Copy, Method::Insert] {
+        for (path, table) in [(&bin, "bin"), (&txt, "txt")] {
+            let mut cfg = LoadConfig::new(vec![path.to_str().unwrap().into()], table);
+            cfg.method = method;
+            cfg.fresh = true;
+            cfg.truncate = true;
+            run(&cfg, connector(&url)).unwrap();
+            let row = client(&url)
+                .query_one(
+                    &format!("SELECT d::text, (ts AT TIME ZONE 'UTC')::text FROM {table}"),
+                    &[],
+                )
+                .unwrap();
+            let got: (String, String) = (row.get(0), row.get(1));
+            assert_eq!(
+                got,
+                ("2024-01-02".to_string(), "2024-01-02 03:04:05".to_string()),
+                "{table} by {}",
+                method.name()
+            );
+        }
+    }
+}
