@@ -775,8 +775,15 @@ fn read_chunks(
                 c.chunks_skipped.fetch_add(1, Relaxed);
                 continue;
             }
+            let first = chunk.seq == 0;
             if tx.send(chunk).is_err() {
                 return Ok((seq, bytes));
+            }
+            // --truncate: chunks reach the writers out of order, and a writer holding a
+            // later chunk waits for chunk 0; send nothing more until chunk 0 committed, or
+            // every writer could be waiting (a no-op without --truncate).
+            if first {
+                shared.wait_first();
             }
         }
         seq = seq.max(stream.next_seq());
