@@ -8,6 +8,7 @@
 mod bank;
 mod cli;
 mod cluster;
+mod load;
 mod oracle;
 mod proxy;
 mod retry;
