@@ -1380,10 +1380,7 @@ impl<'a> Cur<'a> {
         let end = self.i + w.len();
         if end <= self.s.len()
             && self.s[self.i..end].eq_ignore_ascii_case(w)
-            && self
-                .s
-                .get(end)
-                .map_or(true, |&c| !c.is_ascii_alphanumeric())
+            && self.s.get(end).is_none_or(|&c| !c.is_ascii_alphanumeric())
         {
             self.i = end;
             true
@@ -1662,10 +1659,8 @@ fn parse_date(v: &[u8]) -> Conv<i32> {
     let mut bc = parse_era(&mut c).unwrap_or(false);
     if !c.at_end() {
         // A timestamp's text: PostgreSQL keeps the date and drops time and zone.
-        let save = c.i;
         let sep = c.eat(b'T') || c.eat(b't') || c.skip_ws();
         if !(sep && c.peek().is_some_and(|b| b.is_ascii_digit())) {
-            c.i = save;
             return Err(syntax("date"));
         }
         let clock_start = c.i;

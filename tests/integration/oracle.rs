@@ -843,7 +843,7 @@ fn write_csv(
                         if rng.gen_range(0..4) == 0 && !v.is_empty() && v.is_char_boundary(1) {
                             // Quotes may open in the middle of a field.
                             let (a, b) = q.split_at(1);
-                            if a == "\"" || a == "," || a == "\r" || a == "\n" || a == "\"" {
+                            if matches!(a, "\"" | "," | "\r" | "\n") {
                                 out.push_str(&format!("\"{q}\""));
                             } else {
                                 out.push_str(&format!("{a}\"{b}\""));
