@@ -1466,6 +1466,159 @@ fn parse_ymd(c: &mut Cur<'_>) -> Option<(i64, i64, i64)> {
     Some((y, m, d))
 }
 
+/// A month name or its three-letter (or `sept`) abbreviation.
+fn parse_month_name(c: &mut Cur<'_>) -> Option<i64> {
+    const MONTHS: [&[u8]; 12] = [
+        b"january",
+        b"february",
+        b"march",
+        b"april",
+        b"may",
+        b"june",
+        b"july",
+        b"august",
+        b"september",
+        b"october",
+        b"november",
+        b"december",
+    ];
+    let start = c.i;
+    while c.peek().is_some_and(|b| b.is_ascii_alphabetic()) {
+        c.i += 1;
+    }
+    let w = &c.s[start..c.i];
+    let found = MONTHS.iter().position(|m| {
+        w.len() >= 3
+            && w.len() <= m.len()
+            && (w.len() == 3 || w.len() == m.len() || w.eq_ignore_ascii_case(b"sept"))
+            && m[..w.len()].eq_ignore_ascii_case(w)
+    });
+    match found {
+        Some(k) => Some(k as i64 + 1),
+        None => {
+            c.i = start;
+            None
+        }
+    }
+}
+
+/// A separator between date fields of the spelled-out forms: spaces, `-`, `/` or `,`.
+fn date_sep(c: &mut Cur<'_>) -> bool {
+    let start = c.i;
+    c.eat(b',');
+    c.skip_ws();
+    if c.i == start {
+        c.eat(b'-') || c.eat(b'/')
+    } else {
+        true
+    }
+}
+
+/// The date part of a date or timestamp in the spellings PostgreSQL accepts under
+/// `DateStyle = 'ISO, MDY'` (its default; the loader sets it on its sessions so text
+/// sent to the server reads the same): `Y-M-D`, `Y/M/D`, `YYYYMMDD`, `M/D/YYYY`,
+/// `M-D-YYYY`, and month names (`Jan 31 2024`, `January 31, 2024`, `31 Jan 2024`,
+/// `2024-Jan-31`, `31-Jan-2024`). The year must have 3 or more digits where the order
+/// is not fixed by ISO, so nothing depends on a two-digit-year rule.
+fn parse_date_fields(c: &mut Cur<'_>) -> Option<(i64, i64, i64)> {
+    let start = c.i;
+    if let Some(r) = parse_ymd(c) {
+        return Some(r);
+    }
+    c.i = start;
+    let end_of_number = |c: &Cur<'_>| !c.peek().is_some_and(|b| b.is_ascii_digit());
+    // YYYYMMDD: like PostgreSQL, the last four digits are month and day, the rest the
+    // year (7 digits and more; 6 would be a two-digit year).
+    if let Some((v, n)) = c.number(11) {
+        if n >= 7 && end_of_number(c) {
+            return Some((v / 10_000, v / 100 % 100, v % 100));
+        }
+    }
+    c.i = start;
+    // M/D/YYYY, M-D-YYYY, M.D.YYYY
+    if let Some((m, _)) = c.number(2) {
+        if let Some(delim) = c.peek().filter(|b| matches!(b, b'/' | b'-' | b'.')) {
+            c.i += 1;
+            if let Some((d, _)) = c.number(2) {
+                if c.eat(delim) {
+                    if let Some((y, yn)) = c.number(7) {
+                        if yn >= 3 && end_of_number(c) {
+                            return Some((y, m, d));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    c.i = start;
+    // Mon D[,] YYYY
+    if let Some(m) = parse_month_name(c) {
+        if date_sep(c) {
+            if let Some((d, _)) = c.number(2) {
+                if date_sep(c) {
+                    if let Some((y, yn)) = c.number(7) {
+                        if yn >= 3 && end_of_number(c) {
+                            return Some((y, m, d));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    c.i = start;
+    // D Mon YYYY, D-Mon-YYYY, YYYY-Mon-D, YYYY Mon D
+    if let Some((a, an)) = c.number(7) {
+        if date_sep(c) {
+            if let Some(m) = parse_month_name(c) {
+                if date_sep(c) {
+                    if let Some((b, bn)) = c.number(7) {
+                        if end_of_number(c) {
+                            if an <= 2 && bn >= 3 {
+                                return Some((b, m, a));
+                            }
+                            if an >= 3 && bn <= 2 {
+                                return Some((a, m, b));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    c.i = start;
+    None
+}
+
+/// An optional `AM`/`PM` after a clock time that began at `clock_start`, applied like
+/// PostgreSQL's `DecodeDateTime`: the hour as written must be 0 to 12.
+fn parse_meridiem(c: &mut Cur<'_>, clock_start: usize, t: i64) -> Result<i64, DtErr> {
+    let save = c.i;
+    c.skip_ws();
+    let pm = if c.word(b"am") || c.word(b"a.m.") {
+        false
+    } else if c.word(b"pm") || c.word(b"p.m.") {
+        true
+    } else {
+        c.i = save;
+        return Ok(t);
+    };
+    let hour = Cur {
+        s: c.s,
+        i: clock_start,
+    }
+    .number(2)
+    .map_or(0, |(h, _)| h);
+    if hour > 12 {
+        return Err(DtErr::Field);
+    }
+    let half = 12 * USECS_PER_HOUR;
+    Ok(match (pm, hour == 12) {
+        (false, true) => t - half,
+        (true, false) => t + half,
+        _ => t,
+    })
+}
+
 /// Optional ` BC`/` AD` suffix.
 fn parse_era(c: &mut Cur<'_>) -> Option<bool> {
     let save = c.i;
@@ -1536,10 +1689,22 @@ fn parse_date(v: &[u8]) -> Conv<i32> {
         None => {}
     }
     let mut c = Cur { s, i: 0 };
-    let (y, m, d) = parse_ymd(&mut c).ok_or_else(|| syntax("date"))?;
-    let bc = parse_era(&mut c).unwrap_or(false);
+    let (y, m, d) = parse_date_fields(&mut c).ok_or_else(|| syntax("date"))?;
+    let mut bc = parse_era(&mut c).unwrap_or(false);
     if !c.at_end() {
-        return Err(syntax("date"));
+        // A timestamp's text: PostgreSQL keeps the date and drops time and zone.
+        let sep = c.eat(b'T') || c.eat(b't') || c.skip_ws();
+        if !(sep && c.peek().is_some_and(|b| b.is_ascii_digit())) {
+            return Err(syntax("date"));
+        }
+        let clock_start = c.i;
+        let t = parse_clock(&mut c).map_err(|e| dt_msg(e, "date"))?;
+        parse_meridiem(&mut c, clock_start, t).map_err(|e| dt_msg(e, "date"))?;
+        parse_zone(&mut c).map_err(|e| dt_msg(e, "date"))?;
+        bc |= parse_era(&mut c).unwrap_or(false);
+        if !c.at_end() {
+            return Err(syntax("date"));
+        }
     }
     let j = julian(y, m, d, bc).map_err(|e| dt_msg(e, "date"))?;
     if !(0..DATE_END_JULIAN).contains(&j) {
@@ -1650,12 +1815,14 @@ fn parse_timestamp(v: &[u8], with_tz: bool) -> Conv<i64> {
     }
     let r = (|| {
         let mut c = Cur { s, i: 0 };
-        let (y, m, d) = parse_ymd(&mut c).ok_or(DtErr::Syntax)?;
+        let (y, m, d) = parse_date_fields(&mut c).ok_or(DtErr::Syntax)?;
         let mut time = 0;
         let save = c.i;
         let sep = c.eat(b'T') || c.eat(b't') || c.skip_ws();
         if sep && c.peek().is_some_and(|b| b.is_ascii_digit()) {
+            let clock_start = c.i;
             time = parse_clock(&mut c)?;
+            time = parse_meridiem(&mut c, clock_start, time)?;
         } else {
             c.i = save;
         }
@@ -1686,7 +1853,9 @@ fn parse_time(v: &[u8]) -> Conv<i64> {
     let s = trim(v);
     let r = (|| {
         let mut c = Cur { s, i: 0 };
+        let clock_start = c.i;
         let t = parse_clock(&mut c)?;
+        let t = parse_meridiem(&mut c, clock_start, t)?;
         // time without time zone validates and ignores a zone.
         let zone = parse_zone(&mut c)?;
         if !c.at_end() {
@@ -2698,6 +2867,66 @@ mod tests {
 
     fn date_of(s: &str) -> i32 {
         i32::from_be_bytes(ok("date", s).try_into().unwrap())
+    }
+
+    #[test]
+    fn dates_in_the_other_spellings_postgres_reads_under_iso_mdy() {
+        let jan31 = date_of("2024-01-31");
+        for v in [
+            "20240131",
+            "1/31/2024",
+            "01-31-2024",
+            "1.31.2024",
+            "Jan 31 2024",
+            "January 31, 2024",
+            "31 Jan 2024",
+            "31-jan-2024",
+            "2024-Jan-31",
+            "2024 JAN 31",
+            "2024-01-31 12:34:56",
+            "2024-01-31T23:59:59+05",
+            "1/31/2024 11:00 PM",
+        ] {
+            assert_eq!(date_of(v), jan31, "{v}");
+        }
+        assert_eq!(date_of("1240131"), date_of("0124-01-31"));
+        assert_eq!(date_of("107521017"), date_of("10752-10-17"));
+        assert_eq!(date_of("Sept 5 2024"), date_of("2024-09-05"));
+        // Two-digit years and ambiguous orders are left to nobody: refused.
+        for bad in [
+            "1/31/24",
+            "240131",
+            "Jan 31 24",
+            "Janu 31 2024",
+            "jan. 31 2024",
+        ] {
+            assert_eq!(
+                err("date", bad),
+                "invalid input syntax for type date",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            err("date", "2/29/2023"),
+            "date/time field value out of range"
+        );
+    }
+
+    #[test]
+    fn twelve_hour_clocks() {
+        let t = |v: &str| i64::from_be_bytes(ok("time", v).try_into().unwrap());
+        assert_eq!(t("12:00 AM"), 0);
+        assert_eq!(t("12:30 pm"), t("12:30"));
+        assert_eq!(t("1:02:03 PM"), t("13:02:03"));
+        assert_eq!(t("00:15 PM"), t("12:15"));
+        assert_eq!(t("12:59:59.9999999 pm"), t("13:00"));
+        assert_eq!(
+            err("time", "13:00 AM"),
+            "date/time field value out of range"
+        );
+        let ts = |v: &str| i64::from_be_bytes(ok("timestamp", v).try_into().unwrap());
+        assert_eq!(ts("1/31/2024 1:00 PM"), ts("2024-01-31 13:00"));
+        assert_eq!(ts("Jan 31, 2024 12:05 am"), ts("2024-01-31 00:05"));
     }
 
     #[test]

@@ -566,6 +566,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
 /// Loads the files through connections from `connector`; returns the summary.
 pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     cfg.validate()?;
+    let connector = with_session_defaults(connector);
     let started = Instant::now();
     let mut control = connect_with_backoff(&connector, 0, cfg.reconnect_timeout)?;
     let flavour = Flavour::detect(&mut control)?;
@@ -639,6 +640,17 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         &[&load_id, &(total_chunks as i64)],
     )?;
     Ok(summarize(&shared, total_chunks, bytes, started))
+}
+
+/// The encoder reads zone-less `timestamptz` as UTC and `1/2/2024` as month/day; values
+/// sent as text (COPY text format, `::text::type` casts) must read the same on the server,
+/// whatever the database's own TimeZone and DateStyle.
+fn with_session_defaults(inner: Connector) -> Connector {
+    Arc::new(move |worker, attempt| {
+        let mut c = inner(worker, attempt)?;
+        c.batch_execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'")?;
+        Ok(c)
+    })
 }
 
 fn start(
@@ -835,8 +847,15 @@ fn read_chunks(
                 c.chunks_skipped.fetch_add(1, Relaxed);
                 continue;
             }
+            let first = chunk.seq == 0;
             if tx.send(chunk).is_err() {
                 return Ok((seq, bytes));
+            }
+            // --truncate: chunks reach the writers out of order, and a writer holding a
+            // later chunk waits for chunk 0; send nothing more until chunk 0 committed, or
+            // every writer could be waiting (a no-op without --truncate).
+            if first {
+                shared.wait_first();
             }
         }
         seq = seq.max(stream.next_seq());

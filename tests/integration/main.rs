@@ -1,11 +1,15 @@
 //! Integration tests: one binary, one throwaway PostgreSQL server for all of them
 //! (started by the test harness itself), and a fresh database per test.
 //!
-//! - `support`: the shared server, fresh databases, helpers.
-//! - `retry`: the retry helper against server-raised 40001 and real serialization conflicts.
-//! - `cluster`: the throwaway server's own lifecycle.
-//! - `import`: `chunkload import` (shards, statements, file server, `--emit copy`).
-//! - `infer`: tables created from an inferred schema.
+//! - `support`: the shared server, fresh databases, helpers; `proxy`: a TCP proxy that cuts
+//!   connections; `cli`: running the binary, exit codes, one-line errors, no secrets.
+//! - `cluster`, `tls`: the throwaway server itself, and TLS modes against it.
+//! - `retry`, `bank`, `table`: the retry helper (server-raised 40001, real serialization
+//!   conflicts, ambiguous commits), the tutorial's bank app, the catalog.
+//! - `load`, `oracle`: the loader's features, and its tables against PostgreSQL's own COPY.
+//! - `faults`, `resume`, `multihost`: exactly once through cuts, kills, 40001s, too-large
+//!   transactions, restarts, bad rows, reruns, and a node going away.
+//! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
 
 mod bank;
 mod cli;
@@ -13,7 +17,9 @@ mod cluster;
 mod faults;
 mod import;
 mod infer;
+mod load;
 mod multihost;
+mod oracle;
 mod proxy;
 mod resume;
 mod retry;
