@@ -86,7 +86,7 @@ impl Proxy {
                     let every = faults.cut_after_commit_every;
                     let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
                     let (commits, cuts, up) = (commits.clone(), cuts.clone(), up.clone());
-                    let mute = Arc::new(AtomicBool::new(false));
+                    let mute = Arc::new(Mute::default());
                     let mute2 = mute.clone();
                     std::thread::spawn(move || {
                         pump_up(client, server, every, &commits, &cuts, &up, &mute)
@@ -141,13 +141,25 @@ fn cut_all(conns: &Mutex<Vec<TcpStream>>) {
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, mute: &AtomicBool) {
+/// Server-to-client silence after a COMMIT the proxy will cut: `on` stops forwarding,
+/// `answered` records that the server replied (so it did commit) before the cut.
+#[derive(Default)]
+struct Mute {
+    on: AtomicBool,
+    answered: AtomicBool,
+}
+
+fn pump(mut from: TcpStream, mut to: TcpStream, mute: &Mute) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                if mute.load(SeqCst) || to.write_all(&buf[..n]).is_err() {
+                if mute.on.load(SeqCst) {
+                    mute.answered.store(true, SeqCst);
+                    continue;
+                }
+                if to.write_all(&buf[..n]).is_err() {
                     break;
                 }
             }
@@ -164,7 +176,7 @@ fn pump_up(
     commits: &AtomicU64,
     cuts: &AtomicU64,
     up: &AtomicU64,
-    mute: &AtomicBool,
+    mute: &Mute,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -179,13 +191,19 @@ fn pump_up(
                 if cut {
                     // The server gets the COMMIT and commits; its answer never reaches
                     // the client: an ambiguous commit.
-                    mute.store(true, SeqCst);
+                    mute.on.store(true, SeqCst);
                 }
                 if to.write_all(&buf[..n]).is_err() {
                     break;
                 }
                 if cut {
-                    std::thread::sleep(Duration::from_millis(50));
+                    // Cut once the server has answered the COMMIT (bounded wait).
+                    for _ in 0..500 {
+                        if mute.answered.load(SeqCst) {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
                     cuts.fetch_add(1, SeqCst);
                     break;
                 }
