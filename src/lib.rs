@@ -14,6 +14,7 @@
 pub mod bank;
 pub mod chunk;
 pub mod cluster;
+pub mod commit;
 pub mod connect;
 pub mod encode;
 pub mod error;

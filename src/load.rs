@@ -11,18 +11,18 @@
 //! exactly once, so a rerun after any interruption sends only what is missing.
 
 use crate::chunk::{Chunk, ChunkLimits, ChunkStream};
+use crate::commit::{connect_with_backoff, writer};
 use crate::encode::{self, Column, ColumnType, EncodedRows, Encoder, Format, QualifiedName};
 use crate::flavour::Flavour;
-use crate::ledger::{self, Piece, Progress};
+use crate::ledger::{self, Progress};
 use crate::report::{Counters, ProgressMode, RejectWriter, Reporter, Summary, REJECT_COLUMNS};
-use crate::retry::{run_transaction, RetryPolicy};
+use crate::retry::RetryPolicy;
 use crate::source::{open_input, Compression, Dialect, RecordReader};
 use crate::table::Table;
 use crate::{Error, ErrorKind, Location, Result};
-use postgres::{Client, Statement};
+use postgres::Client;
 use rayon::iter::{ParallelBridge, ParallelIterator};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -145,34 +145,34 @@ impl LoadConfig {
 }
 
 /// The resolved shape of a load: which file field goes to which column, as what type.
-struct Plan {
-    table: Table,
+pub(crate) struct Plan {
+    pub(crate) table: Table,
     /// Target columns, in the order rows are encoded.
-    columns: Vec<Column>,
+    pub(crate) columns: Vec<Column>,
     /// Per file: the file field index of each target column.
-    projections: Vec<Vec<usize>>,
+    pub(crate) projections: Vec<Vec<usize>>,
     /// Field count of each file.
-    widths: Vec<usize>,
+    pub(crate) widths: Vec<usize>,
     /// Raw header for the reject file.
-    reject_header: Vec<u8>,
-    format: Format,
-    flavour: Flavour,
-    method: Method,
+    pub(crate) reject_header: Vec<u8>,
+    pub(crate) format: Format,
+    pub(crate) flavour: Flavour,
+    pub(crate) method: Method,
 }
 
 impl Plan {
-    fn qualified(&self) -> QualifiedName {
+    pub(crate) fn qualified(&self) -> QualifiedName {
         QualifiedName {
             schema: Some(self.table.schema.clone()),
             name: self.table.name.clone(),
         }
     }
 
-    fn copy_sql(&self) -> String {
+    pub(crate) fn copy_sql(&self) -> String {
         encode::copy_sql(&self.qualified(), &self.columns, self.format)
     }
 
-    fn insert_sql(&self, rows: usize) -> String {
+    pub(crate) fn insert_sql(&self, rows: usize) -> String {
         let conflict = match (self.method, self.flavour) {
             (Method::Upsert, Flavour::Cockroach) => encode::Conflict::UpsertCockroach,
             (Method::Upsert, Flavour::Postgres) => encode::Conflict::UpsertPg {
@@ -184,7 +184,7 @@ impl Plan {
     }
 
     /// The SQL the first chunk sends (shown by `--dry-run`).
-    fn first_sql(&self, rows: usize) -> String {
+    pub(crate) fn first_sql(&self, rows: usize) -> String {
         match self.method {
             Method::Copy => self.copy_sql(),
             _ => self.insert_sql(rows),
@@ -388,30 +388,30 @@ fn derive_load_id(cfg: &LoadConfig, plan: &Plan) -> String {
 }
 
 /// Shared state of one load's threads.
-struct Shared {
-    cfg: LoadConfig,
-    plan: Plan,
-    load_id: String,
-    progress: Progress,
-    counters: Arc<Counters>,
-    rejects: RejectWriter,
-    abort: AtomicBool,
-    error: Mutex<Option<Error>>,
+pub(crate) struct Shared {
+    pub(crate) cfg: LoadConfig,
+    pub(crate) plan: Plan,
+    pub(crate) load_id: String,
+    pub(crate) progress: Progress,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) rejects: RejectWriter,
+    pub(crate) abort: AtomicBool,
+    pub(crate) error: Mutex<Option<Error>>,
     /// Rows per transaction after the server refused one as too large (0: no cap).
-    piece_cap: AtomicU64,
-    too_large: AtomicU64,
+    pub(crate) piece_cap: AtomicU64,
+    pub(crate) too_large: AtomicU64,
     /// When truncating: set once chunk 0 committed, so no other chunk commits before it.
-    first_done: (Mutex<bool>, Condvar),
+    pub(crate) first_done: (Mutex<bool>, Condvar),
     /// None in a dry run: nothing is sent anywhere.
-    connector: Option<Connector>,
-    dry_run: bool,
-    first_chunk_rows: AtomicU64,
-    max_chunk_rows: AtomicU64,
-    max_chunk_bytes: AtomicU64,
+    pub(crate) connector: Option<Connector>,
+    pub(crate) dry_run: bool,
+    pub(crate) first_chunk_rows: AtomicU64,
+    pub(crate) max_chunk_rows: AtomicU64,
+    pub(crate) max_chunk_bytes: AtomicU64,
 }
 
 impl Shared {
-    fn fail(&self, e: Error) {
+    pub(crate) fn fail(&self, e: Error) {
         let mut slot = self.error.lock().expect("error slot");
         if slot.is_none() {
             *slot = Some(e);
@@ -420,13 +420,13 @@ impl Shared {
         self.signal_first();
     }
 
-    fn signal_first(&self) {
+    pub(crate) fn signal_first(&self) {
         let (m, cv) = &self.first_done;
         *m.lock().expect("first_done") = true;
         cv.notify_all();
     }
 
-    fn wait_first(&self) {
+    pub(crate) fn wait_first(&self) {
         let (m, cv) = &self.first_done;
         let mut done = m.lock().expect("first_done");
         while !*done {
@@ -434,16 +434,16 @@ impl Shared {
         }
     }
 
-    fn aborted(&self) -> bool {
+    pub(crate) fn aborted(&self) -> bool {
         self.abort.load(Relaxed)
     }
 }
 
 /// A chunk and its encoded rows; rows that failed conversion are listed apart.
-struct Work {
-    chunk: Chunk,
-    rows: EncodedRows,
-    bad: Vec<(u32, Error)>,
+pub(crate) struct Work {
+    pub(crate) chunk: Chunk,
+    pub(crate) rows: EncodedRows,
+    pub(crate) bad: Vec<(u32, Error)>,
 }
 
 fn encode_chunk(plan: &Plan, files: &[String], hint: Option<&TypeHint>, chunk: Chunk) -> Work {
@@ -865,265 +865,6 @@ fn read_chunks(
     Ok((seq, bytes))
 }
 
-/// One writer connection with its prepared statements.
-struct Conn {
-    client: Client,
-    statements: HashMap<usize, Statement>,
-}
-
-/// What went wrong with one piece, as the writer must react to it.
-enum PieceError {
-    /// A data error (SQLSTATE classes 22 and 23): isolate the bad rows.
-    Data(Error),
-    /// The server refused the transaction as too large: split it.
-    TooLarge(Error),
-    /// The connection is gone, or the commit outcome is unknown: reconnect, ask the
-    /// ledger, retry only if it did not commit.
-    Lost(Error),
-    /// Anything else ends the load.
-    Fatal(Error),
-}
-
-fn is_too_large(e: &Error) -> bool {
-    let msg = e.to_string();
-    msg.contains("transaction is too large")
-        || msg.contains("try splitting into pieces")
-        || e.sqlstate() == Some("54000")
-}
-
-/// The connection is gone (or the server is going away), or a commit's outcome is
-/// unknown: what a reconnect and a ledger lookup resolve.
-fn is_lost(e: &Error) -> bool {
-    match e.kind() {
-        ErrorKind::CommitUnknown { .. } | ErrorKind::Connect { .. } => true,
-        ErrorKind::Db(pe) => {
-            pe.is_closed()
-                || pe.as_db_error().is_none()
-                || pe.code().is_some_and(|c| {
-                    let c = c.code();
-                    c.starts_with("08") || c.starts_with("57P")
-                })
-        }
-        _ => false,
-    }
-}
-
-fn classify_piece_error(e: Error) -> PieceError {
-    if is_too_large(&e) {
-        return PieceError::TooLarge(e);
-    }
-    if is_lost(&e) {
-        return PieceError::Lost(e);
-    }
-    match e.sqlstate() {
-        Some(s) if s.starts_with("22") || s.starts_with("23") => PieceError::Data(e),
-        _ => PieceError::Fatal(e),
-    }
-}
-
-fn connect_with_backoff(connector: &Connector, worker: usize, budget: Duration) -> Result<Client> {
-    let deadline = Instant::now() + budget;
-    let policy = RetryPolicy {
-        max_attempts: u32::MAX,
-        base_delay: Duration::from_millis(100),
-        max_delay: Duration::from_secs(5),
-    };
-    let mut rng = rand::thread_rng();
-    let mut attempt = 0u32;
-    loop {
-        match connector(worker, attempt) {
-            Ok(c) => return Ok(c),
-            Err(e) if Instant::now() >= deadline || matches!(e.kind(), ErrorKind::Usage(_)) => {
-                return Err(e)
-            }
-            Err(_) => {
-                let wait = policy
-                    .backoff(attempt.min(10), &mut rng)
-                    .max(Duration::from_millis(20));
-                std::thread::sleep(wait.min(deadline.saturating_duration_since(Instant::now())));
-                attempt += 1;
-            }
-        }
-    }
-}
-
-fn writer(
-    shared: &Shared,
-    worker: usize,
-    rx: crossbeam_channel::Receiver<Work>,
-    truncate: bool,
-    reporter: &Reporter,
-) -> Result<()> {
-    let mut conn: Option<Conn> = None;
-    for work in rx {
-        if shared.aborted() {
-            continue;
-        }
-        if shared.dry_run {
-            dry_sink(shared, &work);
-            continue;
-        }
-        let first = truncate && work.chunk.seq == 0;
-        if truncate && !first {
-            shared.wait_first();
-            if shared.aborted() {
-                continue;
-            }
-        }
-        let r = write_chunk(shared, worker, &mut conn, &work, first, reporter);
-        if first {
-            shared.signal_first();
-        }
-        if let Err(e) = r {
-            shared.fail(e);
-        }
-    }
-    Ok(())
-}
-
-/// A dry run's writer: counts what would be sent; bad rows fail or are counted.
-fn dry_sink(shared: &Shared, work: &Work) {
-    let c = &shared.counters;
-    for (_, err) in &work.bad {
-        if shared.cfg.max_errors == 0 {
-            shared.fail(clone_error(err));
-            return;
-        }
-        let n = c.rejected.fetch_add(1, Relaxed) + 1;
-        if n > shared.cfg.max_errors {
-            shared.fail(
-                ErrorKind::TooManyRejects {
-                    rejected: n,
-                    limit: shared.cfg.max_errors,
-                }
-                .into(),
-            );
-            return;
-        }
-    }
-    if work.chunk.seq == 0 {
-        shared
-            .first_chunk_rows
-            .store(work.rows.len() as u64, Relaxed);
-    }
-    shared
-        .max_chunk_rows
-        .fetch_max(work.chunk.rows() as u64, Relaxed);
-    shared
-        .max_chunk_bytes
-        .fetch_max(work.chunk.bytes() as u64, Relaxed);
-    c.rows.fetch_add(work.rows.len() as u64, Relaxed);
-    c.chunks.fetch_add(1, Relaxed);
-}
-
-/// Rows of `rows` whose source index lies in `lo .. lo + n` (encoded rows keep source order).
-fn select(rows: &EncodedRows, lo: u32, n: u32) -> std::ops::Range<usize> {
-    let first_at_or_after = |bound: u32| {
-        let (mut a, mut b) = (0, rows.len());
-        while a < b {
-            let m = (a + b) / 2;
-            if rows.source_row(m) < bound {
-                a = m + 1;
-            } else {
-                b = m;
-            }
-        }
-        a
-    };
-    first_at_or_after(lo)..first_at_or_after(lo + n)
-}
-
-fn write_chunk(
-    shared: &Shared,
-    worker: usize,
-    conn: &mut Option<Conn>,
-    work: &Work,
-    truncate: bool,
-    reporter: &Reporter,
-) -> Result<()> {
-    let cfg = &shared.cfg;
-    let chunk = &work.chunk;
-    let missing = shared.progress.missing(chunk.seq, chunk.rows() as u32);
-    // Client-side conversion errors: fatal at once, or to the reject file.
-    for (row, err) in &work.bad {
-        if !missing.iter().any(|&(lo, n)| *row >= lo && *row < lo + n) {
-            continue;
-        }
-        if cfg.max_errors == 0 {
-            return Err(clone_error(err));
-        }
-        reject(shared, chunk, *row, &err.to_string())?;
-    }
-    let mut queue: VecDeque<(u32, u32)> = missing.into();
-    let mut truncate = truncate;
-    while let Some((lo, n)) = queue.pop_front() {
-        if shared.aborted() {
-            return Ok(());
-        }
-        let cap = shared.piece_cap.load(Relaxed) as u32;
-        if cap > 0 && n > cap {
-            let mut at = lo;
-            let mut parts = Vec::new();
-            while at < lo + n {
-                let m = cap.min(lo + n - at);
-                parts.push((at, m));
-                at += m;
-            }
-            for p in parts.into_iter().rev() {
-                queue.push_front(p);
-            }
-            continue;
-        }
-        match commit_piece(shared, worker, conn, work, lo, n, truncate) {
-            Ok(()) => truncate = false,
-            Err(PieceError::Data(e)) if cfg.max_errors > 0 => {
-                if n == 1 {
-                    reject(shared, chunk, lo, &e.to_string())?;
-                    record_reject(shared, worker, conn, chunk, lo)?;
-                } else {
-                    queue.push_front((lo + n / 2, n - n / 2));
-                    queue.push_front((lo, n / 2));
-                }
-            }
-            Err(PieceError::Data(e)) => return Err(describe_piece_error(shared, chunk, lo, n, e)),
-            Err(PieceError::TooLarge(e)) => {
-                if n == 1 {
-                    return Err(e);
-                }
-                shared.too_large.fetch_add(1, Relaxed);
-                let half = n / 2;
-                let _ = shared.piece_cap.fetch_update(Relaxed, Relaxed, |c| {
-                    (c == 0 || (half as u64) < c).then_some(half.max(1) as u64)
-                });
-                queue.push_front((lo + half, n - half));
-                queue.push_front((lo, half));
-            }
-            Err(PieceError::Lost(e)) => {
-                *conn = None;
-                if shared.cfg.progress != ProgressMode::Quiet {
-                    reporter.warn(&format!("chunk {}: {e}; reconnecting", chunk.seq));
-                }
-                shared.counters.reconnects.fetch_add(1, Relaxed);
-                let (c, done) = reconnect_and_ask(shared, worker, chunk.seq, lo)?;
-                if done {
-                    // The commit whose answer was lost did happen.
-                    shared.counters.commits_confirmed.fetch_add(1, Relaxed);
-                    account(shared, &work.rows, lo, n);
-                } else {
-                    queue.push_front((lo, n));
-                }
-                *conn = Some(Conn {
-                    client: c,
-                    statements: HashMap::new(),
-                });
-            }
-            Err(PieceError::Fatal(e)) => return Err(e),
-        }
-    }
-    shared.counters.chunks.fetch_add(1, Relaxed);
-    Ok(())
-}
-
 fn counters_rows(shared: &Shared) -> u64 {
     shared.counters.rows.load(Relaxed)
 }
@@ -1161,239 +902,9 @@ fn explain_partial(e: Error, committed: u64, load_id: &str) -> Error {
     }
 }
 
-/// Reconnects (with backoff, within the reconnect budget) and asks the ledger whether a
-/// piece committed; a connection lost again while asking starts over.
-fn reconnect_and_ask(
-    shared: &Shared,
-    worker: usize,
-    chunk: u64,
-    lo: u32,
-) -> Result<(Client, bool)> {
-    let connector = shared.connector.as_ref().expect("only real runs connect");
-    let deadline = Instant::now() + shared.cfg.reconnect_timeout;
-    loop {
-        let budget = deadline.saturating_duration_since(Instant::now());
-        let mut c = connect_with_backoff(connector, worker, budget)?;
-        match ledger::committed(&mut c, &shared.load_id, chunk, lo) {
-            Ok(done) => return Ok((c, done)),
-            Err(e) if Instant::now() < deadline && is_lost(&e) => {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Errors are not `Clone`; a conversion error is rebuilt from its parts.
-fn clone_error(e: &Error) -> Error {
-    match e.kind() {
-        ErrorKind::Convert {
-            loc,
-            ty,
-            value,
-            msg,
-        } => ErrorKind::Convert {
-            loc: loc.clone(),
-            ty: ty.clone(),
-            value: value.clone(),
-            msg: msg.clone(),
-        }
-        .into(),
-        _ => Error::other(e.to_string()),
-    }
-}
-
-/// A data error the server raised for a piece, with the piece's place in the input.
-fn describe_piece_error(shared: &Shared, chunk: &Chunk, lo: u32, n: u32, e: Error) -> Error {
-    let file = &shared.cfg.files[chunk.file_index];
-    let first = chunk.batch.record(lo as usize).position().line;
-    let last = chunk.batch.record((lo + n - 1) as usize).position().line;
-    Error::other(format!(
-        "{file}: lines {first}..={last} (chunk {}): the server rejected the rows: {e}; \
-         pass --max-errors N to isolate bad rows into a reject file instead",
-        chunk.seq
-    ))
-}
-
-fn reject(shared: &Shared, chunk: &Chunk, row: u32, msg: &str) -> Result<()> {
-    let rec = chunk.batch.record(row as usize);
-    shared.rejects.write(rec.raw(), rec.position().line, msg)?;
-    let n = shared.counters.rejected.fetch_add(1, Relaxed) + 1;
-    if n > shared.cfg.max_errors {
-        return Err(ErrorKind::TooManyRejects {
-            rejected: n,
-            limit: shared.cfg.max_errors,
-        }
-        .into());
-    }
-    Ok(())
-}
-
-fn piece_of(chunk: &Chunk, rows: &EncodedRows, lo: u32, n: u32, rejected: bool) -> Piece {
-    let bytes: usize = (lo..lo + n)
-        .map(|i| chunk.batch.record(i as usize).raw().len())
-        .sum();
-    Piece {
-        chunk: chunk.seq,
-        first_row: lo,
-        nrows: n,
-        first_line: chunk.batch.record(lo as usize).position().line,
-        last_line: chunk.batch.record((lo + n - 1) as usize).position().line,
-        rows_loaded: if rejected {
-            0
-        } else {
-            select(rows, lo, n).len() as u64
-        },
-        bytes: bytes as u64,
-        rejected,
-    }
-}
-
-fn account(shared: &Shared, rows: &EncodedRows, lo: u32, n: u32) {
-    shared
-        .counters
-        .rows
-        .fetch_add(select(rows, lo, n).len() as u64, Relaxed);
-}
-
-/// Records a server-rejected row in the ledger so a rerun does not send it again.
-fn record_reject(
-    shared: &Shared,
-    worker: usize,
-    conn: &mut Option<Conn>,
-    chunk: &Chunk,
-    row: u32,
-) -> Result<()> {
-    let piece = piece_of(chunk, &EncodedRows::new(), row, 1, true);
-    let c = ensure_conn(shared, worker, conn)?;
-    ledger::record(&mut c.client, &shared.load_id, &piece)
-}
-
-fn ensure_conn<'a>(
-    shared: &Shared,
-    worker: usize,
-    conn: &'a mut Option<Conn>,
-) -> Result<&'a mut Conn> {
-    if conn.is_none() {
-        let connector = shared.connector.as_ref().expect("only real runs connect");
-        let client = connect_with_backoff(connector, worker, shared.cfg.reconnect_timeout)?;
-        *conn = Some(Conn {
-            client,
-            statements: HashMap::new(),
-        });
-    }
-    Ok(conn.as_mut().expect("connected above"))
-}
-
-/// Commits rows `lo .. lo + n` of a chunk and their ledger row in one retried transaction.
-fn commit_piece(
-    shared: &Shared,
-    worker: usize,
-    conn: &mut Option<Conn>,
-    work: &Work,
-    lo: u32,
-    n: u32,
-    truncate: bool,
-) -> std::result::Result<(), PieceError> {
-    let plan = &shared.plan;
-    let piece = piece_of(&work.chunk, &work.rows, lo, n, false);
-    let range = select(&work.rows, lo, n);
-    let c = ensure_conn(shared, worker, conn).map_err(PieceError::Lost)?;
-    // Statements are prepared once per shape (row count) and connection.
-    let stmt = if plan.method != Method::Copy && !range.is_empty() {
-        let k = range.len();
-        match c.statements.get(&k) {
-            Some(s) => Some(s.clone()),
-            None => {
-                let s = c
-                    .client
-                    .prepare(&plan.insert_sql(k))
-                    .map_err(|e| classify_piece_error(e.into()))?;
-                c.statements.insert(k, s.clone());
-                Some(s)
-            }
-        }
-    } else {
-        None
-    };
-    let copy_sql = plan.copy_sql();
-    let table = plan.table.sql_name();
-    let done = run_transaction(&mut c.client, plan.flavour, &shared.cfg.retry, |tx| {
-        if truncate {
-            tx.batch_execute(&format!("TRUNCATE {table}"))?;
-        }
-        if shared.cfg.ledger {
-            ledger::record(tx, &shared.load_id, &piece)?;
-        }
-        if range.is_empty() {
-            return Ok(());
-        }
-        match &stmt {
-            Some(stmt) => {
-                let select: Vec<usize> = range.clone().collect();
-                let params = encode::params(&work.rows, &select);
-                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-                    .iter()
-                    .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-                    .collect();
-                tx.execute(stmt, &refs)?;
-            }
-            None => {
-                let mut w = tx.copy_in(&copy_sql)?;
-                encode::write_copy(&work.rows, range.clone(), plan.format, &mut w)
-                    .map_err(|e| Error::other(format!("COPY: {e}")))?;
-                w.finish()?;
-            }
-        }
-        Ok(())
-    })
-    .map_err(classify_piece_error)?;
-    if done.attempts > 1 {
-        shared
-            .counters
-            .retries
-            .fetch_add((done.attempts - 1) as u64, Relaxed);
-    }
-    account(shared, &work.rows, lo, n);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn select_finds_the_encoded_rows_of_a_source_range_around_rejected_rows() {
-        let enc = Encoder::new(vec![Column::new("n", "int8")], Format::Binary);
-        let mut rows = EncodedRows::new();
-        // Source rows 0..10, with 3 and 7 rejected by conversion.
-        for i in 0..10u32 {
-            let v = if i == 3 || i == 7 {
-                "x".to_string()
-            } else {
-                i.to_string()
-            };
-            let _ = enc.encode_row([Some(v.as_bytes())], i, &mut rows);
-        }
-        assert_eq!(rows.len(), 8);
-        assert_eq!(select(&rows, 0, 10), 0..8);
-        assert_eq!(select(&rows, 0, 3), 0..3);
-        assert_eq!(
-            select(&rows, 3, 1),
-            3..3,
-            "a rejected row encodes to nothing"
-        );
-        assert_eq!(select(&rows, 3, 5), 3..6);
-        assert_eq!(select(&rows, 8, 2), 6..8);
-    }
-
-    #[test]
-    fn too_large_is_recognised_by_message() {
-        assert!(is_too_large(&Error::other(
-            "transaction is too large to complete; try splitting into pieces"
-        )));
-        assert!(!is_too_large(&Error::other("duplicate key value")));
-    }
 
     #[test]
     fn chunks_stay_under_half_the_intent_budget() {
