@@ -48,7 +48,7 @@ fn is_too_large(e: &Error) -> bool {
 
 /// The connection is gone (or the server is going away), or a commit's outcome is
 /// unknown: what a reconnect and a ledger lookup resolve.
-fn is_lost(e: &Error) -> bool {
+pub(crate) fn is_lost(e: &Error) -> bool {
     match e.kind() {
         ErrorKind::CommitUnknown { .. } | ErrorKind::Connect { .. } => true,
         ErrorKind::Db(pe) => {
@@ -407,6 +407,20 @@ fn ensure_conn<'a>(
     Ok(conn.as_mut().expect("connected above"))
 }
 
+/// The COPY writer reports the server's or the connection's error inside an `io::Error`;
+/// unwrapping it keeps a dropped connection classified as lost (reconnect and ask the
+/// ledger) instead of ending the load.
+fn copy_stream_error(e: std::io::Error) -> Error {
+    match e
+        .into_inner()
+        .map(|inner| inner.downcast::<postgres::Error>())
+    {
+        Some(Ok(pe)) => Error::from(*pe),
+        Some(Err(other)) => Error::other(format!("COPY stream: {other}")),
+        None => Error::other("COPY stream failed"),
+    }
+}
+
 /// Commits rows `lo .. lo + n` of a chunk and their ledger row in one retried transaction.
 fn commit_piece(
     shared: &Shared,
@@ -463,7 +477,7 @@ fn commit_piece(
             None => {
                 let mut w = tx.copy_in(&copy_sql)?;
                 encode::write_copy(&work.rows, range.clone(), plan.format, &mut w)
-                    .map_err(|e| Error::other(format!("COPY: {e}")))?;
+                    .map_err(copy_stream_error)?;
                 w.finish()?;
             }
         }

@@ -11,7 +11,7 @@
 //! exactly once, so a rerun after any interruption sends only what is missing.
 
 use crate::chunk::{Chunk, ChunkLimits, ChunkStream};
-use crate::commit::{connect_with_backoff, writer};
+use crate::commit::{connect_with_backoff, is_lost, writer};
 use crate::encode::{self, Column, ColumnType, EncodedRows, Encoder, Format, QualifiedName};
 use crate::flavour::Flavour;
 use crate::ledger::{self, Progress};
@@ -568,12 +568,14 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     cfg.validate()?;
     let connector = with_session_defaults(connector);
     let started = Instant::now();
-    let mut control = connect_with_backoff(&connector, 0, cfg.reconnect_timeout)?;
-    let flavour = Flavour::detect(&mut control)?;
-    let cfg = &cockroach_limits(cfg, flavour, &mut control);
-    let table = Table::read(&mut control, &cfg.table)?;
+    let budget = cfg.reconnect_timeout;
+    let (flavour, cfg) = on_control(&connector, budget, |c| {
+        let flavour = Flavour::detect(c)?;
+        Ok((flavour, cockroach_limits(cfg, flavour, c)))
+    })?;
+    let cfg = &cfg;
+    let table = on_control(&connector, budget, |c| Table::read(c, &cfg.table))?;
     let plan = plan(cfg, table, flavour)?;
-    ledger::ensure(&mut control)?;
     let stdin = cfg.files.iter().any(|f| f == "-");
     let load_id = match (&cfg.load_id, cfg.fresh || (stdin && cfg.load_id.is_none())) {
         (Some(id), false) => id.clone(),
@@ -591,29 +593,30 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         .map(|f| fingerprint(f))
         .collect::<Result<_>>()?;
     let fp = prints.join(";");
-    let existing = control.query_opt(
-        "SELECT fingerprint FROM chunkload_loads WHERE load_id = $1",
-        &[&load_id],
-    )?;
-    match existing {
-        Some(row) if row.get::<_, String>(0) != fp => {
-            return Err(Error::usage(format!(
+    // Idempotent, so it simply runs again after a lost connection.
+    let progress = on_control(&connector, budget, |c| {
+        ledger::ensure(c)?;
+        let existing = c.query_opt(
+            "SELECT fingerprint FROM chunkload_loads WHERE load_id = $1",
+            &[&load_id],
+        )?;
+        match existing {
+            Some(row) if row.get::<_, String>(0) != fp => return Err(Error::usage(format!(
                 "the input changed since load {load_id} started (size, time or content differ); \
-                 loading it under the same load id could duplicate or lose rows. \
-                 Use --fresh to start a new load (or --load-id NAME)"
-            )))
+                     loading it under the same load id could duplicate or lose rows. \
+                     Use --fresh to start a new load (or --load-id NAME)"
+            ))),
+            Some(_) => {}
+            None => {
+                c.execute(
+                    "INSERT INTO chunkload_loads (load_id, table_name, files, fingerprint) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (load_id) DO NOTHING",
+                    &[&load_id, &plan.table.sql_name(), &cfg.files.join(", "), &fp],
+                )?;
+            }
         }
-        Some(_) => {}
-        None => {
-            control.execute(
-                "INSERT INTO chunkload_loads (load_id, table_name, files, fingerprint) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (load_id) DO NOTHING",
-                &[&load_id, &plan.table.sql_name(), &cfg.files.join(", "), &fp],
-            )?;
-        }
-    }
-    let progress = Progress::read(&mut control, &load_id)?;
-    drop(control);
+        Progress::read(c, &load_id)
+    })?;
     let truncate = cfg.truncate && progress.chunks_touched() == 0;
     let (shared, reporter) = start(
         cfg,
@@ -630,16 +633,35 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         return Err(explain_partial(e, committed, &shared.load_id));
     }
     // Every chunk is covered: mark the load finished.
-    let mut control = connect_with_backoff(
-        shared.connector.as_ref().expect("real run"),
-        0,
-        cfg.reconnect_timeout,
-    )?;
-    control.execute(
-        "UPDATE chunkload_loads SET total_chunks = $2, finished_at = now() WHERE load_id = $1",
-        &[&load_id, &(total_chunks as i64)],
-    )?;
+    let connector = shared.connector.as_ref().expect("real run");
+    on_control(connector, budget, |c| {
+        c.execute(
+            "UPDATE chunkload_loads SET total_chunks = $2, finished_at = now() WHERE load_id = $1",
+            &[&load_id, &(total_chunks as i64)],
+        )?;
+        Ok(())
+    })?;
     Ok(summarize(&shared, total_chunks, bytes, started))
+}
+
+/// Runs idempotent bookkeeping on a control connection; a connection lost on the way is
+/// reopened (within the reconnect budget) and the work runs again.
+fn on_control<T>(
+    connector: &Connector,
+    budget: Duration,
+    mut work: impl FnMut(&mut Client) -> Result<T>,
+) -> Result<T> {
+    let deadline = Instant::now() + budget;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut client = connect_with_backoff(connector, 0, left)?;
+        match work(&mut client) {
+            Err(e) if is_lost(&e) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The encoder reads zone-less `timestamptz` as UTC and `1/2/2024` as month/day; values
