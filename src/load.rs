@@ -601,11 +601,13 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
             &[&load_id],
         )?;
         match existing {
-            Some(row) if row.get::<_, String>(0) != fp => return Err(Error::usage(format!(
+            Some(row) if row.get::<_, String>(0) != fp => {
+                return Err(Error::usage(format!(
                 "the input changed since load {load_id} started (size, time or content differ); \
                      loading it under the same load id could duplicate or lose rows. \
                      Use --fresh to start a new load (or --load-id NAME)"
-            ))),
+            )))
+            }
             Some(_) => {}
             None => {
                 c.execute(

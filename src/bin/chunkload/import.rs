@@ -98,7 +98,7 @@ enum EmitArg {
 impl ImportArgs {
     fn options(&self) -> anyhow::Result<ImportOptions> {
         let mut o = ImportOptions::new(&self.file, &self.table, self.shards, &self.out);
-        o.delimiter = super::one_byte("delimiter", &self.delimiter)?;
+        o.delimiter = crate::args::one_byte("delimiter", &self.delimiter)?;
         o.null = self.null.clone();
         o.has_header = !self.no_header;
         o.columns = self.columns.clone();
@@ -144,7 +144,7 @@ pub fn run(args: &ImportArgs, url: Option<&str>, stop: Receiver<()>) -> anyhow::
     // Connect first: a wrong URL or a PostgreSQL target without --emit copy fails before
     // the (possibly long) sharding.
     let mut target = if args.execute {
-        let (client, flavour) = super::connect(url)?;
+        let (client, flavour) = crate::connect(url)?;
         if flavour == Flavour::Postgres && opts.emit != Emit::Copy {
             return Err(chunkload::Error::usage(POSTGRES_REFUSAL).into());
         }
