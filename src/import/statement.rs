@@ -232,49 +232,21 @@ const SECRET_PARAMS: &[&str] = &[
 /// Hides secrets in a URL for the terminal: the password in `user:pass@` and the values
 /// of credential query parameters become `***`. The files keep the real URL.
 pub fn redact_url(url: &str) -> String {
-    let (before, query) = match url.find('?') {
-        Some(i) => (&url[..i], Some(&url[i + 1..])),
-        None => (url, None),
+    // The user-info password as connection strings mask it, then cloud credentials.
+    let base = crate::connect::redact(url);
+    let Some((before, query)) = base.split_once('?') else {
+        return base;
     };
-    let mut out = String::with_capacity(url.len());
-    match before.find("://") {
-        Some(i) => {
-            let (scheme, rest) = (&before[..i + 3], &before[i + 3..]);
-            let auth_end = rest.find('/').unwrap_or(rest.len());
-            let (authority, path) = rest.split_at(auth_end);
-            out.push_str(scheme);
-            match authority.rfind('@') {
-                Some(at) => {
-                    let userinfo = &authority[..at];
-                    match userinfo.find(':') {
-                        Some(c) => {
-                            out.push_str(&userinfo[..c]);
-                            out.push_str(":***");
-                        }
-                        None => out.push_str(userinfo),
-                    }
-                    out.push_str(&authority[at..]);
-                }
-                None => out.push_str(authority),
+    let params: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if SECRET_PARAMS.iter().any(|s| s.eq_ignore_ascii_case(k)) => {
+                format!("{k}=***")
             }
-            out.push_str(path);
-        }
-        None => out.push_str(before),
-    }
-    if let Some(q) = query {
-        out.push('?');
-        let params: Vec<String> = q
-            .split('&')
-            .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if SECRET_PARAMS.iter().any(|s| s.eq_ignore_ascii_case(k)) => {
-                    format!("{k}=***")
-                }
-                _ => kv.to_string(),
-            })
-            .collect();
-        out.push_str(&params.join("&"));
-    }
-    out
+            _ => kv.to_string(),
+        })
+        .collect();
+    format!("{before}?{}", params.join("&"))
 }
 
 /// The CSV dialect of the shards, which the statements must describe exactly.
