@@ -88,11 +88,7 @@ impl<'a> Bank<'a> {
     pub fn transfer_random(&mut self, rng: &StdRng) -> Result<Transfer> {
         let done = run_transaction(self.client, self.flavour, &self.policy, |tx| {
             let mut rng = rng.clone();
-            let ids: Vec<Uuid> = tx
-                .query("SELECT id FROM accounts ORDER BY id", &[])?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
+            let ids = account_ids(tx)?;
             if ids.len() < 2 {
                 return Err(Error::other("a transfer needs at least two accounts"));
             }
@@ -146,11 +142,7 @@ impl<'a> Bank<'a> {
     pub fn delete_random(&mut self, n: usize, rng: &StdRng) -> Result<(Vec<Uuid>, i64)> {
         let done = run_transaction(self.client, self.flavour, &self.policy, |tx| {
             let mut rng = rng.clone();
-            let ids: Vec<Uuid> = tx
-                .query("SELECT id FROM accounts ORDER BY id", &[])?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
+            let ids = account_ids(tx)?;
             let victims: Vec<Uuid> = ids
                 .choose_multiple(&mut rng, n.min(ids.len()))
                 .copied()
@@ -163,6 +155,15 @@ impl<'a> Bank<'a> {
         })?;
         Ok(done.value)
     }
+}
+
+/// Every account id, in a stable order so a seeded choice picks the same accounts.
+fn account_ids(tx: &mut postgres::Transaction<'_>) -> Result<Vec<Uuid>> {
+    Ok(tx
+        .query("SELECT id FROM accounts ORDER BY id", &[])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 fn balance_for_update(tx: &mut postgres::Transaction<'_>, id: Uuid) -> Result<i64> {

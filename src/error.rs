@@ -124,6 +124,31 @@ impl Error {
         .into()
     }
 
+    /// Adds advice to a data error's message (what stays committed, how to go on); other
+    /// errors come back unchanged.
+    pub fn with_note(self, note: &str) -> Error {
+        match *self.0 {
+            ErrorKind::Parse { loc, msg } => ErrorKind::Parse {
+                loc,
+                msg: format!("{msg}{note}"),
+            }
+            .into(),
+            ErrorKind::Convert {
+                loc,
+                ty,
+                value,
+                msg,
+            } => ErrorKind::Convert {
+                loc,
+                ty,
+                value,
+                msg: format!("{msg}{note}"),
+            }
+            .into(),
+            kind => kind.into(),
+        }
+    }
+
     /// The location in the input, for data errors.
     pub fn location(&self) -> Option<&Location> {
         match &*self.0 {

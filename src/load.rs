@@ -461,27 +461,11 @@ fn encode_chunk(plan: &Plan, files: &[String], hint: Option<&TypeHint>, chunk: C
                 pos: rec.position(),
                 column: None,
             };
+            let column = plan.columns.get(e.column).map(|c| c.type_name.clone());
             let err = e.into_error(loc, &plan.columns, value);
-            let err = match (hint, err.into_kind()) {
-                (
-                    Some(h),
-                    ErrorKind::Convert {
-                        loc,
-                        ty,
-                        value,
-                        msg,
-                    },
-                ) => {
-                    let msg = format!("{msg}; {}", h(&ty));
-                    ErrorKind::Convert {
-                        loc,
-                        ty,
-                        value,
-                        msg,
-                    }
-                    .into()
-                }
-                (_, kind) => kind.into(),
+            let err = match (hint, column) {
+                (Some(h), Some(ty)) => err.with_note(&format!("; {}", h(&ty))),
+                _ => err,
             };
             bad.push((i as u32, err));
         }
@@ -904,26 +888,7 @@ fn explain_partial(e: Error, committed: u64, load_id: &str) -> Error {
          rerun with --max-errors N to send bad rows to a reject file and load the rest, \
          or fix the input and rerun with --fresh after removing those rows)"
     );
-    match e.into_kind() {
-        ErrorKind::Parse { loc, msg } => ErrorKind::Parse {
-            loc,
-            msg: msg + &note,
-        }
-        .into(),
-        ErrorKind::Convert {
-            loc,
-            ty,
-            value,
-            msg,
-        } => ErrorKind::Convert {
-            loc,
-            ty,
-            value,
-            msg: msg + &note,
-        }
-        .into(),
-        other => other.into(),
-    }
+    e.with_note(&note)
 }
 
 #[cfg(test)]
