@@ -1130,7 +1130,7 @@ mod tests {
         assert_eq!(recs.len(), 1);
         assert_eq!(recs[0].position().line, 4);
         assert_eq!(recs[0].position().byte, 25);
-        // Skipping past the end leaves nothing.
+        // Seeking beyond the end leaves nothing.
         let d = Dialect {
             skip_lines: 10,
             ..dialect(true)
