@@ -120,7 +120,10 @@ run() {
         "$(echo "$EXPECT / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 }
 
-cl_load() { "$BIN" load "$@" --url "$URL" --fresh --quiet --json; }
+# A load as a user runs it; a script file, so that /usr/bin/time can run it.
+cl_load=$WORK/cl_load
+printf '#!/bin/sh\nexec "%s" load "$@" --url "%s" --fresh --quiet --json\n' "$BIN" "$URL" > "$cl_load"
+chmod +x "$cl_load"
 
 IFS=, read -r -a WORKERS_ARR <<< "$WORKERS_LIST"
 IFS=, read -r -a DS_ARR <<< "$DATASETS"
@@ -165,11 +168,11 @@ for ds in "${DS_ARR[@]}"; do
                     run "$m" "$ds" psql "$URL" -qX -v ON_ERROR_STOP=1 -f "$sql" ;;
                 chunkload-copy-w*)
                     # shellcheck disable=SC2086
-                    run "$m" "$ds" cl_load "$file" --table "$ds" --method copy \
+                    run "$m" "$ds" "$cl_load" "$file" --table "$ds" --method copy \
                         --workers "${m##*-w}" $COPY_ARGS ;;
                 chunkload-insert-w*)
                     # shellcheck disable=SC2086
-                    run "$m" "$ds" cl_load "$file" --table "$ds" --method insert \
+                    run "$m" "$ds" "$cl_load" "$file" --table "$ds" --method insert \
                         --workers "${m##*-w}" $INSERT_ARGS ;;
                 pgloader)
                     run "$m" "$ds" "$PGLOADER" --type csv --with "skip header = 1" \
@@ -245,8 +248,8 @@ if [ "$BIG" = 1 ]; then
     echo "## peak RSS: $ds, $EXPECT rows, $(stat -c %s "$big") bytes"
     ROUND=big
     # shellcheck disable=SC2086
-    run big-chunkload-copy "$ds" cl_load "$big" --table "$ds" --method copy $COPY_ARGS
-    run big-chunkload-copy-default "$ds" cl_load "$big" --table "$ds" --method copy
-    run big-chunkload-insert "$ds" cl_load "$big" --table "$ds" --method insert $INSERT_ARGS
+    run big-chunkload-copy "$ds" "$cl_load" "$big" --table "$ds" --method copy $COPY_ARGS
+    run big-chunkload-copy-default "$ds" "$cl_load" "$big" --table "$ds" --method copy
+    run big-chunkload-insert "$ds" "$cl_load" "$big" --table "$ds" --method insert $INSERT_ARGS
     grep '^wide	big' "$RESULTS" | awk -F'\t' '{printf "%s: %.1f s, peak RSS %.1f MiB\n", $2, $4, $5/1024}'
 fi
