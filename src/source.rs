@@ -647,9 +647,6 @@ impl<R: Read> RecordReader<R> {
     }
 }
 
-/// Lines up to this length are split on the delimiter with a plain loop.
-const SHORT_LINE: usize = 96;
-
 /// Bytes checked one by one before handing over to `memchr`: fields are usually short,
 /// and for them a plain loop beats the set-up cost of the vectorised search.
 const SHORT: usize = 16;
@@ -692,25 +689,13 @@ fn is_null(v: &[u8], null: &[u8]) -> bool {
 fn split_plain(line: &[u8], d: &Dialect, spans: &mut Vec<Span>) {
     spans.clear();
     let mut start = 0;
-    let mut field_end = |k: usize| {
+    for k in memchr_iter(d.delimiter, line) {
         spans.push(Span {
             start,
             end: k,
             null: is_null(&line[start..k], &d.null),
         });
         start = k + 1;
-    };
-    // Short lines: a plain loop beats the set-up cost of `memchr_iter`.
-    if line.len() <= SHORT_LINE {
-        for (k, &b) in line.iter().enumerate() {
-            if b == d.delimiter {
-                field_end(k);
-            }
-        }
-    } else {
-        for k in memchr_iter(d.delimiter, line) {
-            field_end(k);
-        }
     }
     spans.push(Span {
         start,
