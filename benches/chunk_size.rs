@@ -24,14 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const ROWS: u64 = 100_000;
-const SIZES: [usize; 6] = [
-    16 << 10,
-    64 << 10,
-    256 << 10,
-    1 << 20,
-    4 << 20,
-    16 << 20,
-];
+const SIZES: [usize; 6] = [16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20];
 const METHODS: [Method; 2] = [Method::Insert, Method::Copy];
 const WORKERS: usize = 2;
 
@@ -98,8 +91,7 @@ impl Bench {
         cfg.limits.max_rows = usize::MAX;
         cfg.fresh = true;
         let opts = self.opts.clone();
-        let connector: load::Connector =
-            Arc::new(move |_w, _a| chunkload::connect::connect(&opts));
+        let connector: load::Connector = Arc::new(move |_w, _a| chunkload::connect::connect(&opts));
         let t = Instant::now();
         let summary = load::run(&cfg, connector).expect("load");
         let secs = t.elapsed().as_secs_f64();

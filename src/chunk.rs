@@ -478,17 +478,14 @@ impl<R: Read> ChunkStream<R> {
     }
 
     fn take(&mut self, oversized: bool) -> Chunk {
-        let fresh = self
-            .spare
-            .pop()
-            .unwrap_or_else(|| {
-                // After a lone oversized record, start small again.
-                if oversized {
-                    RecordBatch::default()
-                } else {
-                    RecordBatch::with_capacity_of(&self.batch)
-                }
-            });
+        let fresh = self.spare.pop().unwrap_or_else(|| {
+            // After a lone oversized record, start small again.
+            if oversized {
+                RecordBatch::default()
+            } else {
+                RecordBatch::with_capacity_of(&self.batch)
+            }
+        });
         let batch = std::mem::replace(&mut self.batch, fresh);
         let seq = self.next_seq;
         self.next_seq += 1;

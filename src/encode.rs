@@ -984,7 +984,9 @@ fn encode_binary(ty: ColumnType, v: &[u8], buf: &mut Vec<u8>) -> Conv<()> {
 fn check_text(v: &[u8]) -> Conv<&str> {
     // Plain ASCII without NUL, the common case, in one pass that vectorises (no early
     // exit); `from_utf8` plus a NUL search cost about three times as much on short fields.
-    if v.iter().fold(true, |ok, &b| ok & (b.wrapping_sub(1) < 0x7f)) {
+    if v.iter()
+        .fold(true, |ok, &b| ok & (b.wrapping_sub(1) < 0x7f))
+    {
         // SAFETY: every byte is in 1..=127: ASCII, hence valid UTF-8.
         return Ok(unsafe { std::str::from_utf8_unchecked(v) });
     }
@@ -1429,7 +1431,7 @@ impl<'a> Cur<'a> {
             && self
                 .s
                 .get(end)
-                .map_or(true, |&c| !c.is_ascii_alphanumeric())
+                .is_none_or(|&c| !c.is_ascii_alphanumeric())
         {
             self.i = end;
             true
@@ -2688,10 +2690,15 @@ mod tests {
 
     #[test]
     fn text_fast_path_still_refuses_nul_and_bad_utf8() {
-        assert_eq!(check_text(b"plain ascii, 1..127 \x7f"), Ok("plain ascii, 1..127 \x7f"));
+        assert_eq!(
+            check_text(b"plain ascii, 1..127 \x7f"),
+            Ok("plain ascii, 1..127 \x7f")
+        );
         assert_eq!(check_text("caf\u{e9}".as_bytes()), Ok("caf\u{e9}"));
         assert!(check_text(b"nul \0 inside").unwrap_err().contains("0x00"));
-        assert!(check_text(b"bad \xff utf8").unwrap_err().contains("at byte 4"));
+        assert!(check_text(b"bad \xff utf8")
+            .unwrap_err()
+            .contains("at byte 4"));
     }
 
     #[test]
