@@ -633,6 +633,10 @@ impl<R: Read> RecordReader<R> {
         if let Some(msg) = scan.eol_err {
             return Ok(Got::Bad(self.parse_error(pos, msg.to_string())));
         }
+        // `is_ascii` first: much cheaper than `from_utf8` on short, mostly ASCII records.
+        if rec.raw.is_ascii() {
+            return Ok(Got::Ok);
+        }
         if let Err(e) = std::str::from_utf8(&rec.raw) {
             return Ok(Got::Bad(self.parse_error(
                 pos,
