@@ -20,10 +20,33 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
+/// Statement-cache keys besides INSERT row counts (which never reach them).
+const COPY_KEY: usize = usize::MAX;
+const LEDGER_KEY: usize = usize::MAX - 1;
+
 /// One writer connection with its prepared statements.
 struct Conn {
     client: Client,
     statements: HashMap<usize, Statement>,
+}
+
+impl Conn {
+    /// The statement cached under `key`, prepared from `sql()` on first use.
+    fn prepared(
+        &mut self,
+        key: usize,
+        sql: impl FnOnce() -> String,
+    ) -> std::result::Result<Statement, PieceError> {
+        if let Some(s) = self.statements.get(&key) {
+            return Ok(s.clone());
+        }
+        let s = self
+            .client
+            .prepare(&sql())
+            .map_err(|e| classify_piece_error(e.into()))?;
+        self.statements.insert(key, s.clone());
+        Ok(s)
+    }
 }
 
 /// What went wrong with one piece, as the writer must react to it.
@@ -388,7 +411,7 @@ fn record_reject(
 ) -> Result<()> {
     let piece = piece_of(chunk, &EncodedRows::new(), row, 1, true);
     let c = ensure_conn(shared, worker, conn)?;
-    ledger::record(&mut c.client, &shared.load_id, &piece)
+    ledger::record(&mut c.client, ledger::RECORD_SQL, &shared.load_id, &piece)
 }
 
 fn ensure_conn<'a>(
@@ -435,37 +458,27 @@ fn commit_piece(
     let piece = piece_of(&work.chunk, &work.rows, lo, n, false);
     let range = select(&work.rows, lo, n);
     let c = ensure_conn(shared, worker, conn).map_err(PieceError::Lost)?;
-    // Statements are prepared once per shape (row count) and connection.
-    let stmt = if plan.method != Method::Copy && !range.is_empty() {
-        let k = range.len();
-        match c.statements.get(&k) {
-            Some(s) => Some(s.clone()),
-            None => {
-                let s = c
-                    .client
-                    .prepare(&plan.insert_sql(k))
-                    .map_err(|e| classify_piece_error(e.into()))?;
-                c.statements.insert(k, s.clone());
-                Some(s)
-            }
-        }
-    } else {
-        None
+    // Statements are prepared once per connection (INSERTs once per row count): a chunk
+    // then costs no parse round trips.
+    let stmt = match plan.method {
+        _ if range.is_empty() => None,
+        Method::Copy => Some(c.prepared(COPY_KEY, || plan.copy_sql())?),
+        _ => Some(c.prepared(range.len(), || plan.insert_sql(range.len()))?),
     };
-    let copy_sql = plan.copy_sql();
+    let record = c.prepared(LEDGER_KEY, || ledger::RECORD_SQL.to_string())?;
     let table = plan.table.sql_name();
     let done = run_transaction(&mut c.client, plan.flavour, &shared.cfg.retry, |tx| {
         if truncate {
             tx.batch_execute(&format!("TRUNCATE {table}"))?;
         }
         if shared.cfg.ledger {
-            ledger::record(tx, &shared.load_id, &piece)?;
+            ledger::record(tx, &record, &shared.load_id, &piece)?;
         }
-        if range.is_empty() {
-            return Ok(());
-        }
-        match &stmt {
-            Some(stmt) => {
+        let Some(stmt) = &stmt else {
+            return Ok(()); // every row of the piece was rejected client-side
+        };
+        match plan.method {
+            Method::Insert | Method::Upsert => {
                 let select: Vec<usize> = range.clone().collect();
                 let params = encode::params(&work.rows, &select);
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
@@ -474,8 +487,8 @@ fn commit_piece(
                     .collect();
                 tx.execute(stmt, &refs)?;
             }
-            None => {
-                let mut w = tx.copy_in(&copy_sql)?;
+            Method::Copy => {
+                let mut w = tx.copy_in(stmt)?;
                 encode::write_copy(&work.rows, range.clone(), plan.format, &mut w)
                     .map_err(copy_stream_error)?;
                 w.finish()?;

@@ -273,6 +273,18 @@ impl EncodedRows {
         EncodedRows::default()
     }
 
+    /// Room for `rows` rows of `ncols` fields from about `source_bytes` of CSV, so a
+    /// chunk's buffers are allocated once instead of grown by doubling.
+    pub fn with_capacity(source_bytes: usize, rows: usize, ncols: usize) -> EncodedRows {
+        EncodedRows {
+            buf: Vec::with_capacity(source_bytes + rows * (2 + 4 * ncols)),
+            ends: Vec::with_capacity(rows),
+            spans: Vec::with_capacity(rows * ncols),
+            sources: Vec::with_capacity(rows),
+            ..EncodedRows::default()
+        }
+    }
+
     /// Forgets the rows, keeping the allocations.
     pub fn clear(&mut self) {
         self.buf.clear();

@@ -8,7 +8,7 @@
 //! skips what is covered and sends only what is not.
 
 use crate::Result;
-use postgres::GenericClient;
+use postgres::{GenericClient, ToStatement};
 use std::collections::HashMap;
 
 /// Ledger DDL; idempotent. Also a table of loads, for `chunkload status` and for refusing
@@ -64,12 +64,21 @@ pub fn ensure(client: &mut impl GenericClient) -> Result<()> {
     Ok(())
 }
 
-/// Writes a piece's ledger row; call inside the piece's own transaction.
-pub fn record(tx: &mut impl GenericClient, load_id: &str, p: &Piece) -> Result<()> {
+/// The ledger row of a piece; prepared once per connection by the writers.
+pub const RECORD_SQL: &str = "INSERT INTO chunkload_ledger
+   (load_id, chunk, first_row, nrows, first_line, last_line, rows_loaded, bytes, rejected)
+ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/// Writes a piece's ledger row; call inside the piece's own transaction. `stmt` is
+/// [`RECORD_SQL`] or a statement prepared from it.
+pub fn record<S: ?Sized + ToStatement>(
+    tx: &mut impl GenericClient,
+    stmt: &S,
+    load_id: &str,
+    p: &Piece,
+) -> Result<()> {
     tx.execute(
-        "INSERT INTO chunkload_ledger
-           (load_id, chunk, first_row, nrows, first_line, last_line, rows_loaded, bytes, rejected)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        stmt,
         &[
             &load_id,
             &(p.chunk as i64),

@@ -448,7 +448,7 @@ pub(crate) struct Work {
 
 fn encode_chunk(plan: &Plan, files: &[String], hint: Option<&TypeHint>, chunk: Chunk) -> Work {
     let encoder = Encoder::new(plan.columns.clone(), plan.format);
-    let mut rows = EncodedRows::new();
+    let mut rows = EncodedRows::with_capacity(chunk.bytes(), chunk.rows(), plan.columns.len());
     let mut bad = Vec::new();
     let proj = &plan.projections[chunk.file_index];
     for i in 0..chunk.batch.len() {
@@ -740,7 +740,7 @@ fn summarize(shared: &Shared, chunks: u64, bytes: u64, started: Instant) -> Summ
 /// the number of chunks and the source bytes read.
 fn pipeline(shared: &Arc<Shared>, truncate: bool, reporter: &Reporter) -> Result<(u64, u64)> {
     let workers = shared.cfg.workers;
-    let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(workers * 2);
+    let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(workers);
     let (work_tx, work_rx) = crossbeam_channel::bounded::<Work>(workers);
     std::thread::scope(|s| {
         let reader = s.spawn(|| read_chunks(shared, chunk_tx, reporter));
