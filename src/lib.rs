@@ -9,6 +9,37 @@
 //!  (dialect,   bytes and  COPY bytes  chunk, 40001 retried,    reject file
 //!  positions)  rows       or params   exactly once via ledger
 //! ```
+//!
+//! - [`source`] reads any CSV as PostgreSQL's CSV COPY would, streaming in bounded memory,
+//!   and keeps each record's position and raw bytes;
+//! - [`chunk`] closes a chunk before the next record would pass a byte, row, parameter or
+//!   message bound, never inside a record, at boundaries that are the same on every run;
+//! - [`encode`] converts each field client-side for the target column's type, so a bad
+//!   value is reported with its line and column before its chunk is sent;
+//! - [`commit`] runs each chunk through [`retry::run_transaction`] with its [`ledger`] row,
+//!   isolates bad rows, splits transactions that are too large, and reconnects;
+//! - [`load`] wires them into a pipeline (one reader, rayon encoders, `--workers` writer
+//!   connections) and resumes interrupted loads; [`report`] shows progress and the summary.
+//!
+//! Around the pipeline: [`connect`] (URLs, TLS, redaction), [`flavour`] (the one switch for
+//! CockroachDB-only SQL), [`table`] (the catalog), [`cluster`] (a throwaway PostgreSQL for
+//! the demo and the tests), [`bank`] (the tutorial's app), [`import`] (shards and
+//! `IMPORT INTO`), [`infer`] (schemas for CSVs nobody wrote one for), [`gen`] (datasets).
+//!
+//! ```no_run
+//! use chunkload::load::{run, LoadConfig, Method};
+//! use chunkload::connect::{connect_host, ConnectOptions};
+//! use std::sync::Arc;
+//!
+//! let opts = ConnectOptions::parse("postgres://root@localhost:26257/bank")?;
+//! let mut cfg = LoadConfig::new(vec!["data/accounts.csv".into()], "accounts");
+//! cfg.method = Method::Copy;
+//! let summary = run(&cfg, Arc::new(move |worker, attempt| {
+//!     connect_host(&opts, worker + attempt as usize)
+//! }))?;
+//! println!("{summary}");
+//! # Ok::<(), chunkload::Error>(())
+//! ```
 #![warn(missing_docs)]
 
 pub mod bank;
