@@ -66,6 +66,7 @@ fn is_too_large(e: &Error) -> bool {
     let msg = e.to_string();
     msg.contains("transaction is too large")
         || msg.contains("try splitting into pieces")
+        || msg.contains("bigger than maximum allowed message size")
         || e.sqlstate() == Some("54000")
 }
 
@@ -267,7 +268,7 @@ fn write_chunk(
                     queue.push_front((lo, n / 2));
                 }
             }
-            Err(PieceError::Data(e)) => return Err(describe_piece_error(shared, chunk, lo, n, e)),
+            Err(PieceError::Data(e)) => return Err(describe_piece_error(shared, work, lo, n, e)),
             Err(PieceError::TooLarge(e)) => {
                 if n == 1 {
                     return Err(e);
@@ -349,8 +350,26 @@ fn clone_error(e: &Error) -> Error {
 }
 
 /// A data error the server raised for a piece, with the piece's place in the input.
-fn describe_piece_error(shared: &Shared, chunk: &Chunk, lo: u32, n: u32, e: Error) -> Error {
+fn describe_piece_error(shared: &Shared, work: &Work, lo: u32, n: u32, e: Error) -> Error {
+    let chunk = &work.chunk;
     let file = &shared.cfg.files[chunk.file_index];
+    // COPY names the row it stopped at ("COPY t, line 3, column qty: ..."): map it back to
+    // the source record for an exact line and column.
+    let range = select(&work.rows, lo, n);
+    if let Some((k, column)) = copy_position(&e) {
+        let at = range.start + k as usize - 1;
+        if k >= 1 && at < range.end {
+            let rec = chunk.batch.record(work.rows.source_row(at) as usize);
+            let loc = crate::Location {
+                file: file.clone(),
+                pos: rec.position(),
+                column,
+            };
+            return Error::other(format!(
+                "{loc}: the server rejected the row: {e}; pass --max-errors N to send bad rows to a reject file instead"
+            ));
+        }
+    }
     let first = chunk.batch.record(lo as usize).position().line;
     let last = chunk.batch.record((lo + n - 1) as usize).position().line;
     Error::other(format!(
@@ -358,6 +377,28 @@ fn describe_piece_error(shared: &Shared, chunk: &Chunk, lo: u32, n: u32, e: Erro
          pass --max-errors N to isolate bad rows into a reject file instead",
         chunk.seq
     ))
+}
+
+/// The 1-based row and the column in a COPY error's context line.
+fn copy_position(e: &Error) -> Option<(u64, Option<String>)> {
+    let ErrorKind::Db(pe) = e.kind() else {
+        return None;
+    };
+    parse_copy_where(pe.as_db_error()?.where_()?)
+}
+
+/// Parses PostgreSQL's `COPY t, line 3, column qty: "12x"` (or `COPY t, line 3`).
+fn parse_copy_where(w: &str) -> Option<(u64, Option<String>)> {
+    let rest = &w[w.find(", line ")? + ", line ".len()..];
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let line = rest[..digits].parse().ok()?;
+    let column = rest[digits..].strip_prefix(", column ").map(|c| {
+        let end = c.find(": ").unwrap_or(c.len());
+        c[..end].to_string()
+    });
+    Some((line, column))
 }
 
 fn reject(shared: &Shared, chunk: &Chunk, row: u32, msg: &str) -> Result<()> {
@@ -535,6 +576,16 @@ mod tests {
         );
         assert_eq!(select(&rows, 3, 5), 3..6);
         assert_eq!(select(&rows, 8, 2), 6..8);
+    }
+
+    #[test]
+    fn copy_error_context_gives_row_and_column() {
+        assert_eq!(
+            parse_copy_where("COPY items, line 3, column qty: \"12x\""),
+            Some((3, Some("qty".to_string())))
+        );
+        assert_eq!(parse_copy_where("COPY items, line 17"), Some((17, None)));
+        assert_eq!(parse_copy_where("SQL statement \"INSERT ...\""), None);
     }
 
     #[test]

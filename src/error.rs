@@ -199,9 +199,13 @@ impl fmt::Debug for Error {
 }
 
 /// The server's own message, without the `db error:` prefix rust-postgres adds.
+/// The server's detail (`Key (id)=(5) already exists.`) follows when it gave one.
 pub fn db_message(e: &postgres::Error) -> String {
     match e.as_db_error() {
-        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        Some(db) => match db.detail() {
+            Some(d) => format!("{} (SQLSTATE {}): {d}", db.message(), db.code().code()),
+            None => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        },
         None => e.to_string(),
     }
 }

@@ -504,3 +504,23 @@ fn load_record_larger_than_chunk_bytes_goes_alone_with_a_warning() {
     assert_eq!(v["chunks"], 3, "the big record is a chunk of its own: {v}");
     assert_eq!(count(&url, "people WHERE length(name) = 5000"), 1);
 }
+
+#[test]
+fn load_server_rejected_row_is_named_by_line_and_value() {
+    let url = db_with(
+        "load_server_reject",
+        "CREATE TABLE items (id int8 PRIMARY KEY, qty int8 CHECK (qty >= 0))",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dup = write(dir.path(), "dup.csv", b"id,qty\n1,5\n2,6\n1,7\n3,8\n");
+    let err = load_fails(&url, &[&dup, "--table", "items"]);
+    assert!(err.contains("dup.csv: line 4,"), "{err}");
+    assert!(err.contains("Key (id)=(1) already exists"), "{err}");
+    assert_eq!(count(&url, "items"), 0, "nothing of the chunk was written");
+    let chk = write(dir.path(), "chk.csv", b"id,qty\n1,5\n2,-6\n3,8\n");
+    let err = load_fails(&url, &[&chk, "--table", "items"]);
+    assert!(
+        err.contains("chk.csv: line 3,") && err.contains("items_qty_check"),
+        "{err}"
+    );
+}
