@@ -179,21 +179,32 @@ fn faults_2_sigkill_five_times_then_rerun() {
         "--workers",
         "2",
     ];
+    // Five kill moments, as row counts the table must have reached (seeded): each run is
+    // killed mid-load whatever the machine's speed, never after it finished.
+    let mut targets: Vec<i64> = (0..5).map(|_| rng.gen_range(5_000..90_000)).collect();
+    targets.sort_unstable();
     let mut killed = 0;
-    for _ in 0..5 {
+    for target in targets {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chunkload"))
             .args(args)
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.gen_range(100..700)));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            killed += 1;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+            if count(&url, "accounts") >= target {
+                child.kill().unwrap(); // SIGKILL
+                killed += 1;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
         child.wait().unwrap();
     }
-    assert!(killed >= 3, "the loader was killed mid-load: {killed}");
+    assert!(
+        killed >= 4,
+        "the loader was killed mid-load: {killed} of 5 times"
+    );
     let partial = count(&url, "accounts");
     assert!(
         partial < 100_000,
@@ -311,13 +322,18 @@ fn faults_5_server_restart_mid_load() {
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     let server = &server;
     let restarter = std::thread::scope(|s| {
+        let url = &url;
         let h = s.spawn(move || {
-            std::thread::sleep(Duration::from_millis(400));
-            let restarted = done_rx.try_recv().is_err();
-            if restarted {
-                server.restart().unwrap();
+            // Restart once a third of the rows are in, whatever the machine's speed.
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while done_rx.try_recv().is_err() && std::time::Instant::now() < deadline {
+                if count(url, "accounts") >= 50_000 {
+                    server.restart().unwrap();
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(2));
             }
-            restarted
+            false
         });
         let out = load(&url, &file, &["--chunk-bytes", "16K", "--workers", "2"]);
         let _ = done_tx.send(());
@@ -326,7 +342,7 @@ fn faults_5_server_restart_mid_load() {
         (restarted, json_summary(&out))
     });
     let (restarted, s) = restarter;
-    assert!(restarted, "the load outlasted the restart delay");
+    assert!(restarted, "the server restarted mid-load");
     assert!(s["reconnects"].as_u64().unwrap() >= 1, "{s}");
     assert_exact(&url, 150_000);
 }
