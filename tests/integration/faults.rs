@@ -335,7 +335,7 @@ fn faults_5_server_restart_mid_load() {
             }
             false
         });
-        let out = load(&url, &file, &["--chunk-bytes", "16K", "--workers", "2"]);
+        let out = load(url, &file, &["--chunk-bytes", "16K", "--workers", "2"]);
         let _ = done_tx.send(());
         let restarted = h.join().unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
