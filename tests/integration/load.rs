@@ -403,8 +403,9 @@ fn bad_file(bad: &[u8]) -> Vec<u8> {
 
 #[test]
 fn load_malformed_input_fails_with_file_line_column_and_writes_nothing_of_its_chunk() {
-    // Where: the exact line (and column) for what the client checks; the chunk's line
-    // range for what only the server sees (numeric(10,2) overflow is its typmod check).
+    // Where: the exact line (and column) for what the client checks, and for what only
+    // the server sees (numeric(10,2) overflow is its typmod check) when COPY names the row;
+    // the chunk's line range when a multi-row INSERT cannot.
     let cases: [(&str, &[u8], &str, Option<&str>); 5] = [
         ("unterminated", b"5,\"e,5\n6,x,1", "line 6", None),
         ("fields", b"5,e", "line 6", Some("amount")),
@@ -432,6 +433,10 @@ fn load_malformed_input_fails_with_file_line_column_and_writes_nothing_of_its_ch
                 ],
             );
             assert_eq!(err.trim_end().lines().count(), 1, "{what}: {err}");
+            let (line, column) = match (what, method) {
+                ("range", "copy") => ("line 6", Some("Amount")),
+                _ => (line, column),
+            };
             assert!(err.contains(&format!("{f}: {line}")), "{what}: {err}");
             if let Some(c) = column {
                 assert!(err.contains(&format!("column \"{c}\"")), "{what}: {err}");
