@@ -23,6 +23,7 @@ pub fn quote_table(name: &str) -> Result<String> {
 }
 
 /// Splits `a.b."c.d"` into `["a", "b", "c.d"]`, undoubling `""` inside quoted parts.
+/// Unquoted parts fold to lower case, as SQL (and `chunkload load --table`) reads them.
 pub(crate) fn split_qualified(name: &str) -> Result<Vec<String>> {
     let mut parts = Vec::new();
     let mut cur = String::new();
@@ -54,7 +55,12 @@ pub(crate) fn split_qualified(name: &str) -> Result<Vec<String>> {
                         "table name {name:?} has an empty part"
                     )));
                 }
-                parts.push(std::mem::take(&mut cur));
+                let part = std::mem::take(&mut cur);
+                parts.push(if quoted_part {
+                    part
+                } else {
+                    part.to_lowercase()
+                });
                 quoted_part = false;
             }
             c if quoted_part => {
@@ -70,7 +76,7 @@ pub(crate) fn split_qualified(name: &str) -> Result<Vec<String>> {
             "table name {name:?} is empty or ends with a dot"
         )));
     }
-    parts.push(cur);
+    parts.push(if quoted_part { cur } else { cur.to_lowercase() });
     Ok(parts)
 }
 
@@ -366,6 +372,15 @@ mod tests {
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_ident("it's"), "\"it's\"");
         assert_eq!(quote_table("public.t").unwrap(), "\"public\".\"t\"");
+        assert_eq!(
+            quote_table("Sales.Orders").unwrap(),
+            "\"sales\".\"orders\"",
+            "unquoted parts fold"
+        );
+        assert_eq!(
+            quote_table("\"Sales\".Orders").unwrap(),
+            "\"Sales\".\"orders\""
+        );
         assert_eq!(
             quote_table("\"my.schema\".\"a\"\"b\"").unwrap(),
             "\"my.schema\".\"a\"\"b\""
