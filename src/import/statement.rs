@@ -4,11 +4,7 @@
 
 use crate::{Error, Result};
 
-/// Quotes one identifier with double quotes, doubling embedded ones, so any name (`a"b`,
-/// reserved words, mixed case) reaches the server unchanged.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub use crate::encode::quote_ident;
 
 /// Quotes a possibly schema-qualified table name (`schema.table`, `db.schema.table`): each
 /// dot-separated part is quoted on its own. A name whose parts are already double-quoted
