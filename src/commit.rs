@@ -143,7 +143,7 @@ pub(crate) fn writer(
             continue;
         }
         if shared.dry_run {
-            dry_sink(shared, &work);
+            dry_sink(shared, work);
             continue;
         }
         let first = truncate && work.chunk.seq == 0;
@@ -153,7 +153,7 @@ pub(crate) fn writer(
                 continue;
             }
         }
-        let r = write_chunk(shared, worker, &mut conn, &work, first, reporter);
+        let r = write_chunk(shared, worker, &mut conn, work, first, reporter);
         if first {
             shared.signal_first();
         }
@@ -165,11 +165,11 @@ pub(crate) fn writer(
 }
 
 /// A dry run's writer: counts what would be sent; bad rows fail or are counted.
-fn dry_sink(shared: &Shared, work: &Work) {
+fn dry_sink(shared: &Shared, mut work: Work) {
     let c = &shared.counters;
-    for (_, err) in &work.bad {
+    for (_, err) in std::mem::take(&mut work.bad) {
         if shared.cfg.max_errors == 0 {
-            shared.fail(clone_error(err));
+            shared.fail(err);
             return;
         }
         let n = c.rejected.fetch_add(1, Relaxed) + 1;
@@ -220,23 +220,26 @@ fn write_chunk(
     shared: &Shared,
     worker: usize,
     conn: &mut Option<Conn>,
-    work: &Work,
+    mut work: Work,
     truncate: bool,
     reporter: &Reporter,
 ) -> Result<()> {
     let cfg = &shared.cfg;
-    let chunk = &work.chunk;
-    let missing = shared.progress.missing(chunk.seq, chunk.rows() as u32);
+    let missing = shared
+        .progress
+        .missing(work.chunk.seq, work.chunk.rows() as u32);
     // Client-side conversion errors: fatal at once, or to the reject file.
-    for (row, err) in &work.bad {
-        if !missing.iter().any(|&(lo, n)| *row >= lo && *row < lo + n) {
+    for (row, err) in std::mem::take(&mut work.bad) {
+        if !missing.iter().any(|&(lo, n)| row >= lo && row < lo + n) {
             continue;
         }
         if cfg.max_errors == 0 {
-            return Err(clone_error(err));
+            return Err(err);
         }
-        reject(shared, chunk, *row, &err.to_string())?;
+        reject(shared, &work.chunk, row, &err.to_string())?;
     }
+    let work = &work;
+    let chunk = &work.chunk;
     let mut queue: VecDeque<(u32, u32)> = missing.into();
     let mut truncate = truncate;
     while let Some((lo, n)) = queue.pop_front() {
@@ -327,25 +330,6 @@ fn reconnect_and_ask(
             }
             Err(e) => return Err(e),
         }
-    }
-}
-
-/// Errors are not `Clone`; a conversion error is rebuilt from its parts.
-fn clone_error(e: &Error) -> Error {
-    match e.kind() {
-        ErrorKind::Convert {
-            loc,
-            ty,
-            value,
-            msg,
-        } => ErrorKind::Convert {
-            loc: loc.clone(),
-            ty: ty.clone(),
-            value: value.clone(),
-            msg: msg.clone(),
-        }
-        .into(),
-        _ => Error::other(e.to_string()),
     }
 }
 

@@ -615,7 +615,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let (total_chunks, bytes) = pipeline(&shared, truncate, &reporter)?;
     reporter.finish();
     if let Some(e) = shared.error.lock().expect("error slot").take() {
-        let committed = counters_rows(&shared) + shared.progress.rows_loaded;
+        let committed = shared.counters.rows.load(Relaxed) + shared.progress.rows_loaded;
         return Err(explain_partial(e, committed, &shared.load_id));
     }
     // Every chunk is covered: mark the load finished.
@@ -871,10 +871,6 @@ fn read_chunks(
         c.bytes_read.store(done_before, Relaxed);
     }
     Ok((seq, bytes))
-}
-
-fn counters_rows(shared: &Shared) -> u64 {
-    shared.counters.rows.load(Relaxed)
 }
 
 /// A load that stops on bad input keeps the chunks it committed before: say so, and how
