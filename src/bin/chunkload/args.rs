@@ -194,7 +194,8 @@ pub(crate) struct LoadArgs {
     /// Where bad rows go (default: <first file>.rejects.csv).
     #[arg(long)]
     pub(crate) reject_file: Option<String>,
-    /// Name the load (for resume); default: derived from the files and options.
+    /// Name the load (for resume); default: derived from the files and options. Stdin is
+    /// resumable only under a name, and must then be fed the same bytes again.
     #[arg(long)]
     pub(crate) load_id: Option<String>,
     /// Start a new load instead of resuming an interrupted one.
