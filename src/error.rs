@@ -174,6 +174,15 @@ impl Error {
             ErrorKind::Parse { .. } | ErrorKind::Convert { .. } | ErrorKind::Schema(_) => 1,
             ErrorKind::Usage(_) | ErrorKind::Connect { .. } | ErrorKind::Cluster(_) => 2,
             ErrorKind::TooManyRejects { .. } => 3,
+            // A missing or unreadable input is a mistake in the command, not in the data.
+            ErrorKind::Io { source, .. }
+                if matches!(
+                    source.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                2
+            }
             ErrorKind::Db(e) if e.is_closed() || e.code().is_none() => 2,
             _ => 1,
         }

@@ -206,7 +206,12 @@ fn plan(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<Plan> {
                 Error::from(ErrorKind::Parse {
                     loc: Location {
                         file: file.clone(),
-                        ..Location::default()
+                        pos: crate::Position {
+                            line: 1,
+                            byte: 0,
+                            record: 0,
+                        },
+                        column: None,
                     },
                     msg: "the file is empty: no header".into(),
                 })

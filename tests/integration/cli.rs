@@ -169,3 +169,39 @@ fn cli_completions_and_help_examples() {
         );
     }
 }
+
+#[test]
+fn cli_missing_input_is_a_usage_error_and_empty_input_names_line_1() {
+    let url = fresh_db("cli_missing");
+    crate::support::client(&url)
+        .batch_execute(chunkload::bank::DBINIT_SQL)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.csv");
+    let o = chunkload(&[
+        "load",
+        missing.to_str().unwrap(),
+        "--table",
+        "accounts",
+        "--url",
+        &url,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nope.csv"), "{}", stderr(&o));
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let o = chunkload(&[
+        "load",
+        empty.to_str().unwrap(),
+        "--table",
+        "accounts",
+        "--url",
+        &url,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("empty.csv: line 1") && stderr(&o).contains("no header"),
+        "{}",
+        stderr(&o)
+    );
+}
