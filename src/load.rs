@@ -5,8 +5,10 @@
 //!  (source+chunk)  bounded     (encode)        bounded     (commit: retry + ledger)
 //! ```
 //!
-//! Memory is bounded by the two queues and the chunks in flight: about
-//! `(3 × workers + encoder threads) × chunk size`, whatever the size of the input.
+//! Memory is bounded by the chunks in flight, whatever the size of the input: the one the
+//! reader fills, `workers` queued for encoding, one per encoder thread, one encoded and
+//! waiting, and one per writer, i.e. about `(2 × workers + encoder threads + 2)` chunks.
+//! An encoded chunk keeps only its raw bytes and positions besides the encoded rows.
 //! Chunks commit out of order; the ledger (see [`crate::ledger`]) makes each commit
 //! exactly once, so a rerun after any interruption sends only what is missing.
 
@@ -451,7 +453,7 @@ pub(crate) struct Work {
     pub(crate) bad: Vec<(u32, Error)>,
 }
 
-fn encode_chunk(plan: &Plan, files: &[String], hint: Option<&TypeHint>, chunk: Chunk) -> Work {
+fn encode_chunk(plan: &Plan, files: &[String], hint: Option<&TypeHint>, mut chunk: Chunk) -> Work {
     let encoder = Encoder::new(plan.columns.clone(), plan.format);
     let mut rows = EncodedRows::with_capacity(chunk.bytes(), chunk.rows(), plan.columns.len());
     let mut bad = Vec::new();
@@ -475,6 +477,7 @@ fn encode_chunk(plan: &Plan, files: &[String], hint: Option<&TypeHint>, chunk: C
             bad.push((i as u32, err));
         }
     }
+    chunk.batch.drop_fields();
     Work { chunk, rows, bad }
 }
 
@@ -746,7 +749,7 @@ fn summarize(shared: &Shared, chunks: u64, bytes: u64, started: Instant) -> Summ
 fn pipeline(shared: &Arc<Shared>, truncate: bool, reporter: &Reporter) -> Result<(u64, u64)> {
     let workers = shared.cfg.workers;
     let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(workers);
-    let (work_tx, work_rx) = crossbeam_channel::bounded::<Work>(workers);
+    let (work_tx, work_rx) = crossbeam_channel::bounded::<Work>(1);
     std::thread::scope(|s| {
         let reader = s.spawn(|| read_chunks(shared, chunk_tx, reporter));
         let encoder = s.spawn(|| {

@@ -375,7 +375,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             std::io::Write::flush(&mut std::io::stdout())?;
             // Ends on Ctrl-C, or when whoever started us closes our stdin.
             std::thread::spawn(move || {
-                let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+                let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
                 std::process::exit(0);
             });
             let _ = stop_rx.recv();
