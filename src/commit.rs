@@ -385,18 +385,20 @@ fn parse_copy_where(w: &str) -> Option<(u64, Option<String>)> {
     Some((line, column))
 }
 
+/// Sends a bad row to the reject file, unless it is one past `--max-errors`: that one
+/// stops the load and stays out of the file, so a rerun with a higher limit writes it once.
 fn reject(shared: &Shared, chunk: &Chunk, row: u32, msg: &str) -> Result<()> {
-    let rec = chunk.batch.record(row as usize);
-    shared.rejects.write(rec.raw(), rec.position().line, msg)?;
     let n = shared.counters.rejected.fetch_add(1, Relaxed) + 1;
     if n > shared.cfg.max_errors {
+        shared.counters.rejected.fetch_sub(1, Relaxed);
         return Err(ErrorKind::TooManyRejects {
             rejected: n,
             limit: shared.cfg.max_errors,
         }
         .into());
     }
-    Ok(())
+    let rec = chunk.batch.record(row as usize);
+    shared.rejects.write(rec.raw(), rec.position().line, msg)
 }
 
 fn piece_of(chunk: &Chunk, rows: &EncodedRows, lo: u32, n: u32, rejected: bool) -> Piece {

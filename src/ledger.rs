@@ -145,6 +145,11 @@ impl Progress {
             .push((first_row, nrows));
     }
 
+    /// Whether an earlier run committed (or rejected) any piece of `chunk`.
+    pub fn touched(&self, chunk: u64) -> bool {
+        self.covered.contains_key(&chunk)
+    }
+
     /// Chunks with at least one covered piece.
     pub fn chunks_touched(&self) -> usize {
         self.covered.len()
@@ -245,5 +250,6 @@ mod tests {
         p.add(0, 7, 3);
         assert!(p.missing(0, 10).is_empty());
         assert_eq!(p.missing(1, 4), vec![(0, 4)]);
+        assert!(p.touched(0) && !p.touched(1));
     }
 }

@@ -821,21 +821,26 @@ fn read_chunks(
                 // A malformed record goes to the reject file like a bad value does; the
                 // stream keeps its open chunk, so chunk boundaries do not move.
                 Err(e) if matches!(e.kind(), ErrorKind::Parse { .. }) && cfg.max_errors > 0 => {
-                    let rec = stream.last_record();
-                    if shared.dry_run {
-                        shared.counters.rejected.fetch_add(1, Relaxed);
-                    } else {
-                        shared
-                            .rejects
-                            .write(rec.raw(), rec.position().line, &e.to_string())?;
-                        shared.counters.rejected.fetch_add(1, Relaxed);
+                    // The record lies inside the chunk being filled; if an earlier run
+                    // committed any of that chunk, it got past this record and already
+                    // wrote it to the reject file.
+                    if shared.progress.touched(stream.next_seq()) {
+                        continue;
                     }
-                    if shared.counters.rejected.load(Relaxed) > cfg.max_errors {
+                    let n = shared.counters.rejected.fetch_add(1, Relaxed) + 1;
+                    if n > cfg.max_errors {
+                        shared.counters.rejected.fetch_sub(1, Relaxed);
                         return Err(ErrorKind::TooManyRejects {
-                            rejected: shared.counters.rejected.load(Relaxed),
+                            rejected: n,
                             limit: cfg.max_errors,
                         }
                         .into());
+                    }
+                    if !shared.dry_run {
+                        let rec = stream.last_record();
+                        shared
+                            .rejects
+                            .write(rec.raw(), rec.position().line, &e.to_string())?;
                     }
                     continue;
                 }

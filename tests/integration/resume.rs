@@ -79,3 +79,75 @@ fn resume_rerun_sends_nothing_twice_and_a_changed_file_is_refused() {
         Some(5_001)
     );
 }
+
+#[test]
+fn resume_after_too_many_rejects_writes_each_bad_row_once() {
+    let url = fresh_db("resume_rejects");
+    client(&url)
+        .batch_execute("CREATE TABLE t (id int8 PRIMARY KEY, n int8)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.csv");
+    let mut csv = String::from("id,n\n");
+    for i in 1..=30_000u64 {
+        let line = i + 1;
+        csv.push_str(&match line {
+            10 => format!("{i},1,extra field\n"),
+            25_000 | 28_000 => format!("{i},not a number\n"),
+            _ => format!("{i},{i}\n"),
+        });
+    }
+    std::fs::write(&file, csv).unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    let run = |max: &str| {
+        chunkload(&[
+            "load",
+            file.to_str().unwrap(),
+            "--table",
+            "t",
+            "--url",
+            &url,
+            "--chunk-bytes",
+            "16K",
+            "--workers",
+            "1",
+            "--max-errors",
+            max,
+            "--reject-file",
+            rejects.to_str().unwrap(),
+        ])
+    };
+    let o = run("1");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("more than --max-errors 1"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run("10");
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "rows were rejected: {}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("resumed:"), "{}", stderr(&o));
+    assert_eq!(count(&url, "t"), 29_997);
+    // A malformed record keeps its own field count: the line is the next-to-last field.
+    let mut lines: Vec<u64> = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(&rejects)
+        .unwrap()
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            r[r.len() - 2].parse().unwrap()
+        })
+        .collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [10, 25_000, 28_000],
+        "each bad row once, over both runs"
+    );
+}
