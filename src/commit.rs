@@ -75,14 +75,7 @@ fn is_too_large(e: &Error) -> bool {
 pub(crate) fn is_lost(e: &Error) -> bool {
     match e.kind() {
         ErrorKind::CommitUnknown { .. } | ErrorKind::Connect { .. } => true,
-        ErrorKind::Db(pe) => {
-            pe.is_closed()
-                || pe.as_db_error().is_none()
-                || pe.code().is_some_and(|c| {
-                    let c = c.code();
-                    c.starts_with("08") || c.starts_with("57P")
-                })
-        }
+        ErrorKind::Db(pe) => crate::retry::connection_lost(pe),
         _ => false,
     }
 }
@@ -201,19 +194,8 @@ fn dry_sink(shared: &Shared, mut work: Work) {
 
 /// Rows of `rows` whose source index lies in `lo .. lo + n` (encoded rows keep source order).
 pub(crate) fn select(rows: &EncodedRows, lo: u32, n: u32) -> std::ops::Range<usize> {
-    let first_at_or_after = |bound: u32| {
-        let (mut a, mut b) = (0, rows.len());
-        while a < b {
-            let m = (a + b) / 2;
-            if rows.source_row(m) < bound {
-                a = m + 1;
-            } else {
-                b = m;
-            }
-        }
-        a
-    };
-    first_at_or_after(lo)..first_at_or_after(lo + n)
+    let sources = rows.sources();
+    sources.partition_point(|&s| s < lo)..sources.partition_point(|&s| s < lo + n)
 }
 
 fn write_chunk(

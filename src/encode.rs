@@ -293,6 +293,11 @@ impl EncodedRows {
         self.sources.clear();
     }
 
+    /// Source record index of every encoded row, in increasing order.
+    pub fn sources(&self) -> &[u32] {
+        &self.sources
+    }
+
     /// Number of encoded rows.
     pub fn len(&self) -> usize {
         self.ends.len()

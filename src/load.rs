@@ -14,7 +14,7 @@
 
 use crate::chunk::{Chunk, ChunkLimits, ChunkStream};
 use crate::commit::{connect_with_backoff, is_lost, writer};
-use crate::encode::{self, Column, ColumnType, EncodedRows, Encoder, Format, QualifiedName};
+use crate::encode::{self, Column, ColumnType, EncodedRows, Encoder, Format};
 use crate::flavour::Flavour;
 use crate::ledger::{self, Progress};
 use crate::report::{Counters, ProgressMode, RejectWriter, Reporter, Summary, REJECT_COLUMNS};
@@ -163,15 +163,8 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    pub(crate) fn qualified(&self) -> QualifiedName {
-        QualifiedName {
-            schema: Some(self.table.schema.clone()),
-            name: self.table.name.clone(),
-        }
-    }
-
     pub(crate) fn copy_sql(&self) -> String {
-        encode::copy_sql(&self.qualified(), &self.columns, self.format)
+        encode::copy_sql(&self.table.qualified(), &self.columns, self.format)
     }
 
     pub(crate) fn insert_sql(&self, rows: usize) -> String {
@@ -182,7 +175,7 @@ impl Plan {
             },
             _ => encode::Conflict::None,
         };
-        encode::insert_sql(&self.qualified(), &self.columns, rows, &conflict)
+        encode::insert_sql(&self.table.qualified(), &self.columns, rows, &conflict)
     }
 
     /// The SQL the first chunk sends (shown by `--dry-run`).
@@ -247,12 +240,14 @@ fn plan(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<Plan> {
             (Some(cols), true) => cols
                 .iter()
                 .map(|c| {
-                    names.iter().position(|n| n == c).ok_or_else(|| {
-                        Error::schema(format!(
-                            "{file}: --columns names {c:?}, which is not in the header ({})",
-                            names.join(", ")
-                        ))
-                    })
+                    crate::table::resolve_name(c, names.iter().map(String::as_str)).ok_or_else(
+                        || {
+                            Error::schema(format!(
+                                "{file}: --columns names {c:?}, which is not in the header ({})",
+                                names.join(", ")
+                            ))
+                        },
+                    )
                 })
                 .collect::<Result<_>>()?,
             _ => (0..names.len()).collect(),

@@ -88,19 +88,29 @@ pub fn classify(sqlstate: Option<&str>, during_commit: bool, connection_lost: bo
     match sqlstate {
         Some("40001") => Retry::Again,
         Some("40003") => Retry::CommitUnknown,
-        None if during_commit && connection_lost => Retry::CommitUnknown,
         _ if during_commit && connection_lost => Retry::CommitUnknown,
         _ => Retry::Fail,
     }
 }
 
+/// The connection is gone or going: closed, an I/O error (no server message at all), a
+/// connection exception (08xxx) or the server shutting down (57Pxx).
+pub fn connection_lost(e: &postgres::Error) -> bool {
+    e.is_closed()
+        || e.as_db_error().is_none()
+        || e.code().is_some_and(|c| {
+            let c = c.code();
+            c.starts_with("08") || c.starts_with("57P")
+        })
+}
+
 fn classify_error(e: &Error, during_commit: bool) -> Retry {
-    let lost = match e.kind() {
-        ErrorKind::Db(pe) => pe.is_closed() || pe.as_db_error().is_none(),
-        _ => false,
-    };
     match e.kind() {
-        ErrorKind::Db(pe) => classify(pe.code().map(|c| c.code()), during_commit, lost),
+        ErrorKind::Db(pe) => classify(
+            pe.code().map(|c| c.code()),
+            during_commit,
+            connection_lost(pe),
+        ),
         _ => Retry::Fail,
     }
 }

@@ -32,9 +32,17 @@ pub struct Table {
 }
 
 impl Table {
+    /// The table's schema-qualified name.
+    pub fn qualified(&self) -> QualifiedName {
+        QualifiedName {
+            schema: Some(self.schema.clone()),
+            name: self.name.clone(),
+        }
+    }
+
     /// The table's name as SQL, always quoted: `"schema"."table"`.
     pub fn sql_name(&self) -> String {
-        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+        self.qualified().to_string()
     }
 
     /// Reads a table from the catalog. `name` is `table` or `schema.table`, each part
