@@ -148,6 +148,8 @@ impl LoadConfig {
 
 /// The resolved shape of a load: which file field goes to which column, as what type.
 pub(crate) struct Plan {
+    /// Stdin's reader, its header already read: stdin cannot be opened a second time.
+    pub(crate) stdin: Mutex<Option<OpenReader>>,
     pub(crate) table: Table,
     /// Target columns, in the order rows are encoded.
     pub(crate) columns: Vec<Column>,
@@ -187,17 +189,25 @@ impl Plan {
     }
 }
 
+/// A reader and the counter of the (compressed) bytes it consumed, for progress.
+pub(crate) type OpenReader = (RecordReader<Box<dyn std::io::Read + Send>>, Arc<AtomicU64>);
+
 /// Reads each file's header and maps fields to table columns.
 fn plan(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<Plan> {
     let mut projections = Vec::new();
     let mut widths = Vec::new();
     let mut target: Option<Vec<usize>> = None;
     let mut reject_header = Vec::new();
+    let mut stdin = None;
     for (i, file) in cfg.files.iter().enumerate() {
         let (names, width) = if cfg.dialect.has_header {
             let input = open_input(file, cfg.compression)?;
             let mut rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());
-            let mut header = rdr.read_header()?.ok_or_else(|| {
+            let header = rdr.read_header()?;
+            if file == "-" {
+                stdin = Some((rdr, input.consumed));
+            }
+            let mut header = header.ok_or_else(|| {
                 Error::from(ErrorKind::Parse {
                     loc: Location {
                         file: file.clone(),
@@ -310,6 +320,7 @@ fn plan(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<Plan> {
         _ => Format::for_columns(&columns, true),
     };
     Ok(Plan {
+        stdin: Mutex::new(stdin),
         table,
         columns,
         projections,
@@ -802,9 +813,18 @@ fn read_chunks(
     c.bytes_total.store(total, Relaxed);
     let mut done_before = 0u64;
     for (fi, file) in cfg.files.iter().enumerate() {
-        let input = open_input(file, cfg.compression)?;
-        let consumed = input.consumed.clone();
-        let rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());
+        let kept = match file.as_str() {
+            "-" => shared.plan.stdin.lock().expect("stdin slot").take(),
+            _ => None,
+        };
+        let (rdr, consumed) = match kept {
+            Some(open) => open,
+            None => {
+                let input = open_input(file, cfg.compression)?;
+                let rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());
+                (rdr, input.consumed)
+            }
+        };
         let mut stream = ChunkStream::new(rdr, cfg.effective_limits(), fi, seq)?;
         stream
             .reader_mut()

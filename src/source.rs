@@ -849,101 +849,13 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-/// What the last reader of stdin took from it. Stdin cannot be reopened, yet a load
-/// reads it twice: the header first (through a buffer that takes more than the header),
-/// then the data. Each open of `-` replays what the previous reader took, then reads on.
-#[derive(Debug, Default)]
-struct StdinLog {
-    bytes: Vec<u8>,
-    /// The previous reader took more than [`STDIN_REPLAY_MAX`]: nothing to replay.
-    overflowed: bool,
-}
-
-static STDIN_LOG: std::sync::Mutex<StdinLog> = std::sync::Mutex::new(StdinLog {
-    bytes: Vec::new(),
-    overflowed: false,
-});
-
-/// Bytes of stdin kept for the next reader: far more than any header read takes.
-const STDIN_REPLAY_MAX: usize = 8 << 20;
-
-/// Stdin (or any stream in tests) with replay of what the previous reader took.
-struct ReplayReader<R: Read> {
-    inner: R,
-    replay: Vec<u8>,
-    pos: usize,
-    log: Vec<u8>,
-    overflowed: bool,
-    /// An earlier reader took more than could be kept: reading again would lose data.
-    lost: bool,
-    shared: &'static std::sync::Mutex<StdinLog>,
-}
-
-impl<R: Read> ReplayReader<R> {
-    fn new(inner: R, shared: &'static std::sync::Mutex<StdinLog>) -> Self {
-        let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
-        let prev = std::mem::take(&mut *g);
-        ReplayReader {
-            inner,
-            replay: prev.bytes,
-            pos: 0,
-            log: Vec::new(),
-            overflowed: false,
-            lost: prev.overflowed,
-            shared,
-        }
-    }
-}
-
-impl<R: Read> Read for ReplayReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.lost {
-            return Err(io::Error::other(
-                "stdin was already read past what can be kept for a second pass",
-            ));
-        }
-        let n = if self.pos < self.replay.len() {
-            let n = buf.len().min(self.replay.len() - self.pos);
-            buf[..n].copy_from_slice(&self.replay[self.pos..self.pos + n]);
-            self.pos += n;
-            n
-        } else {
-            self.inner.read(buf)?
-        };
-        if !self.overflowed {
-            if self.log.len() + n > STDIN_REPLAY_MAX {
-                self.overflowed = true;
-                self.log = Vec::new();
-            } else {
-                self.log.extend_from_slice(&buf[..n]);
-            }
-        }
-        Ok(n)
-    }
-}
-
-impl<R: Read> Drop for ReplayReader<R> {
-    fn drop(&mut self) {
-        let mut g = self.shared.lock().unwrap_or_else(|p| p.into_inner());
-        // Bytes replayed but not re-read are still unread: keep them too.
-        let mut bytes = std::mem::take(&mut self.log);
-        if !self.overflowed {
-            bytes.extend_from_slice(&self.replay[self.pos..]);
-        }
-        *g = StdinLog {
-            overflowed: self.overflowed || self.lost,
-            bytes,
-        };
-    }
-}
-
 /// Opens `path` (`-` is stdin), decompressing as `compression` says or, when `None`, as
-/// the extension says. Stdin may be opened again (a load reads the header, then the
-/// data): a new open replays what the previous reader took.
+/// the extension says. Stdin can be read only once: a caller that needs its header before
+/// the data keeps the reader it read the header with.
 pub fn open_input(path: &str, compression: Option<Compression>) -> Result<Input> {
     let compression = compression.unwrap_or_else(|| Compression::from_path(path));
     let (file, size): (Box<dyn Read + Send>, Option<u64>) = if path == "-" {
-        (Box::new(ReplayReader::new(io::stdin(), &STDIN_LOG)), None)
+        (Box::new(io::stdin()), None)
     } else {
         let f = File::open(path).map_err(|e| Error::io(path, e))?;
         let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
@@ -1308,51 +1220,6 @@ mod tests {
             let mut r = RecordReader::new("t", &b"x\n"[..], d);
             assert!(r.read_record(&mut Record::new()).is_err());
         }
-    }
-
-    #[test]
-    fn stdin_reopened_replays_what_the_first_reader_took() {
-        static LOG: std::sync::Mutex<StdinLog> = std::sync::Mutex::new(StdinLog {
-            bytes: Vec::new(),
-            overflowed: false,
-        });
-        let data = b"h1,h2\n1,2\n3,4\n".to_vec();
-        let shared = Arc::new(std::sync::Mutex::new(io::Cursor::new(data.clone())));
-        struct Shared(Arc<std::sync::Mutex<io::Cursor<Vec<u8>>>>);
-        impl Read for Shared {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                self.0.lock().unwrap().read(buf)
-            }
-        }
-        // The header pass reads through a buffer that takes the whole input.
-        let mut r = RecordReader::new(
-            "-",
-            ReplayReader::new(Shared(shared.clone()), &LOG),
-            dialect(true),
-        );
-        assert_eq!(r.read_header().unwrap().unwrap(), vec!["h1", "h2"]);
-        drop(r);
-        // A reader that takes only part of the replay leaves the rest for the next one.
-        let mut part = ReplayReader::new(Shared(shared.clone()), &LOG);
-        let mut three = [0u8; 3];
-        part.read_exact(&mut three).unwrap();
-        drop(part);
-        let mut all = Vec::new();
-        ReplayReader::new(Shared(shared.clone()), &LOG)
-            .read_to_end(&mut all)
-            .unwrap();
-        assert_eq!(all, data);
-        // Past the cap nothing can be replayed: the next reader says so.
-        let big = vec![b'x'; STDIN_REPLAY_MAX + 10];
-        let src = Arc::new(std::sync::Mutex::new(io::Cursor::new(big)));
-        let mut sink = Vec::new();
-        ReplayReader::new(Shared(src.clone()), &LOG)
-            .read_to_end(&mut sink)
-            .unwrap();
-        let e = ReplayReader::new(Shared(src), &LOG)
-            .read(&mut [0u8; 8])
-            .unwrap_err();
-        assert!(e.to_string().contains("stdin was already read"), "{e}");
     }
 
     #[test]
