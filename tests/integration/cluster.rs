@@ -1,15 +1,10 @@
 //! The throwaway server's lifecycle: it starts, serves, and leaves nothing behind.
 
-use chunkload::cluster::{ClusterOptions, LocalCluster};
 use std::net::TcpStream;
 
 #[test]
 fn cluster_starts_on_loopback_and_cleans_up_on_drop() {
-    let c = LocalCluster::start_with(&ClusterOptions {
-        durable: false,
-        ..ClusterOptions::default()
-    })
-    .unwrap();
+    let c = crate::support::own_cluster();
     let (port, dir) = (c.port(), c.dir().to_path_buf());
     let mut client = postgres::Client::connect(&c.url(), postgres::NoTls).unwrap();
     let addr: String = client

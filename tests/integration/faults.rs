@@ -3,81 +3,14 @@
 
 use crate::cli::{chunkload, stderr};
 use crate::proxy::{Faults, Proxy};
-use crate::support::{client, cluster, count, fresh_db};
-use chunkload::cluster::{ClusterOptions, LocalCluster};
-use chunkload::gen::{generate, Dataset};
+use crate::support::{
+    accounts_file, assert_exact, client, cluster, count, fresh_db, own_cluster,
+    target_and_reference, via_port,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-/// A generated accounts file in a temp dir.
-fn accounts_file(dir: &Path, rows: u64, seed: u64) -> PathBuf {
-    let path = dir.join(format!("accounts-{rows}-{seed}.csv"));
-    let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    generate(Dataset::Accounts, rows, seed, &mut w).unwrap();
-    std::io::Write::flush(&mut w).unwrap();
-    path
-}
-
-/// A table without a primary key, so a duplicated row would show instead of failing, and
-/// the source loaded by PostgreSQL's own COPY as the reference.
-fn target_and_reference(url: &str, file: &Path) {
-    let mut c = client(url);
-    c.batch_execute(
-        "CREATE TABLE accounts (id uuid, balance int8);
-         CREATE TABLE reference (id uuid, balance int8);",
-    )
-    .unwrap();
-    let mut w = c
-        .copy_in("COPY reference FROM STDIN (FORMAT csv, HEADER)")
-        .unwrap();
-    std::io::Write::write_all(&mut w, &std::fs::read(file).unwrap()).unwrap();
-    w.finish().unwrap();
-}
-
-/// The table equals the reference: same rows, same multiplicities, no duplicate key.
-fn assert_exact(url: &str, rows: i64) {
-    let mut c = client(url);
-    let q = |c: &mut postgres::Client, sql: &str| -> i64 { c.query_one(sql, &[]).unwrap().get(0) };
-    assert_eq!(
-        q(&mut c, "SELECT count(*) FROM accounts"),
-        rows,
-        "row count"
-    );
-    assert_eq!(
-        q(&mut c, "SELECT count(DISTINCT id) FROM accounts"),
-        rows,
-        "no duplicates"
-    );
-    assert_eq!(
-        q(
-            &mut c,
-            "SELECT count(*) FROM (TABLE accounts EXCEPT ALL TABLE reference) x"
-        ),
-        0
-    );
-    assert_eq!(
-        q(
-            &mut c,
-            "SELECT count(*) FROM (TABLE reference EXCEPT ALL TABLE accounts) x"
-        ),
-        0
-    );
-    let sums: (i64, String, String) = {
-        let r = c
-            .query_one(
-                "SELECT (SELECT sum(balance) FROM accounts)::int8 - (SELECT sum(balance) FROM reference)::int8,
-                        (SELECT md5(string_agg(id::text || balance, ',' ORDER BY id)) FROM accounts),
-                        (SELECT md5(string_agg(id::text || balance, ',' ORDER BY id)) FROM reference)",
-                &[],
-            )
-            .unwrap();
-        (r.get(0), r.get(1), r.get(2))
-    };
-    assert_eq!(sums.0, 0, "balance checksum");
-    assert_eq!(sums.1, sums.2, "content checksum");
-}
 
 fn json_summary(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -105,21 +38,6 @@ fn load(url: &str, file: &Path, extra: &[&str]) -> std::process::Output {
     chunkload(&args)
 }
 
-fn port_of(url: &str) -> u16 {
-    url.rsplit(':')
-        .next()
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-fn via(url: &str, port: u16) -> String {
-    url.replace(&format!(":{}/", port_of(url)), &format!(":{port}/"))
-}
-
 #[test]
 fn faults_1_proxy_cuts_connections_including_during_commit() {
     let dir = tempfile::tempdir().unwrap();
@@ -136,7 +54,7 @@ fn faults_1_proxy_cuts_connections_including_during_commit() {
         },
     );
     let out = load(
-        &via(&url, proxy.addr().port()),
+        &via_port(&url, proxy.addr().port()),
         &file,
         &[
             "--chunk-bytes",
@@ -310,11 +228,7 @@ fn faults_4_transaction_too_large_splits_and_lowers_the_chunk_size() {
 #[test]
 fn faults_5_server_restart_mid_load() {
     // Its own server: a restart would cut every other test's connections.
-    let server = LocalCluster::start_with(&ClusterOptions {
-        durable: false,
-        ..ClusterOptions::default()
-    })
-    .unwrap();
+    let server = own_cluster();
     let url = server.create_database("restart").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = accounts_file(dir.path(), 150_000, 15);

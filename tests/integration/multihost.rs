@@ -4,29 +4,16 @@
 
 use crate::cli::{chunkload, stderr};
 use crate::proxy::{Faults, Proxy};
-use crate::support::{client, cluster, fresh_db};
+use crate::support::{accounts_file, assert_exact, cluster, fresh_db, target_and_reference};
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
 #[test]
 fn multihost_writers_spread_over_nodes_and_survive_one_going_away() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("accounts.csv");
-    let mut w = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-    chunkload::gen::generate(chunkload::gen::Dataset::Accounts, 150_000, 21, &mut w).unwrap();
-    std::io::Write::flush(&mut w).unwrap();
-    drop(w);
+    let file = accounts_file(dir.path(), 150_000, 21);
     let url = fresh_db("multihost");
-    let mut c = client(&url);
-    c.batch_execute(
-        "CREATE TABLE accounts (id uuid, balance int8); CREATE TABLE reference (LIKE accounts);",
-    )
-    .unwrap();
-    let mut wr = c
-        .copy_in("COPY reference FROM STDIN (FORMAT csv, HEADER)")
-        .unwrap();
-    std::io::Write::write_all(&mut wr, &std::fs::read(&file).unwrap()).unwrap();
-    wr.finish().unwrap();
+    target_and_reference(&url, &file);
 
     let upstream = ([127, 0, 0, 1], cluster().port()).into();
     let nodes: Vec<Proxy> = (0..3)
@@ -77,19 +64,5 @@ fn multihost_writers_spread_over_nodes_and_survive_one_going_away() {
         s["reconnects"].as_u64().unwrap() >= 1,
         "node 1's writer moved: {s}"
     );
-    let q = |sql: &str| -> i64 { client(&url).query_one(sql, &[]).unwrap().get(0) };
-    assert_eq!(q("SELECT count(*) FROM accounts"), 150_000);
-    assert_eq!(
-        q("SELECT count(DISTINCT id) FROM accounts"),
-        150_000,
-        "no duplicates"
-    );
-    assert_eq!(
-        q("SELECT count(*) FROM (TABLE reference EXCEPT ALL TABLE accounts) x"),
-        0
-    );
-    assert_eq!(
-        q("SELECT count(*) FROM (TABLE accounts EXCEPT ALL TABLE reference) x"),
-        0
-    );
+    assert_exact(&url, 150_000);
 }

@@ -11,10 +11,7 @@ fn resume_rerun_sends_nothing_twice_and_a_changed_file_is_refused() {
         .batch_execute(chunkload::bank::DBINIT_SQL)
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("a.csv");
-    let mut w = std::fs::File::create(&file).unwrap();
-    chunkload::gen::generate(chunkload::gen::Dataset::Accounts, 5_000, 3, &mut w).unwrap();
-    drop(w);
+    let file = crate::support::accounts_file(dir.path(), 5_000, 3);
     let f = file.to_str().unwrap();
     let load = |extra: &[&str]| {
         let mut a = vec![

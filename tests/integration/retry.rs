@@ -173,7 +173,7 @@ fn retry_connection_lost_during_commit_is_commit_outcome_unknown() {
             ..Faults::default()
         },
     );
-    let via_proxy = url.replace(&format!(":{port}/"), &format!(":{}/", proxy.addr().port()));
+    let via_proxy = crate::support::via_port(&url, proxy.addr().port());
     let mut c = client(&via_proxy);
     let mut runs = 0;
     let err = run_transaction(&mut c, Flavour::Postgres, &fast_policy(10), |tx| {
