@@ -2016,13 +2016,15 @@ impl Itm {
 
     fn apply(&mut self, unit: Unit, val: i64, fval: f64) -> IvResult<u32> {
         Ok(match unit {
-            Unit::Micro => {
-                self.usecs(val, fval, 1)?;
-                M_MICRO
-            }
-            Unit::Milli => {
-                self.usecs(val, fval, 1000)?;
-                M_MILLI
+            Unit::Micro | Unit::Milli | Unit::Minute | Unit::Hour => {
+                let (scale, mask) = match unit {
+                    Unit::Micro => (1, M_MICRO),
+                    Unit::Milli => (1000, M_MILLI),
+                    Unit::Minute => (USECS_PER_MINUTE, M_MINUTE),
+                    _ => (USECS_PER_HOUR, M_HOUR),
+                };
+                self.usecs(val, fval, scale)?;
+                mask
             }
             Unit::Second | Unit::Ignore => {
                 self.usecs(val, fval, USECS_PER_SEC)?;
@@ -2031,14 +2033,6 @@ impl Itm {
                 } else {
                     M_ALL_SECS
                 }
-            }
-            Unit::Minute => {
-                self.usecs(val, fval, USECS_PER_MINUTE)?;
-                M_MINUTE
-            }
-            Unit::Hour => {
-                self.usecs(val, fval, USECS_PER_HOUR)?;
-                M_HOUR
             }
             Unit::Day => {
                 self.days(val, 1)?;
@@ -2055,25 +2049,16 @@ impl Itm {
                 self.fract_days(fval, 30)?;
                 M_MONTH
             }
-            Unit::Year => {
-                self.years(val, 1)?;
-                self.fract_years(fval, 1)?;
-                M_YEAR
-            }
-            Unit::Decade => {
-                self.years(val, 10)?;
-                self.fract_years(fval, 10)?;
-                M_DECADE
-            }
-            Unit::Century => {
-                self.years(val, 100)?;
-                self.fract_years(fval, 100)?;
-                M_CENTURY
-            }
-            Unit::Millennium => {
-                self.years(val, 1000)?;
-                self.fract_years(fval, 1000)?;
-                M_MILLENNIUM
+            Unit::Year | Unit::Decade | Unit::Century | Unit::Millennium => {
+                let (scale, mask) = match unit {
+                    Unit::Year => (1, M_YEAR),
+                    Unit::Decade => (10, M_DECADE),
+                    Unit::Century => (100, M_CENTURY),
+                    _ => (1000, M_MILLENNIUM),
+                };
+                self.years(val, scale)?;
+                self.fract_years(fval, scale)?;
+                mask
             }
             Unit::Invalid => return Err(IvErr::Bad),
         })
