@@ -347,21 +347,30 @@ mod tests {
         assert!(slept[0] <= Duration::from_millis(100) && slept[1] <= Duration::from_millis(200));
     }
 
-    #[test]
-    fn loop_gives_up_at_the_cap_with_the_attempt_count() {
+    /// Runs the loop with an operation that always fails with `err`; returns the outcome
+    /// and how many times the operation ran.
+    fn always_failing(
+        max: u32,
+        err: (&'static str, Retry),
+    ) -> (std::result::Result<((), u32), GiveUp<&'static str>>, u32) {
         let mut rng = StdRng::seed_from_u64(1);
         let mut calls = 0;
-        let r: std::result::Result<((), u32), _> = retry_loop(
-            &policy(4),
+        let r = retry_loop(
+            &policy(max),
             &mut rng,
             |_| {},
             |_| {
                 calls += 1;
-                Err(("conflict", Retry::Again))
+                Err(err)
             },
         );
-        match r {
-            Err(GiveUp::Exhausted { attempts, last }) => {
+        (r, calls)
+    }
+
+    #[test]
+    fn loop_gives_up_at_the_cap_with_the_attempt_count() {
+        match always_failing(4, ("conflict", Retry::Again)) {
+            (Err(GiveUp::Exhausted { attempts, last }), calls) => {
                 assert_eq!((attempts, last, calls), (4, "conflict", 4));
             }
             other => panic!("expected Exhausted, got {other:?}"),
@@ -370,28 +379,11 @@ mod tests {
 
     #[test]
     fn loop_returns_final_and_unknown_errors_at_once() {
-        let mut rng = StdRng::seed_from_u64(1);
-        let mut calls = 0;
-        let r: std::result::Result<((), u32), _> = retry_loop(
-            &policy(9),
-            &mut rng,
-            |_| {},
-            |_| {
-                calls += 1;
-                Err(("dup", Retry::Fail))
-            },
-        );
+        let (r, calls) = always_failing(9, ("dup", Retry::Fail));
         assert!(matches!(r, Err(GiveUp::Fail("dup"))));
-        let r: std::result::Result<((), u32), _> = retry_loop(
-            &policy(9),
-            &mut rng,
-            |_| {},
-            |_| {
-                calls += 1;
-                Err(("ambiguous", Retry::CommitUnknown))
-            },
-        );
+        assert_eq!(calls, 1);
+        let (r, calls) = always_failing(9, ("ambiguous", Retry::CommitUnknown));
         assert!(matches!(r, Err(GiveUp::Unknown("ambiguous"))));
-        assert_eq!(calls, 2);
+        assert_eq!(calls, 1);
     }
 }
