@@ -72,7 +72,7 @@ fn is_too_large(e: &Error) -> bool {
 
 /// The connection is gone (or the server is going away), or a commit's outcome is
 /// unknown: what a reconnect and a ledger lookup resolve.
-pub(crate) fn is_lost(e: &Error) -> bool {
+fn is_lost(e: &Error) -> bool {
     match e.kind() {
         ErrorKind::CommitUnknown { .. } | ErrorKind::Connect { .. } => true,
         ErrorKind::Db(pe) => crate::retry::connection_lost(pe),
@@ -93,7 +93,7 @@ fn classify_piece_error(e: Error) -> PieceError {
     }
 }
 
-pub(crate) fn connect_with_backoff(
+fn connect_with_backoff(
     connector: &Connector,
     worker: usize,
     budget: Duration,
@@ -272,7 +272,12 @@ fn write_chunk(
                     reporter.warn(&format!("chunk {}: {e}; reconnecting", chunk.seq));
                 }
                 shared.counters.reconnects.fetch_add(1, Relaxed);
-                let (c, done) = reconnect_and_ask(shared, worker, chunk.seq, lo)?;
+                // Whether the piece committed: the ledger knows, even when the answer to
+                // its COMMIT was lost.
+                let connector = shared.connector.as_ref().expect("only real runs connect");
+                let (c, done) = with_reconnect(connector, worker, cfg.reconnect_timeout, |c| {
+                    ledger::committed(c, &shared.load_id, chunk.seq, lo)
+                })?;
                 if done {
                     // The commit whose answer was lost did happen.
                     shared.counters.commits_confirmed.fetch_add(1, Relaxed);
@@ -292,23 +297,22 @@ fn write_chunk(
     Ok(())
 }
 
-/// Reconnects (with backoff, within the reconnect budget) and asks the ledger whether a
-/// piece committed; a connection lost again while asking starts over.
-fn reconnect_and_ask(
-    shared: &Shared,
+/// Connects (with backoff) and runs idempotent `work`; a connection lost on the way is
+/// reopened and the work runs again, all within `budget`. Returns the connection too.
+pub(crate) fn with_reconnect<T>(
+    connector: &Connector,
     worker: usize,
-    chunk: u64,
-    lo: u32,
-) -> Result<(Client, bool)> {
-    let connector = shared.connector.as_ref().expect("only real runs connect");
-    let deadline = Instant::now() + shared.cfg.reconnect_timeout;
+    budget: Duration,
+    mut work: impl FnMut(&mut Client) -> Result<T>,
+) -> Result<(Client, T)> {
+    let deadline = Instant::now() + budget;
     loop {
-        let budget = deadline.saturating_duration_since(Instant::now());
-        let mut c = connect_with_backoff(connector, worker, budget)?;
-        match ledger::committed(&mut c, &shared.load_id, chunk, lo) {
-            Ok(done) => return Ok((c, done)),
-            Err(e) if Instant::now() < deadline && is_lost(&e) => {
-                std::thread::sleep(Duration::from_millis(100));
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut client = connect_with_backoff(connector, worker, left)?;
+        match work(&mut client) {
+            Ok(v) => return Ok((client, v)),
+            Err(e) if is_lost(&e) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
             }
             Err(e) => return Err(e),
         }
@@ -475,10 +479,10 @@ fn commit_piece(
         _ => Some(c.prepared(range.len(), || plan.insert_sql(range.len()))?),
     };
     let record = c.prepared(LEDGER_KEY, || ledger::RECORD_SQL.to_string())?;
-    let table = plan.table.sql_name();
+    let truncate_sql = truncate.then(|| format!("TRUNCATE {}", plan.table.sql_name()));
     let done = run_transaction(&mut c.client, plan.flavour, &shared.cfg.retry, |tx| {
-        if truncate {
-            tx.batch_execute(&format!("TRUNCATE {table}"))?;
+        if let Some(sql) = &truncate_sql {
+            tx.batch_execute(sql)?;
         }
         if shared.cfg.ledger {
             ledger::record(tx, &record, &shared.load_id, &piece)?;

@@ -13,7 +13,7 @@
 //! exactly once, so a rerun after any interruption sends only what is missing.
 
 use crate::chunk::{Chunk, ChunkLimits, ChunkStream};
-use crate::commit::{connect_with_backoff, is_lost, writer};
+use crate::commit::{with_reconnect, writer};
 use crate::encode::{self, Column, ColumnType, EncodedRows, Encoder, Format};
 use crate::flavour::Flavour;
 use crate::ledger::{self, Progress};
@@ -644,24 +644,13 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     Ok(summarize(&shared, total_chunks, bytes, started))
 }
 
-/// Runs idempotent bookkeeping on a control connection; a connection lost on the way is
-/// reopened (within the reconnect budget) and the work runs again.
+/// Runs idempotent bookkeeping on a control connection, reconnecting when it is lost.
 fn on_control<T>(
     connector: &Connector,
     budget: Duration,
-    mut work: impl FnMut(&mut Client) -> Result<T>,
+    work: impl FnMut(&mut Client) -> Result<T>,
 ) -> Result<T> {
-    let deadline = Instant::now() + budget;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let mut client = connect_with_backoff(connector, 0, left)?;
-        match work(&mut client) {
-            Err(e) if is_lost(&e) && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
+    with_reconnect(connector, 0, budget, work).map(|(_, v)| v)
 }
 
 /// The encoder reads zone-less `timestamptz` as UTC and `1/2/2024` as month/day; values
