@@ -93,11 +93,7 @@ fn classify_piece_error(e: Error) -> PieceError {
     }
 }
 
-fn connect_with_backoff(
-    connector: &Connector,
-    worker: usize,
-    budget: Duration,
-) -> Result<Client> {
+fn connect_with_backoff(connector: &Connector, worker: usize, budget: Duration) -> Result<Client> {
     let deadline = Instant::now() + budget;
     let policy = RetryPolicy {
         max_attempts: u32::MAX,

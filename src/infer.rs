@@ -98,6 +98,28 @@ pub struct Inferred {
     pub whole_input: bool,
 }
 
+impl Inferred {
+    /// The table `create_table_sql` would create, as the catalog would describe it: what
+    /// a dry run without a server converts for.
+    pub fn to_table(&self, name: &str, opts: &InferOptions) -> crate::table::Table {
+        crate::table::Table {
+            schema: "public".into(),
+            name: name.to_string(),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| crate::table::TableColumn {
+                    name: c.name.clone(),
+                    type_name: c.type_name.to_string(),
+                    not_null: opts.not_null.contains(&c.name),
+                    has_default: false,
+                })
+                .collect(),
+            primary_key: opts.primary_key.clone(),
+        }
+    }
+}
+
 /// Parses `--infer-rows`: `all` or a positive count.
 pub fn parse_infer_rows(s: &str) -> Result<Option<u64>> {
     let t = s.trim();

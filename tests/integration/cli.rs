@@ -205,3 +205,28 @@ fn cli_missing_input_is_a_usage_error_and_empty_input_names_line_1() {
         stderr(&o)
     );
 }
+
+#[test]
+fn cli_dry_run_without_a_server_infers_the_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("t.csv");
+    std::fs::write(&f, "id,when,note\n1,2024-01-02,a\n2,2024-01-03,\n3,x,c\n").unwrap();
+    let o = chunkload(&[
+        "load",
+        f.to_str().unwrap(),
+        "--table",
+        "t",
+        "--dry-run",
+        "--method",
+        "insert",
+        "--not-null",
+        "id",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.contains("INSERT INTO \"public\".\"t\" (\"id\",\"when\",\"note\")"),
+        "{out}"
+    );
+    assert!(out.contains("would load 3 rows"), "{out}");
+}

@@ -62,29 +62,15 @@ fn dry_run_table(
             Err(_) => {}
         }
     }
+    let opts = args.infer.options();
     let inferred = infer_schema(
         &cfg.files[0],
         &cfg.dialect,
         cfg.compression,
         cfg.columns.as_deref(),
-        &args.infer.options(),
+        &opts,
     )?;
-    let table = Table {
-        schema: "public".into(),
-        name: cfg.table.clone(),
-        columns: inferred
-            .columns
-            .iter()
-            .map(|c| chunkload::table::TableColumn {
-                name: c.name.clone(),
-                type_name: c.type_name.to_string(),
-                not_null: args.infer.not_null.contains(&c.name),
-                has_default: false,
-            })
-            .collect(),
-        primary_key: args.infer.primary_key.clone(),
-    };
-    Ok((table, Flavour::Postgres))
+    Ok((inferred.to_table(&cfg.table, &opts), Flavour::Postgres))
 }
 
 fn run_load(args: &LoadArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
