@@ -567,6 +567,64 @@ pub fn create_if_missing(client: &mut postgres::Client, table: &str, sql: &str) 
     }
 }
 
+/// Where `--create-table` samples the types from: the load's first file, read as the load
+/// will read it.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    /// The file (`-` is stdin, which cannot be sampled and then loaded).
+    pub file: &'a str,
+    /// The load's dialect.
+    pub dialect: &'a Dialect,
+    /// The load's decompression (`None`: by extension).
+    pub compression: Option<Compression>,
+    /// The load's `--columns`, naming the file's columns.
+    pub columns: Option<&'a [String]>,
+}
+
+/// A table [`create_missing_table`] created.
+#[derive(Debug, Clone)]
+pub struct CreatedTable {
+    /// The `CREATE TABLE` that was run.
+    pub sql: String,
+    /// The inference it came from, for [`hint`].
+    pub inferred: Inferred,
+}
+
+/// `--create-table`: when `table` does not exist, infers its columns from `sample`, creates
+/// it and returns what was run; `None` when the table exists, or a concurrent loader made
+/// it first. `warn` gets each of [`warnings`] before the statement is built.
+pub fn create_missing_table(
+    client: &mut postgres::Client,
+    table: &str,
+    sample: &Sample<'_>,
+    opts: &InferOptions,
+    warn: &mut dyn FnMut(&str),
+) -> Result<Option<CreatedTable>> {
+    match Table::read(client, table) {
+        Ok(_) => return Ok(None),
+        Err(e) if matches!(e.kind(), ErrorKind::Schema(_)) => {}
+        Err(e) => return Err(e),
+    }
+    if sample.file == "-" {
+        return Err(Error::usage(
+            "--create-table cannot infer a schema from stdin and then load it: \
+             create the table first (chunkload schema FILE > t.sql; chunkload init --schema t.sql)",
+        ));
+    }
+    let inferred = infer_file(
+        sample.file,
+        sample.dialect,
+        sample.compression,
+        sample.columns,
+        opts,
+    )?;
+    for w in warnings(&inferred, opts) {
+        warn(&w);
+    }
+    let sql = create_table_sql(table, &inferred, opts)?;
+    Ok(create_if_missing(client, table, &sql)?.then_some(CreatedTable { sql, inferred }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,9 @@
 //! is a separate command from the chunked, retried `load`. [`prepare`] writes the shards
 //! and the statement; [`serve`] hands the shards to the nodes over HTTP; [`execute`] runs
 //! the statement on CockroachDB. For PostgreSQL, [`ImportPlan::copy_statements`] gives
-//! one server-side `COPY ... FROM 'file'` per shard instead.
+//! one server-side `COPY ... FROM 'file'` per shard instead, which [`execute_copy`] runs.
 
+mod execute;
 mod serve;
 mod shard;
 mod statement;
@@ -15,6 +16,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub use execute::{execute, execute_copy, POSTGRES_REFUSAL};
 pub use serve::{serve, shard_files, ShardServer};
 pub use statement::{
     copy_statement, import_statement, quote_ident, quote_literal, quote_table, redact_url,
@@ -469,33 +471,6 @@ fn write_sql(pending: &mut shard::Pending, path: &Path, text: &str, secret: bool
     f.write_all(text.as_bytes())
         .and_then(|_| f.sync_all())
         .map_err(|e| Error::io(name, e))
-}
-
-/// The message `--execute` gives on PostgreSQL, which has no `IMPORT INTO`.
-pub const POSTGRES_REFUSAL: &str = "IMPORT INTO is a CockroachDB statement and the target is \
-PostgreSQL: nothing was run. Use `chunkload load` to load the file in chunks, or \
-`chunkload import --emit copy` to get server-side COPY statements for the shards.";
-
-/// Runs the plan's `IMPORT INTO` on CockroachDB and returns the job's result row as
-/// `name=value` pairs; refuses on PostgreSQL without touching the server.
-pub fn execute(
-    client: &mut postgres::Client,
-    plan: &ImportPlan,
-    is_cockroach: bool,
-) -> Result<String> {
-    if !is_cockroach {
-        return Err(Error::usage(POSTGRES_REFUSAL));
-    }
-    let messages = client.simple_query(plan.statement())?;
-    let mut out = Vec::new();
-    for m in messages {
-        if let postgres::SimpleQueryMessage::Row(row) = m {
-            for (i, col) in row.columns().iter().enumerate() {
-                out.push(format!("{}={}", col.name(), row.get(i).unwrap_or("NULL")));
-            }
-        }
-    }
-    Ok(out.join(", "))
 }
 
 #[cfg(test)]

@@ -719,7 +719,8 @@ fn emit_copy_loads_the_same_rows_as_a_load_and_execute_refuses_on_postgres() {
         assert_eq!(plan.copy_statements().len(), 3);
         assert!(plan.copy_sql_path().unwrap().exists());
 
-        let err = chunkload::import::execute(&mut c, &plan, false).unwrap_err();
+        let err =
+            chunkload::import::execute(&mut c, &plan, chunkload::Flavour::Postgres).unwrap_err();
         assert_eq!(err.to_string(), POSTGRES_REFUSAL);
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("chunkload load"));
