@@ -1,0 +1,105 @@
+//! `chunkload import` flags and their [`ImportOptions`].
+
+use super::shared::CsvArgs;
+use chunkload::import::{Emit, ImportOptions, ShardCompression};
+use clap::Args;
+use std::path::PathBuf;
+
+/// `chunkload import --help` ends with these; lines stay short so clap does not wrap them.
+pub(crate) const AFTER_HELP: &str = "\
+Examples:
+  chunkload import big.csv --table accounts --shards 16 --out shards/
+  chunkload import big.csv --table t --shards 8 --out shards/ \\
+      --serve 10.0.0.5:8080 --serve-once
+  chunkload import big.csv.zst --table t --shards 8 --out imp/ --compress gzip \\
+      --base-url 's3://bucket/imp?AUTH=specified&AWS_ACCESS_KEY_ID=..&AWS_SECRET_ACCESS_KEY=..'
+  chunkload import big.csv --table t --shards 4 --out /tmp/imp --emit copy --execute \\
+      --url postgres://postgres@localhost/db
+
+The shards and import.sql (with the real URLs, credentials included) go to --out; the
+terminal shows the statement with credentials replaced by ***.";
+
+/// Where to write the shards and how the nodes will read them.
+#[derive(Args)]
+// One file, and what a missing header means here.
+#[command(mut_arg("no_header", |a| a.help(
+    "The file has no header line (then --columns names the columns, or all columns load in \
+     table order)"
+)))]
+pub(crate) struct ImportArgs {
+    /// The CSV file to split; `-` reads stdin; gzip and zstd input is decompressed.
+    pub(crate) file: PathBuf,
+    /// Target table: `table` or `schema.table` (quote parts with "" to keep case).
+    #[arg(long)]
+    pub(crate) table: String,
+    /// Number of shard files (the cluster's nodes fetch them in parallel).
+    #[arg(long)]
+    pub(crate) shards: usize,
+    /// Directory for the shards and import.sql (created if missing).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Target columns of a file without header, or names overriding the header's, in order.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) columns: Option<Vec<String>>,
+    #[command(flatten)]
+    pub(crate) csv: CsvArgs,
+    /// Repeat the header at the top of every shard (IMPORT then skips it).
+    #[arg(long)]
+    pub(crate) keep_header: bool,
+    /// Compress the shards: none or gzip.
+    #[arg(long, value_enum, default_value_t = CompressArg::None)]
+    pub(crate) compress: CompressArg,
+    /// Where the nodes read the shards: nodelocal://1/path, userfile:///path,
+    /// http://host:port/, s3://bucket/prefix?..., gs://bucket/prefix?...
+    /// (default: nodelocal://1/<out dir name>/, or http://ADDR/ with --serve).
+    #[arg(long)]
+    pub(crate) base_url: Option<String>,
+    /// Serve the out directory over HTTP on ADDR (host:port), logging each fetch, until
+    /// Ctrl-C (or --serve-once).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) serve: Option<String>,
+    /// With --serve: stop once every shard has been fetched completely.
+    #[arg(long, requires = "serve")]
+    pub(crate) serve_once: bool,
+    /// Run the statement: IMPORT INTO on CockroachDB; with --emit copy on PostgreSQL, the
+    /// server-side COPY statements (the server must be able to read the shards).
+    #[arg(long)]
+    pub(crate) execute: bool,
+    /// Statements to produce: import (IMPORT INTO, for CockroachDB) or copy (also copy.sql:
+    /// one server-side COPY per shard, for PostgreSQL).
+    #[arg(long, value_enum, default_value_t = EmitArg::Import)]
+    pub(crate) emit: EmitArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum CompressArg {
+    None,
+    Gzip,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum EmitArg {
+    Import,
+    Copy,
+}
+
+impl ImportArgs {
+    pub(crate) fn options(&self) -> anyhow::Result<ImportOptions> {
+        let mut o = ImportOptions::new(&self.file, &self.table, self.shards, &self.out);
+        o.delimiter = self.csv.delimiter_byte()?;
+        o.null = self.csv.null.clone();
+        o.has_header = !self.csv.no_header;
+        o.columns = self.columns.clone();
+        o.keep_header = self.keep_header;
+        o.compress = match self.compress {
+            CompressArg::None => ShardCompression::None,
+            CompressArg::Gzip => ShardCompression::Gzip,
+        };
+        o.emit = match self.emit {
+            EmitArg::Import => Emit::Import,
+            EmitArg::Copy => Emit::Copy,
+        };
+        o.base_url = self.base_url.clone();
+        Ok(o)
+    }
+}

@@ -1,0 +1,143 @@
+//! `chunkload load` flags and their [`LoadConfig`].
+
+use super::shared::{DialectArgs, InferArgs, RetryArgs};
+use chunkload::load::{LoadConfig, Method};
+use chunkload::report::ProgressMode;
+use clap::Args;
+use std::time::Duration;
+
+#[derive(Args)]
+pub(crate) struct LoadArgs {
+    /// CSV files, loaded in order into one table; `-` reads stdin; .gz and .zst are decompressed.
+    #[arg(required = true)]
+    pub(crate) files: Vec<String>,
+    /// Target table: `table` or `schema.table` (quote parts with "" to keep case).
+    #[arg(long)]
+    pub(crate) table: String,
+    /// Target columns of a file without header, or the header columns to load, in order.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) columns: Option<Vec<String>>,
+    /// How rows travel: copy (COPY FROM STDIN), insert (multi-row INSERT) or upsert.
+    #[arg(long, value_enum, default_value_t = MethodArg::Copy)]
+    pub(crate) method: MethodArg,
+    #[command(flatten)]
+    pub(crate) dialect: DialectArgs,
+    #[command(flatten)]
+    pub(crate) infer: InferArgs,
+    /// Source bytes per chunk (transaction); suffixes K, M allowed.
+    #[arg(long, default_value = "256K", value_parser = parse_size)]
+    pub(crate) chunk_bytes: usize,
+    /// Rows per chunk.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) chunk_rows: usize,
+    /// Writer connections committing chunks concurrently.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) workers: usize,
+    /// Empty the table first, in the first chunk's transaction.
+    #[arg(long)]
+    pub(crate) truncate: bool,
+    /// Bad rows tolerated (sent to the reject file) before the load stops.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) max_errors: u64,
+    /// Where bad rows go (default: <first file>.rejects.csv).
+    #[arg(long)]
+    pub(crate) reject_file: Option<String>,
+    /// Name the load (for resume); default: derived from the files and options. Stdin is
+    /// resumable only under a name, and must then be fed the same bytes again.
+    #[arg(long)]
+    pub(crate) load_id: Option<String>,
+    /// Start a new load instead of resuming an interrupted one.
+    #[arg(long)]
+    pub(crate) fresh: bool,
+    /// Seconds to keep reconnecting after a lost connection.
+    #[arg(long, default_value_t = 120)]
+    pub(crate) reconnect_timeout: u64,
+    /// Read, convert, chunk and encode everything; print the first chunk's SQL; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// No progress output.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Create the table when it does not exist, with types inferred from the file.
+    #[arg(long)]
+    pub(crate) create_table: bool,
+    /// Skip the ledger row of each chunk: only to measure what exactly-once costs.
+    /// Without it a rerun or an ambiguous commit can duplicate rows.
+    #[arg(long, hide = true)]
+    pub(crate) unsafe_no_ledger: bool,
+    #[command(flatten)]
+    pub(crate) retry: RetryArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum MethodArg {
+    Copy,
+    Insert,
+    Upsert,
+}
+
+/// `--chunk-bytes`: a count with an optional K, M or G suffix (powers of 1024).
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1024),
+        Some('M') => (&t[..t.len() - 1], 1024 * 1024),
+        Some('G') => (&t[..t.len() - 1], 1024 * 1024 * 1024),
+        _ => (t, 1),
+    };
+    let n: usize = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a size: {s:?} (e.g. 256K, 4M)"))?;
+    n.checked_mul(mult)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| format!("bad size {s:?}"))
+}
+
+impl LoadArgs {
+    pub(crate) fn config(&self) -> anyhow::Result<LoadConfig> {
+        let mut cfg = LoadConfig::new(self.files.clone(), &self.table);
+        cfg.columns = self.columns.clone();
+        cfg.dialect = self.dialect.dialect()?;
+        cfg.compression = self.dialect.compression;
+        cfg.limits.max_bytes = self.chunk_bytes;
+        cfg.limits.max_rows = self.chunk_rows;
+        cfg.method = match self.method {
+            MethodArg::Copy => Method::Copy,
+            MethodArg::Insert => Method::Insert,
+            MethodArg::Upsert => Method::Upsert,
+        };
+        cfg.truncate = self.truncate;
+        cfg.workers = self.workers;
+        cfg.retry = self.retry.policy()?;
+        cfg.max_errors = self.max_errors;
+        cfg.reject_file = self.reject_file.clone();
+        cfg.load_id = self.load_id.clone();
+        cfg.fresh = self.fresh;
+        cfg.reconnect_timeout = Duration::from_secs(self.reconnect_timeout);
+        cfg.ledger = !self.unsafe_no_ledger;
+        cfg.progress = if self.quiet || self.json {
+            ProgressMode::Quiet
+        } else {
+            ProgressMode::Auto
+        };
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_size("256K"), Ok(256 * 1024));
+        assert_eq!(parse_size("4m"), Ok(4 * 1024 * 1024));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! Flags more than one command takes: the CSV dialect, schema inference, retries.
+
+use chunkload::infer::InferOptions;
+use chunkload::retry::RetryPolicy;
+use chunkload::source::Dialect;
+use clap::Args;
+use std::time::Duration;
+
+/// The CSV settings every command that reads CSV understands.
+#[derive(Args)]
+pub(crate) struct CsvArgs {
+    /// Field delimiter (one byte; `\t` for tab).
+    #[arg(long, default_value = ",")]
+    pub(crate) delimiter: String,
+    /// The string that means NULL when unquoted (default: the empty field).
+    #[arg(long, default_value = "")]
+    pub(crate) null: String,
+    /// The files have no header line.
+    #[arg(long)]
+    pub(crate) no_header: bool,
+}
+
+impl CsvArgs {
+    /// The delimiter as the one byte it must be.
+    pub(crate) fn delimiter_byte(&self) -> anyhow::Result<u8> {
+        one_byte("delimiter", &self.delimiter)
+    }
+}
+
+/// How the CSV is written; PostgreSQL's CSV COPY rules by default.
+#[derive(Args)]
+pub(crate) struct DialectArgs {
+    #[command(flatten)]
+    pub(crate) csv: CsvArgs,
+    /// Quote character.
+    #[arg(long, default_value = "\"")]
+    pub(crate) quote: String,
+    /// Escape character inside quotes (default: the quote character).
+    #[arg(long)]
+    pub(crate) escape: Option<String>,
+    /// Physical lines to skip at the start of each file, before the header.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) skip_lines: u64,
+    /// Decompression: none, gzip or zstd (default: by extension).
+    #[arg(long)]
+    pub(crate) compression: Option<chunkload::source::Compression>,
+}
+
+impl DialectArgs {
+    pub(crate) fn dialect(&self) -> anyhow::Result<Dialect> {
+        let d = Dialect {
+            delimiter: self.csv.delimiter_byte()?,
+            quote: one_byte("quote", &self.quote)?,
+            escape: match &self.escape {
+                Some(e) => one_byte("escape", e)?,
+                None => one_byte("quote", &self.quote)?,
+            },
+            has_header: !self.csv.no_header,
+            skip_lines: self.skip_lines,
+            null: self.csv.null.as_bytes().to_vec(),
+        };
+        d.validate()?;
+        Ok(d)
+    }
+}
+
+/// Schema inference, for `--create-table` and `chunkload schema`.
+#[derive(Args)]
+pub(crate) struct InferArgs {
+    /// Rows sampled to infer column types: a number or `all`.
+    #[arg(long, default_value = "10000", value_parser = parse_infer_rows)]
+    pub(crate) infer_rows: InferRows,
+    /// Primary key of a created table (default: none).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) primary_key: Vec<String>,
+    /// Columns of a created table declared NOT NULL.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) not_null: Vec<String>,
+}
+
+/// `--infer-rows`: a count, or `None` for all.
+#[derive(Clone, Copy)]
+pub(crate) struct InferRows(Option<u64>);
+
+fn parse_infer_rows(s: &str) -> Result<InferRows, String> {
+    chunkload::infer::parse_infer_rows(s)
+        .map(InferRows)
+        .map_err(|e| e.to_string())
+}
+
+impl InferArgs {
+    pub(crate) fn options(&self) -> InferOptions {
+        InferOptions {
+            sample_rows: self.infer_rows.0,
+            primary_key: self.primary_key.clone(),
+            not_null: self.not_null.clone(),
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+pub(crate) struct RetryArgs {
+    /// Attempts per transaction, the first included (retries only SQLSTATE 40001).
+    #[arg(long, default_value_t = 10)]
+    pub(crate) max_attempts: u32,
+    /// Upper bound of the first retry's random delay, in milliseconds; doubles per retry.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) retry_base_ms: u64,
+    /// Cap of the retry delay bound, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub(crate) retry_max_ms: u64,
+}
+
+impl RetryArgs {
+    pub(crate) fn policy(&self) -> anyhow::Result<RetryPolicy> {
+        let p = RetryPolicy {
+            max_attempts: self.max_attempts,
+            base_delay: Duration::from_millis(self.retry_base_ms),
+            max_delay: Duration::from_millis(self.retry_max_ms),
+        };
+        p.validate()?;
+        Ok(p)
+    }
+}
+
+/// A one-byte flag (`\t` spelled out is a tab).
+fn one_byte(what: &str, s: &str) -> anyhow::Result<u8> {
+    let s = if s == "\\t" { "\t" } else { s };
+    match s.as_bytes() {
+        [b] => Ok(*b),
+        _ => Err(chunkload::Error::usage(format!("--{what} must be one byte, got {s:?}")).into()),
+    }
+}

@@ -1,0 +1,102 @@
+//! `chunkload load`: flags to a [`LoadConfig`], the table created or read, the load run,
+//! the summary printed; rejected rows give exit code 3.
+
+use super::shared::{connect, connect_options, connector, infer_schema, warn};
+use crate::args::LoadArgs;
+use chunkload::infer::Sample;
+use chunkload::load::LoadConfig;
+use chunkload::table::Table;
+use chunkload::Flavour;
+use std::process::ExitCode;
+
+pub(crate) fn run(args: &LoadArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut cfg = args.config()?;
+    if args.dry_run {
+        return dry_run(&cfg, args, url);
+    }
+    let opts = connect_options(url)?;
+    if args.create_table {
+        let mut client = chunkload::connect::connect(&opts)?;
+        let sample = Sample {
+            file: &cfg.files[0],
+            dialect: &cfg.dialect,
+            compression: cfg.compression,
+            columns: cfg.columns.as_deref(),
+        };
+        let created = chunkload::infer::create_missing_table(
+            &mut client,
+            &cfg.table,
+            &sample,
+            &args.infer.options(),
+            &mut warn,
+        )?;
+        if let Some(created) = created {
+            eprintln!(
+                "created table {} from the inferred schema:\n{}",
+                cfg.table, created.sql
+            );
+            let file = cfg.files[0].clone();
+            let inferred = created.inferred;
+            cfg.type_hint = Some(std::sync::Arc::new(move |ty: &str| {
+                chunkload::infer::hint(ty, &inferred, &file)
+            }));
+        }
+    }
+    let summary = chunkload::load::run(&cfg, connector(opts))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        eprintln!("{summary}");
+    }
+    Ok(if summary.rejected > 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn dry_run(cfg: &LoadConfig, args: &LoadArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
+    let (table, flavour) = dry_run_table(cfg, args, url)?;
+    let d = chunkload::load::dry_run(cfg, table, flavour)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&d.summary)?);
+    } else {
+        println!("-- the first chunk sends:\n{}", d.first_sql);
+        println!("{}", d.summary);
+        println!(
+            "largest chunk: {} rows, {} bytes",
+            d.max_chunk_rows, d.max_chunk_bytes
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The table a dry run converts for: from the catalog when a URL is given, else inferred
+/// from the file (nothing needs a server).
+fn dry_run_table(
+    cfg: &LoadConfig,
+    args: &LoadArgs,
+    url: Option<&str>,
+) -> anyhow::Result<(Table, Flavour)> {
+    if let Some(u) = url {
+        let (mut client, flavour) = connect(Some(u))?;
+        match Table::read(&mut client, &cfg.table) {
+            Ok(t) => return Ok((t, flavour)),
+            Err(e)
+                if !(args.create_table && matches!(e.kind(), chunkload::ErrorKind::Schema(_))) =>
+            {
+                return Err(e.into())
+            }
+            Err(_) => {}
+        }
+    }
+    let opts = args.infer.options();
+    let inferred = infer_schema(
+        &cfg.files[0],
+        &cfg.dialect,
+        cfg.compression,
+        cfg.columns.as_deref(),
+        &opts,
+    )?;
+    Ok((inferred.to_table(&cfg.table, &opts), Flavour::Postgres))
+}

@@ -1,0 +1,29 @@
+//! `chunkload schema`: the CREATE TABLE inferred from a file.
+
+use super::shared::infer_schema;
+use crate::args::SchemaArgs;
+use std::process::ExitCode;
+
+pub(crate) fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
+    let d = args.dialect.dialect()?;
+    let opts = args.infer.options();
+    let inferred = infer_schema(
+        &args.file,
+        &d,
+        args.dialect.compression,
+        args.columns.as_deref(),
+        &opts,
+    )?;
+    let table = args.table.clone().unwrap_or_else(|| {
+        let stem = std::path::Path::new(&args.file)
+            .file_name()
+            .and_then(|s| s.to_str())
+            .unwrap_or("data");
+        stem.split('.').next().unwrap_or("data").to_string()
+    });
+    print!(
+        "{}",
+        chunkload::infer::create_table_sql(&table, &inferred, &opts)?
+    );
+    Ok(ExitCode::SUCCESS)
+}

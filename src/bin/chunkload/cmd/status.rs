@@ -1,0 +1,16 @@
+//! `chunkload status`: the loads the ledger recorded.
+
+use super::shared::connect;
+use crate::args::StatusArgs;
+use std::process::ExitCode;
+
+pub(crate) fn run(args: &StatusArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
+    let (mut client, _) = connect(url)?;
+    let loads = chunkload::ledger::status(&mut client)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&loads)?);
+    } else {
+        print!("{}", chunkload::report::status_table(&loads));
+    }
+    Ok(ExitCode::SUCCESS)
+}
