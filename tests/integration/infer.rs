@@ -158,3 +158,69 @@ fn concurrent_creators_create_the_table_once() {
     let e = infer::create_if_missing(&mut client(&url), "nope.t", &sql).unwrap_err();
     assert_eq!(e.sqlstate(), Some("3F000"), "{e}");
 }
+
+#[test]
+fn create_missing_table_creates_once_warns_first_and_refuses_stdin() {
+    let url = fresh_db("infer_create_missing");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.csv");
+    std::fs::write(&path, CSV).unwrap();
+    let dialect = Dialect::default();
+    let sample = infer::Sample {
+        file: path.to_str().unwrap(),
+        dialect: &dialect,
+        compression: None,
+        columns: None,
+    };
+    // `day` has a NULL in the sample, so declaring it NOT NULL warns.
+    let opts = InferOptions {
+        not_null: vec!["day".into()],
+        ..InferOptions::default()
+    };
+    let mut c = client(&url);
+    let mut warned = Vec::new();
+    let created = infer::create_missing_table(&mut c, "made", &sample, &opts, &mut |w| {
+        warned.push(w.to_string())
+    })
+    .unwrap()
+    .expect("the table was missing");
+    assert!(
+        created.sql.starts_with("CREATE TABLE \"made\" ("),
+        "{}",
+        created.sql
+    );
+    assert!(
+        created.sql.contains("\"day\" date NOT NULL"),
+        "{}",
+        created.sql
+    );
+    assert_eq!(created.inferred.rows_sampled, 3);
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0].contains("\"day\" is declared NOT NULL"),
+        "{warned:?}"
+    );
+    let table = Table::read(&mut c, "made").unwrap();
+    assert_eq!(table.columns.len(), 11);
+
+    // It exists now: nothing is inferred, nothing run, nothing warned.
+    warned.clear();
+    let again = infer::create_missing_table(&mut c, "made", &sample, &opts, &mut |w| {
+        warned.push(w.to_string())
+    })
+    .unwrap();
+    assert!(again.is_none() && warned.is_empty());
+
+    // Stdin would be consumed by the sample and then be empty for the load.
+    let stdin = infer::Sample {
+        file: "-",
+        ..sample
+    };
+    let err = infer::create_missing_table(&mut c, "other", &stdin, &opts, &mut |_| {}).unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+    assert!(
+        err.to_string().contains("cannot infer a schema from stdin"),
+        "{err}"
+    );
+    assert!(Table::read(&mut c, "other").is_err());
+}
