@@ -7,7 +7,6 @@
 //! the statement on CockroachDB. For PostgreSQL, [`ImportPlan::copy_statements`] gives
 //! one server-side `COPY ... FROM 'file'` per shard instead, which [`execute_copy`] runs.
 
-mod execute;
 mod serve;
 mod shard;
 mod statement;
@@ -16,14 +15,13 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use execute::{execute, execute_copy, POSTGRES_REFUSAL};
 pub use serve::{serve, shard_files, ShardServer};
 pub use statement::{
     copy_statement, import_statement, quote_ident, quote_literal, quote_table, redact_url,
     shell_quote, BaseUrl, Scheme, ShardDialect,
 };
 
-use crate::{Error, Result};
+use crate::{Error, Flavour, Result};
 
 /// Whether shards are compressed on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -471,6 +469,49 @@ fn write_sql(pending: &mut shard::Pending, path: &Path, text: &str, secret: bool
     f.write_all(text.as_bytes())
         .and_then(|_| f.sync_all())
         .map_err(|e| Error::io(name, e))
+}
+
+/// The message `--execute` gives on PostgreSQL, which has no `IMPORT INTO`.
+pub const POSTGRES_REFUSAL: &str = "IMPORT INTO is a CockroachDB statement and the target is \
+PostgreSQL: nothing was run. Use `chunkload load` to load the file in chunks, or \
+`chunkload import --emit copy` to get server-side COPY statements for the shards.";
+
+/// Runs the plan's `IMPORT INTO` on CockroachDB and returns the job's result row as
+/// `name=value` pairs; refuses on PostgreSQL without touching the server.
+pub fn execute(
+    client: &mut postgres::Client,
+    plan: &ImportPlan,
+    flavour: Flavour,
+) -> Result<String> {
+    if flavour != Flavour::Cockroach {
+        return Err(Error::usage(POSTGRES_REFUSAL));
+    }
+    let messages = client.simple_query(plan.statement())?;
+    let mut out = Vec::new();
+    for m in messages {
+        if let postgres::SimpleQueryMessage::Row(row) = m {
+            for (i, col) in row.columns().iter().enumerate() {
+                out.push(format!("{}={}", col.name(), row.get(i).unwrap_or("NULL")));
+            }
+        }
+    }
+    Ok(out.join(", "))
+}
+
+/// Runs the plan's [`ImportPlan::copy_statements`] on PostgreSQL in one transaction, so
+/// either every shard loads or none; returns the rows copied.
+pub fn execute_copy(client: &mut postgres::Client, plan: &ImportPlan) -> Result<u64> {
+    let mut tx = client.transaction()?;
+    let mut rows = 0;
+    for stmt in plan.copy_statements() {
+        for m in tx.simple_query(stmt)? {
+            if let postgres::SimpleQueryMessage::CommandComplete(n) = m {
+                rows += n;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(rows)
 }
 
 #[cfg(test)]
