@@ -285,6 +285,11 @@ impl ImportPlan {
         self.copy_sql.as_deref()
     }
 
+    /// The shards' file names, in order: all that `--serve` hands out.
+    pub fn shard_names(&self) -> Vec<String> {
+        self.shards.iter().map(|s| s.file_name.clone()).collect()
+    }
+
     /// Total data records over all shards.
     pub fn total_records(&self) -> u64 {
         self.shards.iter().map(|s| s.records).sum()

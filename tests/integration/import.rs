@@ -452,13 +452,17 @@ struct Running {
 
 fn start_server(dir: &Path, once: Option<Vec<String>>) -> Running {
     let server = ShardServer::bind(dir, "127.0.0.1:0").unwrap();
+    let files = match &once {
+        Some(names) => names.clone(),
+        None => chunkload::import::shard_files(dir).unwrap(),
+    };
     let addr = server.local_addr();
     let log = Arc::new(Mutex::new(Vec::new()));
     let log2 = Arc::clone(&log);
     let handle = std::thread::spawn(move || {
         let stop = AtomicBool::new(false);
         server
-            .run(once.as_deref(), &stop, |l| {
+            .run(&files, once.is_some(), &stop, |l| {
                 log2.lock().unwrap().push(l.to_string())
             })
             .unwrap();

@@ -179,22 +179,19 @@ pub fn run(args: &ImportArgs, url: Option<&str>, stop: Receiver<()>) -> anyhow::
     report(&plan, opts.emit);
 
     let serve = |server: &ShardServer| -> anyhow::Result<()> {
-        let once = if args.serve_once {
-            Some(import::shard_files(plan.dir())?)
-        } else {
-            None
-        };
+        let names = plan.shard_names();
         eprintln!(
-            "serving {} on http://{}/ {}",
+            "serving the {} shards of {} on http://{}/ {}",
+            names.len(),
             server.root().display(),
             server.local_addr(),
-            if once.is_some() {
+            if args.serve_once {
                 "until every shard was fetched once (Ctrl-C to stop)"
             } else {
                 "(Ctrl-C to stop)"
             }
         );
-        server.run(once.as_deref(), &halt, |line| eprintln!("{line}"))?;
+        server.run(&names, args.serve_once, &halt, |line| eprintln!("{line}"))?;
         if interrupted.load(Ordering::SeqCst) {
             eprintln!("file server stopped (Ctrl-C)");
         }
