@@ -441,6 +441,22 @@ mod tests {
     }
 
     #[test]
+    fn only_named_regular_files_are_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for f in ["t.1.csv", "import.sql", "u.1.csv"] {
+            std::fs::write(root.join(f), b"x").unwrap();
+        }
+        std::os::unix::fs::symlink(root.join("u.1.csv"), root.join("t.2.csv")).unwrap();
+        let allowed: BTreeSet<String> = ["t.1.csv", "t.2.csv"].map(String::from).into();
+        assert!(resolve_allowed(&root, &allowed, "/t.1.csv?k=v").is_some());
+        for bad in ["/import.sql", "/u.1.csv", "/t.2.csv", "/", "/../t.1.csv"] {
+            assert!(resolve_allowed(&root, &allowed, bad).is_none(), "{bad}");
+        }
+        assert_eq!(log_path("/t.1.csv?SECRET=1#f"), "/t.1.csv");
+    }
+
+    #[test]
     fn resolve_rejects_escapes() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();

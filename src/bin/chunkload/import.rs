@@ -1,7 +1,6 @@
 //! `chunkload import`: flags to [`ImportOptions`], then shards, statement, and optionally
 //! the file server and the statement's execution. The work itself is in `chunkload::import`.
 
-use anyhow::Context;
 use chunkload::import::{
     self, http_base_url, Emit, ImportOptions, ImportPlan, ShardCompression, ShardServer,
     POSTGRES_REFUSAL,
@@ -81,6 +80,9 @@ pub struct ImportArgs {
     /// one server-side COPY per shard, for PostgreSQL).
     #[arg(long, value_enum, default_value_t = EmitArg::Import)]
     emit: EmitArg,
+    /// Replace the shards an earlier import of this table left in --out.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -112,6 +114,7 @@ impl ImportArgs {
             EmitArg::Copy => Emit::Copy,
         };
         o.base_url = self.base_url.clone();
+        o.force = self.force;
         Ok(o)
     }
 }
@@ -156,9 +159,7 @@ pub fn run(args: &ImportArgs, url: Option<&str>, stop: Receiver<()>) -> anyhow::
     // busy port fails early.
     let server = match &args.serve {
         Some(addr) => {
-            std::fs::create_dir_all(&args.out)
-                .with_context(|| format!("creating {}", args.out.display()))?;
-            let server = ShardServer::bind(&args.out, addr)?;
+            let server = ShardServer::bind(&import::out_dir(&args.out)?, addr)?;
             if opts.base_url.is_none() {
                 let bound = server.local_addr();
                 if bound.ip().is_unspecified() {
@@ -227,6 +228,15 @@ pub fn run(args: &ImportArgs, url: Option<&str>, stop: Receiver<()>) -> anyhow::
 /// IMPORT INTO, the steps the URL scheme needs, and the statements (credentials redacted).
 fn report(plan: &ImportPlan, emit: Emit) {
     let bytes: u64 = plan.shards().iter().map(|s| s.file_bytes).sum();
+    if !plan.replaced_shards().is_empty() {
+        eprintln!(
+            "removed {} shards of an earlier import (--force)",
+            plan.replaced_shards().len()
+        );
+    }
+    if let Some(n) = plan.shard_note() {
+        eprintln!("note: {n}");
+    }
     eprintln!(
         "wrote {} shards ({} records, {} bytes) to {}",
         plan.shards().len(),
@@ -234,6 +244,23 @@ fn report(plan: &ImportPlan, emit: Emit) {
         bytes,
         plan.dir().display()
     );
+    if emit == Emit::Copy {
+        // A PostgreSQL target: IMPORT INTO and CockroachDB's caveats do not apply.
+        eprintln!(
+            "CockroachDB's IMPORT INTO statement is in {}",
+            plan.import_sql_path().display()
+        );
+        for n in plan.copy_notes() {
+            eprintln!("note: {n}");
+        }
+        if let Some(p) = plan.copy_sql_path() {
+            eprintln!("the COPY statements are in {}", p.display());
+        }
+        for s in plan.copy_statements() {
+            println!("{s}");
+        }
+        return;
+    }
     eprintln!(
         "the statement with its real URLs is in {}",
         plan.import_sql_path().display()
@@ -248,17 +275,6 @@ fn report(plan: &ImportPlan, emit: Emit) {
         eprintln!("  {cmd}");
     }
     println!("{}", plan.redacted_statement());
-    if emit == Emit::Copy {
-        for n in plan.copy_notes() {
-            eprintln!("note: {n}");
-        }
-        if let Some(p) = plan.copy_sql_path() {
-            eprintln!("the COPY statements are in {}", p.display());
-        }
-        for s in plan.copy_statements() {
-            println!("{s}");
-        }
-    }
 }
 
 /// IMPORT INTO on CockroachDB; the COPY statements, in one transaction, on PostgreSQL (the
