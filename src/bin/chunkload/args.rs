@@ -117,7 +117,7 @@ pub(crate) enum Command {
     )]
     Gen {
         /// Dataset: accounts (id uuid, balance int8) or wide (10 mixed-type columns).
-        dataset: chunkload::gen::Dataset,
+        dataset: chunkload::dataset::Dataset,
         /// Rows to generate.
         #[arg(long, default_value_t = 10_000)]
         rows: u64,

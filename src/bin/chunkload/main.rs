@@ -152,7 +152,7 @@ fn demo_data() -> anyhow::Result<std::path::PathBuf> {
     }
     let path = std::env::temp_dir().join(format!("chunkload-demo-{}.csv", std::process::id()));
     let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
-    chunkload::gen::generate(chunkload::gen::Dataset::Accounts, 10_000, 42, &mut w)?;
+    chunkload::dataset::generate(chunkload::dataset::Dataset::Accounts, 10_000, 42, &mut w)?;
     std::io::Write::flush(&mut w)?;
     Ok(path)
 }
@@ -267,28 +267,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             if ddl {
                 let t = table.unwrap_or_else(|| dataset.name().to_string());
-                println!("{}", chunkload::gen::ddl(dataset, &t));
+                println!("{}", chunkload::dataset::ddl(dataset, &t));
                 return Ok(ExitCode::SUCCESS);
             }
             match output {
-                Some(path) => {
-                    // Written to a temp file and renamed: no half-written dataset.
-                    let dir = path
-                        .parent()
-                        .filter(|p| !p.as_os_str().is_empty())
-                        .unwrap_or(std::path::Path::new("."));
-                    let tmp = tempfile::NamedTempFile::new_in(dir)?;
-                    // A dataset is an ordinary file, readable like any other (temp files are 0600).
-                    tmp.as_file()
-                        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
-                    let mut w = std::io::BufWriter::new(tmp.as_file());
-                    chunkload::gen::generate(dataset, rows, seed, &mut w)?;
-                    std::io::Write::flush(&mut w)?;
-                    drop(w);
-                    tmp.persist(&path)
-                        .with_context(|| format!("writing {}", path.display()))?;
+                Some(path) => chunkload::dataset::generate_to(dataset, rows, seed, &path)?,
+                None => {
+                    chunkload::dataset::generate(dataset, rows, seed, std::io::stdout().lock())?
                 }
-                None => chunkload::gen::generate(dataset, rows, seed, std::io::stdout().lock())?,
             }
         }
         Command::Schema {
