@@ -61,12 +61,12 @@ pub(crate) enum Command {
         #[arg(long)]
         schema: Option<std::path::PathBuf>,
     },
-    /// Run the tutorial's bank app: create accounts, transfer, delete five.
+    /// Run the tutorial's bank app: create accounts, transfer and delete five among them.
     #[command(
         after_help = "Example:\n  chunkload bank --url postgres://root@localhost:26257/bank --accounts 100 --seed 7"
     )]
     Bank {
-        /// Accounts to create.
+        /// Accounts to create (at least 2); only these are transferred between and deleted.
         #[arg(long, default_value_t = 100)]
         accounts: usize,
         /// Seed for a reproducible run.

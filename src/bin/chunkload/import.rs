@@ -35,7 +35,8 @@ pub struct ImportArgs {
     /// Target table: `table` or `schema.table` (quote parts with "" to keep case).
     #[arg(long)]
     table: String,
-    /// Number of shard files (the cluster's nodes fetch them in parallel).
+    /// Number of shard files (the cluster's nodes fetch them in parallel); never more than
+    /// there are records, since no shard is written empty.
     #[arg(long)]
     shards: usize,
     /// Directory for the shards and import.sql (created if missing).
@@ -65,8 +66,8 @@ pub struct ImportArgs {
     /// (default: nodelocal://1/<out dir name>/, or http://ADDR/ with --serve).
     #[arg(long)]
     base_url: Option<String>,
-    /// Serve the out directory over HTTP on ADDR (host:port), logging each fetch, until
-    /// Ctrl-C (or --serve-once).
+    /// Serve this import's shards (and nothing else in --out) over HTTP on ADDR
+    /// (host:port), logging each fetch, until Ctrl-C (or --serve-once).
     #[arg(long, value_name = "ADDR")]
     serve: Option<String>,
     /// With --serve: stop once every shard has been fetched completely.
