@@ -13,7 +13,7 @@ mod common;
 
 use chunkload::cluster::LocalCluster;
 use chunkload::connect::ConnectOptions;
-use chunkload::gen::{self, Dataset};
+use chunkload::dataset::{self, Dataset};
 use chunkload::load::{self, LoadConfig, Method};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use plotters::prelude::*;
@@ -56,7 +56,7 @@ impl Bench {
         let url = cluster.create_database("bench").expect("bench database");
         let opts = ConnectOptions::parse(&url).expect("cluster URL");
         let mut c = chunkload::connect::connect(&opts).expect("connect");
-        c.batch_execute(&gen::ddl(Dataset::Accounts, "accounts"))
+        c.batch_execute(&dataset::ddl(Dataset::Accounts, "accounts"))
             .expect("create accounts");
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("accounts.csv");

@@ -11,8 +11,8 @@ mod common;
 
 use bytes::BytesMut;
 use chunkload::chunk::{ChunkLimits, ChunkStream};
+use chunkload::dataset::Dataset;
 use chunkload::encode::{self, EncodedRows, Encoder, Format};
-use chunkload::gen::Dataset;
 use chunkload::source::{Dialect, RecordReader};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use postgres::types::{ToSql, Type};

@@ -5,6 +5,9 @@
 //! outside the transaction (the Python sample mutates globals from inside its callbacks).
 //! Random choices come from a seeded generator cloned into each attempt, so `--seed`
 //! makes a run reproducible and a retry picks the same accounts.
+//!
+//! The app touches only the accounts it created: the transfer and the deletions pick
+//! among those ids, so running it beside loaded data leaves that data alone.
 
 use crate::flavour::Flavour;
 use crate::retry::{run_transaction, RetryPolicy};
@@ -84,14 +87,14 @@ impl<'a> Bank<'a> {
         Ok(done.value)
     }
 
-    /// Step 2: moves half of a random account's balance to a different random account.
-    pub fn transfer_random(&mut self, rng: &StdRng) -> Result<Transfer> {
+    /// Step 2: moves half the balance of a random account among `ids` (the accounts this
+    /// run created) to a different one among them.
+    pub fn transfer_random(&mut self, ids: &[Uuid], rng: &StdRng) -> Result<Transfer> {
+        if ids.len() < 2 {
+            return Err(Error::usage("a transfer needs at least two accounts"));
+        }
         let done = run_transaction(self.client, self.flavour, &self.policy, |tx| {
             let mut rng = rng.clone();
-            let ids = account_ids(tx)?;
-            if ids.len() < 2 {
-                return Err(Error::other("a transfer needs at least two accounts"));
-            }
             let picked: Vec<Uuid> = ids.choose_multiple(&mut rng, 2).copied().collect();
             let (from, to) = (picked[0], picked[1]);
             let from_before = balance_for_update(tx, from)?;
@@ -138,11 +141,16 @@ impl<'a> Bank<'a> {
         Ok(done.value)
     }
 
-    /// Step 3: deletes `n` distinct random accounts; returns their ids and how many remain.
-    pub fn delete_random(&mut self, n: usize, rng: &StdRng) -> Result<(Vec<Uuid>, i64)> {
+    /// Step 3: deletes `n` distinct random accounts among `ids` (the accounts this run
+    /// created); returns the deleted ids and how many accounts the table still holds.
+    pub fn delete_random(
+        &mut self,
+        n: usize,
+        ids: &[Uuid],
+        rng: &StdRng,
+    ) -> Result<(Vec<Uuid>, i64)> {
         let done = run_transaction(self.client, self.flavour, &self.policy, |tx| {
             let mut rng = rng.clone();
-            let ids = account_ids(tx)?;
             let victims: Vec<Uuid> = ids
                 .choose_multiple(&mut rng, n.min(ids.len()))
                 .copied()
@@ -157,15 +165,6 @@ impl<'a> Bank<'a> {
     }
 }
 
-/// Every account id, in a stable order so a seeded choice picks the same accounts.
-fn account_ids(tx: &mut postgres::Transaction<'_>) -> Result<Vec<Uuid>> {
-    Ok(tx
-        .query("SELECT id FROM accounts ORDER BY id", &[])?
-        .iter()
-        .map(|r| r.get(0))
-        .collect())
-}
-
 fn balance_for_update(tx: &mut postgres::Transaction<'_>, id: Uuid) -> Result<i64> {
     let row = tx.query_opt(
         "SELECT balance FROM accounts WHERE id = $1 FOR UPDATE",
@@ -175,7 +174,14 @@ fn balance_for_update(tx: &mut postgres::Transaction<'_>, id: Uuid) -> Result<i6
     Ok(row.get::<_, Option<i64>>(0).unwrap_or(0))
 }
 
-/// The whole tutorial run, printed as the tutorial prints it.
+/// How many of its accounts the app deletes, as the tutorial does.
+const DELETIONS: usize = 5;
+
+/// The fewest accounts a run may create: the transfer needs two of its own.
+pub const MIN_ACCOUNTS: usize = 2;
+
+/// The whole tutorial run, printed as the tutorial prints it: creates `accounts`
+/// (at least [`MIN_ACCOUNTS`]), then transfers and deletes among those only.
 pub fn run_app(
     client: &mut Client,
     flavour: Flavour,
@@ -184,12 +190,19 @@ pub fn run_app(
     seed: Option<u64>,
     out: &mut impl std::io::Write,
 ) -> Result<i64> {
+    if accounts < MIN_ACCOUNTS {
+        return Err(Error::usage(format!(
+            "--accounts must be at least {MIN_ACCOUNTS}: the app transfers between two \
+             accounts it created (it never touches other rows)"
+        )));
+    }
     let seed = seed.unwrap_or_else(rand::random);
     let mut rng = StdRng::seed_from_u64(seed);
     let mut bank = Bank::new(client, flavour, policy);
     let w = |e: std::io::Error| Error::io("stdout", e);
     writeln!(out, "Creating new accounts...").map_err(w)?;
-    for a in bank.create_accounts(accounts, &mut rng)? {
+    let created = bank.create_accounts(accounts, &mut rng)?;
+    for a in &created {
         writeln!(
             out,
             "Created new account with id {} and balance {}.",
@@ -197,7 +210,8 @@ pub fn run_app(
         )
         .map_err(w)?;
     }
-    let t = bank.transfer_random(&rng)?;
+    let ids: Vec<Uuid> = created.iter().map(|a| a.id).collect();
+    let t = bank.transfer_random(&ids, &rng)?;
     let (from, to) = t.before;
     writeln!(out, "Random account balances:").map_err(w)?;
     writeln!(out, "Account {}: {}", from.id, from.balance).map_err(w)?;
@@ -211,8 +225,14 @@ pub fn run_app(
     writeln!(out, "Transfer complete.\nNew balances:").map_err(w)?;
     writeln!(out, "Account {}: {}", t.after.0.id, t.after.0.balance).map_err(w)?;
     writeln!(out, "Account {}: {}", t.after.1.id, t.after.1.balance).map_err(w)?;
-    writeln!(out, "Deleting existing accounts...").map_err(w)?;
-    let (deleted, left) = bank.delete_random(5, &rng)?;
+    let n = DELETIONS.min(ids.len());
+    writeln!(
+        out,
+        "Deleting {n} of the {} accounts this run created...",
+        ids.len()
+    )
+    .map_err(w)?;
+    let (deleted, left) = bank.delete_random(n, &ids, &rng)?;
     for id in deleted {
         writeln!(out, "Deleted account {id}.").map_err(w)?;
     }

@@ -24,7 +24,7 @@
 //! Around the pipeline: [`connect`] (URLs, TLS, redaction), [`flavour`] (the one switch for
 //! CockroachDB-only SQL), [`table`] (the catalog), [`cluster`] (a throwaway PostgreSQL for
 //! the demo and the tests), [`bank`] (the tutorial's app), [`import`] (shards and
-//! `IMPORT INTO`), [`infer`] (schemas for CSVs nobody wrote one for), [`gen`] (datasets).
+//! `IMPORT INTO`), [`infer`] (schemas for CSVs nobody wrote one for), [`dataset`] (datasets).
 //!
 //! ```no_run
 //! use chunkload::load::{run, LoadConfig, Method};
@@ -47,10 +47,10 @@ pub mod chunk;
 pub mod cluster;
 pub mod commit;
 pub mod connect;
+pub mod dataset;
 pub mod encode;
 pub mod error;
 pub mod flavour;
-pub mod gen;
 pub mod import;
 pub mod infer;
 pub mod ledger;

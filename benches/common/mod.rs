@@ -2,17 +2,17 @@
 
 #![allow(dead_code)]
 
+use chunkload::dataset::{self, Dataset};
 use chunkload::encode::Column;
-use chunkload::gen::{self, Dataset};
 
 /// A generated CSV file (header included) held in memory.
 pub fn generated(ds: Dataset, rows: u64, seed: u64) -> Vec<u8> {
     let mut data = Vec::new();
-    gen::generate(ds, rows, seed, &mut data).expect("generating into memory");
+    dataset::generate(ds, rows, seed, &mut data).expect("generating into memory");
     data
 }
 
-/// The target columns of `gen::ddl(ds, ..)`, as the catalog would describe them.
+/// The target columns of `dataset::ddl(ds, ..)`, as the catalog would describe them.
 pub fn columns(ds: Dataset) -> Vec<Column> {
     let spec: &[(&str, &str, bool)] = match ds {
         Dataset::Accounts => &[("id", "uuid", true), ("balance", "bigint", false)],

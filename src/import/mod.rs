@@ -50,7 +50,8 @@ pub struct ImportOptions {
     pub input: PathBuf,
     /// Target table, optionally schema-qualified (`schema.table`).
     pub table: String,
-    /// Number of shard files to write (at least 1; shards may be empty if records are few).
+    /// Number of shard files to write (at least 1). Fewer are written when a shard would
+    /// be empty (fewer records than shards, or records larger than a shard's share).
     pub shards: usize,
     /// Directory for the shards and `import.sql`; created if missing.
     pub out_dir: PathBuf,
@@ -70,6 +71,9 @@ pub struct ImportOptions {
     pub keep_header: bool,
     /// Also write `copy.sql` for PostgreSQL.
     pub emit: Emit,
+    /// Replace the shards of the same table left in `out_dir` by an earlier import;
+    /// without it their presence is a usage error (they would be served and not loaded).
+    pub force: bool,
 }
 
 impl ImportOptions {
@@ -94,6 +98,7 @@ impl ImportOptions {
             base_url: None,
             keep_header: false,
             emit: Emit::Import,
+            force: false,
         }
     }
 
@@ -161,6 +166,8 @@ pub struct ImportPlan {
     copy: Vec<String>,
     import_sql: PathBuf,
     copy_sql: Option<PathBuf>,
+    requested_shards: usize,
+    replaced: Vec<String>,
 }
 
 const CAVEATS: &[&str] = &[
@@ -285,6 +292,28 @@ impl ImportPlan {
         self.copy_sql.as_deref()
     }
 
+    /// Why fewer shards than `--shards` were written, if so: none is ever empty.
+    pub fn shard_note(&self) -> Option<String> {
+        let (n, want) = (self.shards.len(), self.requested_shards);
+        (n < want).then(|| {
+            format!(
+                "wrote {n} shards instead of {want}: the other shards would have been empty \
+                 ({} records)",
+                self.total_records()
+            )
+        })
+    }
+
+    /// Shards of an earlier import of this table that were removed (`force`).
+    pub fn replaced_shards(&self) -> &[String] {
+        &self.replaced
+    }
+
+    /// The shards' file names, in order: all that `--serve` hands out.
+    pub fn shard_names(&self) -> Vec<String> {
+        self.shards.iter().map(|s| s.file_name.clone()).collect()
+    }
+
     /// Total data records over all shards.
     pub fn total_records(&self) -> u64 {
         self.shards.iter().map(|s| s.records).sum()
@@ -314,6 +343,55 @@ fn file_stem(table: &str) -> String {
     s
 }
 
+/// Whether `name` is a shard file of the table with file stem `stem`, as [`shard_name`]
+/// writes them (any count, compressed or not).
+fn is_shard_of(stem: &str, name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(stem).and_then(|r| r.strip_prefix('.')) else {
+        return false;
+    };
+    let Some(num) = rest
+        .strip_suffix(".csv.gz")
+        .or_else(|| rest.strip_suffix(".csv"))
+    else {
+        return false;
+    };
+    !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The shard files of the table with file stem `stem` already in `dir`, sorted.
+fn existing_shards(dir: &Path, stem: &str) -> Result<Vec<String>> {
+    let name = dir.display().to_string();
+    let mut v = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| Error::io(name.clone(), e))? {
+        let entry = entry.map_err(|e| Error::io(name.clone(), e))?;
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if is_shard_of(stem, &file_name) {
+            v.push(file_name);
+        }
+    }
+    v.sort();
+    Ok(v)
+}
+
+/// Creates the output directory if missing and returns it canonicalized; an existing
+/// path that is not a directory is a usage error.
+pub fn out_dir(path: &Path) -> Result<PathBuf> {
+    let name = path.display().to_string();
+    match fs::metadata(path) {
+        Ok(m) if !m.is_dir() => {
+            return Err(Error::usage(format!(
+                "--out {name} exists and is not a directory"
+            )))
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(path).map_err(|e| Error::io(name.clone(), e))?
+        }
+        Err(e) => return Err(Error::io(name, e)),
+    }
+    path.canonicalize().map_err(|e| Error::io(name, e))
+}
+
 fn shard_name(stem: &str, index: usize, count: usize, gzip: bool) -> String {
     let width = count.to_string().len();
     format!(
@@ -329,12 +407,20 @@ fn shard_name(stem: &str, index: usize, count: usize, gzip: bool) -> String {
 /// complete, so an error leaves nothing half-written (and earlier files untouched).
 pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
     opts.validate()?;
-    let dir_name = opts.out_dir.display().to_string();
-    fs::create_dir_all(&opts.out_dir).map_err(|e| Error::io(dir_name.clone(), e))?;
-    let dir = opts
-        .out_dir
-        .canonicalize()
-        .map_err(|e| Error::io(dir_name.clone(), e))?;
+    let dir = out_dir(&opts.out_dir)?;
+    let stem = file_stem(&opts.table);
+    let earlier = existing_shards(&dir, &stem)?;
+    if !earlier.is_empty() && !opts.force {
+        return Err(Error::usage(format!(
+            "{} already holds {} shards of {} from an earlier import ({}{}); pass --force to \
+             replace them, or choose another --out",
+            dir.display(),
+            earlier.len(),
+            opts.table,
+            earlier[0],
+            if earlier.len() > 1 { ", ..." } else { "" }
+        )));
+    }
     let base = match &opts.base_url {
         Some(u) => BaseUrl::parse(u)?,
         None => {
@@ -369,11 +455,18 @@ pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
         gzip,
     };
 
-    let stem = file_stem(&opts.table);
+    // Only shards holding records are written: an empty file would be served and
+    // imported for nothing.
+    let kept: Vec<usize> = (0..opts.shards).filter(|&i| cuts.records[i] > 0).collect();
+    if kept.is_empty() {
+        return Err(Error::usage(format!(
+            "{input_name} holds no data records: there is nothing to import"
+        )));
+    }
     let mut pending = shard::Pending::new();
-    let mut shards = Vec::with_capacity(opts.shards);
-    for i in 0..opts.shards {
-        let file_name = shard_name(&stem, i, opts.shards, gzip);
+    let mut shards = Vec::with_capacity(kept.len());
+    for (n, &i) in kept.iter().enumerate() {
+        let file_name = shard_name(&stem, n, kept.len(), gzip);
         let path = dir.join(&file_name);
         let out = pending.create(&path)?;
         let (start, end) = (cuts.bounds[i], cuts.bounds[i + 1]);
@@ -439,6 +532,16 @@ pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
         None
     };
     drop(src);
+    // The earlier import's shards go only now that the new ones are complete; those with
+    // a new shard's name are replaced by the rename.
+    let mut replaced = Vec::new();
+    for name in earlier {
+        if !shards.iter().any(|s| s.file_name == name) {
+            let path = dir.join(&name);
+            fs::remove_file(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        }
+        replaced.push(name);
+    }
     pending.commit()?;
     Ok(ImportPlan {
         table: opts.table.clone(),
@@ -452,6 +555,8 @@ pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
         copy,
         import_sql,
         copy_sql,
+        requested_shards: opts.shards,
+        replaced,
     })
 }
 
@@ -529,6 +634,24 @@ mod tests {
     fn shard_names_are_padded_to_sort() {
         assert_eq!(shard_name("t", 0, 1, false), "t.1.csv");
         assert_eq!(shard_name("t", 2, 12, true), "t.03.csv.gz");
+    }
+
+    #[test]
+    fn shard_names_of_a_table_are_recognised() {
+        for yes in ["t.1.csv", "t.0042.csv.gz"] {
+            assert!(is_shard_of("t", yes), "{yes}");
+        }
+        for no in [
+            "t.csv",
+            "t.x.csv",
+            "tt.1.csv",
+            "t.1.csv.tmp",
+            "u.1.csv",
+            "a.t.1.csv",
+        ] {
+            assert!(!is_shard_of("t", no), "{no}");
+        }
+        assert!(!is_shard_of("a", "a.b.1.csv"));
     }
 
     #[test]

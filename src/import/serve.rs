@@ -1,20 +1,22 @@
 //! A small HTTP file server so the cluster's nodes can fetch the shards.
 //!
-//! Only regular files that resolve inside the served directory are returned; everything
-//! else (`..`, `%2e%2e`, absolute paths, symlinks leading out, directories) is a 404. GET
+//! Only the shard files named to [`ShardServer::run`] are returned, and only while they
+//! are regular files inside the served directory; everything else (`import.sql`, other
+//! files, `..`, `%2e%2e`, absolute paths, symlinks, directories) is a 404. Log lines name
+//! the client and the path without its query string, which may carry credentials. GET
 //! and HEAD are supported, with single byte ranges, since CockroachDB resumes an
 //! interrupted HTTP read with a `Range` request. Each request is served on its own thread
 //! so all nodes download at once; the log callback runs on the caller's thread.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
@@ -55,23 +57,19 @@ pub fn shard_files(dir: &Path) -> Result<Vec<String>> {
     Ok(v)
 }
 
-/// Serves `dir` on `addr` (e.g. `127.0.0.1:8080`) until the process is interrupted or,
-/// with `once`, until every shard in `dir` has been downloaded completely at least once.
+/// Serves the shard files of `dir` (see [`shard_files`]) on `addr` (e.g. `127.0.0.1:8080`)
+/// until the process is interrupted or, with `once`, until every one of them has been
+/// downloaded completely at least once.
 /// `log` receives one line per request and the start and stop messages.
 pub fn serve(dir: &Path, addr: &str, once: bool, mut log: impl FnMut(&str)) -> Result<()> {
     let server = ShardServer::bind(dir, addr)?;
-    let expected = if once {
-        let files = shard_files(&server.root)?;
-        if files.is_empty() {
-            return Err(Error::usage(format!(
-                "--serve-once: no .csv or .csv.gz files in {}",
-                dir.display()
-            )));
-        }
-        Some(files)
-    } else {
-        None
-    };
+    let files = shard_files(&server.root)?;
+    if once && files.is_empty() {
+        return Err(Error::usage(format!(
+            "--serve-once: no .csv or .csv.gz files in {}",
+            dir.display()
+        )));
+    }
     log(&format!(
         "serving {} on http://{}/{}",
         server.root.display(),
@@ -82,7 +80,7 @@ pub fn serve(dir: &Path, addr: &str, once: bool, mut log: impl FnMut(&str)) -> R
             " (Ctrl-C to stop)"
         }
     ));
-    server.run(expected.as_deref(), &AtomicBool::new(false), log)
+    server.run(&files, once, &AtomicBool::new(false), log)
 }
 
 impl ShardServer {
@@ -116,19 +114,22 @@ impl ShardServer {
         &self.root
     }
 
-    /// Serves until `stop` is set or, when `once` lists file names, until each of them has
-    /// had all its bytes written to clients (ranges add up).
+    /// Serves the files named in `files` (plain names inside the root; nothing else is
+    /// served) until `stop` is set or, with `once`, until each of them has had all its
+    /// bytes written to clients (ranges add up).
     pub fn run(
         &self,
-        once: Option<&[String]>,
+        files: &[String],
+        once: bool,
         stop: &AtomicBool,
         mut log: impl FnMut(&str),
     ) -> Result<()> {
-        let mut pending: BTreeMap<String, Vec<(u64, u64)>> = once
-            .unwrap_or_default()
-            .iter()
-            .map(|f| (f.clone(), Vec::new()))
-            .collect();
+        let allowed: Arc<BTreeSet<String>> = Arc::new(files.iter().cloned().collect());
+        let mut pending: BTreeMap<String, Vec<(u64, u64)>> = if once {
+            files.iter().map(|f| (f.clone(), Vec::new())).collect()
+        } else {
+            BTreeMap::new()
+        };
         let mut done: HashMap<String, bool> = HashMap::new();
         let (tx, rx) = mpsc::channel::<Served>();
         loop {
@@ -143,7 +144,7 @@ impl ShardServer {
                     }
                 }
             }
-            if once.is_some() && pending.is_empty() {
+            if once && pending.is_empty() {
                 log(&format!("all {} shards served; stopping", done.len()));
                 return Ok(());
             }
@@ -156,9 +157,10 @@ impl ShardServer {
                 Err(e) => return Err(Error::io(format!("http://{}", self.addr), e)),
             };
             let root = self.root.clone();
+            let allowed = Arc::clone(&allowed);
             let tx = tx.clone();
             std::thread::spawn(move || {
-                let served = handle(&root, req);
+                let served = handle(&root, &allowed, req);
                 let _ = tx.send(served);
             });
         }
@@ -182,6 +184,29 @@ fn add_range(ranges: &mut Vec<(u64, u64)>, start: u64, end: u64) -> u64 {
     }
     *ranges = merged;
     ranges.iter().map(|(s, e)| e - s).sum()
+}
+
+/// Maps a request target to one of the `allowed` file names, when that is a regular file
+/// (not a symlink) directly inside `root`; `None` means 404.
+fn resolve_allowed(
+    root: &Path,
+    allowed: &BTreeSet<String>,
+    target: &str,
+) -> Option<(PathBuf, String)> {
+    let (canon, rel) = resolve(root, target)?;
+    if !allowed.contains(&rel) || rel.contains('/') {
+        return None;
+    }
+    let link = root.join(&rel).symlink_metadata().ok()?;
+    if !link.file_type().is_file() {
+        return None;
+    }
+    Some((canon, rel))
+}
+
+/// The request path without query string or fragment, for log lines.
+fn log_path(target: &str) -> &str {
+    target.split(['?', '#']).next().unwrap_or("")
 }
 
 /// Maps a request target to a regular file inside `root`, or `None` (404).
@@ -264,7 +289,7 @@ fn header(name: &str, value: &str) -> Header {
 
 fn simple(req: Request, code: u16, body: &str, extra: Vec<Header>, peer: &str) -> Served {
     let method = req.method().to_string();
-    let url = req.url().to_string();
+    let url = log_path(req.url()).to_string();
     let mut resp = Response::from_string(body).with_status_code(StatusCode(code));
     for h in extra {
         resp.add_header(h);
@@ -276,7 +301,7 @@ fn simple(req: Request, code: u16, body: &str, extra: Vec<Header>, peer: &str) -
     }
 }
 
-fn handle(root: &Path, req: Request) -> Served {
+fn handle(root: &Path, allowed: &BTreeSet<String>, req: Request) -> Served {
     let peer = req
         .remote_addr()
         .map(|a| a.to_string())
@@ -292,7 +317,7 @@ fn handle(root: &Path, req: Request) -> Served {
         );
     }
     let url = req.url().to_string();
-    let Some((path, rel)) = resolve(root, &url) else {
+    let Some((path, rel)) = resolve_allowed(root, allowed, &url) else {
         return simple(req, 404, "not found\n", Vec::new(), &peer);
     };
     let opened = File::open(&path).and_then(|f| {
@@ -368,10 +393,10 @@ fn handle(root: &Path, req: Request) -> Served {
     };
     let complete = is_get && result.is_ok() && written == end - start;
     let line = if !is_get {
-        format!("{peer} {method} {url} {code} ({} bytes)", end - start)
+        format!("{peer} {method} /{rel} {code} ({} bytes)", end - start)
     } else {
         format!(
-            "{peer} {method} {url} {code} {written}/{} bytes{}",
+            "{peer} {method} /{rel} {code} {written}/{} bytes{}",
             end - start,
             if complete { "" } else { " (incomplete)" }
         )
@@ -413,6 +438,22 @@ mod tests {
         assert_eq!(parse_range(Some("bytes=5-2"), 10), Err(()));
         assert_eq!(parse_range(Some("bytes=0-1,4-5"), 10), Ok(None));
         assert_eq!(parse_range(Some("items=0-1"), 10), Ok(None));
+    }
+
+    #[test]
+    fn only_named_regular_files_are_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for f in ["t.1.csv", "import.sql", "u.1.csv"] {
+            std::fs::write(root.join(f), b"x").unwrap();
+        }
+        std::os::unix::fs::symlink(root.join("u.1.csv"), root.join("t.2.csv")).unwrap();
+        let allowed: BTreeSet<String> = ["t.1.csv", "t.2.csv"].map(String::from).into();
+        assert!(resolve_allowed(&root, &allowed, "/t.1.csv?k=v").is_some());
+        for bad in ["/import.sql", "/u.1.csv", "/t.2.csv", "/", "/../t.1.csv"] {
+            assert!(resolve_allowed(&root, &allowed, bad).is_none(), "{bad}");
+        }
+        assert_eq!(log_path("/t.1.csv?SECRET=1#f"), "/t.1.csv");
     }
 
     #[test]

@@ -230,3 +230,99 @@ fn cli_dry_run_without_a_server_infers_the_types() {
     );
     assert!(out.contains("would load 3 rows"), "{out}");
 }
+
+/// `chunkload gen accounts --rows 50 --seed 5 -o PATH`.
+fn gen_to(path: &std::path::Path) -> Output {
+    chunkload(&[
+        "gen",
+        "accounts",
+        "--rows",
+        "50",
+        "--seed",
+        "5",
+        "-o",
+        path.to_str().unwrap(),
+    ])
+}
+
+fn gen_bytes() -> Vec<u8> {
+    let mut v = Vec::new();
+    chunkload::dataset::generate(chunkload::dataset::Dataset::Accounts, 50, 5, &mut v).unwrap();
+    v
+}
+
+#[test]
+fn cli_gen_writes_through_a_symlink_and_into_a_fifo() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    std::fs::create_dir(&data_dir).unwrap();
+    let target = data_dir.join("real.csv");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = gen_to(&link);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_link(&link).unwrap(), target);
+    assert_eq!(std::fs::read(&target).unwrap(), gen_bytes());
+    // The temp file went next to the target, and is gone.
+    assert_eq!(std::fs::read_dir(&data_dir).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+
+    let fifo = dir.path().join("pipe");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) on a NUL-terminated path we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let o = gen_to(&fifo);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(reader.join().unwrap(), gen_bytes());
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+}
+
+#[test]
+fn cli_gen_replaces_a_regular_file_atomically() {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.csv");
+    std::fs::write(&path, "old contents").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let before = std::fs::metadata(&path).unwrap().ino();
+    // A reader holding the old file keeps seeing it whole: the new one is a new inode.
+    let mut held = std::fs::File::open(&path).unwrap();
+    let o = gen_to(&path);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let after = std::fs::metadata(&path).unwrap();
+    assert_ne!(after.ino(), before, "renamed into place, not rewritten");
+    assert_eq!(after.permissions().mode() & 0o777, 0o640, "mode kept");
+    assert_eq!(std::fs::read(&path).unwrap(), gen_bytes());
+    let mut old = String::new();
+    held.read_to_string(&mut old).unwrap();
+    assert_eq!(old, "old contents");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temp file left"
+    );
+    // A new path in a missing directory: the error names the path, nothing is created.
+    let missing = dir.path().join("nodir/x.csv");
+    let o = gen_to(&missing);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(missing.to_str().unwrap()),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains(".chunkload-gen-"), "{}", stderr(&o));
+}

@@ -16,6 +16,7 @@ mod cli;
 mod cluster;
 mod faults;
 mod import;
+mod import_scope;
 mod infer;
 mod load;
 mod multihost;

@@ -58,7 +58,8 @@ pub fn count(url: &str, table: &str) -> i64 {
 pub fn accounts_file(dir: &Path, rows: u64, seed: u64) -> PathBuf {
     let path = dir.join(format!("accounts-{rows}-{seed}.csv"));
     let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    chunkload::gen::generate(chunkload::gen::Dataset::Accounts, rows, seed, &mut w).unwrap();
+    chunkload::dataset::generate(chunkload::dataset::Dataset::Accounts, rows, seed, &mut w)
+        .unwrap();
     std::io::Write::flush(&mut w).unwrap();
     path
 }

@@ -5,7 +5,7 @@ use clap::Args;
 
 #[derive(Args)]
 pub(crate) struct BankArgs {
-    /// Accounts to create.
+    /// Accounts to create (at least 2); only these are transferred between and deleted.
     #[arg(long, default_value_t = 100)]
     pub(crate) accounts: usize,
     /// Seed for a reproducible run.

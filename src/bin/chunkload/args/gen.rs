@@ -1,6 +1,6 @@
 //! `chunkload gen` flags.
 
-use chunkload::gen::Dataset;
+use chunkload::dataset::Dataset;
 use clap::Args;
 use std::path::PathBuf;
 

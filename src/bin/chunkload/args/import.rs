@@ -32,7 +32,8 @@ pub(crate) struct ImportArgs {
     /// Target table: `table` or `schema.table` (quote parts with "" to keep case).
     #[arg(long)]
     pub(crate) table: String,
-    /// Number of shard files (the cluster's nodes fetch them in parallel).
+    /// Number of shard files (the cluster's nodes fetch them in parallel); never more than
+    /// there are records, since no shard is written empty.
     #[arg(long)]
     pub(crate) shards: usize,
     /// Directory for the shards and import.sql (created if missing).
@@ -54,8 +55,8 @@ pub(crate) struct ImportArgs {
     /// (default: nodelocal://1/<out dir name>/, or http://ADDR/ with --serve).
     #[arg(long)]
     pub(crate) base_url: Option<String>,
-    /// Serve the out directory over HTTP on ADDR (host:port), logging each fetch, until
-    /// Ctrl-C (or --serve-once).
+    /// Serve this import's shards (and nothing else in --out) over HTTP on ADDR
+    /// (host:port), logging each fetch, until Ctrl-C (or --serve-once).
     #[arg(long, value_name = "ADDR")]
     pub(crate) serve: Option<String>,
     /// With --serve: stop once every shard has been fetched completely.
@@ -69,6 +70,9 @@ pub(crate) struct ImportArgs {
     /// one server-side COPY per shard, for PostgreSQL).
     #[arg(long, value_enum, default_value_t = EmitArg::Import)]
     pub(crate) emit: EmitArg,
+    /// Replace the shards an earlier import of this table left in --out.
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -100,6 +104,7 @@ impl ImportArgs {
             EmitArg::Copy => Emit::Copy,
         };
         o.base_url = self.base_url.clone();
+        o.force = self.force;
         Ok(o)
     }
 }

@@ -72,7 +72,7 @@ fn demo_data() -> anyhow::Result<std::path::PathBuf> {
     }
     let path = std::env::temp_dir().join(format!("chunkload-demo-{}.csv", std::process::id()));
     let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
-    chunkload::gen::generate(chunkload::gen::Dataset::Accounts, 10_000, 42, &mut w)?;
+    chunkload::dataset::generate(chunkload::dataset::Dataset::Accounts, 10_000, 42, &mut w)?;
     std::io::Write::flush(&mut w)?;
     Ok(path)
 }

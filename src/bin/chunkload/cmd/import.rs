@@ -5,7 +5,6 @@
 
 use super::shared::connect;
 use crate::args::ImportArgs;
-use anyhow::Context;
 use chunkload::import::{self, http_base_url, Emit, ImportPlan, ShardServer, POSTGRES_REFUSAL};
 use chunkload::Flavour;
 use std::process::ExitCode;
@@ -57,9 +56,7 @@ pub(crate) fn run(
     // busy port fails early.
     let server = match &args.serve {
         Some(addr) => {
-            std::fs::create_dir_all(&args.out)
-                .with_context(|| format!("creating {}", args.out.display()))?;
-            let server = ShardServer::bind(&args.out, addr)?;
+            let server = ShardServer::bind(&import::out_dir(&args.out)?, addr)?;
             if opts.base_url.is_none() {
                 let bound = server.local_addr();
                 if bound.ip().is_unspecified() {
@@ -80,22 +77,19 @@ pub(crate) fn run(
     report(&plan, opts.emit);
 
     let serve = |server: &ShardServer| -> anyhow::Result<()> {
-        let once = if args.serve_once {
-            Some(import::shard_files(plan.dir())?)
-        } else {
-            None
-        };
+        let names = plan.shard_names();
         eprintln!(
-            "serving {} on http://{}/ {}",
+            "serving the {} shards of {} on http://{}/ {}",
+            names.len(),
             server.root().display(),
             server.local_addr(),
-            if once.is_some() {
+            if args.serve_once {
                 "until every shard was fetched once (Ctrl-C to stop)"
             } else {
                 "(Ctrl-C to stop)"
             }
         );
-        server.run(once.as_deref(), &halt, |line| eprintln!("{line}"))?;
+        server.run(&names, args.serve_once, &halt, |line| eprintln!("{line}"))?;
         if interrupted.load(Ordering::SeqCst) {
             eprintln!("file server stopped (Ctrl-C)");
         }
@@ -131,6 +125,15 @@ pub(crate) fn run(
 /// IMPORT INTO, the steps the URL scheme needs, and the statements (credentials redacted).
 fn report(plan: &ImportPlan, emit: Emit) {
     let bytes: u64 = plan.shards().iter().map(|s| s.file_bytes).sum();
+    if !plan.replaced_shards().is_empty() {
+        eprintln!(
+            "removed {} shards of an earlier import (--force)",
+            plan.replaced_shards().len()
+        );
+    }
+    if let Some(n) = plan.shard_note() {
+        eprintln!("note: {n}");
+    }
     eprintln!(
         "wrote {} shards ({} records, {} bytes) to {}",
         plan.shards().len(),
@@ -138,6 +141,23 @@ fn report(plan: &ImportPlan, emit: Emit) {
         bytes,
         plan.dir().display()
     );
+    if emit == Emit::Copy {
+        // A PostgreSQL target: IMPORT INTO and CockroachDB's caveats do not apply.
+        eprintln!(
+            "CockroachDB's IMPORT INTO statement is in {}",
+            plan.import_sql_path().display()
+        );
+        for n in plan.copy_notes() {
+            eprintln!("note: {n}");
+        }
+        if let Some(p) = plan.copy_sql_path() {
+            eprintln!("the COPY statements are in {}", p.display());
+        }
+        for s in plan.copy_statements() {
+            println!("{s}");
+        }
+        return;
+    }
     eprintln!(
         "the statement with its real URLs is in {}",
         plan.import_sql_path().display()
@@ -152,17 +172,6 @@ fn report(plan: &ImportPlan, emit: Emit) {
         eprintln!("  {cmd}");
     }
     println!("{}", plan.redacted_statement());
-    if emit == Emit::Copy {
-        for n in plan.copy_notes() {
-            eprintln!("note: {n}");
-        }
-        if let Some(p) = plan.copy_sql_path() {
-            eprintln!("the COPY statements are in {}", p.display());
-        }
-        for s in plan.copy_statements() {
-            println!("{s}");
-        }
-    }
 }
 
 /// IMPORT INTO on CockroachDB; the COPY statements, in one transaction, on PostgreSQL (the

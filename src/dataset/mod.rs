@@ -10,8 +10,11 @@
 //!   timestamps with various UTC offsets, an empty quoted string (`""`, not NULL) and empty
 //!   unquoted fields that mean NULL.
 
+mod output;
+
 use std::fmt;
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike};
@@ -19,6 +22,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
 use crate::error::{Error, Result};
+
+pub use output::write_through;
 
 /// Which table shape to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,6 +105,13 @@ pub fn ddl(ds: Dataset, table: &str) -> String {
              comment TEXT\n)"
         ),
     }
+}
+
+/// `chunkload gen -o PATH`: [`generate`] into `path` via [`write_through`], which writes
+/// into symlinks' targets, FIFOs and devices as they are, and replaces a regular file
+/// atomically.
+pub fn generate_to(ds: Dataset, rows: u64, seed: u64, path: &Path) -> Result<()> {
+    write_through(path, |w| generate(ds, rows, seed, w))
 }
 
 /// Writes `rows` data rows of `ds` as CSV (with a header line) to `w`.
