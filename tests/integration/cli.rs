@@ -326,3 +326,39 @@ fn cli_gen_replaces_a_regular_file_atomically() {
     );
     assert!(!stderr(&o).contains(".chunkload-gen-"), "{}", stderr(&o));
 }
+
+#[test]
+fn cli_demo_refuses_a_url_and_schema_from_stdin_needs_a_table() {
+    // The demo never runs in a database the user named: an explicit --url is refused, and
+    // nothing is started or touched.
+    let o = chunkload(&["demo", "--url", "postgres://u@127.0.0.1:1/db"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("never touches another database"));
+    assert!(!stderr(&o).contains("starting a throwaway"));
+
+    // `schema -` would name the table "-".
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chunkload"))
+        .args(["schema", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run chunkload");
+    drop(child.stdin.take());
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--table"), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chunkload"))
+        .args(["schema", "-", "--table", "t"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run chunkload");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"a,b\n1,x\n").unwrap();
+    let o = child.wait_with_output().expect("wait");
+    assert!(o.status.success());
+    let sql = String::from_utf8_lossy(&o.stdout);
+    assert!(sql.starts_with("CREATE TABLE \"t\""), "{sql}");
+}

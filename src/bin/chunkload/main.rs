@@ -3,7 +3,6 @@
 //! subcommand's glue in `cmd`.
 
 use anyhow::Context;
-use clap::Parser;
 use std::process::ExitCode;
 
 mod args;
@@ -17,8 +16,14 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
-    match run(cli) {
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let url_on_command_line =
+        matches.value_source("url") == Some(clap::parser::ValueSource::CommandLine);
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run(cli, url_on_command_line) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
@@ -32,7 +37,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: Cli, url_on_command_line: bool) -> anyhow::Result<ExitCode> {
     // Ctrl-C ends the process; a throwaway cluster's watchdog then stops and removes it.
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     ctrlc::set_handler(move || {
@@ -52,7 +57,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(a) => cmd::status::run(a, url),
         Command::Completions(a) => cmd::completions::run(a),
         Command::Server => cmd::server::run(stop_rx),
-        Command::Demo(a) => cmd::demo::run(a, stop_rx),
+        Command::Demo(a) => cmd::demo::run(a, url_on_command_line, stop_rx),
     }
 }
 

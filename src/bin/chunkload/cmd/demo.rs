@@ -13,7 +13,19 @@ use std::process::ExitCode;
 use std::sync::mpsc::Receiver;
 
 /// `stop` (Ctrl-C) ends `--keep`.
-pub(crate) fn run(args: &DemoArgs, stop: Receiver<()>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(
+    args: &DemoArgs,
+    url_on_command_line: bool,
+    stop: Receiver<()>,
+) -> anyhow::Result<ExitCode> {
+    // The demo creates and drops tables: it never runs in a database the user named.
+    if url_on_command_line {
+        return Err(chunkload::Error::usage(
+            "demo runs on its own throwaway server and never touches another database; \
+             drop --url (to load into your database use `chunkload load --url ...`)",
+        )
+        .into());
+    }
     eprintln!("starting a throwaway PostgreSQL server...");
     let cluster = LocalCluster::start()?;
     let url = cluster.url();

@@ -5,6 +5,13 @@ use crate::args::SchemaArgs;
 use std::process::ExitCode;
 
 pub(crate) fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
+    // A table named after the file makes no sense for stdin (`CREATE TABLE "-"`).
+    if args.file == "-" && args.table.is_none() {
+        return Err(chunkload::Error::usage(
+            "reading stdin, the statement needs a table name: pass --table NAME",
+        )
+        .into());
+    }
     let d = args.dialect.dialect()?;
     let opts = args.infer.options();
     let inferred = infer_schema(
