@@ -58,6 +58,7 @@ pub mod load;
 pub mod report;
 pub mod retry;
 pub mod source;
+pub mod sql;
 pub mod table;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};

@@ -1,7 +1,7 @@
 //! The target table: its columns and types read from the catalog, and the mapping from
 //! the file's header (or `--columns`) to those columns.
 
-use crate::encode::{quote_ident, QualifiedName};
+use crate::sql::{quote_ident, QualifiedName};
 use crate::{Error, Result};
 use postgres::GenericClient;
 
