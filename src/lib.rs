@@ -22,9 +22,11 @@
 //!   connections) and resumes interrupted loads; [`report`] shows progress and the summary.
 //!
 //! Around the pipeline: [`connect`] (URLs, TLS, redaction), [`flavour`] (the one switch for
-//! CockroachDB-only SQL), [`table`] (the catalog), [`cluster`] (a throwaway PostgreSQL for
-//! the demo and the tests), [`bank`] (the tutorial's app), [`import`] (shards and
-//! `IMPORT INTO`), [`infer`] (schemas for CSVs nobody wrote one for), [`gen`] (datasets).
+//! CockroachDB-only SQL), [`sql`] (identifiers, literals and table names: the one place
+//! that quotes into SQL text), [`table`] (the catalog), [`cluster`] (a throwaway
+//! PostgreSQL for the demo and the tests), [`bank`] (the tutorial's app), [`import`]
+//! (shards and `IMPORT INTO`), [`infer`] (schemas for CSVs nobody wrote one for), [`gen`]
+//! (datasets).
 //!
 //! ```no_run
 //! use chunkload::load::{run, LoadConfig, Method};

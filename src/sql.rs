@@ -103,6 +103,13 @@ impl QualifiedName {
             _ => Err(bad("use table or schema.table")),
         }
     }
+
+    /// Like [`parse`](Self::parse), but each dot-separated part is kept exactly as typed
+    /// (no case folding), to find a table whose stored name has that spelling.
+    pub fn parse_exact(s: &str) -> crate::Result<QualifiedName> {
+        let quoted: Vec<String> = s.split('.').map(quote_ident).collect();
+        QualifiedName::parse(&quoted.join("."))
+    }
 }
 
 impl fmt::Display for QualifiedName {
@@ -242,6 +249,13 @@ mod tests {
             "\"my.schema\".\"Tab\""
         );
         assert_eq!(q("t").to_string(), "\"t\"");
+        assert_eq!(
+            QualifiedName::parse_exact("Sales.Orders").unwrap(),
+            QualifiedName {
+                schema: Some("Sales".into()),
+                name: "Orders".into()
+            }
+        );
         for bad in ["", "a.b.c", "\"open", "a..b", "a.", "\"a\"b", "a b", "a\0b"] {
             let e = QualifiedName::parse(bad).unwrap_err();
             assert!(matches!(e.kind(), ErrorKind::Usage(_)), "{bad:?}");

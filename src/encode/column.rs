@@ -155,8 +155,6 @@ impl Column {
 mod tests {
     use super::*;
 
-    // --- column types ---------------------------------------------------------------
-
     #[test]
     fn from_pg_maps_format_type_and_typname_spellings() {
         use ColumnType::*;

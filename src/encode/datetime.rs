@@ -550,8 +550,6 @@ mod tests {
     use crate::encode::test_util::*;
     use proptest::prelude::*;
 
-    // --- dates and times ------------------------------------------------------------
-
     fn date_of(s: &str) -> i32 {
         i32::from_be_bytes(ok("date", s).try_into().unwrap())
     }

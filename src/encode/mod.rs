@@ -9,8 +9,14 @@
 //! Rows are encoded into one reusable buffer ([`EncodedRows`]) in either of two shapes:
 //! PostgreSQL's COPY BINARY tuples ([`Format::Binary`]), or COPY text lines
 //! ([`Format::Text`], used on CockroachDB and for types we cannot encode in binary).
-//! The same buffer feeds both transports: [`write_copy`] streams it to `COPY ... FROM
-//! STDIN`, and [`params`] binds its fields as statement parameters without copying.
+//! The same buffer feeds both transports: [`copy::write_copy`] streams it to `COPY ...
+//! FROM STDIN`, and [`insert::params`] binds its fields as statement parameters without
+//! copying.
+//!
+//! Here live the [`Encoder`], [`EncodedRows`] and [`FieldError`]; [`column`](mod@column) holds the
+//! column types, [`copy`] and [`insert`] the two transports, and private modules the
+//! value parsers: `scalar` (integers, floats, bool, uuid, text, json, bytea), `numeric`,
+//! `datetime` (a port of PostgreSQL's date/time input) and `interval`.
 
 pub mod column;
 pub mod copy;

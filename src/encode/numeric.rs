@@ -245,8 +245,6 @@ mod tests {
         s
     }
 
-    // --- numeric --------------------------------------------------------------------
-
     #[test]
     fn numeric_binary_matches_postgres_encodings() {
         // (input, ndigits, weight, sign, dscale, digits), as numeric_send produces them.
