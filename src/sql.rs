@@ -123,7 +123,8 @@ impl fmt::Display for QualifiedName {
 
 /// Quotes a possibly schema-qualified table name (`schema.table`, `db.schema.table`): each
 /// dot-separated part is quoted on its own. A name whose parts are already double-quoted
-/// (`"my.schema"."t"`) is split at the dots outside the quotes.
+/// (`"my.schema"."t"`) is split at the dots outside the quotes. Unlike [`QualifiedName`]
+/// it takes a database part too, as `IMPORT INTO` names tables.
 pub fn quote_table(name: &str) -> Result<String> {
     let parts = split_qualified(name)?;
     Ok(parts
