@@ -12,7 +12,9 @@ mod common;
 use bytes::BytesMut;
 use chunkload::chunk::{ChunkLimits, ChunkStream};
 use chunkload::dataset::Dataset;
-use chunkload::encode::{self, EncodedRows, Encoder, Format};
+use chunkload::encode::copy::write_copy;
+use chunkload::encode::insert::params;
+use chunkload::encode::{EncodedRows, Encoder, Format};
 use chunkload::source::{Dialect, RecordReader};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use postgres::types::{ToSql, Type};
@@ -74,13 +76,13 @@ fn pipeline(data: &[u8], encoder: &Encoder, t: Transport) -> (u64, u64) {
         match t {
             Transport::CopyBinary | Transport::CopyText => {
                 out.clear();
-                encode::write_copy(&rows, 0..rows.len(), t.format(), &mut out).expect("to memory");
+                write_copy(&rows, 0..rows.len(), t.format(), &mut out).expect("to memory");
                 produced += out.len() as u64;
             }
             Transport::InsertParams => {
                 select.clear();
                 select.extend(0..rows.len());
-                let params = encode::params(&rows, &select);
+                let params = params(&rows, &select);
                 bind.clear();
                 for p in &params {
                     // A Bind message: a length word, then the value.

@@ -373,7 +373,7 @@ rm -rf "$1""#;
     /// Creates database `name` (dropping an old one) and returns its URL.
     pub fn create_database(&self, name: &str) -> Result<String> {
         let mut c = postgres::Client::connect(&self.url(), postgres::NoTls)?;
-        let q = crate::encode::quote_ident(name);
+        let q = crate::sql::quote_ident(name);
         c.batch_execute(&format!("DROP DATABASE IF EXISTS {q}"))?;
         c.batch_execute(&format!("CREATE DATABASE {q}"))?;
         Ok(self.url_for(name))

@@ -489,7 +489,7 @@ fn commit_piece(
         match plan.method {
             Method::Insert | Method::Upsert => {
                 let select: Vec<usize> = range.clone().collect();
-                let params = encode::params(&work.rows, &select);
+                let params = encode::insert::params(&work.rows, &select);
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
                     .iter()
                     .map(|p| p as &(dyn postgres::types::ToSql + Sync))
@@ -498,7 +498,7 @@ fn commit_piece(
             }
             Method::Copy => {
                 let mut w = tx.copy_in(stmt)?;
-                encode::write_copy(&work.rows, range.clone(), plan.format, &mut w)
+                encode::copy::write_copy(&work.rows, range.clone(), plan.format, &mut w)
                     .map_err(copy_stream_error)?;
                 w.finish()?;
             }

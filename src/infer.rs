@@ -35,8 +35,9 @@
 
 use std::io::Read;
 
-use crate::encode::{self, ColumnType, QualifiedName};
+use crate::encode::{self, ColumnType};
 use crate::source::{self, Compression, Dialect, Record, RecordReader};
+use crate::sql::{quote_ident, QualifiedName};
 use crate::table::Table;
 use crate::{Error, ErrorKind, Result};
 
@@ -474,14 +475,11 @@ pub fn create_table_sql(table: &str, inferred: &Inferred, opts: &InferOptions) -
             } else {
                 ""
             };
-            format!("    {} {}{nn}", encode::quote_ident(&c.name), c.type_name)
+            format!("    {} {}{nn}", quote_ident(&c.name), c.type_name)
         })
         .collect();
     if !pk.is_empty() {
-        let key: Vec<String> = pk
-            .iter()
-            .map(|&i| encode::quote_ident(&cols[i].name))
-            .collect();
+        let key: Vec<String> = pk.iter().map(|&i| quote_ident(&cols[i].name)).collect();
         lines.push(format!("    PRIMARY KEY ({})", key.join(", ")));
     }
     Ok(format!(

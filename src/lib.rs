@@ -22,9 +22,11 @@
 //!   connections) and resumes interrupted loads; [`report`] shows progress and the summary.
 //!
 //! Around the pipeline: [`connect`] (URLs, TLS, redaction), [`flavour`] (the one switch for
-//! CockroachDB-only SQL), [`table`] (the catalog), [`cluster`] (a throwaway PostgreSQL for
-//! the demo and the tests), [`bank`] (the tutorial's app), [`import`] (shards and
-//! `IMPORT INTO`), [`infer`] (schemas for CSVs nobody wrote one for), [`dataset`] (datasets).
+//! CockroachDB-only SQL), [`sql`] (identifiers, literals and table names: the one place
+//! that quotes into SQL text), [`table`] (the catalog), [`cluster`] (a throwaway
+//! PostgreSQL for the demo and the tests), [`bank`] (the tutorial's app), [`import`]
+//! (shards and `IMPORT INTO`), [`infer`] (schemas for CSVs nobody wrote one for), [`dataset`]
+//! (generated datasets).
 //!
 //! ```no_run
 //! use chunkload::load::{run, LoadConfig, Method};
@@ -58,6 +60,7 @@ pub mod load;
 pub mod report;
 pub mod retry;
 pub mod source;
+pub mod sql;
 pub mod table;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};

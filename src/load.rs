@@ -166,18 +166,18 @@ pub(crate) struct Plan {
 
 impl Plan {
     pub(crate) fn copy_sql(&self) -> String {
-        encode::copy_sql(&self.table.qualified(), &self.columns, self.format)
+        encode::copy::copy_sql(&self.table.qualified(), &self.columns, self.format)
     }
 
     pub(crate) fn insert_sql(&self, rows: usize) -> String {
         let conflict = match (self.method, self.flavour) {
-            (Method::Upsert, Flavour::Cockroach) => encode::Conflict::UpsertCockroach,
-            (Method::Upsert, Flavour::Postgres) => encode::Conflict::UpsertPg {
+            (Method::Upsert, Flavour::Cockroach) => encode::insert::Conflict::UpsertCockroach,
+            (Method::Upsert, Flavour::Postgres) => encode::insert::Conflict::UpsertPg {
                 pk: self.table.primary_key.clone(),
             },
-            _ => encode::Conflict::None,
+            _ => encode::insert::Conflict::None,
         };
-        encode::insert_sql(&self.table.qualified(), &self.columns, rows, &conflict)
+        encode::insert::insert_sql(&self.table.qualified(), &self.columns, rows, &conflict)
     }
 
     /// The SQL the first chunk sends (shown by `--dry-run`).

@@ -1,7 +1,7 @@
 //! The target table: its columns and types read from the catalog, and the mapping from
 //! the file's header (or `--columns`) to those columns.
 
-use crate::encode::{quote_ident, QualifiedName};
+use crate::sql::QualifiedName;
 use crate::{Error, Result};
 use postgres::GenericClient;
 
@@ -55,7 +55,7 @@ impl Table {
         let mut names = vec![parsed.name.clone()];
         let mut schemas: Vec<String> = parsed.schema.iter().cloned().collect();
         if !name.contains('"') {
-            if let Ok(raw) = QualifiedName::parse(&quote_each_part(name)) {
+            if let Ok(raw) = QualifiedName::parse_exact(name) {
                 names.push(raw.name);
                 schemas.extend(raw.schema);
             }
@@ -162,14 +162,6 @@ pub fn resolve_name<'a>(name: &str, names: impl Iterator<Item = &'a str> + Clone
             _ => None,
         }
     })
-}
-
-/// `a.b` → `"a"."b"`: the parts exactly as typed, for the exact-spelling fallback.
-fn quote_each_part(name: &str) -> String {
-    name.split('.')
-        .map(quote_ident)
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 #[cfg(test)]

@@ -17,8 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub use serve::{serve, shard_files, ShardServer};
 pub use statement::{
-    copy_statement, import_statement, quote_ident, quote_literal, quote_table, redact_url,
-    shell_quote, BaseUrl, Scheme, ShardDialect,
+    copy_statement, import_statement, redact_url, shell_quote, BaseUrl, Scheme, ShardDialect,
 };
 
 use crate::{Error, Flavour, Result};
@@ -130,7 +129,7 @@ impl ImportOptions {
         if self.keep_header && !self.has_header {
             return Err(Error::usage("--keep-header needs an input with a header"));
         }
-        quote_table(&self.table)?;
+        crate::sql::quote_table(&self.table)?;
         Ok(())
     }
 }

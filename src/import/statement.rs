@@ -1,107 +1,10 @@
-//! SQL text for the import: quoting, shard URLs, redaction and the statements themselves.
+//! SQL text for the import: shard URLs, shell quoting, redaction and the statements
+//! themselves.
 //!
 //! Everything here is pure string work so it is golden-tested without a server.
 
+use crate::sql::{quote_ident, quote_literal, quote_table};
 use crate::{Error, Result};
-
-pub use crate::encode::quote_ident;
-
-/// Quotes a possibly schema-qualified table name (`schema.table`, `db.schema.table`): each
-/// dot-separated part is quoted on its own. A name whose parts are already double-quoted
-/// (`"my.schema"."t"`) is split at the dots outside the quotes.
-pub fn quote_table(name: &str) -> Result<String> {
-    let parts = split_qualified(name)?;
-    Ok(parts
-        .iter()
-        .map(|p| quote_ident(p))
-        .collect::<Vec<_>>()
-        .join("."))
-}
-
-/// Splits `a.b."c.d"` into `["a", "b", "c.d"]`, undoubling `""` inside quoted parts.
-/// Unquoted parts fold to lower case, as SQL (and `chunkload load --table`) reads them.
-pub(crate) fn split_qualified(name: &str) -> Result<Vec<String>> {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut chars = name.chars().peekable();
-    let mut quoted_part = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if cur.is_empty() && !quoted_part => {
-                quoted_part = true;
-                loop {
-                    match chars.next() {
-                        Some('"') if chars.peek() == Some(&'"') => {
-                            chars.next();
-                            cur.push('"');
-                        }
-                        Some('"') => break,
-                        Some(c) => cur.push(c),
-                        None => {
-                            return Err(Error::usage(format!(
-                                "table name {name:?} has an unterminated quoted part"
-                            )))
-                        }
-                    }
-                }
-            }
-            '.' => {
-                if cur.is_empty() && !quoted_part {
-                    return Err(Error::usage(format!(
-                        "table name {name:?} has an empty part"
-                    )));
-                }
-                let part = std::mem::take(&mut cur);
-                parts.push(if quoted_part {
-                    part
-                } else {
-                    part.to_lowercase()
-                });
-                quoted_part = false;
-            }
-            c if quoted_part => {
-                return Err(Error::usage(format!(
-                    "table name {name:?}: unexpected {c:?} after a quoted part"
-                )))
-            }
-            c => cur.push(c),
-        }
-    }
-    if cur.is_empty() && !quoted_part {
-        return Err(Error::usage(format!(
-            "table name {name:?} is empty or ends with a dot"
-        )));
-    }
-    parts.push(if quoted_part { cur } else { cur.to_lowercase() });
-    Ok(parts)
-}
-
-/// Quotes a string literal for CockroachDB and PostgreSQL. Plain text uses standard
-/// single quotes with `''` doubling (backslashes stay literal); text with control
-/// characters (a tab delimiter) uses an escape string `e'\t'`, since a raw tab or newline
-/// in SQL text is easy to mangle in a terminal or an editor.
-pub fn quote_literal(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return format!("'{}'", s.replace('\'', "''"));
-    }
-    let mut out = String::from("e'");
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() && (c as u32) < 0x80 => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
-}
 
 /// Quotes a word for a POSIX shell, so printed commands can be pasted as they are.
 pub fn shell_quote(s: &str) -> String {
@@ -361,40 +264,6 @@ mod tests {
             header_in_shards: false,
             gzip: false,
         }
-    }
-
-    #[test]
-    fn identifiers_double_embedded_quotes() {
-        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
-        assert_eq!(quote_ident("it's"), "\"it's\"");
-        assert_eq!(quote_table("public.t").unwrap(), "\"public\".\"t\"");
-        assert_eq!(
-            quote_table("Sales.Orders").unwrap(),
-            "\"sales\".\"orders\"",
-            "unquoted parts fold"
-        );
-        assert_eq!(
-            quote_table("\"Sales\".Orders").unwrap(),
-            "\"Sales\".\"orders\""
-        );
-        assert_eq!(
-            quote_table("\"my.schema\".\"a\"\"b\"").unwrap(),
-            "\"my.schema\".\"a\"\"b\""
-        );
-        assert!(quote_table("a..b").is_err());
-        assert!(quote_table("").is_err());
-        assert!(quote_table("t.").is_err());
-        assert!(quote_table("\"open").is_err());
-    }
-
-    #[test]
-    fn literals_double_quotes_and_escape_control_chars() {
-        assert_eq!(quote_literal("it's"), "'it''s'");
-        assert_eq!(quote_literal("a\\b"), "'a\\b'");
-        assert_eq!(quote_literal("\t"), "e'\\t'");
-        assert_eq!(quote_literal("\t'\\"), "e'\\t\\'\\\\'");
-        assert_eq!(quote_literal("\u{1}"), "e'\\x01'");
-        assert_eq!(quote_literal(""), "''");
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! with the inferred types, and accepts the sampled rows.
 
 use crate::support::{client, count, fresh_db};
-use chunkload::encode::{self, Column, EncodedRows, Encoder, Format, QualifiedName};
+use chunkload::encode::copy::{copy_sql, write_copy};
+use chunkload::encode::{Column, EncodedRows, Encoder, Format};
 use chunkload::infer::{self, InferOptions};
 use chunkload::source::{Dialect, Record, RecordReader};
+use chunkload::sql::QualifiedName;
 use chunkload::table::Table;
 use std::sync::{Arc, Barrier};
 
@@ -118,9 +120,9 @@ fn inferred_table_has_the_inferred_types_and_takes_the_rows() {
     }
     let name = QualifiedName::parse("\"Inferred T\"").unwrap();
     let mut w = c
-        .copy_in(&encode::copy_sql(&name, &columns, Format::Binary))
+        .copy_in(&copy_sql(&name, &columns, Format::Binary))
         .unwrap();
-    encode::write_copy(&out, 0..out.len(), Format::Binary, &mut w).unwrap();
+    write_copy(&out, 0..out.len(), Format::Binary, &mut w).unwrap();
     assert_eq!(w.finish().unwrap(), 3);
 }
 

@@ -8,7 +8,8 @@
 //!   table; the two tables must hold the same rows.
 
 use crate::support::{client, fresh_db};
-use chunkload::encode::{Column, EncodedRows, Encoder, Format, RawParam};
+use chunkload::encode::insert::RawParam;
+use chunkload::encode::{Column, EncodedRows, Encoder, Format};
 
 /// A database whose sessions default to UTC and ISO dates, like the loader assumes.
 fn utc_db(name: &str) -> String {

@@ -1,0 +1,237 @@
+//! The INSERT transport: `INSERT`/`UPSERT` statements and encoded fields bound as raw
+//! parameters, without copying them.
+
+use std::fmt::Write as _;
+
+use bytes::BytesMut;
+use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+
+use crate::encode::copy::unescape_copy_text;
+use crate::encode::{Column, ColumnType, EncodedRows, Format};
+use crate::sql::{push_ident_list, quote_ident, QualifiedName};
+
+/// What an INSERT does with rows whose key already exists.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Conflict {
+    /// Plain INSERT: a duplicate key fails the chunk.
+    #[default]
+    None,
+    /// PostgreSQL `ON CONFLICT (pk) DO UPDATE SET ... = excluded....`.
+    UpsertPg {
+        /// The conflict target: primary-key (or unique) column names, unquoted.
+        pk: Vec<String>,
+    },
+    /// CockroachDB `UPSERT INTO`.
+    UpsertCockroach,
+}
+
+/// A pre-encoded field bound as a statement parameter, straight from [`EncodedRows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawParam<'a> {
+    bytes: Option<&'a [u8]>,
+    format: Format,
+}
+
+impl<'a> RawParam<'a> {
+    /// A parameter: binary value bytes, or COPY-escaped text; `None` is NULL.
+    pub fn new(bytes: Option<&'a [u8]>, format: Format) -> RawParam<'a> {
+        RawParam { bytes, format }
+    }
+
+    /// The stored bytes (`None` for NULL).
+    pub fn bytes(&self) -> Option<&'a [u8]> {
+        self.bytes
+    }
+
+    /// Whether the bytes are binary or escaped text.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
+impl ToSql for RawParam<'_> {
+    fn to_sql(
+        &self,
+        _ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self.bytes {
+            None => Ok(IsNull::Yes),
+            Some(b) => {
+                match self.format {
+                    Format::Binary => out.extend_from_slice(b),
+                    Format::Text => unescape_copy_text(b, out),
+                }
+                Ok(IsNull::No)
+            }
+        }
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        // The value was encoded for the column's own type, which is what the server
+        // infers for the parameter.
+        true
+    }
+
+    fn encode_format(&self, _ty: &Type) -> postgres::types::Format {
+        match self.format {
+            Format::Binary => postgres::types::Format::Binary,
+            Format::Text => postgres::types::Format::Text,
+        }
+    }
+
+    to_sql_checked!();
+}
+
+/// The parameters of the selected rows, row-major, matching [`insert_sql`]'s `$n`.
+pub fn params<'a>(rows: &'a EncodedRows, select: &[usize]) -> Vec<RawParam<'a>> {
+    let mut v = Vec::with_capacity(select.len() * rows.ncols);
+    for &i in select {
+        for c in 0..rows.ncols {
+            v.push(RawParam::new(rows.field(i, c), rows.format));
+        }
+    }
+    v
+}
+
+/// A multi-row `INSERT INTO "s"."t" ("a","b") VALUES ($1,$2),($3,$4)` for `rows` rows.
+/// [`ColumnType::Other`] parameters get `$n::text::<type>` casts so they are bound as
+/// text and converted by the server.
+pub fn insert_sql(
+    table: &QualifiedName,
+    columns: &[Column],
+    rows: usize,
+    conflict: &Conflict,
+) -> String {
+    let verb = match conflict {
+        Conflict::UpsertCockroach => "UPSERT",
+        _ => "INSERT",
+    };
+    let mut s = String::with_capacity(64 + rows * columns.len() * 6);
+    let _ = write!(s, "{verb} INTO {table} (");
+    push_ident_list(&mut s, columns.iter().map(|c| c.name.as_str()));
+    s.push_str(") VALUES ");
+    let mut n = 1usize;
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for (c, col) in columns.iter().enumerate() {
+            if c > 0 {
+                s.push(',');
+            }
+            let _ = write!(s, "${n}");
+            if col.ty == ColumnType::Other {
+                let _ = write!(s, "::text::{}", col.type_name);
+            }
+            n += 1;
+        }
+        s.push(')');
+    }
+    if let Conflict::UpsertPg { pk } = conflict {
+        s.push_str(" ON CONFLICT (");
+        push_ident_list(&mut s, pk.iter().map(|p| p.as_str()));
+        s.push(')');
+        let mut first = true;
+        for col in columns.iter().filter(|c| !pk.contains(&c.name)) {
+            s.push_str(if first { " DO UPDATE SET " } else { ", " });
+            first = false;
+            let q = quote_ident(&col.name);
+            let _ = write!(s, "{q} = excluded.{q}");
+        }
+        if first {
+            s.push_str(" DO NOTHING");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::test_util::*;
+    use crate::encode::Encoder;
+
+    #[test]
+    fn insert_sql_golden_strings() {
+        let t = QualifiedName::parse("\"my.schema\".\"Tab\"").unwrap();
+        let cols = weird_cols();
+        assert_eq!(
+            insert_sql(&t, &cols, 2, &Conflict::None),
+            "INSERT INTO \"my.schema\".\"Tab\" (\"id\",\"Cost Total $\",\"select\",\"a\"\"b\") \
+             VALUES ($1,$2,$3,$4::text::mood),($5,$6,$7,$8::text::mood)"
+        );
+        assert_eq!(
+            insert_sql(
+                &QualifiedName::parse("t").unwrap(),
+                &cols[..3],
+                1,
+                &Conflict::UpsertPg {
+                    pk: vec!["id".into()]
+                }
+            ),
+            "INSERT INTO \"t\" (\"id\",\"Cost Total $\",\"select\") VALUES ($1,$2,$3) \
+             ON CONFLICT (\"id\") DO UPDATE SET \"Cost Total $\" = excluded.\"Cost Total $\", \
+             \"select\" = excluded.\"select\""
+        );
+        assert_eq!(
+            insert_sql(
+                &QualifiedName::parse("t").unwrap(),
+                &cols[..1],
+                1,
+                &Conflict::UpsertPg {
+                    pk: vec!["id".into()]
+                }
+            ),
+            "INSERT INTO \"t\" (\"id\") VALUES ($1) ON CONFLICT (\"id\") DO NOTHING"
+        );
+        assert_eq!(
+            insert_sql(
+                &QualifiedName::parse("public.accounts").unwrap(),
+                &cols[..2],
+                1,
+                &Conflict::UpsertCockroach
+            ),
+            "UPSERT INTO \"public\".\"accounts\" (\"id\",\"Cost Total $\") VALUES ($1,$2)"
+        );
+    }
+
+    #[test]
+    fn raw_params_bind_binary_bytes_or_unescaped_text() {
+        let e = Encoder::new(vec![col("n", "int8"), col("s", "text")], Format::Binary);
+        let mut rows = EncodedRows::new();
+        e.encode_row([Some(&b"5"[..]), None], 0, &mut rows).unwrap();
+        e.encode_row([Some(&b"6"[..]), Some(&b"x"[..])], 1, &mut rows)
+            .unwrap();
+        let ps = params(&rows, &[1, 0]);
+        assert_eq!(ps.len(), 4);
+        assert_eq!(ps[0].bytes(), Some(&6i64.to_be_bytes()[..]));
+        assert_eq!(ps[1].bytes(), Some(&b"x"[..]));
+        assert_eq!(ps[3].bytes(), None);
+        let mut out = BytesMut::new();
+        assert!(matches!(
+            ps[0].to_sql(&Type::INT8, &mut out).unwrap(),
+            IsNull::No
+        ));
+        assert_eq!(&out[..], &6i64.to_be_bytes());
+        assert!(matches!(
+            ps[3].to_sql(&Type::TEXT, &mut out).unwrap(),
+            IsNull::Yes
+        ));
+        assert!(<RawParam<'_> as ToSql>::accepts(&Type::NUMERIC));
+        assert!(matches!(
+            ps[0].encode_format(&Type::INT8),
+            postgres::types::Format::Binary
+        ));
+
+        let t = RawParam::new(Some(b"a\\tb\\\\c\\nd\\re"), Format::Text);
+        let mut out = BytesMut::new();
+        t.to_sql_checked(&Type::TEXT, &mut out).unwrap();
+        assert_eq!(&out[..], b"a\tb\\c\nd\re");
+        assert!(matches!(
+            t.encode_format(&Type::TEXT),
+            postgres::types::Format::Text
+        ));
+    }
+}
