@@ -21,6 +21,9 @@ use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use crate::error::{truncate_value, Location};
 use crate::{Error, ErrorKind};
 
+mod chunked;
+pub use chunked::{encode_chunk, ChunkShape, EncodedChunk, TypeHint};
+
 // ---------------------------------------------------------------------------------------
 // Column types
 // ---------------------------------------------------------------------------------------
