@@ -1,7 +1,9 @@
 //! The database sink: a chunk's missing pieces, each in a retried transaction with its
 //! ledger row; bad rows isolated, oversized transactions split, lost commits resolved.
 
-use super::{encoded_range, ChunkSink, PipelineControl, Rejects, StatementKey, Statements};
+use super::control::{PipelineControl, Rejects};
+use super::sink::{encoded_range, ChunkSink};
+use super::statement::{Method, StatementKey, Statements};
 use crate::chunk::Chunk;
 use crate::connect::{connect_with_backoff, with_reconnect, Connector};
 use crate::encode::{self, EncodedChunk, EncodedRows};
@@ -254,7 +256,7 @@ impl DatabaseSink<'_> {
                 return Ok(()); // every row of the piece was rejected client-side
             };
             match st.method {
-                super::Method::Insert | super::Method::Upsert => {
+                Method::Insert | Method::Upsert => {
                     let select: Vec<usize> = range.clone().collect();
                     let params = encode::params(&work.rows, &select);
                     let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
@@ -263,7 +265,7 @@ impl DatabaseSink<'_> {
                         .collect();
                     tx.execute(stmt, &refs)?;
                 }
-                super::Method::Copy => {
+                Method::Copy => {
                     let mut w = tx.copy_in(stmt)?;
                     encode::write_copy(&work.rows, range.clone(), st.format, &mut w)
                         .map_err(copy_stream_error)?;

@@ -12,10 +12,13 @@
 //! Chunks commit out of order; the ledger (see [`crate::ledger`]) makes each commit
 //! exactly once, so a rerun after any interruption sends only what is missing.
 
+mod config;
 mod plan;
 mod reader;
 
-use crate::chunk::{Chunk, ChunkLimits};
+pub use config::LoadConfig;
+
+use crate::chunk::Chunk;
 use crate::commit::{
     drain, ChunkSink, CommitTarget, DatabaseSink, DryRunSink, DryRunStats, PieceCap,
     PipelineControl, RejectBudget, Rejects,
@@ -24,8 +27,6 @@ use crate::encode::{encode_chunk, ChunkShape, EncodedChunk};
 use crate::flavour::Flavour;
 use crate::ledger::{self, Progress};
 use crate::report::{Counters, ProgressMode, RejectWriter, Reporter, Summary};
-use crate::retry::RetryPolicy;
-use crate::source::{Compression, Dialect};
 use crate::table::Table;
 use crate::{Error, Result};
 use plan::LoadPlan;
@@ -40,95 +41,6 @@ pub use crate::commit::Method;
 pub use crate::connect::Connector;
 pub use crate::encode::TypeHint;
 pub use crate::ledger::fingerprint;
-
-/// Everything a load needs, validated.
-#[derive(Clone)]
-pub struct LoadConfig {
-    /// Input files in order (`-` is stdin).
-    pub files: Vec<String>,
-    /// Target table, `table` or `schema.table`.
-    pub table: String,
-    /// Target columns of a headerless file, or the header columns to load, in order.
-    pub columns: Option<Vec<String>>,
-    /// CSV dialect.
-    pub dialect: Dialect,
-    /// Forced decompression (otherwise by extension).
-    pub compression: Option<Compression>,
-    /// Chunk bounds.
-    pub limits: ChunkLimits,
-    /// Transport.
-    pub method: Method,
-    /// Empty the table in the first chunk's transaction.
-    pub truncate: bool,
-    /// Writer connections.
-    pub workers: usize,
-    /// Retry policy of each chunk transaction.
-    pub retry: RetryPolicy,
-    /// Bad rows tolerated before the load stops (0: the first one fails it).
-    pub max_errors: u64,
-    /// Where bad rows go (default `<first input>.rejects.csv`).
-    pub reject_file: Option<String>,
-    /// Explicit load id (otherwise derived from the input and options).
-    pub load_id: Option<String>,
-    /// Start a new load instead of resuming.
-    pub fresh: bool,
-    /// Total time to keep reconnecting after a lost connection.
-    pub reconnect_timeout: Duration,
-    /// Progress display.
-    pub progress: ProgressMode,
-    /// Write a ledger row in each chunk's transaction (off only to measure its cost:
-    /// without it a rerun or an ambiguous commit can duplicate rows).
-    pub ledger: bool,
-    /// For tables created from an inferred schema: advice appended to conversion errors,
-    /// given the column's type (e.g. "inferred from the first 10000 rows; ...").
-    pub type_hint: Option<TypeHint>,
-}
-
-impl LoadConfig {
-    /// Defaults for `files` into `table`.
-    pub fn new(files: Vec<String>, table: &str) -> LoadConfig {
-        LoadConfig {
-            files,
-            table: table.to_string(),
-            columns: None,
-            dialect: Dialect::default(),
-            compression: None,
-            limits: ChunkLimits::default(),
-            method: Method::Copy,
-            truncate: false,
-            workers: 2,
-            retry: RetryPolicy::default(),
-            max_errors: 0,
-            reject_file: None,
-            load_id: None,
-            fresh: false,
-            reconnect_timeout: Duration::from_secs(120),
-            progress: ProgressMode::Quiet,
-            ledger: true,
-            type_hint: None,
-        }
-    }
-
-    fn validate(&self) -> Result<()> {
-        if self.files.is_empty() {
-            return Err(Error::usage("no input files"));
-        }
-        if self.workers == 0 {
-            return Err(Error::usage("--workers must be at least 1"));
-        }
-        self.limits.validate()?;
-        self.retry.validate()
-    }
-
-    /// The chunk limits in force: INSERT also bounds bind parameters per statement.
-    fn effective_limits(&self) -> ChunkLimits {
-        let mut l = self.limits;
-        if self.method == Method::Copy {
-            l.max_params = usize::MAX;
-        }
-        l
-    }
-}
 
 /// The chunk byte bound under CockroachDB's intent budget: the keys a chunk writes (one
 /// per row and index) are a fraction of its source bytes, so half the budget in source

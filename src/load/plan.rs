@@ -1,7 +1,7 @@
 //! The plan of a load: each file's header, the columns picked from it, and how the
 //! fields of every file line up with the first file's target columns.
 
-use super::LoadConfig;
+use super::config::LoadConfig;
 use crate::commit::{Method, Statements};
 use crate::encode::{Column, ColumnType, Format};
 use crate::flavour::Flavour;

@@ -1,8 +1,8 @@
 //! The reading thread: files → records → chunks, skipping chunks an earlier run
 //! committed and sending malformed records to the reject file.
 
+use super::config::LoadConfig;
 use super::plan::OpenReader;
-use super::LoadConfig;
 use crate::chunk::{Chunk, ChunkStream};
 use crate::commit::{PipelineControl, Rejects};
 use crate::ledger::Progress;
