@@ -1,4 +1,5 @@
-//! The load: wires the stages together and owns the exactly-once bookkeeping.
+//! The load: plans it (headers → columns → alignment), wires the stages together and
+//! resumes it; its bookkeeping SQL is in [`crate::ledger`].
 //!
 //! ```text
 //! reader thread ──chunks──► rayon encoders ──encoded──► N writer connections
@@ -129,6 +130,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
         chunks,
         bytes,
         started,
+        dry_run: true,
     }
     .summary(cfg);
     let first_rows = stats.first_chunk_rows.load(Relaxed).max(1) as usize;
@@ -221,6 +223,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         chunks,
         bytes,
         started,
+        dry_run: false,
     }
     .summary(cfg))
 }
@@ -310,6 +313,7 @@ struct Finished<'a> {
     chunks: u64,
     bytes: u64,
     started: Instant,
+    dry_run: bool,
 }
 
 impl Finished<'_> {
@@ -319,7 +323,6 @@ impl Finished<'_> {
         let rows = c.rows.load(Relaxed);
         let rejected = c.rejected.load(Relaxed);
         let cap = self.cap.rows.load(Relaxed);
-        let dry_run = self.rejects.path().is_none();
         Summary {
             load_id: self.load_id.to_string(),
             table: self.table.sql_name(),
@@ -343,7 +346,7 @@ impl Finished<'_> {
             rows_per_sec: rows as f64 / elapsed.max(1e-9),
             method: cfg.method.name().into(),
             workers: cfg.workers,
-            dry_run,
+            dry_run: self.dry_run,
         }
     }
 }
