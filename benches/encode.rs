@@ -92,7 +92,6 @@ fn pipeline(data: &[u8], encoder: &Encoder, t: Transport) -> (u64, u64) {
                 produced += bind.len() as u64;
             }
         }
-        stream.recycle(chunk.batch);
     }
     (n, produced)
 }

@@ -420,7 +420,6 @@ pub struct ChunkStream<R: Read> {
     chunker: Chunker,
     rec: Record,
     batch: RecordBatch,
-    spare: Vec<RecordBatch>,
     ready: Option<Chunk>,
     file_index: usize,
     next_seq: u64,
@@ -444,7 +443,6 @@ impl<R: Read> ChunkStream<R> {
             chunker,
             rec: Record::new(),
             batch: RecordBatch::new(),
-            spare: Vec::new(),
             ready: None,
             file_index,
             next_seq: first_seq,
@@ -478,23 +476,13 @@ impl<R: Read> ChunkStream<R> {
         self.next_seq
     }
 
-    /// Gives a consumed chunk's batch back so its buffers are reused.
-    pub fn recycle(&mut self, mut batch: RecordBatch) {
-        if self.spare.len() < 4 {
-            batch.clear();
-            self.spare.push(batch);
-        }
-    }
-
     fn take(&mut self, oversized: bool) -> Chunk {
-        let fresh = self.spare.pop().unwrap_or_else(|| {
-            // After a lone oversized record, start small again.
-            if oversized {
-                RecordBatch::default()
-            } else {
-                RecordBatch::with_capacity_of(&self.batch)
-            }
-        });
+        // After a lone oversized record, start small again.
+        let fresh = if oversized {
+            RecordBatch::default()
+        } else {
+            RecordBatch::with_capacity_of(&self.batch)
+        };
         let batch = std::mem::replace(&mut self.batch, fresh);
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -744,7 +732,6 @@ mod tests {
         assert_eq!(rows, vec![&b"1,2\n"[..], b"4,5\n"]);
         let c2 = s.next_chunk().unwrap().unwrap();
         assert_eq!((c2.seq, c2.rows(), c2.first_line()), (1, 1, 5));
-        s.recycle(c.batch);
         assert!(s.next_chunk().unwrap().is_none());
     }
 

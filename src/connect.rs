@@ -40,6 +40,9 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::{db_message, Error, ErrorKind, Result};
 
+mod reconnect;
+pub use reconnect::{connect_with_backoff, with_reconnect, Connector};
+
 /// `application_name` reported to the server unless the URL sets one, so a DBA can tell
 /// loader sessions apart in `pg_stat_activity` / `SHOW SESSIONS`.
 pub const DEFAULT_APPLICATION_NAME: &str = "chunkload";

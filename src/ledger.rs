@@ -7,8 +7,9 @@
 //! boundaries are deterministic for the same input and options, a rerun reads the ledger,
 //! skips what is covered and sends only what is not.
 
-use crate::Result;
+use crate::{Error, Result};
 use postgres::{GenericClient, ToStatement};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// Ledger DDL; idempotent. Also a table of loads, for `chunkload status` and for refusing
@@ -106,6 +107,134 @@ pub fn committed(
         &[&load_id, &(chunk as i64), &(first_row as i32)],
     )?;
     Ok(row.is_some())
+}
+
+/// Registers load `load_id` (idempotent, so it simply runs again after a lost connection),
+/// refuses it when its input changed since it started, and reads what it committed.
+pub fn begin_load(
+    client: &mut impl GenericClient,
+    load_id: &str,
+    table: &str,
+    files: &[String],
+    fingerprint: &str,
+) -> Result<Progress> {
+    ensure(client)?;
+    let existing = client.query_opt(
+        "SELECT fingerprint FROM chunkload_loads WHERE load_id = $1",
+        &[&load_id],
+    )?;
+    match existing {
+        Some(row) if row.get::<_, String>(0) != fingerprint => {
+            return Err(Error::usage(format!(
+                "the input changed since load {load_id} started (size, time or content differ); \
+                 loading it under the same load id could duplicate or lose rows. \
+                 Use --fresh to start a new load (or --load-id NAME)"
+            )))
+        }
+        Some(_) => {}
+        None => {
+            client.execute(
+                "INSERT INTO chunkload_loads (load_id, table_name, files, fingerprint) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (load_id) DO NOTHING",
+                &[&load_id, &table, &files.join(", "), &fingerprint],
+            )?;
+        }
+    }
+    Progress::read(client, load_id)
+}
+
+/// Marks a load finished once every one of its `total_chunks` chunks is covered.
+pub fn finish_load(
+    client: &mut impl GenericClient,
+    load_id: &str,
+    total_chunks: u64,
+) -> Result<()> {
+    client.execute(
+        "UPDATE chunkload_loads SET total_chunks = $2, finished_at = now() WHERE load_id = $1",
+        &[&load_id, &(total_chunks as i64)],
+    )?;
+    Ok(())
+}
+
+/// The fingerprint of a load's inputs: each file's, joined.
+pub fn fingerprint_all(files: &[String]) -> Result<String> {
+    let prints: Vec<String> = files
+        .iter()
+        .map(|f| fingerprint(f))
+        .collect::<Result<_>>()?;
+    Ok(prints.join(";"))
+}
+
+/// Size, modification time and a hash of the first and last MiB: cheap, and it changes
+/// when the file does.
+pub fn fingerprint(path: &str) -> Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    if path == "-" {
+        return Ok("stdin".into());
+    }
+    let io = |e| Error::io(path, e);
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let n = f.read(&mut buf).map_err(io)?;
+    h.update(&buf[..n]);
+    if meta.len() > (1 << 20) {
+        f.seek(SeekFrom::End(-(1 << 20))).map_err(io)?;
+        let n = f.read(&mut buf).map_err(io)?;
+        h.update(&buf[..n]);
+    }
+    Ok(format!(
+        "{}:{}:{}",
+        meta.len(),
+        mtime,
+        hex::encode(&h.finalize()[..8])
+    ))
+}
+
+/// The load id: the table's name plus a hash of the inputs' paths and of `options` (every
+/// option that decides chunk boundaries or contents), so the same command resumes the
+/// same load. `explicit` is `--load-id`; `fresh` (or stdin without an explicit id) adds a
+/// random suffix, starting a new load.
+pub fn load_id(
+    files: &[String],
+    table_name: &str,
+    options: &str,
+    explicit: Option<&str>,
+    fresh: bool,
+) -> String {
+    let base = match explicit {
+        Some(id) => id.to_string(),
+        None => derived_load_id(files, table_name, options),
+    };
+    if fresh {
+        format!("{base}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+    } else {
+        base
+    }
+}
+
+fn derived_load_id(files: &[String], table_name: &str, options: &str) -> String {
+    let mut h = Sha256::new();
+    for f in files {
+        let p = std::fs::canonicalize(f)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| f.clone());
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    h.update(options.as_bytes());
+    let name: String = table_name
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '_')
+        .take(24)
+        .collect();
+    format!("{}-{}", name, &hex::encode(h.finalize())[..16])
 }
 
 /// What a load has committed so far: per chunk, the record ranges already covered.

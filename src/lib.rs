@@ -16,10 +16,15 @@
 //!   message bound, never inside a record, at boundaries that are the same on every run;
 //! - [`encode`] converts each field client-side for the target column's type, so a bad
 //!   value is reported with its line and column before its chunk is sent;
-//! - [`commit`] runs each chunk through [`retry::run_transaction`] with its [`ledger`] row,
-//!   isolates bad rows, splits transactions that are too large, and reconnects;
-//! - [`load`] wires them into a pipeline (one reader, rayon encoders, `--workers` writer
-//!   connections) and resumes interrupted loads; [`report`] shows progress and the summary.
+//! - [`commit`] hands each encoded chunk to a sink: the database sink runs it through
+//!   [`retry::run_transaction`] with its [`ledger`] row, isolates bad rows, splits
+//!   transactions that are too large and reconnects ([`connect::with_reconnect`]); the
+//!   dry-run sink only counts;
+//! - [`load`] plans the load (header → columns → alignment), wires the stages into a
+//!   pipeline (one reader thread, rayon encoders, `--workers` writer connections) and
+//!   resumes interrupted loads; [`report`] shows progress and the summary.
+//!
+//! Types flow downward only: `load` → `commit` → `encode`, `ledger`, `retry`, `connect`.
 //!
 //! Around the pipeline: [`connect`] (URLs, TLS, redaction), [`flavour`] (the one switch for
 //! CockroachDB-only SQL), [`sql`] (identifiers, literals and table names: the one place

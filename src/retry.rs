@@ -5,6 +5,8 @@
 //!   (the Python helper retries forever by default, a known complaint);
 //! - [`classify`]: which errors are retried (only SQLSTATE 40001), which mean the commit
 //!   outcome is unknown (40003, or the connection lost during COMMIT), and which are final;
+//!   [`fault`] says what a failed chunk commit calls for afterwards (isolate bad rows,
+//!   split, reconnect, stop): every error classification of the crate lives here;
 //! - [`run_transaction`]: owns BEGIN, COMMIT and ROLLBACK around a closure that only gets
 //!   `&mut Transaction`, so it can neither commit nor roll back by itself. On CockroachDB it
 //!   speaks the `SAVEPOINT cockroach_restart` protocol; on PostgreSQL it retries the whole
@@ -12,9 +14,10 @@
 
 use crate::flavour::Flavour;
 use crate::{Error, ErrorKind, Result};
+use postgres::error::SqlState;
 use postgres::{Client, Transaction};
 use rand::Rng;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Backoff bounds and the attempt cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,11 +89,16 @@ pub enum Retry {
 /// `RELEASE SAVEPOINT`, which is its commit) and by whether the connection is gone.
 pub fn classify(sqlstate: Option<&str>, during_commit: bool, connection_lost: bool) -> Retry {
     match sqlstate {
-        Some("40001") => Retry::Again,
-        Some("40003") => Retry::CommitUnknown,
+        Some(s) if s == SqlState::T_R_SERIALIZATION_FAILURE.code() => Retry::Again,
+        Some(s) if s == SqlState::T_R_STATEMENT_COMPLETION_UNKNOWN.code() => Retry::CommitUnknown,
         _ if during_commit && connection_lost => Retry::CommitUnknown,
         _ => Retry::Fail,
     }
+}
+
+/// The SQLSTATE class: its first two characters.
+fn class(state: &SqlState) -> &str {
+    &state.code()[..2]
 }
 
 /// The connection is gone or going: closed, an I/O error (no server message at all), a
@@ -99,8 +107,15 @@ pub fn connection_lost(e: &postgres::Error) -> bool {
     e.is_closed()
         || e.as_db_error().is_none()
         || e.code().is_some_and(|c| {
-            let c = c.code();
-            c.starts_with("08") || c.starts_with("57P")
+            class(c) == class(&SqlState::CONNECTION_EXCEPTION)
+                || [
+                    SqlState::ADMIN_SHUTDOWN,
+                    SqlState::CRASH_SHUTDOWN,
+                    SqlState::CANNOT_CONNECT_NOW,
+                    SqlState::DATABASE_DROPPED,
+                    SqlState::IDLE_SESSION_TIMEOUT,
+                ]
+                .contains(c)
         })
 }
 
@@ -113,6 +128,80 @@ fn classify_error(e: &Error, during_commit: bool) -> Retry {
         ),
         _ => Retry::Fail,
     }
+}
+
+/// The server's SQLSTATE of an error, also through an exhausted retry or unknown commit.
+fn sqlstate(e: &Error) -> Option<&SqlState> {
+    match e.kind() {
+        ErrorKind::Db(pe)
+        | ErrorKind::RetriesExhausted { last: pe, .. }
+        | ErrorKind::CommitUnknown { source: pe } => pe.code(),
+        _ => None,
+    }
+}
+
+/// What a chunk commit that failed (its transaction retries spent) calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// A data error (SQLSTATE classes 22 and 23): isolate the bad rows.
+    Data,
+    /// The server refused the transaction as too large: split it.
+    TooLarge,
+    /// The connection is gone, or the commit outcome is unknown: reconnect, ask the
+    /// ledger, send again only if it did not commit.
+    Lost,
+    /// Anything else ends the load.
+    Fatal,
+}
+
+/// The one classification of a failed chunk commit.
+pub fn fault(e: &Error) -> Fault {
+    if is_too_large(e) {
+        return Fault::TooLarge;
+    }
+    if is_lost(e) {
+        return Fault::Lost;
+    }
+    match sqlstate(e).map(class) {
+        Some(c)
+            if c == class(&SqlState::DATA_EXCEPTION)
+                || c == class(&SqlState::INTEGRITY_CONSTRAINT_VIOLATION) =>
+        {
+            Fault::Data
+        }
+        _ => Fault::Fatal,
+    }
+}
+
+/// The server refused a transaction or a message as too large. CockroachDB's refusals
+/// carry no dedicated SQLSTATE, so they are known by their message.
+pub fn is_too_large(e: &Error) -> bool {
+    if sqlstate(e) == Some(&SqlState::PROGRAM_LIMIT_EXCEEDED) {
+        return true;
+    }
+    let msg = e.to_string();
+    msg.contains("transaction is too large")
+        || msg.contains("try splitting into pieces")
+        || msg.contains("bigger than maximum allowed message size")
+}
+
+/// The connection is gone (or the server is going away), or a commit's outcome is
+/// unknown: what a reconnect and a ledger lookup resolve.
+pub fn is_lost(e: &Error) -> bool {
+    match e.kind() {
+        ErrorKind::CommitUnknown { .. } | ErrorKind::Connect { .. } => true,
+        ErrorKind::Db(pe) => connection_lost(pe),
+        _ => false,
+    }
+}
+
+/// How long a [`retry_loop`] may go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// At most this many attempts, the first included.
+    Attempts(u32),
+    /// Until this instant: no attempt starts after it and no wait runs past it.
+    Until(Instant),
 }
 
 /// Why [`retry_loop`] gave up.
@@ -131,10 +220,12 @@ pub enum GiveUp<E> {
     Fail(E),
 }
 
-/// The pure retry loop: runs `op(attempt)` (attempt counts from 1) until it succeeds, a
-/// non-retryable error comes, or the policy's attempt cap is reached. Sleeping and the
-/// random source are passed in, so tests need neither time nor a server.
+/// The one retry loop: runs `op(attempt)` (attempt counts from 1) until it succeeds, a
+/// non-retryable error comes, or the budget is spent; waits between attempts follow
+/// `policy`'s backoff. Sleeping and the random source are passed in, so tests need
+/// neither time nor a server.
 pub fn retry_loop<T, E, R: Rng + ?Sized>(
+    budget: Budget,
     policy: &RetryPolicy,
     rng: &mut R,
     mut sleep: impl FnMut(Duration),
@@ -144,15 +235,23 @@ pub fn retry_loop<T, E, R: Rng + ?Sized>(
     loop {
         match op(attempt) {
             Ok(v) => return Ok((v, attempt)),
-            Err((_, Retry::Again)) if attempt < policy.max_attempts => {
-                sleep(policy.backoff(attempt - 1, rng));
-                attempt += 1;
-            }
             Err((e, Retry::Again)) => {
-                return Err(GiveUp::Exhausted {
-                    attempts: attempt,
-                    last: e,
-                })
+                let wait = policy.backoff(attempt - 1, rng);
+                let wait = match budget {
+                    Budget::Attempts(max) if attempt < max => Some(wait),
+                    Budget::Until(deadline) if Instant::now() < deadline => {
+                        Some(wait.min(deadline.saturating_duration_since(Instant::now())))
+                    }
+                    _ => None,
+                };
+                let Some(wait) = wait else {
+                    return Err(GiveUp::Exhausted {
+                        attempts: attempt,
+                        last: e,
+                    });
+                };
+                sleep(wait);
+                attempt += 1;
             }
             Err((e, Retry::CommitUnknown)) => return Err(GiveUp::Unknown(e)),
             Err((e, Retry::Fail)) => return Err(GiveUp::Fail(e)),
@@ -214,15 +313,21 @@ fn run_postgres<T, R: Rng + ?Sized>(
     rng: &mut R,
     mut body: impl FnMut(&mut Transaction<'_>) -> Result<T>,
 ) -> std::result::Result<(T, u32), GiveUp<Error>> {
-    retry_loop(policy, rng, std::thread::sleep, |_| {
-        let mut tx = client
-            .transaction()
-            .map_err(Error::from)
-            .map_err(tag(false))?;
-        let v = body(&mut tx).map_err(tag(false))?;
-        tx.commit().map_err(Error::from).map_err(tag(true))?;
-        Ok(v)
-    })
+    retry_loop(
+        Budget::Attempts(policy.max_attempts),
+        policy,
+        rng,
+        std::thread::sleep,
+        |_| {
+            let mut tx = client
+                .transaction()
+                .map_err(Error::from)
+                .map_err(tag(false))?;
+            let v = body(&mut tx).map_err(tag(false))?;
+            tx.commit().map_err(Error::from).map_err(tag(true))?;
+            Ok(v)
+        },
+    )
 }
 
 const RESTART: &str = "cockroach_restart";
@@ -238,19 +343,25 @@ fn run_cockroach<T, R: Rng + ?Sized>(
         .map_err(|e| GiveUp::Fail(Error::from(e)))?;
     tx.batch_execute(&format!("SAVEPOINT {RESTART}"))
         .map_err(|e| GiveUp::Fail(Error::from(e)))?;
-    let (v, attempts) = retry_loop(policy, rng, std::thread::sleep, |attempt| {
-        if attempt > 1 {
-            tx.batch_execute(&format!("ROLLBACK TO SAVEPOINT {RESTART}"))
+    let (v, attempts) = retry_loop(
+        Budget::Attempts(policy.max_attempts),
+        policy,
+        rng,
+        std::thread::sleep,
+        |attempt| {
+            if attempt > 1 {
+                tx.batch_execute(&format!("ROLLBACK TO SAVEPOINT {RESTART}"))
+                    .map_err(Error::from)
+                    .map_err(tag(false))?;
+            }
+            let v = body(&mut tx).map_err(tag(false))?;
+            // RELEASE of the restart savepoint is CockroachDB's commit point.
+            tx.batch_execute(&format!("RELEASE SAVEPOINT {RESTART}"))
                 .map_err(Error::from)
-                .map_err(tag(false))?;
-        }
-        let v = body(&mut tx).map_err(tag(false))?;
-        // RELEASE of the restart savepoint is CockroachDB's commit point.
-        tx.batch_execute(&format!("RELEASE SAVEPOINT {RESTART}"))
-            .map_err(Error::from)
-            .map_err(tag(true))?;
-        Ok(v)
-    })?;
+                .map_err(tag(true))?;
+            Ok(v)
+        },
+    )?;
     tx.commit().map_err(|e| {
         let e = Error::from(e);
         match classify_error(&e, true) {
@@ -318,6 +429,38 @@ mod tests {
     }
 
     #[test]
+    fn too_large_is_recognised_by_message() {
+        assert!(is_too_large(&Error::other(
+            "transaction is too large to complete; try splitting into pieces"
+        )));
+        assert!(!is_too_large(&Error::other("duplicate key value")));
+    }
+
+    #[test]
+    fn a_deadline_budget_stops_retrying_once_it_passed() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut calls = 0;
+        let r: std::result::Result<((), u32), _> = retry_loop(
+            Budget::Until(Instant::now()),
+            &policy(1),
+            &mut rng,
+            |_| panic!("no wait past the deadline"),
+            |_| {
+                calls += 1;
+                Err(("refused", Retry::Again))
+            },
+        );
+        assert!(matches!(
+            r,
+            Err(GiveUp::Exhausted {
+                attempts: 1,
+                last: "refused"
+            })
+        ));
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
     fn validate_rejects_zero_attempts_and_inverted_bounds() {
         assert!(policy(0).validate().is_err());
         let mut p = policy(3);
@@ -331,6 +474,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(1);
         let mut slept = Vec::new();
         let r = retry_loop(
+            Budget::Attempts(5),
             &policy(5),
             &mut rng,
             |d| slept.push(d),
@@ -356,6 +500,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(1);
         let mut calls = 0;
         let r = retry_loop(
+            Budget::Attempts(max),
             &policy(max),
             &mut rng,
             |_| {},

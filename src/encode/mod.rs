@@ -18,6 +18,7 @@
 //! value parsers: `scalar` (integers, floats, bool, uuid, text, json, bytea), `numeric`,
 //! `datetime` (a port of PostgreSQL's date/time input) and `interval`.
 
+mod chunked;
 pub mod column;
 pub mod copy;
 mod datetime;
@@ -25,6 +26,7 @@ pub mod insert;
 mod interval;
 mod numeric;
 mod scalar;
+pub use chunked::{encode_chunk, ChunkShape, EncodedChunk, TypeHint};
 
 pub use column::{Column, ColumnType};
 

@@ -1,0 +1,152 @@
+//! What the reader and the writers of one load share: the stop signal, the order of
+//! chunk 0 under `--truncate`, and the reject budget.
+
+use crate::report::{Counters, RejectWriter};
+use crate::{Error, ErrorKind, Result};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Condvar, Mutex};
+
+/// Stop and ordering signals shared by the reader and every writer of one load.
+pub struct PipelineControl {
+    abort: AtomicBool,
+    error: Mutex<Option<Error>>,
+    /// When truncating: set once chunk 0 committed, so no other chunk commits before it.
+    first_done: (Mutex<bool>, Condvar),
+}
+
+impl PipelineControl {
+    /// `truncate`: later chunks wait for chunk 0 (see [`PipelineControl::wait_first`]).
+    pub fn new(truncate: bool) -> PipelineControl {
+        PipelineControl {
+            abort: AtomicBool::new(false),
+            error: Mutex::new(None),
+            first_done: (Mutex::new(!truncate), Condvar::new()),
+        }
+    }
+
+    /// Stops the load; the first error is the one reported.
+    pub fn fail(&self, e: Error) {
+        let mut slot = self.error.lock().expect("error slot");
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+        self.abort.store(true, Relaxed);
+        self.signal_first();
+    }
+
+    /// The error that stopped the load, if any.
+    pub fn take_error(&self) -> Option<Error> {
+        self.error.lock().expect("error slot").take()
+    }
+
+    /// Chunk 0 is done (or the load stopped): later chunks may commit.
+    pub fn signal_first(&self) {
+        let (m, cv) = &self.first_done;
+        *m.lock().expect("first_done") = true;
+        cv.notify_all();
+    }
+
+    /// Blocks until chunk 0 is done; returns at once without `--truncate`.
+    pub fn wait_first(&self) {
+        let (m, cv) = &self.first_done;
+        let mut done = m.lock().expect("first_done");
+        while !*done {
+            done = cv.wait(done).expect("first_done");
+        }
+    }
+
+    /// Whether the load stopped.
+    pub fn aborted(&self) -> bool {
+        self.abort.load(Relaxed)
+    }
+}
+
+/// The one `--max-errors` rule: how many bad rows a load tolerates.
+pub struct RejectBudget {
+    counters: Arc<Counters>,
+    limit: u64,
+}
+
+impl RejectBudget {
+    /// Counts rejects in `counters.rejected`, at most `limit` of them.
+    pub fn new(counters: Arc<Counters>, limit: u64) -> RejectBudget {
+        RejectBudget { counters, limit }
+    }
+
+    /// Whether bad rows may be rejected at all (otherwise the first one fails the load).
+    pub fn tolerates_any(&self) -> bool {
+        self.limit > 0
+    }
+
+    /// Counts one more reject. The one past the limit stops the load and is not counted
+    /// (nor written), so a rerun with a higher limit writes it once.
+    pub fn take(&self) -> Result<()> {
+        let n = self.counters.rejected.fetch_add(1, Relaxed) + 1;
+        if n > self.limit {
+            self.counters.rejected.fetch_sub(1, Relaxed);
+            return Err(ErrorKind::TooManyRejects {
+                rejected: n,
+                limit: self.limit,
+            }
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// Bad rows: counted against the budget, written to the reject file.
+pub struct Rejects {
+    budget: RejectBudget,
+    /// None in a dry run: nothing is written anywhere.
+    file: Option<RejectWriter>,
+}
+
+impl Rejects {
+    /// Rejects under `budget` into `file`.
+    pub fn new(budget: RejectBudget, file: Option<RejectWriter>) -> Rejects {
+        Rejects { budget, file }
+    }
+
+    /// Whether bad rows may be rejected at all.
+    pub fn tolerates_any(&self) -> bool {
+        self.budget.tolerates_any()
+    }
+
+    /// Rejects the record `raw` at `line` for `msg`, unless the budget is spent.
+    pub fn reject(&self, raw: &[u8], line: u64, msg: &str) -> Result<()> {
+        self.budget.take()?;
+        match &self.file {
+            Some(f) => f.write(raw, line, msg),
+            None => Ok(()),
+        }
+    }
+
+    /// The reject file's path, unless nothing is written.
+    pub fn path(&self) -> Option<&str> {
+        self.file.as_ref().map(|f| f.path())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reject_budget_refuses_the_one_past_the_limit_without_counting_it() {
+        let counters = Arc::new(Counters::default());
+        let budget = RejectBudget::new(counters.clone(), 2);
+        assert!(budget.tolerates_any());
+        budget.take().unwrap();
+        budget.take().unwrap();
+        let e = budget.take().unwrap_err();
+        assert!(matches!(
+            e.kind(),
+            ErrorKind::TooManyRejects {
+                rejected: 3,
+                limit: 2
+            }
+        ));
+        assert_eq!(counters.rejected.load(Relaxed), 2);
+        assert!(!RejectBudget::new(counters, 0).tolerates_any());
+    }
+}

@@ -1,0 +1,392 @@
+//! The database sink: a chunk's missing pieces, each in a retried transaction with its
+//! ledger row; bad rows isolated, oversized transactions split, lost commits resolved.
+
+use super::control::{PipelineControl, Rejects};
+use super::sink::{encoded_range, ChunkSink};
+use super::statement::{Method, StatementKey, Statements};
+use crate::chunk::Chunk;
+use crate::connect::{connect_with_backoff, with_reconnect, Connector};
+use crate::encode::{self, EncodedChunk, EncodedRows};
+use crate::ledger::{self, Piece, Progress};
+use crate::report::{Counters, Reporter};
+use crate::retry::{fault, run_transaction, Fault, RetryPolicy};
+use crate::{Error, ErrorKind, Result};
+use postgres::{Client, Statement};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// What committing a load's chunks needs; the same for every writer.
+pub(crate) struct CommitTarget {
+    pub(crate) statements: Statements,
+    pub(crate) load_id: String,
+    /// Input file names, for error positions.
+    pub(crate) files: Vec<String>,
+    /// What earlier runs committed.
+    pub(crate) progress: Progress,
+    pub(crate) retry: RetryPolicy,
+    /// Write a ledger row in each piece's transaction.
+    pub(crate) ledger: bool,
+    pub(crate) connector: Connector,
+    /// Total time to keep reconnecting after a lost connection.
+    pub(crate) reconnect_timeout: Duration,
+}
+
+/// Rows per transaction after the server refused one as too large, shared by the writers.
+#[derive(Debug, Default)]
+pub(crate) struct PieceCap {
+    /// The cap (0: none).
+    pub(crate) rows: AtomicU64,
+    /// Pieces split because the server refused them as too large.
+    pub(crate) splits: AtomicU64,
+}
+
+/// One writer connection with its prepared statements.
+struct Conn {
+    client: Client,
+    statements: HashMap<StatementKey, Statement>,
+}
+
+impl Conn {
+    fn new(client: Client) -> Conn {
+        Conn {
+            client,
+            statements: HashMap::new(),
+        }
+    }
+
+    /// The statement `key`, prepared on first use.
+    fn prepared(&mut self, key: StatementKey, statements: &Statements) -> Result<Statement> {
+        if let Some(s) = self.statements.get(&key) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(&statements.sql(key))?;
+        self.statements.insert(key, s.clone());
+        Ok(s)
+    }
+}
+
+/// One writer's sink: its connection and what the load's writers share.
+pub(crate) struct DatabaseSink<'a> {
+    pub(crate) target: &'a CommitTarget,
+    pub(crate) control: &'a PipelineControl,
+    pub(crate) counters: &'a Counters,
+    pub(crate) rejects: &'a Rejects,
+    pub(crate) cap: &'a PieceCap,
+    pub(crate) reporter: &'a Reporter,
+    /// Warn on each reconnect (not under `--quiet`).
+    pub(crate) warn_reconnects: bool,
+    pub(crate) worker: usize,
+    conn: Option<Conn>,
+}
+
+impl<'a> DatabaseSink<'a> {
+    /// A sink for writer number `worker`; it connects on its first piece.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        target: &'a CommitTarget,
+        control: &'a PipelineControl,
+        counters: &'a Counters,
+        rejects: &'a Rejects,
+        cap: &'a PieceCap,
+        reporter: &'a Reporter,
+        warn_reconnects: bool,
+        worker: usize,
+    ) -> DatabaseSink<'a> {
+        DatabaseSink {
+            target,
+            control,
+            counters,
+            rejects,
+            cap,
+            reporter,
+            warn_reconnects,
+            worker,
+            conn: None,
+        }
+    }
+}
+
+impl ChunkSink for DatabaseSink<'_> {
+    fn commit(&mut self, mut work: EncodedChunk, truncate: bool) -> Result<()> {
+        let missing = self
+            .target
+            .progress
+            .missing(work.chunk.seq, work.chunk.rows() as u32);
+        // Client-side conversion errors: fatal at once, or to the reject file.
+        for (row, err) in std::mem::take(&mut work.bad) {
+            if !missing.iter().any(|&(lo, n)| row >= lo && row < lo + n) {
+                continue;
+            }
+            if !self.rejects.tolerates_any() {
+                return Err(err);
+            }
+            reject(self.rejects, &work.chunk, row, &err.to_string())?;
+        }
+        let work = &work;
+        let chunk = &work.chunk;
+        let mut queue: VecDeque<(u32, u32)> = missing.into();
+        let mut truncate = truncate;
+        while let Some((lo, n)) = queue.pop_front() {
+            if self.control.aborted() {
+                return Ok(());
+            }
+            let cap = self.cap.rows.load(Relaxed) as u32;
+            if cap > 0 && n > cap {
+                let mut at = lo;
+                let mut parts = Vec::new();
+                while at < lo + n {
+                    let m = cap.min(lo + n - at);
+                    parts.push((at, m));
+                    at += m;
+                }
+                for p in parts.into_iter().rev() {
+                    queue.push_front(p);
+                }
+                continue;
+            }
+            let Err(e) = self.commit_piece(work, lo, n, truncate) else {
+                truncate = false;
+                continue;
+            };
+            match fault(&e) {
+                Fault::Data if self.rejects.tolerates_any() => {
+                    if n == 1 {
+                        reject(self.rejects, chunk, lo, &e.to_string())?;
+                        self.record_reject(chunk, lo)?;
+                    } else {
+                        queue.push_front((lo + n / 2, n - n / 2));
+                        queue.push_front((lo, n / 2));
+                    }
+                }
+                Fault::Data => {
+                    return Err(describe_piece_error(&self.target.files, work, lo, n, e))
+                }
+                Fault::TooLarge => {
+                    if n == 1 {
+                        return Err(e);
+                    }
+                    self.cap.splits.fetch_add(1, Relaxed);
+                    let half = n / 2;
+                    let _ = self.cap.rows.fetch_update(Relaxed, Relaxed, |c| {
+                        (c == 0 || (half as u64) < c).then_some(half.max(1) as u64)
+                    });
+                    queue.push_front((lo + half, n - half));
+                    queue.push_front((lo, half));
+                }
+                Fault::Lost => {
+                    self.conn = None;
+                    if self.warn_reconnects {
+                        self.reporter
+                            .warn(&format!("chunk {}: {e}; reconnecting", chunk.seq));
+                    }
+                    self.counters.reconnects.fetch_add(1, Relaxed);
+                    // Whether the piece committed: the ledger knows, even when the answer
+                    // to its COMMIT was lost.
+                    let t = self.target;
+                    let (c, done) =
+                        with_reconnect(&t.connector, self.worker, t.reconnect_timeout, |c| {
+                            ledger::committed(c, &t.load_id, chunk.seq, lo)
+                        })?;
+                    if done {
+                        // The commit whose answer was lost did happen.
+                        self.counters.commits_confirmed.fetch_add(1, Relaxed);
+                        self.account(&work.rows, lo, n);
+                    } else {
+                        queue.push_front((lo, n));
+                    }
+                    self.conn = Some(Conn::new(c));
+                }
+                Fault::Fatal => return Err(e),
+            }
+        }
+        self.counters.chunks.fetch_add(1, Relaxed);
+        Ok(())
+    }
+}
+
+impl DatabaseSink<'_> {
+    fn connection(&mut self) -> Result<&mut Conn> {
+        if self.conn.is_none() {
+            let t = self.target;
+            let client = connect_with_backoff(&t.connector, self.worker, t.reconnect_timeout)?;
+            self.conn = Some(Conn::new(client));
+        }
+        Ok(self.conn.as_mut().expect("connected above"))
+    }
+
+    fn account(&self, rows: &EncodedRows, lo: u32, n: u32) {
+        self.counters
+            .rows
+            .fetch_add(encoded_range(rows, lo, n).len() as u64, Relaxed);
+    }
+
+    /// Records a server-rejected row in the ledger so a rerun does not send it again.
+    fn record_reject(&mut self, chunk: &Chunk, row: u32) -> Result<()> {
+        let piece = piece_of(chunk, &EncodedRows::new(), row, 1, true);
+        let load_id = &self.target.load_id;
+        let c = self.connection()?;
+        ledger::record(&mut c.client, ledger::RECORD_SQL, load_id, &piece)
+    }
+
+    /// Commits rows `lo .. lo + n` of a chunk and their ledger row in one retried
+    /// transaction.
+    fn commit_piece(&mut self, work: &EncodedChunk, lo: u32, n: u32, truncate: bool) -> Result<()> {
+        let t = self.target;
+        let st = &t.statements;
+        let piece = piece_of(&work.chunk, &work.rows, lo, n, false);
+        let range = encoded_range(&work.rows, lo, n);
+        let c = self.connection()?;
+        // Statements are prepared once per connection (INSERTs once per row count): a
+        // chunk then costs no parse round trips.
+        let stmt = match range.is_empty() {
+            true => None,
+            false => Some(c.prepared(st.data_key(range.len()), st)?),
+        };
+        let record = c.prepared(StatementKey::Ledger, st)?;
+        let truncate_sql = truncate.then(|| format!("TRUNCATE {}", st.table.sql_name()));
+        let done = run_transaction(&mut c.client, st.flavour, &t.retry, |tx| {
+            if let Some(sql) = &truncate_sql {
+                tx.batch_execute(sql)?;
+            }
+            if t.ledger {
+                ledger::record(tx, &record, &t.load_id, &piece)?;
+            }
+            let Some(stmt) = &stmt else {
+                return Ok(()); // every row of the piece was rejected client-side
+            };
+            match st.method {
+                Method::Insert | Method::Upsert => {
+                    let select: Vec<usize> = range.clone().collect();
+                    let params = encode::insert::params(&work.rows, &select);
+                    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                        .iter()
+                        .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                        .collect();
+                    tx.execute(stmt, &refs)?;
+                }
+                Method::Copy => {
+                    let mut w = tx.copy_in(stmt)?;
+                    encode::copy::write_copy(&work.rows, range.clone(), st.format, &mut w)
+                        .map_err(copy_stream_error)?;
+                    w.finish()?;
+                }
+            }
+            Ok(())
+        })?;
+        if done.attempts > 1 {
+            self.counters
+                .retries
+                .fetch_add((done.attempts - 1) as u64, Relaxed);
+        }
+        self.account(&work.rows, lo, n);
+        Ok(())
+    }
+}
+
+/// Sends a bad row of `chunk` to the reject file, within the budget.
+fn reject(rejects: &Rejects, chunk: &Chunk, row: u32, msg: &str) -> Result<()> {
+    let rec = chunk.batch.record(row as usize);
+    rejects.reject(rec.raw(), rec.position().line, msg)
+}
+
+/// A data error the server raised for a piece, with the piece's place in the input.
+fn describe_piece_error(files: &[String], work: &EncodedChunk, lo: u32, n: u32, e: Error) -> Error {
+    let chunk = &work.chunk;
+    let file = &files[chunk.file_index];
+    // COPY names the row it stopped at ("COPY t, line 3, column qty: ..."): map it back to
+    // the source record for an exact line and column.
+    let range = encoded_range(&work.rows, lo, n);
+    if let Some((k, column)) = copy_position(&e) {
+        let at = range.start + k as usize - 1;
+        if k >= 1 && at < range.end {
+            let rec = chunk.batch.record(work.rows.source_row(at) as usize);
+            let loc = crate::Location {
+                file: file.clone(),
+                pos: rec.position(),
+                column,
+            };
+            return Error::other(format!(
+                "{loc}: the server rejected the row: {e}; pass --max-errors N to send bad rows to a reject file instead"
+            ));
+        }
+    }
+    let first = chunk.batch.record(lo as usize).position().line;
+    let last = chunk.batch.record((lo + n - 1) as usize).position().line;
+    Error::other(format!(
+        "{file}: lines {first}..={last} (chunk {}): the server rejected the rows: {e}; \
+         pass --max-errors N to isolate bad rows into a reject file instead",
+        chunk.seq
+    ))
+}
+
+/// The 1-based row and the column in a COPY error's context line.
+fn copy_position(e: &Error) -> Option<(u64, Option<String>)> {
+    let ErrorKind::Db(pe) = e.kind() else {
+        return None;
+    };
+    parse_copy_where(pe.as_db_error()?.where_()?)
+}
+
+/// Parses PostgreSQL's `COPY t, line 3, column qty: "12x"` (or `COPY t, line 3`).
+fn parse_copy_where(w: &str) -> Option<(u64, Option<String>)> {
+    let rest = &w[w.find(", line ")? + ", line ".len()..];
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let line = rest[..digits].parse().ok()?;
+    let column = rest[digits..].strip_prefix(", column ").map(|c| {
+        let end = c.find(": ").unwrap_or(c.len());
+        c[..end].to_string()
+    });
+    Some((line, column))
+}
+
+fn piece_of(chunk: &Chunk, rows: &EncodedRows, lo: u32, n: u32, rejected: bool) -> Piece {
+    let bytes: usize = (lo..lo + n)
+        .map(|i| chunk.batch.record(i as usize).raw().len())
+        .sum();
+    Piece {
+        chunk: chunk.seq,
+        first_row: lo,
+        nrows: n,
+        first_line: chunk.batch.record(lo as usize).position().line,
+        last_line: chunk.batch.record((lo + n - 1) as usize).position().line,
+        rows_loaded: if rejected {
+            0
+        } else {
+            encoded_range(rows, lo, n).len() as u64
+        },
+        bytes: bytes as u64,
+        rejected,
+    }
+}
+
+/// The COPY writer reports the server's or the connection's error inside an `io::Error`;
+/// unwrapping it keeps a dropped connection classified as lost (reconnect and ask the
+/// ledger) instead of ending the load.
+fn copy_stream_error(e: std::io::Error) -> Error {
+    match e
+        .into_inner()
+        .map(|inner| inner.downcast::<postgres::Error>())
+    {
+        Some(Ok(pe)) => Error::from(*pe),
+        Some(Err(other)) => Error::other(format!("COPY stream: {other}")),
+        None => Error::other("COPY stream failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_error_context_gives_row_and_column() {
+        assert_eq!(
+            parse_copy_where("COPY items, line 3, column qty: \"12x\""),
+            Some((3, Some("qty".to_string())))
+        );
+        assert_eq!(parse_copy_where("COPY items, line 17"), Some((17, None)));
+        assert_eq!(parse_copy_where("SQL statement \"INSERT ...\""), None);
+    }
+}

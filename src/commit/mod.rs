@@ -1,0 +1,23 @@
+//! Commit: each chunk in its own retried transaction, with its ledger row, exactly once.
+//!
+//! A writer thread drains encoded chunks into a [`ChunkSink`]: the database sink
+//! commits the records an earlier run has not (see [`crate::ledger::Progress::missing`])
+//! as one piece, or as several when it must:
+//! - a data error (SQLSTATE classes 22 and 23) under `--max-errors`: the piece is halved until
+//!   the bad rows stand alone, the good rows commit, the bad ones go to the reject file;
+//! - "transaction is too large": the piece is halved, and later pieces are capped too;
+//! - a lost connection or an unknown commit outcome: reconnect (bounded in time) and ask the
+//!   ledger whether the piece committed; send it again only if it did not.
+//!
+//! The [`DryRunSink`] of `--dry-run` only counts what would be sent.
+
+mod control;
+mod database;
+mod sink;
+mod statement;
+
+pub use control::{PipelineControl, RejectBudget, Rejects};
+pub(crate) use database::{CommitTarget, DatabaseSink, PieceCap};
+pub use sink::{drain, ChunkSink, DryRunSink, DryRunStats};
+pub use statement::Method;
+pub(crate) use statement::Statements;

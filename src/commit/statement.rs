@@ -1,0 +1,86 @@
+//! The statements a chunk commit sends, and the key each is prepared under.
+
+use crate::encode::{self, Column, Format};
+use crate::flavour::Flavour;
+use crate::ledger;
+use crate::table::Table;
+
+/// How rows travel to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Multi-row `INSERT ... VALUES` with bind parameters.
+    Insert,
+    /// `INSERT ... ON CONFLICT (pk) DO UPDATE` (PostgreSQL) or `UPSERT` (CockroachDB).
+    Upsert,
+    /// `COPY ... FROM STDIN` inside the chunk's transaction.
+    Copy,
+}
+
+impl Method {
+    /// Lower-case name, as on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Insert => "insert",
+            Method::Upsert => "upsert",
+            Method::Copy => "copy",
+        }
+    }
+}
+
+/// Which statement a connection has prepared: INSERTs differ by their row count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum StatementKey {
+    /// The `COPY ... FROM STDIN` of the target.
+    Copy,
+    /// A multi-row INSERT (or upsert) of this many rows.
+    Insert { rows: usize },
+    /// The ledger row of a piece.
+    Ledger,
+}
+
+/// The target as the statements see it: table, columns in encoding order, wire format,
+/// server flavour and transport.
+pub(crate) struct Statements {
+    pub(crate) table: Table,
+    pub(crate) columns: Vec<Column>,
+    pub(crate) format: Format,
+    pub(crate) flavour: Flavour,
+    pub(crate) method: Method,
+}
+
+impl Statements {
+    /// The statement that sends `rows` rows by the load's method.
+    pub(crate) fn data_key(&self, rows: usize) -> StatementKey {
+        match self.method {
+            Method::Copy => StatementKey::Copy,
+            Method::Insert | Method::Upsert => StatementKey::Insert { rows },
+        }
+    }
+
+    /// The SQL text of a statement.
+    pub(crate) fn sql(&self, key: StatementKey) -> String {
+        match key {
+            StatementKey::Copy => {
+                encode::copy::copy_sql(&self.table.qualified(), &self.columns, self.format)
+            }
+            StatementKey::Insert { rows } => self.insert_sql(rows),
+            StatementKey::Ledger => ledger::RECORD_SQL.to_string(),
+        }
+    }
+
+    fn insert_sql(&self, rows: usize) -> String {
+        let conflict = match (self.method, self.flavour) {
+            (Method::Upsert, Flavour::Cockroach) => encode::insert::Conflict::UpsertCockroach,
+            (Method::Upsert, Flavour::Postgres) => encode::insert::Conflict::UpsertPg {
+                pk: self.table.primary_key.clone(),
+            },
+            _ => encode::insert::Conflict::None,
+        };
+        encode::insert::insert_sql(&self.table.qualified(), &self.columns, rows, &conflict)
+    }
+
+    /// The SQL the first chunk sends (shown by `--dry-run`).
+    pub(crate) fn first_sql(&self, rows: usize) -> String {
+        self.sql(self.data_key(rows))
+    }
+}

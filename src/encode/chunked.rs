@@ -1,0 +1,66 @@
+//! A whole chunk through the encoder: its rows encoded, the rows that fail conversion
+//! kept apart with their place in the input.
+
+use super::{Column, EncodedRows, Encoder, Format};
+use crate::chunk::Chunk;
+use crate::{Error, Location};
+use std::sync::Arc;
+
+/// Advice for a conversion error, given the column's type name.
+pub type TypeHint = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// What encoding a load's chunks needs: the target columns and, per file, which field
+/// fills each of them.
+#[derive(Clone)]
+pub struct ChunkShape {
+    /// Target columns, in the order rows are encoded.
+    pub columns: Vec<Column>,
+    /// Wire format of the encoded rows.
+    pub format: Format,
+    /// Per file: the file field index of each target column.
+    pub projections: Vec<Vec<usize>>,
+    /// Input file names, for error positions.
+    pub files: Vec<String>,
+    /// Advice appended to conversion errors (tables created from an inferred schema).
+    pub hint: Option<TypeHint>,
+}
+
+/// A chunk and its encoded rows; rows that failed conversion are listed apart.
+pub struct EncodedChunk {
+    /// The source chunk: raw records and positions, for rejects and error messages.
+    pub chunk: Chunk,
+    /// The rows that converted, in source order.
+    pub rows: EncodedRows,
+    /// Source row index and error of each row that did not convert.
+    pub bad: Vec<(u32, Error)>,
+}
+
+/// Encodes every record of `chunk`; its parsed fields are dropped afterwards, its raw
+/// bytes kept.
+pub fn encode_chunk(shape: &ChunkShape, mut chunk: Chunk) -> EncodedChunk {
+    let encoder = Encoder::new(shape.columns.clone(), shape.format);
+    let mut rows = EncodedRows::with_capacity(chunk.bytes(), chunk.rows(), shape.columns.len());
+    let mut bad = Vec::new();
+    let proj = &shape.projections[chunk.file_index];
+    for i in 0..chunk.batch.len() {
+        let rec = chunk.batch.record(i);
+        if let Err(e) = encoder.encode_row(proj.iter().map(|&j| rec.field(j)), i as u32, &mut rows)
+        {
+            let value = proj.get(e.column).and_then(|&j| rec.field(j));
+            let loc = Location {
+                file: shape.files[chunk.file_index].clone(),
+                pos: rec.position(),
+                column: None,
+            };
+            let column = shape.columns.get(e.column).map(|c| c.type_name.clone());
+            let err = e.into_error(loc, &shape.columns, value);
+            let err = match (&shape.hint, column) {
+                (Some(h), Some(ty)) => err.with_note(&format!("; {}", h(&ty))),
+                _ => err,
+            };
+            bad.push((i as u32, err));
+        }
+    }
+    chunk.batch.drop_fields();
+    EncodedChunk { chunk, rows, bad }
+}

@@ -1,0 +1,429 @@
+//! The load: plans it (headers → columns → alignment), wires the stages together and
+//! resumes it; its bookkeeping SQL is in [`crate::ledger`].
+//!
+//! ```text
+//! reader thread ──chunks──► rayon encoders ──encoded──► N writer connections
+//!  (source+chunk)  bounded     (encode)        bounded     (commit: retry + ledger)
+//! ```
+//!
+//! Memory is bounded by the chunks in flight, whatever the size of the input: the one the
+//! reader fills, `workers` queued for encoding, one per encoder thread, one encoded and
+//! waiting, and one per writer, i.e. about `(2 × workers + encoder threads + 2)` chunks.
+//! An encoded chunk keeps only its raw bytes and positions besides the encoded rows.
+//! Chunks commit out of order; the ledger (see [`crate::ledger`]) makes each commit
+//! exactly once, so a rerun after any interruption sends only what is missing.
+
+mod config;
+mod plan;
+mod reader;
+
+pub use config::LoadConfig;
+
+use crate::chunk::Chunk;
+use crate::commit::{
+    drain, ChunkSink, CommitTarget, DatabaseSink, DryRunSink, DryRunStats, PieceCap,
+    PipelineControl, RejectBudget, Rejects,
+};
+use crate::encode::{encode_chunk, ChunkShape, EncodedChunk};
+use crate::flavour::Flavour;
+use crate::ledger::{self, Progress};
+use crate::report::{Counters, ProgressMode, RejectWriter, Reporter, Summary};
+use crate::table::Table;
+use crate::{Error, Result};
+use plan::LoadPlan;
+use postgres::Client;
+use rayon::iter::{ParallelBridge, ParallelIterator};
+use reader::ChunkReader;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use crate::commit::Method;
+pub use crate::connect::Connector;
+pub use crate::encode::TypeHint;
+pub use crate::ledger::fingerprint;
+
+/// The chunk byte bound under CockroachDB's intent budget: the keys a chunk writes (one
+/// per row and index) are a fraction of its source bytes, so half the budget in source
+/// bytes keeps a chunk well under it.
+pub fn cap_for_intents(max_bytes: usize, max_intents_bytes: u64) -> usize {
+    max_bytes.min((max_intents_bytes / 2).max(1024) as usize)
+}
+
+/// On CockroachDB, reads `kv.transaction.max_intents_bytes` when permitted and keeps
+/// chunks under it; elsewhere, or without the privilege, the configuration stands.
+fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> LoadConfig {
+    let mut cfg = cfg.clone();
+    if flavour != Flavour::Cockroach {
+        return cfg;
+    }
+    let setting = client
+        .simple_query("SHOW CLUSTER SETTING kv.transaction.max_intents_bytes")
+        .ok()
+        .and_then(|msgs| {
+            msgs.iter().find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => {
+                    r.get(0).and_then(|v| v.trim().parse::<u64>().ok())
+                }
+                _ => None,
+            })
+        });
+    if let Some(budget) = setting {
+        cfg.limits.max_bytes = cap_for_intents(cfg.limits.max_bytes, budget);
+    }
+    cfg
+}
+
+/// What `--dry-run` found: the summary (nothing written) and the SQL a first chunk sends.
+#[derive(Debug, Clone)]
+pub struct DryRun {
+    /// Rows, chunks and bytes as a real load would send them.
+    pub summary: Summary,
+    /// The statement the first chunk would run.
+    pub first_sql: String,
+    /// Rows in the largest chunk.
+    pub max_chunk_rows: u64,
+    /// Source bytes of the largest chunk.
+    pub max_chunk_bytes: u64,
+}
+
+/// Reads, converts, chunks and encodes everything as a load would, without a server:
+/// `table` comes from the catalog (when a URL is given) or from inference.
+pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRun> {
+    cfg.validate()?;
+    let started = Instant::now();
+    let mut plan = plan::resolve(cfg, table, flavour)?;
+    let counters = Arc::new(Counters::default());
+    let rejects = Rejects::new(RejectBudget::new(counters.clone(), cfg.max_errors), None);
+    let control = PipelineControl::new(false);
+    let progress = Progress::default();
+    let stats = DryRunStats::default();
+    let reporter = Reporter::start(counters.clone(), cfg.progress);
+    let reader = ChunkReader {
+        cfg,
+        stdin: plan.stdin.take(),
+        widths: &plan.widths,
+        progress: &progress,
+        counters: &counters,
+        rejects: &rejects,
+        control: &control,
+        reporter: &reporter,
+    };
+    let shape = chunk_shape(cfg, &plan);
+    let (chunks, bytes) = pipeline(cfg.workers, reader, &shape, &control, false, |_| {
+        DryRunSink {
+            counters: &counters,
+            rejects: &rejects,
+            stats: &stats,
+        }
+    });
+    reporter.finish();
+    if let Some(e) = control.take_error() {
+        return Err(e);
+    }
+    let summary = Finished {
+        load_id: "dry-run",
+        table: &plan.statements.table,
+        counters: &counters,
+        rejects: &rejects,
+        cap: &PieceCap::default(),
+        chunks,
+        bytes,
+        started,
+        dry_run: true,
+    }
+    .summary(cfg);
+    let first_rows = stats.first_chunk_rows.load(Relaxed).max(1) as usize;
+    Ok(DryRun {
+        summary,
+        first_sql: plan.statements.first_sql(first_rows),
+        max_chunk_rows: stats.max_chunk_rows.load(Relaxed),
+        max_chunk_bytes: stats.max_chunk_bytes.load(Relaxed),
+    })
+}
+
+/// Loads the files through connections from `connector`; returns the summary.
+pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
+    cfg.validate()?;
+    let connector = with_session_defaults(connector);
+    let started = Instant::now();
+    let budget = cfg.reconnect_timeout;
+    let (flavour, cfg) = on_control(&connector, budget, |c| {
+        let flavour = Flavour::detect(c)?;
+        Ok((flavour, cockroach_limits(cfg, flavour, c)))
+    })?;
+    let cfg = &cfg;
+    let table = on_control(&connector, budget, |c| Table::read(c, &cfg.table))?;
+    let mut plan = plan::resolve(cfg, table, flavour)?;
+    let load_id = load_id(cfg, &plan);
+    let fingerprint = ledger::fingerprint_all(&cfg.files)?;
+    let table_name = plan.statements.table.sql_name();
+    let progress = on_control(&connector, budget, |c| {
+        ledger::begin_load(c, &load_id, &table_name, &cfg.files, &fingerprint)
+    })?;
+    let truncate = cfg.truncate && progress.chunks_touched() == 0;
+    let counters = Arc::new(Counters::default());
+    let rejects = Rejects::new(
+        RejectBudget::new(counters.clone(), cfg.max_errors),
+        Some(reject_writer(cfg, &plan)),
+    );
+    let control = PipelineControl::new(truncate);
+    let cap = PieceCap::default();
+    let shape = chunk_shape(cfg, &plan);
+    let stdin = plan.stdin.take();
+    let target = CommitTarget {
+        statements: plan.statements,
+        load_id,
+        files: cfg.files.clone(),
+        progress,
+        retry: cfg.retry,
+        ledger: cfg.ledger,
+        connector,
+        reconnect_timeout: budget,
+    };
+    let reporter = Reporter::start(counters.clone(), cfg.progress);
+    let reader = ChunkReader {
+        cfg,
+        stdin,
+        widths: &plan.widths,
+        progress: &target.progress,
+        counters: &counters,
+        rejects: &rejects,
+        control: &control,
+        reporter: &reporter,
+    };
+    let warn_reconnects = cfg.progress != ProgressMode::Quiet;
+    let (chunks, bytes) = pipeline(cfg.workers, reader, &shape, &control, truncate, |w| {
+        DatabaseSink::new(
+            &target,
+            &control,
+            &counters,
+            &rejects,
+            &cap,
+            &reporter,
+            warn_reconnects,
+            w,
+        )
+    });
+    reporter.finish();
+    if let Some(e) = control.take_error() {
+        let committed = counters.rows.load(Relaxed) + target.progress.rows_loaded;
+        return Err(explain_partial(e, committed, &target.load_id));
+    }
+    // Every chunk is covered: mark the load finished.
+    on_control(&target.connector, budget, |c| {
+        ledger::finish_load(c, &target.load_id, chunks)
+    })?;
+    Ok(Finished {
+        load_id: &target.load_id,
+        table: &target.statements.table,
+        counters: &counters,
+        rejects: &rejects,
+        cap: &cap,
+        chunks,
+        bytes,
+        started,
+        dry_run: false,
+    }
+    .summary(cfg))
+}
+
+/// The load id: explicit or derived from the inputs and every option that decides chunk
+/// boundaries or contents; a fresh load (or stdin without an id) gets a new one.
+fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
+    let stdin = cfg.files.iter().any(|f| f == "-");
+    let fresh = cfg.fresh || (stdin && cfg.load_id.is_none());
+    let st = &plan.statements;
+    let l = cfg.effective_limits();
+    let options = format!(
+        "{}|{:?}|{:?}|{}|{}|{}|{}|{:?}",
+        st.table.sql_name(),
+        st.columns.iter().map(|c| &c.name).collect::<Vec<_>>(),
+        cfg.dialect,
+        l.max_bytes,
+        l.max_rows,
+        l.max_params,
+        l.max_message,
+        cfg.method
+    );
+    ledger::load_id(
+        &cfg.files,
+        &st.table.name,
+        &options,
+        cfg.load_id.as_deref(),
+        fresh,
+    )
+}
+
+/// Runs idempotent bookkeeping on a control connection, reconnecting when it is lost.
+fn on_control<T>(
+    connector: &Connector,
+    budget: Duration,
+    work: impl FnMut(&mut Client) -> Result<T>,
+) -> Result<T> {
+    crate::connect::with_reconnect(connector, 0, budget, work).map(|(_, v)| v)
+}
+
+/// The encoder reads zone-less `timestamptz` as UTC and `1/2/2024` as month/day; values
+/// sent as text (COPY text format, `::text::type` casts) must read the same on the server,
+/// whatever the database's own TimeZone and DateStyle.
+fn with_session_defaults(inner: Connector) -> Connector {
+    Arc::new(move |worker, attempt| {
+        let mut c = inner(worker, attempt)?;
+        c.batch_execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'")?;
+        Ok(c)
+    })
+}
+
+/// The reject file: `--reject-file`, or `<first input>.rejects.csv`.
+fn reject_writer(cfg: &LoadConfig, plan: &LoadPlan) -> RejectWriter {
+    let path = cfg.reject_file.clone().unwrap_or_else(|| {
+        let base = if cfg.files[0] == "-" {
+            "stdin"
+        } else {
+            cfg.files[0].as_str()
+        };
+        format!("{base}.rejects.csv")
+    });
+    RejectWriter::new(
+        &path,
+        plan.reject_header.clone(),
+        cfg.dialect.delimiter,
+        cfg.dialect.quote,
+    )
+}
+
+fn chunk_shape(cfg: &LoadConfig, plan: &LoadPlan) -> ChunkShape {
+    ChunkShape {
+        columns: plan.statements.columns.clone(),
+        format: plan.statements.format,
+        projections: plan.projections.clone(),
+        files: cfg.files.clone(),
+        hint: cfg.type_hint.clone(),
+    }
+}
+
+/// What a finished pipeline reports, for its summary.
+struct Finished<'a> {
+    load_id: &'a str,
+    table: &'a Table,
+    counters: &'a Counters,
+    rejects: &'a Rejects,
+    cap: &'a PieceCap,
+    chunks: u64,
+    bytes: u64,
+    started: Instant,
+    dry_run: bool,
+}
+
+impl Finished<'_> {
+    fn summary(&self, cfg: &LoadConfig) -> Summary {
+        let c = self.counters;
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let rows = c.rows.load(Relaxed);
+        let rejected = c.rejected.load(Relaxed);
+        let cap = self.cap.rows.load(Relaxed);
+        Summary {
+            load_id: self.load_id.to_string(),
+            table: self.table.sql_name(),
+            files: cfg.files.len(),
+            rows,
+            chunks: self.chunks,
+            chunks_resumed: c.chunks_skipped.load(Relaxed),
+            bytes: self.bytes,
+            retries: c.retries.load(Relaxed),
+            reconnects: c.reconnects.load(Relaxed),
+            commits_confirmed: c.commits_confirmed.load(Relaxed),
+            rejected,
+            reject_file: self
+                .rejects
+                .path()
+                .filter(|_| rejected > 0)
+                .map(str::to_string),
+            too_large_splits: self.cap.splits.load(Relaxed),
+            lowered_chunk_rows: (cap > 0).then_some(cap),
+            elapsed_secs: elapsed,
+            rows_per_sec: rows as f64 / elapsed.max(1e-9),
+            method: cfg.method.name().into(),
+            workers: cfg.workers,
+            dry_run: self.dry_run,
+        }
+    }
+}
+
+/// Runs the reader, the encoders and `workers` writers (each with the sink `sink` gives
+/// it) until the input ends or the load stops; returns the number of chunks and the
+/// source bytes read. Errors stop the load through `control`.
+fn pipeline<S: ChunkSink>(
+    workers: usize,
+    reader: ChunkReader<'_>,
+    shape: &ChunkShape,
+    control: &PipelineControl,
+    truncate: bool,
+    sink: impl Fn(usize) -> S + Sync,
+) -> (u64, u64) {
+    let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(workers);
+    let (encoded_tx, encoded_rx) = crossbeam_channel::bounded::<EncodedChunk>(1);
+    std::thread::scope(|s| {
+        let reading = s.spawn(move || reader.read_all(chunk_tx));
+        let encoding = s.spawn(move || {
+            chunk_rx.into_iter().par_bridge().for_each(|chunk| {
+                if control.aborted() {
+                    return;
+                }
+                let _ = encoded_tx.send(encode_chunk(shape, chunk));
+            });
+            drop(encoded_tx);
+        });
+        let sink = &sink;
+        let writers: Vec<_> = (0..workers)
+            .map(|w| {
+                let rx = encoded_rx.clone();
+                s.spawn(move || drain(control, rx, truncate, &mut sink(w)))
+            })
+            .collect();
+        drop(encoded_rx);
+        for h in writers {
+            h.join().expect("writer thread");
+        }
+        encoding.join().expect("encoder thread");
+        match reading.join().expect("reader thread") {
+            Ok(v) => v,
+            Err(e) => {
+                control.fail(e);
+                (0, 0)
+            }
+        }
+    })
+}
+
+/// A load that stops on bad input keeps the chunks it committed before: say so, and how
+/// to go on, in the error itself.
+fn explain_partial(e: Error, committed: u64, load_id: &str) -> Error {
+    if committed == 0 {
+        return e;
+    }
+    let note = format!(
+        " ({committed} rows of earlier chunks are committed under load id {load_id}; \
+         rerun with --max-errors N to send bad rows to a reject file and load the rest, \
+         or fix the input and rerun with --fresh after removing those rows)"
+    );
+    e.with_note(&note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_stay_under_half_the_intent_budget() {
+        assert_eq!(cap_for_intents(256 * 1024, 4 << 20), 256 * 1024);
+        assert_eq!(cap_for_intents(16 << 20, 4 << 20), 2 << 20);
+        assert_eq!(cap_for_intents(1 << 20, 256_000), 128_000);
+        assert_eq!(
+            cap_for_intents(1 << 20, 10),
+            1024,
+            "a floor keeps chunks useful"
+        );
+    }
+}

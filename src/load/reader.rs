@@ -1,0 +1,120 @@
+//! The reading thread: files → records → chunks, skipping chunks an earlier run
+//! committed and sending malformed records to the reject file.
+
+use super::config::LoadConfig;
+use super::plan::OpenReader;
+use crate::chunk::{Chunk, ChunkStream};
+use crate::commit::{PipelineControl, Rejects};
+use crate::ledger::Progress;
+use crate::report::{Counters, Reporter};
+use crate::source::{open_input, RecordReader};
+use crate::{ErrorKind, Result};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// What the reading thread needs.
+pub(crate) struct ChunkReader<'a> {
+    pub(crate) cfg: &'a LoadConfig,
+    /// Stdin's reader, its header already read by the plan.
+    pub(crate) stdin: Option<OpenReader>,
+    /// Field count of each file.
+    pub(crate) widths: &'a [usize],
+    pub(crate) progress: &'a Progress,
+    pub(crate) counters: &'a Counters,
+    pub(crate) rejects: &'a Rejects,
+    pub(crate) control: &'a PipelineControl,
+    pub(crate) reporter: &'a Reporter,
+}
+
+impl ChunkReader<'_> {
+    /// Reads every file into `tx` until the end or the load stops; returns the number of
+    /// chunks and the source bytes read.
+    pub(crate) fn read_all(mut self, tx: crossbeam_channel::Sender<Chunk>) -> Result<(u64, u64)> {
+        let cfg = self.cfg;
+        let c = self.counters;
+        let mut seq = 0u64;
+        let mut bytes = 0u64;
+        let total: u64 = cfg
+            .files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok().map(|m| m.len()))
+            .sum();
+        c.bytes_total.store(total, Relaxed);
+        let mut done_before = 0u64;
+        for (fi, file) in cfg.files.iter().enumerate() {
+            let kept = match file.as_str() {
+                "-" => self.stdin.take(),
+                _ => None,
+            };
+            let (rdr, consumed) = match kept {
+                Some(open) => open,
+                None => {
+                    let input = open_input(file, cfg.compression)?;
+                    let rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());
+                    (rdr, input.consumed)
+                }
+            };
+            let mut stream = ChunkStream::new(rdr, cfg.effective_limits(), fi, seq)?;
+            stream.reader_mut().set_expected_fields(self.widths[fi]);
+            loop {
+                let chunk = match stream.next_chunk() {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => break,
+                    // A malformed record goes to the reject file like a bad value does; the
+                    // stream keeps its open chunk, so chunk boundaries do not move.
+                    Err(e)
+                        if matches!(e.kind(), ErrorKind::Parse { .. })
+                            && self.rejects.tolerates_any() =>
+                    {
+                        // The record lies inside the chunk being filled; if an earlier run
+                        // committed any of that chunk, it got past this record and already
+                        // wrote it to the reject file.
+                        if self.progress.touched(stream.next_seq()) {
+                            continue;
+                        }
+                        let rec = stream.last_record();
+                        self.rejects
+                            .reject(rec.raw(), rec.position().line, &e.to_string())?;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if self.control.aborted() {
+                    return Ok((seq, bytes));
+                }
+                seq = chunk.seq + 1;
+                bytes += chunk.bytes() as u64;
+                c.bytes_read
+                    .store(done_before + consumed.load(Relaxed), Relaxed);
+                if chunk.oversized {
+                    self.reporter.warn(&format!(
+                        "{file}: line {}: a single record of {} bytes is larger than --chunk-bytes; it goes alone in its own transaction",
+                        chunk.first_line(),
+                        chunk.bytes()
+                    ));
+                }
+                if self
+                    .progress
+                    .missing(chunk.seq, chunk.rows() as u32)
+                    .is_empty()
+                {
+                    c.chunks_skipped.fetch_add(1, Relaxed);
+                    continue;
+                }
+                let first = chunk.seq == 0;
+                if tx.send(chunk).is_err() {
+                    return Ok((seq, bytes));
+                }
+                // --truncate: chunks reach the writers out of order, and a writer holding a
+                // later chunk waits for chunk 0; send nothing more until chunk 0 committed,
+                // or every writer could be waiting (a no-op without --truncate).
+                if first {
+                    self.control.wait_first();
+                }
+            }
+            seq = seq.max(stream.next_seq());
+            done_before += consumed.load(Relaxed);
+            c.bytes_read.store(done_before, Relaxed);
+        }
+        Ok((seq, bytes))
+    }
+}
