@@ -105,10 +105,13 @@ fn connect_with_backoff(connector: &Connector, worker: usize, budget: Duration) 
     loop {
         match connector(worker, attempt) {
             Ok(c) => return Ok(c),
-            Err(e) if Instant::now() >= deadline || matches!(e.kind(), ErrorKind::Usage(_)) => {
+            Err(e) if Instant::now() >= deadline || crate::connect::is_permanent(&e) => {
                 return Err(e)
             }
-            Err(_) => {
+            Err(e) => {
+                if attempt == 0 {
+                    eprintln!("warning: {e}; retrying for up to {} s", budget.as_secs());
+                }
                 let wait = policy
                     .backoff(attempt.min(10), &mut rng)
                     .max(Duration::from_millis(20));
