@@ -43,7 +43,10 @@ use crate::error::{db_message, Error, ErrorKind, Result};
 mod libpq;
 
 use libpq::Settings;
-pub use libpq::{is_permanent, keyword_values, pgpass_lookup, read_passfile, Environment};
+pub use libpq::{
+    is_permanent, keyword_values, pgpass_lookup, read_passfile, Environment,
+    VARIABLES as LIBPQ_VARIABLES,
+};
 
 /// A host naming a Unix-socket directory rather than a TCP host.
 fn is_socket(host: &str) -> bool {

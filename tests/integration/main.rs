@@ -10,6 +10,7 @@
 //! - `faults`, `resume`, `multihost`: exactly once through cuts, kills, 40001s, too-large
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
+//! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
 
 mod bank;
 mod cli;
@@ -17,6 +18,7 @@ mod cluster;
 mod faults;
 mod import;
 mod infer;
+mod libpq;
 mod load;
 mod multihost;
 mod oracle;
