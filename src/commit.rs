@@ -566,4 +566,33 @@ mod tests {
         )));
         assert!(!is_too_large(&Error::other("duplicate key value")));
     }
+
+    #[test]
+    fn permanent_connect_errors_are_not_retried_transient_ones_are() {
+        use std::sync::atomic::AtomicU32;
+        use std::sync::Arc;
+        let fail = |permanent: bool| {
+            let calls = Arc::new(AtomicU32::new(0));
+            let n = calls.clone();
+            let connector: Connector = Arc::new(move |_, _| {
+                n.fetch_add(1, Relaxed);
+                Err(ErrorKind::Connect {
+                    url: "u".into(),
+                    msg: "m".into(),
+                    permanent,
+                }
+                .into())
+            });
+            let t = Instant::now();
+            let r = connect_with_backoff(&connector, 0, Duration::from_millis(300));
+            assert!(r.is_err());
+            (calls.load(Relaxed), t.elapsed())
+        };
+        let (calls, took) = fail(true);
+        assert_eq!(calls, 1);
+        assert!(took < Duration::from_millis(100), "{took:?}");
+        let (calls, took) = fail(false);
+        assert!(calls > 1, "{calls}");
+        assert!(took >= Duration::from_millis(300), "{took:?}");
+    }
 }
