@@ -126,6 +126,16 @@ fn libpq_pg_variables_without_url() {
     let o = run(&["status", "--url", "dbname=no_such_db"], &env, home.path());
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("no_such_db"), "{}", stderr(&o));
+    // No such database (3D000) or role (28000): not worth retrying.
+    for kv in [
+        format!("host=127.0.0.1 port={port} user=postgres dbname=no_such_db"),
+        format!("host=127.0.0.1 port={port} user=no_such_role dbname={db}"),
+    ] {
+        let e = connect::connect(&ConnectOptions::parse(&kv).unwrap())
+            .err()
+            .unwrap();
+        assert!(connect::is_permanent(&e), "{e}");
+    }
 }
 
 #[test]
