@@ -2,7 +2,9 @@
 //!
 //! One URL names the target: `postgres://`, `postgresql://` or `cockroachdb://`, with the
 //! libpq multi-host form `postgres://u:p@h1:26257,h2,h3/db` so a load can spread its
-//! connections over the nodes of a cluster ([`connect_host`] takes a host index).
+//! connections over the nodes of a cluster ([`connect_host`] takes a host index). libpq's
+//! keyword/value strings, Unix-socket hosts (`/dir`), the `PG*` variables and the password
+//! file are in the `libpq` submodule ([`ConnectOptions::from_env`], [`is_permanent`]).
 //!
 //! TLS is done here, with rustls, because `postgres::Config` knows neither `verify-ca`,
 //! `verify-full` nor `sslrootcert`. The modes follow libpq:
