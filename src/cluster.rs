@@ -117,6 +117,9 @@ fn lookup_user(name: &str) -> Option<User> {
     }
 }
 
+/// Roles in this group log in over TCP with a SCRAM password; all others are trusted.
+pub const PASSWORD_ROLE: &str = "password_auth";
+
 /// A port on 127.0.0.1 that nobody listens on right now.
 pub fn free_port() -> Result<u16> {
     let l =
@@ -294,8 +297,13 @@ rm -rf "$1""#;
             .map_err(|e| Error::io(p.display().to_string(), e))?;
         f.write_all(conf.as_bytes())
             .map_err(|e| Error::io(p.display().to_string(), e))?;
-        // Only loopback TCP, no password: it is a throwaway server.
-        let hba = "local all all trust\nhost all all 127.0.0.1/32 trust\nhostssl all all 127.0.0.1/32 trust\n";
+        // Only loopback TCP, no password: it is a throwaway server. Members of the role
+        // `password_auth` (see [`PASSWORD_ROLE`]) must give a password over TCP, so tests
+        // can exercise password sources and wrong passwords.
+        let hba = format!(
+            "local all all trust\nhost all +{PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n\
+             host all all 127.0.0.1/32 trust\nhostssl all all 127.0.0.1/32 trust\n"
+        );
         let p = self.data().join("pg_hba.conf");
         std::fs::write(&p, hba).map_err(|e| Error::io(p.display().to_string(), e))?;
         Ok(())

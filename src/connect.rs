@@ -2,7 +2,9 @@
 //!
 //! One URL names the target: `postgres://`, `postgresql://` or `cockroachdb://`, with the
 //! libpq multi-host form `postgres://u:p@h1:26257,h2,h3/db` so a load can spread its
-//! connections over the nodes of a cluster ([`connect_host`] takes a host index).
+//! connections over the nodes of a cluster ([`connect_host`] takes a host index). libpq's
+//! keyword/value strings, Unix-socket hosts (`/dir`), the `PG*` variables and the password
+//! file are in the `libpq` submodule ([`ConnectOptions::from_env`], [`is_permanent`]).
 //!
 //! TLS is done here, with rustls, because `postgres::Config` knows neither `verify-ca`,
 //! `verify-full` nor `sslrootcert`. The modes follow libpq:
@@ -42,6 +44,19 @@ use crate::error::{db_message, Error, ErrorKind, Result};
 
 mod reconnect;
 pub use reconnect::{connect_with_backoff, with_reconnect, Connector};
+
+mod libpq;
+
+use libpq::Settings;
+pub use libpq::{
+    is_permanent, keyword_values, pgpass_lookup, read_passfile, Environment,
+    VARIABLES as LIBPQ_VARIABLES,
+};
+
+/// A host naming a Unix-socket directory rather than a TCP host.
+fn is_socket(host: &str) -> bool {
+    host.starts_with('/')
+}
 
 /// `application_name` reported to the server unless the URL sets one, so a DBA can tell
 /// loader sessions apart in `pg_stat_activity` / `SHOW SESSIONS`.
@@ -116,6 +131,8 @@ pub struct ConnectOptions {
     hosts: Vec<(String, u16)>,
     user: Option<String>,
     password: Option<String>,
+    /// Per host, from the password file, when no password was given.
+    host_passwords: Vec<Option<String>>,
     dbname: Option<String>,
     ssl_mode: SslMode,
     ssl_root_cert: Option<PathBuf>,
@@ -132,7 +149,7 @@ impl fmt::Debug for ConnectOptions {
             .field("url", &self.redacted)
             .field("hosts", &self.hosts)
             .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("password", &self.has_password().then_some("***"))
             .field("dbname", &self.dbname)
             .field("ssl_mode", &self.ssl_mode)
             .field("ssl_root_cert", &self.ssl_root_cert)
@@ -165,8 +182,8 @@ fn decode(part: &str, what: &str, url: &str) -> Result<String> {
         })
 }
 
-/// Splits `h1:1,[::1]:2,h3` into hosts and ports (`default_port` where none is given).
-fn parse_hosts(spec: &str, default_port: u16, url: &str) -> Result<Vec<(String, u16)>> {
+/// Splits `h1:1,[::1]:2,h3` into hosts and the ports written next to them.
+fn parse_hosts(spec: &str, url: &str) -> Result<Vec<(String, Option<u16>)>> {
     let bad = |why: String| Error::usage(format!("invalid connection URL {}: {why}", redact(url)));
     let mut hosts = Vec::new();
     for item in spec.split(',') {
@@ -189,151 +206,108 @@ fn parse_hosts(spec: &str, default_port: u16, url: &str) -> Result<Vec<(String, 
             }
         };
         let port = match port {
-            None | Some("") => default_port,
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|&p| p != 0)
-                .ok_or_else(|| bad(format!("invalid port {p:?}")))?,
-        };
-        let host = if host.is_empty() {
-            "localhost".to_string()
-        } else {
-            host
+            None | Some("") => None,
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|&p| p != 0)
+                    .ok_or_else(|| bad(format!("invalid port {p:?}")))?,
+            ),
         };
         hosts.push((host, port));
     }
     Ok(hosts)
 }
 
+/// Reads a URL into `set`; returns whether it is a `cockroachdb://` URL.
+fn parse_url(url: &str, set: &mut Settings) -> Result<bool> {
+    let bad = |why: &str| Error::usage(format!("invalid connection URL {}: {why}", redact(url)));
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("expected postgres://, postgresql:// or cockroachdb://"))?;
+    let cockroach_scheme = match scheme.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" => false,
+        "cockroachdb" | "cockroach" => true,
+        _ => {
+            return Err(bad(&format!(
+                "unsupported scheme {scheme:?}: expected postgres, postgresql or cockroachdb"
+            )))
+        }
+    };
+    let (userinfo, rest) = split_userinfo(rest, true);
+    let rest = rest.split_once('#').map_or(rest, |(r, _)| r);
+    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (hostspec, path) = before_query.split_once('/').unwrap_or((before_query, ""));
+    if let Some(ui) = userinfo {
+        let (u, p) = match ui.split_once(':') {
+            Some((u, p)) => (u, Some(p)),
+            None => (ui, None),
+        };
+        if !u.is_empty() {
+            set.user = Some(decode(u, "the user name", url)?);
+        }
+        if let Some(p) = p {
+            set.password = Some(decode(p, "the password", url)?);
+        }
+    }
+    let hosts = parse_hosts(hostspec, url)?;
+    // `postgres:///db` names no host: like libpq, the environment or default decides.
+    if hosts.iter().any(|(h, p)| !h.is_empty() || p.is_some()) || hosts.len() > 1 {
+        set.hosts = Some(hosts);
+    }
+    if !path.is_empty() {
+        set.dbname = Some(decode(path, "the database name", url)?);
+    }
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = decode(k, "a query parameter", url)?;
+        let value = decode(v, &format!("parameter {key}"), url)?;
+        set.set(&key, value, "query parameter")
+            .map_err(|why| bad(&why))?;
+    }
+    Ok(cockroach_scheme)
+}
+
 impl ConnectOptions {
-    /// Parses a `postgres://`, `postgresql://` or `cockroachdb://` URL.
+    /// Parses a `postgres://`, `postgresql://` or `cockroachdb://` URL, or a libpq
+    /// keyword/value string (`host=/run/postgresql port=5432 dbname=db`), without looking
+    /// at the environment (see [`ConnectOptions::from_env`]).
     ///
     /// Hosts default to `localhost`, ports to 5432 (26257 for `cockroachdb://`), sslmode to
-    /// `prefer`, connect_timeout to 10 s and application_name to `chunkload`. Unknown query
-    /// parameters are refused rather than silently ignored. Errors are
-    /// [`ErrorKind::Usage`] and show the URL redacted.
+    /// `prefer`, connect_timeout to 10 s and application_name to `chunkload`. A host
+    /// starting with `/` is a Unix-socket directory. Unknown parameters are refused rather
+    /// than silently ignored. Errors are [`ErrorKind::Usage`] and show the string redacted.
     pub fn parse(url: &str) -> Result<ConnectOptions> {
+        ConnectOptions::resolve(Some(url), &Environment::empty())
+    }
+
+    /// Like libpq: the string (`--url`, `DATABASE_URL`) wins per field, the `PG*`
+    /// variables and the password file fill the rest, then libpq's defaults (socket
+    /// directory or localhost, port 5432, the OS user, a database named after the user).
+    pub fn from_env(url: Option<&str>) -> Result<ConnectOptions> {
+        ConnectOptions::resolve(url, &Environment::from_process())
+    }
+
+    /// [`ConnectOptions::from_env`] with an explicit environment.
+    pub fn resolve(url: Option<&str>, env: &Environment) -> Result<ConnectOptions> {
+        let s = url.unwrap_or("");
+        let what = if s.contains("://") { "URL" } else { "string" };
         let bad =
-            |why: &str| Error::usage(format!("invalid connection URL {}: {why}", redact(url)));
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| bad("expected postgres://, postgresql:// or cockroachdb://"))?;
-        let cockroach_scheme = match scheme.to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" => false,
-            "cockroachdb" | "cockroach" => true,
-            _ => {
-                return Err(bad(&format!(
-                    "unsupported scheme {scheme:?}: expected postgres, postgresql or cockroachdb"
-                )))
+            |why: &str| Error::usage(format!("invalid connection {what} {}: {why}", redact(s)));
+        let mut set = Settings::default();
+        let cockroach_scheme = if s.contains("://") {
+            parse_url(s, &mut set)?
+        } else if s.trim().is_empty() || s.contains('=') {
+            for (k, v) in keyword_values(s).map_err(|why| bad(&why))? {
+                set.set(&k, v, "keyword").map_err(|why| bad(&why))?;
             }
-        };
-        let default_port = if cockroach_scheme { 26257 } else { 5432 };
-        let (userinfo, rest) = split_userinfo(rest, true);
-        let rest = rest.split_once('#').map_or(rest, |(r, _)| r);
-        let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (hostspec, path) = before_query.split_once('/').unwrap_or((before_query, ""));
-
-        let mut user = None;
-        let mut password = None;
-        if let Some(ui) = userinfo {
-            let (u, p) = match ui.split_once(':') {
-                Some((u, p)) => (u, Some(p)),
-                None => (ui, None),
-            };
-            if !u.is_empty() {
-                user = Some(decode(u, "the user name", url)?);
-            }
-            if let Some(p) = p {
-                password = Some(decode(p, "the password", url)?);
-            }
-        }
-        let mut hosts = parse_hosts(hostspec, default_port, url)?;
-        let mut dbname = if path.is_empty() {
-            None
+            false
         } else {
-            Some(decode(path, "the database name", url)?)
+            return Err(bad(
+                "expected postgres://, postgresql:// or cockroachdb:// URL, or keyword=value pairs",
+            ));
         };
-
-        let mut opts = ConnectOptions {
-            redacted: redact(url),
-            cockroach_scheme,
-            hosts: Vec::new(),
-            user: None,
-            password: None,
-            dbname: None,
-            ssl_mode: SslMode::default(),
-            ssl_root_cert: None,
-            ssl_cert: None,
-            ssl_key: None,
-            connect_timeout: Some(Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS)),
-            application_name: DEFAULT_APPLICATION_NAME.to_string(),
-            options: None,
-        };
-        let mut query_hosts: Option<Vec<String>> = None;
-        let mut query_port: Option<u16> = None;
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = decode(k, "a query parameter", url)?;
-            let value = decode(v, &format!("parameter {key}"), url)?;
-            match key.as_str() {
-                "sslmode" => opts.ssl_mode = value.parse()?,
-                "sslrootcert" => opts.ssl_root_cert = Some(PathBuf::from(value)),
-                "sslcert" => opts.ssl_cert = Some(PathBuf::from(value)),
-                "sslkey" => opts.ssl_key = Some(PathBuf::from(value)),
-                "connect_timeout" => {
-                    let secs: i64 = value.trim().parse().map_err(|_| {
-                        bad(&format!(
-                            "connect_timeout {value:?} is not a number of seconds"
-                        ))
-                    })?;
-                    // libpq: zero or negative means wait forever.
-                    opts.connect_timeout = (secs > 0).then(|| Duration::from_secs(secs as u64));
-                }
-                "application_name" => opts.application_name = value,
-                "options" => opts.options = Some(value),
-                "user" => user = Some(value),
-                "password" => password = Some(value),
-                "dbname" => dbname = Some(value),
-                "host" => query_hosts = Some(value.split(',').map(str::to_string).collect()),
-                "port" => {
-                    query_port = Some(
-                        value
-                            .parse()
-                            .map_err(|_| bad(&format!("invalid port {value:?}")))?,
-                    )
-                }
-                other => {
-                    return Err(bad(&format!(
-                        "unsupported query parameter {other:?} (supported: sslmode, sslrootcert, \
-                         sslcert, sslkey, connect_timeout, application_name, options, user, \
-                         password, dbname, host, port)"
-                    )))
-                }
-            }
-        }
-        if let Some(qh) = query_hosts {
-            let port = query_port.unwrap_or(default_port);
-            hosts = qh
-                .into_iter()
-                .map(|h| {
-                    let h = if h.is_empty() { "localhost".into() } else { h };
-                    (h, port)
-                })
-                .collect();
-        } else if let Some(p) = query_port {
-            for h in &mut hosts {
-                h.1 = p;
-            }
-        }
-        if opts.ssl_cert.is_some() != opts.ssl_key.is_some() {
-            return Err(bad("sslcert and sslkey must be given together"));
-        }
-        opts.hosts = hosts;
-        opts.user = user;
-        opts.password = password;
-        opts.dbname = dbname;
-        Ok(opts)
+        libpq::finish(set, cockroach_scheme, redact(s), env).map_err(|why| bad(&why))
     }
 
     /// The URL as given, with the password masked: safe for logs and errors.
@@ -363,7 +337,7 @@ impl ConnectOptions {
 
     /// Whether the URL carries a password (its value stays private).
     pub fn has_password(&self) -> bool {
-        self.password.is_some()
+        self.password.is_some() || self.host_passwords.iter().any(Option::is_some)
     }
 
     /// The database name, when the URL gives one.
@@ -406,13 +380,14 @@ impl ConnectOptions {
     ///
     /// TLS is not in it: use [`connect_host`], which adds the connector for the sslmode.
     pub fn host_config(&self, host_index: usize) -> postgres::Config {
-        let (host, port) = &self.hosts[host_index % self.hosts.len()];
+        let i = host_index % self.hosts.len();
+        let (host, port) = &self.hosts[i];
         let mut c = postgres::Config::new();
         c.host(host).port(*port);
         if let Some(u) = &self.user {
             c.user(u);
         }
-        if let Some(p) = &self.password {
+        if let Some(p) = self.password.as_ref().or(self.host_passwords[i].as_ref()) {
             c.password(p);
         }
         if let Some(d) = &self.dbname {
@@ -426,6 +401,8 @@ impl ConnectOptions {
         }
         c.application_name(&self.application_name);
         c.ssl_mode(match self.ssl_mode {
+            // libpq never uses TLS over a Unix socket.
+            _ if is_socket(host) => PgSslMode::Disable,
             SslMode::Disable => PgSslMode::Disable,
             SslMode::Prefer => PgSslMode::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
@@ -435,19 +412,29 @@ impl ConnectOptions {
 
     /// Masks the password in any text (e.g. a driver error) before it is shown.
     fn scrub(&self, text: &str) -> String {
-        match &self.password {
-            Some(p) if !p.is_empty() => {
+        let mut out = text.to_string();
+        for p in self
+            .password
+            .iter()
+            .chain(self.host_passwords.iter().flatten())
+        {
+            if !p.is_empty() {
                 let encoded = utf8_percent_encode(p, NON_ALPHANUMERIC).to_string();
-                text.replace(p.as_str(), "***").replace(&encoded, "***")
+                out = out.replace(p.as_str(), "***").replace(&encoded, "***");
             }
-            _ => text.to_string(),
         }
+        out
     }
 
     fn connect_error(&self, msg: String) -> Error {
+        self.connect_failure(msg, false)
+    }
+
+    fn connect_failure(&self, msg: String, permanent: bool) -> Error {
         ErrorKind::Connect {
             url: self.redacted.clone(),
             msg: self.scrub(&msg),
+            permanent,
         }
         .into()
     }
@@ -793,17 +780,46 @@ fn tls_hint(opts: &ConnectOptions, msg: &str) -> &'static str {
 
 /// Connects to one host of the URL: `host_index` modulo the host count, so a worker
 /// number spreads connections over a cluster's nodes round-robin.
+///
+/// `connect_timeout` bounds the whole attempt, startup and authentication included, so a
+/// server that accepts and never answers fails in time too.
 pub fn connect_host(opts: &ConnectOptions, host_index: usize) -> Result<Client> {
     let config = opts.host_config(host_index);
     let (host, port) = &opts.hosts[host_index % opts.hosts.len()];
-    let result = match opts.ssl_mode {
-        SslMode::Disable => config.connect(NoTls),
-        _ => config.connect(tls_connector(opts)?),
+    let plain = opts.ssl_mode == SslMode::Disable || is_socket(host);
+    let tls = if plain {
+        None
+    } else {
+        Some(tls_connector(opts)?)
+    };
+    let attempt = move || match tls {
+        None => config.connect(NoTls),
+        Some(tls) => config.connect(tls),
+    };
+    let result = match opts.connect_timeout {
+        None => attempt(),
+        Some(limit) => {
+            let (tx, rx) = std::sync::mpsc::channel();
+            // The driver only bounds the TCP connect; a thread bounds the rest. On timeout
+            // it is left to end with its socket.
+            std::thread::spawn(move || {
+                let _ = tx.send(attempt());
+            });
+            match rx.recv_timeout(limit) {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(opts.connect_error(format!(
+                        "{host}:{port}: timed out after {} s (connect_timeout)",
+                        limit.as_secs()
+                    )))
+                }
+            }
+        }
     };
     result.map_err(|e| {
         let mut msg = format!("{host}:{port}: {}", describe(&e, opts.connect_timeout));
         msg.push_str(tls_hint(opts, &msg));
-        opts.connect_error(msg)
+        opts.connect_failure(msg, libpq::permanent_driver_error(&e))
     })
 }
 
@@ -811,11 +827,15 @@ pub fn connect_host(opts: &ConnectOptions, host_index: usize) -> Result<Client> 
 /// each host failed.
 pub fn connect(opts: &ConnectOptions) -> Result<Client> {
     let mut failures = Vec::new();
+    let mut all_permanent = true;
     for i in 0..opts.hosts.len() {
         match connect_host(opts, i) {
             Ok(c) => return Ok(c),
             Err(e) => match e.into_kind() {
-                ErrorKind::Connect { msg, .. } => failures.push(msg),
+                ErrorKind::Connect { msg, permanent, .. } => {
+                    all_permanent &= permanent;
+                    failures.push(msg)
+                }
                 other => return Err(other.into()),
             },
         }
@@ -823,6 +843,7 @@ pub fn connect(opts: &ConnectOptions) -> Result<Client> {
     Err(ErrorKind::Connect {
         url: opts.redacted.clone(),
         msg: failures.join("; "),
+        permanent: all_permanent,
     }
     .into())
 }

@@ -66,8 +66,13 @@ pub enum ErrorKind {
     Usage(String),
     /// The table, its columns or the header do not fit together.
     Schema(String),
-    /// Could not connect; `url` is already redacted.
-    Connect { url: String, msg: String },
+    /// Could not connect; `url` is already redacted. `permanent` when retrying cannot
+    /// help (see [`crate::connect::is_permanent`]).
+    Connect {
+        url: String,
+        msg: String,
+        permanent: bool,
+    },
     /// The server refused a statement with a non-retryable error.
     Db(postgres::Error),
     /// 40001 kept coming back until the attempt cap.
@@ -229,7 +234,7 @@ impl fmt::Display for Error {
             ErrorKind::Io { path, source } => write!(f, "{path}: {source}"),
             ErrorKind::Usage(m) | ErrorKind::Schema(m) | ErrorKind::Cluster(m) => f.write_str(m),
             ErrorKind::Other(m) => f.write_str(m),
-            ErrorKind::Connect { url, msg } => write!(f, "cannot connect to {url}: {msg}"),
+            ErrorKind::Connect { url, msg, .. } => write!(f, "cannot connect to {url}: {msg}"),
             ErrorKind::Db(e) => f.write_str(&db_message(e)),
             ErrorKind::RetriesExhausted { attempts, last } => write!(
                 f,

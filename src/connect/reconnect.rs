@@ -26,7 +26,7 @@ const REWORK_WAIT: RetryPolicy = RetryPolicy {
 };
 
 /// Connects through `connector` for `worker`, retrying with backoff for up to `budget`;
-/// a usage error (a bad URL, say) is final at once.
+/// a usage error (a bad URL, say) or a permanent one (a wrong password) is final at once.
 pub fn connect_with_backoff(
     connector: &Connector,
     worker: usize,
@@ -45,9 +45,13 @@ pub fn connect_with_backoff(
         sleep,
         |attempt| {
             connector(worker, attempt - 1).map_err(|e| {
-                let retry = match e.kind() {
-                    ErrorKind::Usage(_) => Retry::Fail,
-                    _ => Retry::Again,
+                let retry = if matches!(e.kind(), ErrorKind::Usage(_)) || super::is_permanent(&e) {
+                    Retry::Fail
+                } else {
+                    if attempt == 1 {
+                        eprintln!("warning: {e}; retrying for up to {} s", budget.as_secs());
+                    }
+                    Retry::Again
                 };
                 (e, retry)
             })
@@ -92,5 +96,38 @@ fn give_up(g: GiveUp<crate::Error>) -> crate::Error {
     match g {
         GiveUp::Exhausted { last, .. } => last,
         GiveUp::Unknown(e) | GiveUp::Fail(e) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permanent_connect_errors_are_not_retried_transient_ones_are() {
+        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+        let fail = |permanent: bool| {
+            let calls = Arc::new(AtomicU32::new(0));
+            let n = calls.clone();
+            let connector: Connector = Arc::new(move |_, _| {
+                n.fetch_add(1, Relaxed);
+                Err(ErrorKind::Connect {
+                    url: "u".into(),
+                    msg: "m".into(),
+                    permanent,
+                }
+                .into())
+            });
+            let t = Instant::now();
+            let r = connect_with_backoff(&connector, 0, Duration::from_millis(300));
+            assert!(r.is_err());
+            (calls.load(Relaxed), t.elapsed())
+        };
+        let (calls, took) = fail(true);
+        assert_eq!(calls, 1);
+        assert!(took < Duration::from_millis(100), "{took:?}");
+        let (calls, took) = fail(false);
+        assert!(calls > 1, "{calls}");
+        assert!(took >= Duration::from_millis(300), "{took:?}");
     }
 }

@@ -10,6 +10,7 @@
 //! - `faults`, `resume`, `multihost`: exactly once through cuts, kills, 40001s, too-large
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
+//! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
 
 mod bank;
 mod cli;
@@ -18,6 +19,7 @@ mod faults;
 mod import;
 mod import_scope;
 mod infer;
+mod libpq;
 mod load;
 mod multihost;
 mod oracle;

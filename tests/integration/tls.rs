@@ -73,12 +73,17 @@ fn opts(url: &str) -> ConnectOptions {
     ConnectOptions::parse(url).unwrap()
 }
 
-/// The connect error's message; panics if the connection succeeded or failed otherwise.
+/// The connect error's message; panics if the connection succeeded, failed otherwise, or
+/// failed in a way classified as worth retrying.
 fn refused(url: &str) -> String {
     match connect(&opts(url)) {
         Ok(_) => panic!("connection to {url} should have been refused"),
         Err(e) => match e.into_kind() {
-            ErrorKind::Connect { msg, .. } => msg,
+            ErrorKind::Connect { msg, permanent, .. } => {
+                // A refused certificate does not change by retrying: fail at once.
+                assert!(permanent, "{msg}");
+                msg
+            }
             other => panic!("expected a Connect error, got {other:?}"),
         },
     }

@@ -6,12 +6,7 @@ use chunkload::source::{Compression, Dialect};
 use chunkload::Flavour;
 
 pub(crate) fn connect_options(url: Option<&str>) -> anyhow::Result<ConnectOptions> {
-    let url = url.ok_or_else(|| {
-        chunkload::Error::usage(
-            "no database: pass --url or set DATABASE_URL (or run `chunkload demo`)",
-        )
-    })?;
-    Ok(ConnectOptions::parse(url)?)
+    Ok(ConnectOptions::from_env(url)?)
 }
 
 pub(crate) fn connect(url: Option<&str>) -> anyhow::Result<(postgres::Client, Flavour)> {

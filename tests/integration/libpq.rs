@@ -1,0 +1,264 @@
+//! Connections as libpq users write them: keyword/value strings, Unix sockets, `PG*`
+//! variables, the password file, fail-fast on bad credentials, connect_timeout.
+
+use crate::support::{client, cluster, fresh_db};
+use chunkload::cluster::PASSWORD_ROLE;
+use chunkload::connect::{self, ConnectOptions};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+/// The binary with a clean libpq environment: no URL, no `PG*`, a `HOME` without a
+/// password file; `env` is then applied.
+fn run(args: &[&str], env: &[(&str, &str)], home: &Path) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_chunkload"));
+    c.args(args).env_remove("DATABASE_URL").env("HOME", home);
+    for v in connect::LIBPQ_VARIABLES.iter().chain(&["PGPASSFILE"]) {
+        c.env_remove(v);
+    }
+    c.envs(env.iter().copied());
+    c.output().expect("run chunkload")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn db_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap()
+}
+
+fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "{}", stderr(o));
+}
+
+/// A role that must log in with a password over TCP.
+const USER: &str = "pw_user";
+const PASSWORD: &str = "s3cret pw";
+
+fn password_role() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let mut c = client(&cluster().url());
+        c.batch_execute(&format!(
+            "DO $$ BEGIN
+               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{PASSWORD_ROLE}') THEN
+                 CREATE ROLE {PASSWORD_ROLE} NOLOGIN;
+               END IF;
+               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{USER}') THEN
+                 CREATE ROLE {USER} LOGIN SUPERUSER PASSWORD '{PASSWORD}' IN ROLE {PASSWORD_ROLE};
+               END IF;
+             END $$;"
+        ))
+        .unwrap();
+    });
+}
+
+#[test]
+fn libpq_keyword_value_string_over_tcp_and_socket() {
+    let url = fresh_db("libpq_kv");
+    let db = db_name(&url);
+    let home = tempfile::tempdir().unwrap();
+    let port = cluster().port().to_string();
+    let kv = format!("host=127.0.0.1 port={port} user=postgres dbname={db}");
+    assert_ok(&run(&["status", "--url", &kv], &[], home.path()));
+    let sock = format!(
+        "host={} port={port} user=postgres dbname='{db}'",
+        cluster().dir().display()
+    );
+    assert_ok(&run(&["status", "--url", &sock], &[], home.path()));
+    // The library connects over the socket too.
+    let opts = ConnectOptions::parse(&sock).unwrap();
+    let mut c = connect::connect(&opts).unwrap();
+    let addr: Option<String> = c
+        .query_one("SELECT inet_client_addr()::text", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(addr, None, "a socket connection has no client address");
+}
+
+#[test]
+fn libpq_socket_url_forms() {
+    let url = fresh_db("libpq_sock_url");
+    let db = db_name(&url);
+    let home = tempfile::tempdir().unwrap();
+    let dir = cluster().dir().display().to_string().replace('/', "%2F");
+    let port = cluster().port();
+    for u in [
+        format!("postgres://postgres@{dir}:{port}/{db}"),
+        format!("postgres://postgres@/{db}?host={dir}&port={port}"),
+    ] {
+        assert_ok(&run(&["status", "--url", &u], &[], home.path()));
+        let mut c = connect::connect(&ConnectOptions::parse(&u).unwrap()).unwrap();
+        let addr: Option<String> = c
+            .query_one("SELECT inet_client_addr()::text", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(addr, None, "{u}");
+    }
+}
+
+#[test]
+fn libpq_pg_variables_without_url() {
+    let url = fresh_db("libpq_env");
+    let db = db_name(&url);
+    let home = tempfile::tempdir().unwrap();
+    let port = cluster().port().to_string();
+    let dir = cluster().dir().display().to_string();
+    for host in ["127.0.0.1", dir.as_str()] {
+        let env = [
+            ("PGHOST", host),
+            ("PGPORT", port.as_str()),
+            ("PGUSER", "postgres"),
+            ("PGDATABASE", db),
+        ];
+        assert_ok(&run(&["status"], &env, home.path()));
+    }
+    // The URL wins per field: its database does not exist, PG* cannot override it.
+    let env = [
+        ("PGHOST", "127.0.0.1"),
+        ("PGPORT", port.as_str()),
+        ("PGUSER", "postgres"),
+        ("PGDATABASE", db),
+    ];
+    let o = run(&["status", "--url", "dbname=no_such_db"], &env, home.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no_such_db"), "{}", stderr(&o));
+    // No such database (3D000) or role (28000): not worth retrying.
+    for kv in [
+        format!("host=127.0.0.1 port={port} user=postgres dbname=no_such_db"),
+        format!("host=127.0.0.1 port={port} user=no_such_role dbname={db}"),
+    ] {
+        let e = connect::connect(&ConnectOptions::parse(&kv).unwrap())
+            .err()
+            .unwrap();
+        assert!(connect::is_permanent(&e), "{e}");
+    }
+}
+
+#[test]
+fn libpq_password_from_variable_and_password_file() {
+    password_role();
+    let url = fresh_db("libpq_pw");
+    let db = db_name(&url);
+    let home = tempfile::tempdir().unwrap();
+    let port = cluster().port().to_string();
+    let base = [
+        ("PGHOST", "127.0.0.1"),
+        ("PGPORT", port.as_str()),
+        ("PGUSER", USER),
+        ("PGDATABASE", db),
+    ];
+    let o = run(&["status"], &base, home.path());
+    assert_eq!(o.status.code(), Some(2), "no password: {}", stderr(&o));
+    let mut env = base.to_vec();
+    env.push(("PGPASSWORD", PASSWORD));
+    assert_ok(&run(&["status"], &env, home.path()));
+
+    use std::os::unix::fs::PermissionsExt;
+    let passfile = home.path().join("pass");
+    std::fs::write(
+        &passfile,
+        format!("# test\nother:*:*:*:nope\n127.0.0.1:{port}:*:{USER}:{PASSWORD}\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let pf = passfile.display().to_string();
+    let mut env = base.to_vec();
+    env.push(("PGPASSFILE", pf.as_str()));
+    let o = run(&["status"], &env, home.path());
+    assert_ok(&o);
+    assert!(!stderr(&o).contains(PASSWORD));
+    // ~/.pgpass is the default file.
+    std::fs::copy(&passfile, home.path().join(".pgpass")).unwrap();
+    assert_ok(&run(&["status"], &base, home.path()));
+    // A file others can read is ignored, with libpq's warning.
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = run(&["status"], &env, home.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("group or world access"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains(PASSWORD));
+}
+
+#[test]
+fn libpq_wrong_password_fails_fast_with_exit_2() {
+    password_role();
+    let url = fresh_db("libpq_wrong_pw");
+    let db = db_name(&url);
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("d.csv");
+    std::fs::write(&data, "a\n1\n").unwrap();
+    let target = format!(
+        "postgres://{USER}:n0tIt9@127.0.0.1:{}/{db}",
+        cluster().port()
+    );
+    for args in [
+        vec!["status", "--url", &target],
+        vec![
+            "load",
+            data.to_str().unwrap(),
+            "--table",
+            "t",
+            "--create-table",
+            "--url",
+            &target,
+        ],
+    ] {
+        let t = Instant::now();
+        let o = run(&args, &[], home.path());
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("password"), "{}", stderr(&o));
+        assert!(!stderr(&o).contains("n0tIt9"), "{}", stderr(&o));
+    }
+    let e = connect::connect(&ConnectOptions::parse(&target).unwrap())
+        .err()
+        .unwrap();
+    assert!(connect::is_permanent(&e), "{e}");
+    // Refused connections are transient.
+    let closed = chunkload::cluster::free_port().unwrap();
+    let e = connect::connect(
+        &ConnectOptions::parse(&format!("postgres://u@127.0.0.1:{closed}/db")).unwrap(),
+    )
+    .err()
+    .unwrap();
+    assert!(!connect::is_permanent(&e), "{e}");
+}
+
+#[test]
+fn libpq_connect_timeout_bounds_a_silent_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accepts and never answers; the accepted sockets stay open until the test ends.
+    let accepted = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().take(2) {
+            held.push(s);
+        }
+        std::thread::sleep(Duration::from_secs(4));
+    });
+    let home = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let kv = format!("host=127.0.0.1 port={port} user=u dbname=d sslmode=disable");
+    let env = [("PGCONNECT_TIMEOUT", "1")];
+    let o = run(&["status", "--url", &kv], &env, home.path());
+    let took = t.elapsed();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(stderr(&o).contains("timed out"), "{}", stderr(&o));
+    let t = Instant::now();
+    let opts = ConnectOptions::parse(&format!(
+        "postgres://u@127.0.0.1:{port}/d?connect_timeout=1"
+    ))
+    .unwrap();
+    let e = connect::connect(&opts).err().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(!connect::is_permanent(&e), "{e}");
+    accepted.join().unwrap();
+}
