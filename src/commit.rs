@@ -339,7 +339,7 @@ fn describe_piece_error(shared: &Shared, work: &Work, lo: u32, n: u32, e: Error)
     let first = chunk.batch.record(lo as usize).position().line;
     let last = chunk.batch.record((lo + n - 1) as usize).position().line;
     Error::other(format!(
-        "{file}: lines {first}..={last} (chunk {}): the server rejected the rows: {e}; \
+        "{file}: lines {first}–{last} (chunk {}): the server rejected the rows: {e}; \
          pass --max-errors N to isolate bad rows into a reject file instead",
         chunk.seq
     ))

@@ -218,7 +218,12 @@ fn plan(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<Plan> {
                         },
                         column: None,
                     },
-                    msg: "the file is empty: no header".into(),
+                    msg: match cfg.dialect.skip_lines {
+                        0 => "the file is empty: no header".into(),
+                        n => format!(
+                            "--skip-lines {n} skips past the end of the file: no header is left"
+                        ),
+                    },
                 })
             })?;
             let width = header.len();
@@ -901,7 +906,7 @@ fn explain_partial(e: Error, committed: u64, load_id: &str) -> Error {
          rerun with --max-errors N to send bad rows to a reject file and load the rest, \
          or fix the input and rerun with --fresh after removing those rows)"
     );
-    e.with_note(&note)
+    e.with_note(&note).with_committed(committed)
 }
 
 #[cfg(test)]

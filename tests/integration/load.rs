@@ -411,7 +411,7 @@ fn load_malformed_input_fails_with_file_line_column_and_writes_nothing_of_its_ch
         ("fields", b"5,e", "line 6", Some("amount")),
         ("utf8", b"5,e\xff,5", "line 6", None),
         ("value", b"5,e,12x", "line 6", Some("Amount")),
-        ("range", b"5,e,123456789012", "lines 6..=7", None),
+        ("range", b"5,e,123456789012", "lines 6–7", None),
     ];
     for (what, bad, line, column) in cases {
         for method in ["copy", "insert"] {
