@@ -863,11 +863,7 @@ fn read_chunks(
             c.bytes_read
                 .store(done_before + consumed.load(Relaxed), Relaxed);
             if chunk.oversized {
-                reporter.warn(&format!(
-                    "{file}: line {}: a single record of {} bytes is larger than --chunk-bytes; it goes alone in its own transaction",
-                    chunk.first_line(),
-                    chunk.bytes()
-                ));
+                reporter.oversized(file, chunk.first_line(), chunk.bytes());
             }
             if shared
                 .progress
