@@ -430,6 +430,54 @@ mod tests {
     }
 
     #[test]
+    fn committed_rows_make_any_failure_partial() {
+        let parse = || -> Error {
+            ErrorKind::Parse {
+                loc: Location::default(),
+                msg: "bad".into(),
+            }
+            .into()
+        };
+        assert_eq!(parse().exit_status(), ExitStatus::Data);
+        let e = parse().with_committed(5).with_note(" (note)");
+        assert_eq!(
+            (e.exit_status(), e.exit_code(), e.rows_committed()),
+            (ExitStatus::Partial, 3, 5)
+        );
+        assert!(e.to_string().ends_with("bad (note)"), "{e}");
+        let dir = Error::io("d", io::Error::from(io::ErrorKind::IsADirectory));
+        assert_eq!(dir.exit_code(), 2);
+        assert_eq!(Error::usage("x").with_committed(1).exit_code(), 3);
+        let codes = [
+            ExitStatus::Done,
+            ExitStatus::Data,
+            ExitStatus::Usage,
+            ExitStatus::Partial,
+            ExitStatus::Interrupted,
+            ExitStatus::Terminated,
+        ]
+        .map(ExitStatus::code);
+        assert_eq!(codes, [0, 1, 2, 3, 130, 143]);
+    }
+
+    #[test]
+    fn a_cut_compressed_stream_is_named() {
+        let e = Error::io(
+            "a.csv.gz",
+            io::Error::new(io::ErrorKind::UnexpectedEof, "incomplete deflate stream"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "a.csv.gz: the compressed input ends early (a truncated or damaged file?): incomplete deflate stream"
+        );
+        assert_eq!(e.kind_name(), "io");
+        assert_eq!(
+            (plural(1, "row", "rows"), plural(0, "row", "rows")),
+            ("row", "rows")
+        );
+    }
+
+    #[test]
     fn truncate_value_keeps_short_and_cuts_long() {
         assert_eq!(truncate_value(b"abc", 5), "abc");
         assert_eq!(truncate_value(b"abcdefgh", 3), "abc…");

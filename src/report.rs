@@ -527,6 +527,28 @@ mod tests {
     }
 
     #[test]
+    fn plain_progress_lines_show_share_and_eta_when_the_size_is_known() {
+        let c = Counters::default();
+        c.bytes_total.store(4 << 20, Relaxed);
+        c.bytes_read.store(1 << 20, Relaxed);
+        c.rows.store(1, Relaxed);
+        c.chunks.store(1, Relaxed);
+        let line = progress_line(&c, Duration::from_secs(20));
+        assert_eq!(
+            line,
+            "progress: 1.00 MiB of 4.00 MiB read (25.0%), ETA 1m 00s, 1 row, 0 rows/s, 1 chunk committed, 0 retries"
+        );
+        c.bytes_total.store(0, Relaxed);
+        let line = progress_line(&c, Duration::from_secs(20));
+        assert!(
+            line.starts_with("progress: 1.00 MiB read, 1 row,"),
+            "{line}"
+        );
+        assert!(!line.contains("ETA"), "{line}");
+        assert_eq!(duration_text(Duration::from_secs(7322)), "2h 02m");
+    }
+
+    #[test]
     fn summary_mentions_resume_and_rejects() {
         let s = Summary {
             table: "accounts".into(),
