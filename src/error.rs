@@ -2,7 +2,8 @@
 //!
 //! Like the `csv` crate, the error is a boxed kind so `Result<T>` stays one word wide, and
 //! every data error carries a [`Location`]: file, line, byte offset, record number and,
-//! where known, the column. The binary maps kinds to exit codes with [`Error::exit_code`].
+//! where known, the column. [`Error::exit_status`] is the one home of the command line's
+//! exit-code table ([`ExitStatus`]).
 
 use std::fmt;
 use std::io;
@@ -44,7 +45,51 @@ impl fmt::Display for Location {
 }
 
 /// The error type of every fallible function of the library.
-pub struct Error(Box<ErrorKind>);
+pub struct Error(Box<Inner>);
+
+struct Inner {
+    kind: ErrorKind,
+    /// Rows that stay committed (or were rejected) when a load stopped on this error:
+    /// the difference between a failed load and a partial one.
+    committed: u64,
+}
+
+/// The exit codes of the command line, one table (the README shows the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitStatus {
+    /// Everything done.
+    Done = 0,
+    /// The load failed on its data (or the server refused it); nothing was committed.
+    Data = 1,
+    /// A mistake in the command (flags, paths, a changed input) or no connection.
+    Usage = 2,
+    /// The load stopped after committing or rejecting some rows; rerunning resumes it.
+    Partial = 3,
+    /// Stopped by SIGINT (Ctrl-C).
+    Interrupted = 130,
+    /// Stopped by SIGTERM.
+    Terminated = 143,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// A short name for scripts (`--json` error objects).
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitStatus::Done => "done",
+            ExitStatus::Data => "data",
+            ExitStatus::Usage => "usage",
+            ExitStatus::Partial => "partial",
+            ExitStatus::Interrupted => "interrupted",
+            ExitStatus::Terminated => "terminated",
+        }
+    }
+}
 
 /// What went wrong.
 #[derive(Debug)]
@@ -97,12 +142,24 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// The kind of error.
     pub fn kind(&self) -> &ErrorKind {
-        &self.0
+        &self.0.kind
     }
 
     /// Consumes the error and returns its kind.
     pub fn into_kind(self) -> ErrorKind {
-        *self.0
+        self.0.kind
+    }
+
+    /// Records that `rows` stay committed (or rejected) although the load stopped here,
+    /// which makes the failure a partial load.
+    pub fn with_committed(mut self, rows: u64) -> Error {
+        self.0.committed = rows;
+        self
+    }
+
+    /// Rows that stay committed or rejected (see [`Error::with_committed`]).
+    pub fn rows_committed(&self) -> u64 {
+        self.0.committed
     }
 
     /// Shorthand for [`ErrorKind::Usage`].
@@ -132,7 +189,8 @@ impl Error {
     /// Adds advice to a data error's message (what stays committed, how to go on); other
     /// errors come back unchanged.
     pub fn with_note(self, note: &str) -> Error {
-        match *self.0 {
+        let committed = self.0.committed;
+        let e: Error = match self.0.kind {
             ErrorKind::Parse { loc, msg } => ErrorKind::Parse {
                 loc,
                 msg: format!("{msg}{note}"),
@@ -151,12 +209,31 @@ impl Error {
             }
             .into(),
             kind => kind.into(),
+        };
+        e.with_committed(committed)
+    }
+
+    /// The kind's name for scripts (`--json` error objects): `parse`, `db`, ...
+    pub fn kind_name(&self) -> &'static str {
+        match &self.0.kind {
+            ErrorKind::Parse { .. } => "parse",
+            ErrorKind::Convert { .. } => "convert",
+            ErrorKind::Io { .. } => "io",
+            ErrorKind::Usage(_) => "usage",
+            ErrorKind::Schema(_) => "schema",
+            ErrorKind::Connect { .. } => "connect",
+            ErrorKind::Db(_) => "db",
+            ErrorKind::RetriesExhausted { .. } => "retries_exhausted",
+            ErrorKind::CommitUnknown { .. } => "commit_unknown",
+            ErrorKind::Cluster(_) => "cluster",
+            ErrorKind::TooManyRejects { .. } => "too_many_rejects",
+            ErrorKind::Other(_) => "other",
         }
     }
 
     /// The location in the input, for data errors.
     pub fn location(&self) -> Option<&Location> {
-        match &*self.0 {
+        match &self.0.kind {
             ErrorKind::Parse { loc, .. } | ErrorKind::Convert { loc, .. } => Some(loc),
             _ => None,
         }
@@ -164,7 +241,7 @@ impl Error {
 
     /// The server's SQLSTATE, when the server raised this error.
     pub fn sqlstate(&self) -> Option<&str> {
-        match &*self.0 {
+        match &self.0.kind {
             ErrorKind::Db(e)
             | ErrorKind::RetriesExhausted { last: e, .. }
             | ErrorKind::CommitUnknown { source: e } => e.code().map(|c| c.code()),
@@ -172,31 +249,46 @@ impl Error {
         }
     }
 
-    /// Exit code of the command line: 1 data error, 2 usage or connection error,
-    /// 3 partial load (rows rejected past the limit).
-    pub fn exit_code(&self) -> u8 {
-        match &*self.0 {
-            ErrorKind::Parse { .. } | ErrorKind::Convert { .. } | ErrorKind::Schema(_) => 1,
-            ErrorKind::Usage(_) | ErrorKind::Connect { .. } | ErrorKind::Cluster(_) => 2,
-            ErrorKind::TooManyRejects { .. } => 3,
-            // A missing or unreadable input is a mistake in the command, not in the data.
+    /// Where this error falls in the exit-code table: the one place that decides it.
+    pub fn exit_status(&self) -> ExitStatus {
+        if self.0.committed > 0 {
+            return ExitStatus::Partial;
+        }
+        match &self.0.kind {
+            ErrorKind::TooManyRejects { .. } => ExitStatus::Partial,
+            ErrorKind::Parse { .. } | ErrorKind::Convert { .. } | ErrorKind::Schema(_) => {
+                ExitStatus::Data
+            }
+            ErrorKind::Usage(_) | ErrorKind::Connect { .. } | ErrorKind::Cluster(_) => {
+                ExitStatus::Usage
+            }
+            // A missing, unreadable or non-file input is a mistake in the command, not in
+            // the data.
             ErrorKind::Io { source, .. }
                 if matches!(
                     source.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+                    io::ErrorKind::NotFound
+                        | io::ErrorKind::PermissionDenied
+                        | io::ErrorKind::IsADirectory
+                        | io::ErrorKind::NotADirectory
                 ) =>
             {
-                2
+                ExitStatus::Usage
             }
-            ErrorKind::Db(e) if e.is_closed() || e.code().is_none() => 2,
-            _ => 1,
+            ErrorKind::Db(e) if e.is_closed() || e.code().is_none() => ExitStatus::Usage,
+            _ => ExitStatus::Data,
         }
+    }
+
+    /// The process exit code of [`Error::exit_status`].
+    pub fn exit_code(&self) -> u8 {
+        self.exit_status().code()
     }
 }
 
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Error {
-        Error(Box::new(kind))
+        Error(Box::new(Inner { kind, committed: 0 }))
     }
 }
 
@@ -208,29 +300,48 @@ impl From<postgres::Error> for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        fmt::Debug::fmt(&self.0.kind, f)
     }
 }
 
-/// The server's own message, without the `db error:` prefix rust-postgres adds.
-/// The server's detail (`Key (id)=(5) already exists.`) follows when it gave one.
+/// The server's own message, once: without the `db error: ERROR:` rust-postgres adds, with
+/// the SQLSTATE, and the server's detail (`Key (id)=(5) already exists`) and hint when it
+/// gave them, inside the parentheses so that text can follow.
 pub fn db_message(e: &postgres::Error) -> String {
     match e.as_db_error() {
-        Some(db) => match db.detail() {
-            Some(d) => format!("{} (SQLSTATE {}): {d}", db.message(), db.code().code()),
-            None => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        },
+        Some(db) => {
+            let mut s = format!("{} (SQLSTATE {}", db.message(), db.code().code());
+            for (label, text) in [("detail", db.detail()), ("hint", db.hint())] {
+                if let Some(t) = text {
+                    s.push_str(&format!(
+                        "; {label}: {}",
+                        t.trim_end().trim_end_matches('.')
+                    ));
+                }
+            }
+            s.push(')');
+            s
+        }
         None => e.to_string(),
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &*self.0 {
+        match &self.0.kind {
             ErrorKind::Parse { loc, msg } => write!(f, "{loc}: {msg}"),
-            ErrorKind::Convert { loc, ty, value, msg } => {
+            ErrorKind::Convert {
+                loc,
+                ty,
+                value,
+                msg,
+            } => {
                 write!(f, "{loc}: cannot convert {value:?} to {ty}: {msg}")
             }
+            ErrorKind::Io { path, source } if is_truncated_stream(path, source) => write!(
+                f,
+                "{path}: the compressed input ends early (a truncated or damaged file?): {source}"
+            ),
             ErrorKind::Io { path, source } => write!(f, "{path}: {source}"),
             ErrorKind::Usage(m) | ErrorKind::Schema(m) | ErrorKind::Cluster(m) => f.write_str(m),
             ErrorKind::Other(m) => f.write_str(m),
@@ -248,7 +359,8 @@ impl fmt::Display for Error {
             ),
             ErrorKind::TooManyRejects { rejected, limit } => write!(
                 f,
-                "{rejected} rows rejected, more than --max-errors {limit}; committed chunks are kept"
+                "{rejected} {} rejected, more than --max-errors {limit}; committed chunks are kept",
+                plural(*rejected, "row", "rows")
             ),
         }
     }
@@ -256,13 +368,36 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &*self.0 {
+        match &self.0.kind {
             ErrorKind::Io { source, .. } => Some(source),
             ErrorKind::Db(e)
             | ErrorKind::RetriesExhausted { last: e, .. }
             | ErrorKind::CommitUnknown { source: e } => Some(e),
             _ => None,
         }
+    }
+}
+
+/// A decoder's complaint about a compressed input that stops mid-stream.
+fn is_truncated_stream(path: &str, e: &io::Error) -> bool {
+    let p = path.to_ascii_lowercase();
+    let compressed = [".gz", ".gzip", ".zst", ".zstd"]
+        .iter()
+        .any(|x| p.ends_with(x))
+        || e.to_string().contains("deflate");
+    compressed
+        && matches!(
+            e.kind(),
+            io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput
+        )
+}
+
+/// `word` or `words` as `n` asks: `1 row`, `2 rows`.
+pub fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
     }
 }
 
@@ -296,6 +431,54 @@ mod tests {
         assert_eq!(
             loc.to_string(),
             "a.csv: line 7, byte 120, record 6, column \"balance\""
+        );
+    }
+
+    #[test]
+    fn committed_rows_make_any_failure_partial() {
+        let parse = || -> Error {
+            ErrorKind::Parse {
+                loc: Location::default(),
+                msg: "bad".into(),
+            }
+            .into()
+        };
+        assert_eq!(parse().exit_status(), ExitStatus::Data);
+        let e = parse().with_committed(5).with_note(" (note)");
+        assert_eq!(
+            (e.exit_status(), e.exit_code(), e.rows_committed()),
+            (ExitStatus::Partial, 3, 5)
+        );
+        assert!(e.to_string().ends_with("bad (note)"), "{e}");
+        let dir = Error::io("d", io::Error::from(io::ErrorKind::IsADirectory));
+        assert_eq!(dir.exit_code(), 2);
+        assert_eq!(Error::usage("x").with_committed(1).exit_code(), 3);
+        let codes = [
+            ExitStatus::Done,
+            ExitStatus::Data,
+            ExitStatus::Usage,
+            ExitStatus::Partial,
+            ExitStatus::Interrupted,
+            ExitStatus::Terminated,
+        ]
+        .map(ExitStatus::code);
+        assert_eq!(codes, [0, 1, 2, 3, 130, 143]);
+    }
+
+    #[test]
+    fn a_cut_compressed_stream_is_named() {
+        let e = Error::io(
+            "a.csv.gz",
+            io::Error::new(io::ErrorKind::UnexpectedEof, "incomplete deflate stream"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "a.csv.gz: the compressed input ends early (a truncated or damaged file?): incomplete deflate stream"
+        );
+        assert_eq!(e.kind_name(), "io");
+        assert_eq!(
+            (plural(1, "row", "rows"), plural(0, "row", "rows")),
+            ("row", "rows")
         );
     }
 

@@ -4,8 +4,10 @@
 //! ticker thread. The terminal gets an indicatif bar, a log or CI gets plain periodic
 //! lines, scripts and tests get nothing (`--quiet`) and the summary as JSON (`--json`).
 
+use crate::error::plural;
 use crate::ledger::LoadStatus;
 use crate::{Error, Result};
+use indicatif::HumanBytes;
 use serde::Serialize;
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -42,49 +44,55 @@ pub struct Counters {
 pub enum ProgressMode {
     /// A bar on a terminal, plain lines otherwise.
     Auto,
-    /// Plain lines every few seconds.
-    Lines,
+    /// A bar on a terminal, nothing otherwise (`--json`: a script reads stdout, and a log
+    /// of stderr needs no progress).
+    Terminal,
+    /// Plain lines every `every`, terminal or not.
+    Lines {
+        /// Time between two lines.
+        every: Duration,
+    },
     /// Nothing.
     Quiet,
 }
+
+/// Time between two plain progress lines, unless told otherwise.
+pub const LINES_EVERY: Duration = Duration::from_secs(5);
 
 /// Shows progress on stderr from a ticker thread until dropped or finished.
 pub struct Reporter {
     stop: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
     bar: Option<indicatif::ProgressBar>,
+    /// Records larger than `--chunk-bytes`: the first is named, the rest only counted.
+    oversized: AtomicU64,
 }
 
 impl Reporter {
     /// Starts reporting the counters.
     pub fn start(counters: Arc<Counters>, mode: ProgressMode) -> Reporter {
         let stop = Arc::new(AtomicBool::new(false));
-        let mode = match mode {
-            ProgressMode::Auto if std::io::stderr().is_terminal() => None,
-            ProgressMode::Auto => Some(ProgressMode::Lines),
-            m => Some(m),
-        };
-        let bar = if mode.is_none() {
-            let total = counters.bytes_total.load(Relaxed);
-            let bar = indicatif::ProgressBar::new(total);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ETA {eta} {msg}",
-                )
-                .expect("valid template"),
-            );
-            Some(bar)
-        } else {
-            None
-        };
-        let ticker = match mode {
-            Some(ProgressMode::Quiet) => None,
-            _ => {
-                let (stop, bar, counters) = (stop.clone(), bar.clone(), counters.clone());
-                Some(std::thread::spawn(move || ticker(&counters, &stop, bar)))
+        let terminal = std::io::stderr().is_terminal();
+        let (bar, every) = match mode {
+            ProgressMode::Auto | ProgressMode::Terminal if terminal => {
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(bar_style(false));
+                (Some(bar), Some(Duration::from_millis(200)))
             }
+            ProgressMode::Auto => (None, Some(LINES_EVERY)),
+            ProgressMode::Lines { every } => (None, Some(every)),
+            ProgressMode::Terminal | ProgressMode::Quiet => (None, None),
         };
-        Reporter { stop, ticker, bar }
+        let ticker = every.map(|every| {
+            let (stop, bar, counters) = (stop.clone(), bar.clone(), counters.clone());
+            std::thread::spawn(move || ticker(&counters, &stop, bar, every))
+        });
+        Reporter {
+            stop,
+            ticker,
+            bar,
+            oversized: AtomicU64::new(0),
+        }
     }
 
     /// A warning that does not garble the bar.
@@ -92,6 +100,17 @@ impl Reporter {
         match &self.bar {
             Some(b) => b.println(format!("warning: {msg}")),
             None => eprintln!("warning: {msg}"),
+        }
+    }
+
+    /// A record larger than `--chunk-bytes`: the first one is named, the others are
+    /// counted and reported once at the end, so a file of large records gives two lines.
+    pub fn oversized(&self, file: &str, line: u64, bytes: usize) {
+        if self.oversized.fetch_add(1, Relaxed) == 0 {
+            self.warn(&format!(
+                "{file}: line {line}: a single record of {bytes} bytes is larger than --chunk-bytes; \
+                 it goes alone in its own transaction (as will any other such record)"
+            ));
         }
     }
 
@@ -108,6 +127,12 @@ impl Reporter {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
+        let n = self.oversized.swap(0, Relaxed);
+        if n > 1 {
+            eprintln!(
+                "warning: {n} records were larger than --chunk-bytes; each went alone in its own transaction"
+            );
+        }
     }
 }
 
@@ -117,18 +142,58 @@ impl Drop for Reporter {
     }
 }
 
+/// The bar's look: a bar of fixed width with size, ETA and counters when the size is
+/// known, a spinner and the bytes read when it is not (stdin). The counters come last as
+/// `wide_msg`, which indicatif cuts to the terminal's width, so the line never wraps and
+/// the bar never changes width; a narrow terminal drops the bar.
+fn bar_style(known_size: bool) -> indicatif::ProgressStyle {
+    let width = console_width();
+    let template = match (known_size, width) {
+        (true, w) if w >= 100 => {
+            "{spinner} {elapsed_precise} [{bar:30}] {bytes:>10}/{total_bytes:<10} ETA {eta:<4} {wide_msg}"
+        }
+        (true, w) if w >= 60 => {
+            "{spinner} {elapsed_precise} [{bar:16}] {bytes:>10}/{total_bytes:<10} ETA {eta:<4} {wide_msg}"
+        }
+        (true, _) => "{spinner} {percent:>3}% ETA {eta:<4} {wide_msg}",
+        (false, _) => "{spinner} {elapsed_precise} {bytes:>10} read ({bytes_per_sec}) {wide_msg}",
+    };
+    indicatif::ProgressStyle::with_template(template).expect("valid template")
+}
+
+/// The terminal's width in columns (80 when it cannot be told).
+fn console_width() -> usize {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ only writes a `winsize` through the pointer it is given.
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    if ok && ws.ws_col > 0 {
+        usize::from(ws.ws_col)
+    } else {
+        80
+    }
+}
+
 fn status_line(c: &Counters, elapsed: Duration) -> String {
     let rows = c.rows.load(Relaxed);
     let rate = rows as f64 / elapsed.as_secs_f64().max(1e-3);
+    let (chunks, retries) = (c.chunks.load(Relaxed), c.retries.load(Relaxed));
     let mut s = format!(
-        "{rows} rows, {:.0} rows/s, {} chunks committed, {} retries",
-        rate,
-        c.chunks.load(Relaxed),
-        c.retries.load(Relaxed)
+        "{rows} {}, {rate:.0} rows/s, {chunks} {} committed, {retries} {}",
+        plural(rows, "row", "rows"),
+        plural(chunks, "chunk", "chunks"),
+        plural(retries, "retry", "retries"),
     );
     let skipped = c.chunks_skipped.load(Relaxed);
     if skipped > 0 {
-        s.push_str(&format!(", {skipped} chunks already committed"));
+        s.push_str(&format!(
+            ", {skipped} {} already committed",
+            plural(skipped, "chunk", "chunks")
+        ));
     }
     let rejected = c.rejected.load(Relaxed);
     if rejected > 0 {
@@ -137,36 +202,64 @@ fn status_line(c: &Counters, elapsed: Duration) -> String {
     s
 }
 
-fn ticker(c: &Counters, stop: &AtomicBool, bar: Option<indicatif::ProgressBar>) {
-    let started = Instant::now();
-    let period = if bar.is_some() {
-        Duration::from_millis(200)
+/// One plain progress line (logs, CI): bytes read, with the share and the time left when
+/// the size is known, then the counters.
+fn progress_line(c: &Counters, elapsed: Duration) -> String {
+    let (read, total) = (c.bytes_read.load(Relaxed), c.bytes_total.load(Relaxed));
+    let counters = status_line(c, elapsed);
+    if total == 0 {
+        return format!("progress: {} read, {counters}", HumanBytes(read));
+    }
+    let share = read as f64 / total as f64;
+    let eta = if read == 0 {
+        "unknown".to_string()
     } else {
-        Duration::from_secs(5)
+        let left = elapsed.as_secs_f64() * (total.saturating_sub(read)) as f64 / read as f64;
+        duration_text(Duration::from_secs_f64(left))
     };
+    format!(
+        "progress: {} of {} read ({:.1}%), ETA {eta}, {counters}",
+        HumanBytes(read),
+        HumanBytes(total),
+        100.0 * share.min(1.0)
+    )
+}
+
+/// `45s`, `3m 05s`, `2h 01m`.
+fn duration_text(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+fn ticker(c: &Counters, stop: &AtomicBool, bar: Option<indicatif::ProgressBar>, every: Duration) {
+    let started = Instant::now();
     let mut last = Instant::now();
+    let mut known = false;
     while !stop.load(Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
-        if last.elapsed() < period {
+        if last.elapsed() < every {
             continue;
         }
         last = Instant::now();
-        let line = status_line(c, started.elapsed());
         match &bar {
             Some(b) => {
-                b.set_length(c.bytes_total.load(Relaxed).max(c.bytes_read.load(Relaxed)));
-                b.set_position(c.bytes_read.load(Relaxed));
-                b.set_message(line);
-            }
-            None => {
                 let (read, total) = (c.bytes_read.load(Relaxed), c.bytes_total.load(Relaxed));
-                let pct = if total > 0 {
-                    format!(" ({:.1}%)", 100.0 * read as f64 / total as f64)
-                } else {
-                    String::new()
-                };
-                eprintln!("progress: {read} bytes read{pct}, {line}");
+                // The size is known once the reader has looked at the files: stdin has none.
+                if (total > 0) != known {
+                    known = total > 0;
+                    b.set_style(bar_style(known));
+                }
+                if known {
+                    b.set_length(total.max(read));
+                }
+                b.set_position(read);
+                b.set_message(status_line(c, started.elapsed()));
             }
+            None => eprintln!("{}", progress_line(c, started.elapsed())),
         }
     }
 }
@@ -226,39 +319,52 @@ impl std::fmt::Display for Summary {
         }
         write!(
             f,
-            "{}{} rows into {} from {} file(s): {} chunks, {} bytes, {} retries, {:.2} s, {:.0} rows/s ({}, {} worker(s))",
-            if self.dry_run { "dry run: would load " } else { "loaded " },
+            "{}{} {} into {} from {} {}: {} {}, {} bytes, {} {}, {:.2} s, {:.0} rows/s ({}, {} {})",
+            if self.dry_run {
+                "dry run: would load "
+            } else {
+                "loaded "
+            },
             self.rows,
+            plural(self.rows, "row", "rows"),
             self.table,
             self.files,
+            plural(self.files as u64, "file", "files"),
             self.chunks,
+            plural(self.chunks, "chunk", "chunks"),
             self.bytes,
             self.retries,
+            plural(self.retries, "retry", "retries"),
             self.elapsed_secs,
             self.rows_per_sec,
             self.method,
-            self.workers
+            self.workers,
+            plural(self.workers as u64, "worker", "workers"),
         )?;
         if self.reconnects > 0 {
             write!(
                 f,
-                "\n{} reconnections after lost connections",
-                self.reconnects
+                "\n{} {} after lost connections",
+                self.reconnects,
+                plural(self.reconnects, "reconnection", "reconnections")
             )?;
         }
         if self.rejected > 0 {
             write!(
                 f,
-                "\n{} rows rejected, written to {}",
+                "\n{} {} rejected, written to {}",
                 self.rejected,
+                plural(self.rejected, "row", "rows"),
                 self.reject_file.as_deref().unwrap_or("the reject file")
             )?;
         }
         if let Some(rows) = self.lowered_chunk_rows {
             write!(
                 f,
-                "\nthe server refused {} transactions as too large: they were split, and chunks were committed in pieces of at most {rows} rows from then on",
-                self.too_large_splits
+                "\nthe server refused {} {} as too large: they were split, and chunks were committed in pieces of at most {rows} {} from then on",
+                self.too_large_splits,
+                plural(self.too_large_splits, "transaction", "transactions"),
+                plural(rows, "row", "rows")
             )?;
         }
         Ok(())
@@ -418,6 +524,28 @@ mod tests {
         let path = dir.path().join("r.csv");
         let _w = RejectWriter::new(path.to_str().unwrap(), b"id".to_vec(), b',', b'"');
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn plain_progress_lines_show_share_and_eta_when_the_size_is_known() {
+        let c = Counters::default();
+        c.bytes_total.store(4 << 20, Relaxed);
+        c.bytes_read.store(1 << 20, Relaxed);
+        c.rows.store(1, Relaxed);
+        c.chunks.store(1, Relaxed);
+        let line = progress_line(&c, Duration::from_secs(20));
+        assert_eq!(
+            line,
+            "progress: 1.00 MiB of 4.00 MiB read (25.0%), ETA 1m 00s, 1 row, 0 rows/s, 1 chunk committed, 0 retries"
+        );
+        c.bytes_total.store(0, Relaxed);
+        let line = progress_line(&c, Duration::from_secs(20));
+        assert!(
+            line.starts_with("progress: 1.00 MiB read, 1 row,"),
+            "{line}"
+        );
+        assert!(!line.contains("ETA"), "{line}");
+        assert_eq!(duration_text(Duration::from_secs(7322)), "2h 02m");
     }
 
     #[test]

@@ -640,7 +640,11 @@ impl<R: Read> RecordReader<R> {
         if let Err(e) = std::str::from_utf8(&rec.raw) {
             return Ok(Got::Bad(self.parse_error(
                 pos,
-                format!("invalid UTF-8 at byte {}", byte + e.valid_up_to() as u64),
+                format!(
+                    "invalid UTF-8 at byte {}{}",
+                    byte + e.valid_up_to() as u64,
+                    compressed_hint(byte, &rec.raw)
+                ),
             )));
         }
         Ok(Got::Ok)
@@ -877,6 +881,20 @@ pub fn open_input(path: &str, compression: Option<Compression>) -> Result<Input>
         consumed,
         compression,
     })
+}
+
+/// Advice when the first bytes of an input are a compressed stream read as text (stdin, or
+/// a file without `.gz`/`.zst`): the magic number says which `--compression` it needs.
+fn compressed_hint(byte: u64, raw: &[u8]) -> &'static str {
+    match raw {
+        [0x1f, 0x8b, ..] if byte == 0 => {
+            "; the input is gzip-compressed: pass --compression gzip (nothing was committed)"
+        }
+        [0x28, 0xb5, 0x2f, 0xfd, ..] if byte == 0 => {
+            "; the input is zstd-compressed: pass --compression zstd (nothing was committed)"
+        }
+        _ => "",
+    }
 }
 
 #[cfg(test)]

@@ -314,7 +314,7 @@ fn describe_piece_error(files: &[String], work: &EncodedChunk, lo: u32, n: u32, 
     let first = chunk.batch.record(lo as usize).position().line;
     let last = chunk.batch.record((lo + n - 1) as usize).position().line;
     Error::other(format!(
-        "{file}: lines {first}..={last} (chunk {}): the server rejected the rows: {e}; \
+        "{file}: lines {first}–{last} (chunk {}): the server rejected the rows: {e}; \
          pass --max-errors N to isolate bad rows into a reject file instead",
         chunk.seq
     ))

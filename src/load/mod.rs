@@ -408,7 +408,7 @@ fn explain_partial(e: Error, committed: u64, load_id: &str) -> Error {
          rerun with --max-errors N to send bad rows to a reject file and load the rest, \
          or fix the input and rerun with --fresh after removing those rows)"
     );
-    e.with_note(&note)
+    e.with_note(&note).with_committed(committed)
 }
 
 #[cfg(test)]

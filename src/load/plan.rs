@@ -55,7 +55,12 @@ pub(crate) fn resolve(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Resul
                         },
                         column: None,
                     },
-                    msg: "the file is empty: no header".into(),
+                    msg: match cfg.dialect.skip_lines {
+                        0 => "the file is empty: no header".into(),
+                        n => format!(
+                            "--skip-lines {n} skips past the end of the file: no header is left"
+                        ),
+                    },
                 })
             })?;
             let width = header.len();

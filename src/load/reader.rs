@@ -86,11 +86,8 @@ impl ChunkReader<'_> {
                 c.bytes_read
                     .store(done_before + consumed.load(Relaxed), Relaxed);
                 if chunk.oversized {
-                    self.reporter.warn(&format!(
-                        "{file}: line {}: a single record of {} bytes is larger than --chunk-bytes; it goes alone in its own transaction",
-                        chunk.first_line(),
-                        chunk.bytes()
-                    ));
+                    self.reporter
+                        .oversized(file, chunk.first_line(), chunk.bytes());
                 }
                 if self
                     .progress

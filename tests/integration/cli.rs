@@ -362,3 +362,303 @@ fn cli_demo_refuses_a_url_and_schema_from_stdin_needs_a_table() {
     let sql = String::from_utf8_lossy(&o.stdout);
     assert!(sql.starts_with("CREATE TABLE \"t\""), "{sql}");
 }
+
+/// A database with `t (id int primary key, n int)` and a directory for input files.
+fn exit_db(test: &str) -> (String, tempfile::TempDir) {
+    let url = fresh_db(test);
+    crate::support::client(&url)
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY, n int)")
+        .unwrap();
+    (url, tempfile::tempdir().unwrap())
+}
+
+fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// `id,n` rows 1..=n, with `bad` in place of row `bad_at`'s n.
+fn rows(n: u64, bad_at: &[u64]) -> String {
+    let mut s = String::from("id,n\n");
+    for i in 1..=n {
+        if bad_at.contains(&i) {
+            s.push_str(&format!("{i},bad\n"));
+        } else {
+            s.push_str(&format!("{i},{i}\n"));
+        }
+    }
+    s
+}
+
+fn load(url: &str, f: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["load", f, "--table", "t", "--url", url, "-q"];
+    args.extend_from_slice(extra);
+    chunkload(&args)
+}
+
+#[test]
+fn cli_exit_codes_follow_the_table() {
+    let (url, dir) = exit_db("cli_exit_table");
+    let one = ["--chunk-rows", "1", "--workers", "1"];
+    // 0: done.
+    let good = file(&dir, "good.csv", &rows(3, &[]));
+    let o = load(&url, &good, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // 1: a bad row in the first chunk: nothing committed.
+    let first_bad = file(&dir, "first_bad.csv", &rows(3, &[1]));
+    let o = load(&url, &first_bad, &["--fresh"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // 3: a bad row after committed chunks, as under --max-errors.
+    crate::support::client(&url)
+        .batch_execute("TRUNCATE t")
+        .unwrap();
+    let late_bad = file(&dir, "late_bad.csv", &rows(50, &[40]));
+    let o = load(&url, &late_bad, &one);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    let kept = crate::support::count(&url, "t");
+    assert!(kept > 0, "{err}");
+    assert!(
+        err.contains(&format!("{kept} rows of earlier chunks are committed")),
+        "{err}"
+    );
+    let two_bad = file(&dir, "two_bad.csv", &rows(5, &[2, 4]));
+    crate::support::client(&url)
+        .batch_execute("TRUNCATE t")
+        .unwrap();
+    let o = load(&url, &two_bad, &["--max-errors", "1", "--fresh"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let o = load(
+        &url,
+        &two_bad,
+        &["--max-errors", "5", "--fresh", "--truncate"],
+    );
+    assert_eq!(o.status.code(), Some(3), "rows rejected: {}", stderr(&o));
+    // 2: the command is wrong: a missing file, a directory, a missing schema file, an
+    // input that changed since its load started.
+    let missing = dir.path().join("nope.csv");
+    let o = load(&url, missing.to_str().unwrap(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = load(&url, dir.path().to_str().unwrap(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("directory"), "{}", stderr(&o));
+    let o = chunkload(&["init", "--schema", missing.to_str().unwrap(), "--url", &url]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nope.csv"), "{}", stderr(&o));
+    std::fs::write(&late_bad, rows(51, &[40])).unwrap();
+    let o = load(&url, &late_bad, &one);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("the input changed since load"), "{err}");
+    // 130 and 143 are reserved for signals.
+    assert_eq!(chunkload::error::ExitStatus::Interrupted.code(), 130);
+    assert_eq!(chunkload::error::ExitStatus::Terminated.code(), 143);
+}
+
+#[test]
+fn cli_json_error_object_on_stdout() {
+    let (url, dir) = exit_db("cli_json_error");
+    let f = file(&dir, "bad.csv", &rows(4, &[3]));
+    let o = load(&url, &f, &["--json", "--chunk-rows", "1", "--workers", "1"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    let e = &v["error"];
+    assert_eq!(e["exit_code"], 3, "{v}");
+    assert_eq!(e["kind"], "convert", "{v}");
+    assert_eq!(e["status"], "partial", "{v}");
+    assert_eq!(e["rows_committed"], 2, "{v}");
+    assert_eq!(e["location"]["line"], 4, "{v}");
+    assert_eq!(e["location"]["column"], "n", "{v}");
+    assert!(e["location"]["file"].as_str().unwrap().ends_with("bad.csv"));
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot convert \"bad\""),
+        "{v}"
+    );
+    // An error without a position: location is null; the message is the one on stderr.
+    let o = load(
+        &url,
+        dir.path().join("nope.csv").to_str().unwrap(),
+        &["--json"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["error"]["exit_code"], 2);
+    assert!(v["error"]["location"].is_null(), "{v}");
+    assert!(
+        stderr(&o).contains(v["error"]["message"].as_str().unwrap()),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn cli_progress_lines_show_share_and_eta_when_the_size_is_known() {
+    let (url, dir) = exit_db("cli_progress");
+    let f = file(&dir, "many.csv", &rows(3000, &[]));
+    let o = chunkload(&[
+        "load",
+        &f,
+        "--table",
+        "t",
+        "--url",
+        &url,
+        "--chunk-rows",
+        "10",
+        "--workers",
+        "1",
+        "--method",
+        "insert",
+        "--progress-lines",
+        "0.1",
+    ]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("progress: "))
+        .collect();
+    assert!(!lines.is_empty(), "{err}");
+    for l in &lines {
+        assert!(
+            l.contains(" of ") && l.contains("% ") || l.contains("%)"),
+            "{l}"
+        );
+        assert!(l.contains(", ETA "), "{l}");
+    }
+    // stdin has no size: bytes read, no share, no ETA.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chunkload"))
+        .args([
+            "load",
+            "-",
+            "--table",
+            "t",
+            "--url",
+            &url,
+            "--chunk-rows",
+            "10",
+            "--workers",
+            "1",
+            "--method",
+            "insert",
+            "--progress-lines",
+            "0.1",
+            "--load-id",
+            "stdin",
+            "--truncate",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), rows(3000, &[]).as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("progress: "))
+        .collect();
+    assert!(!lines.is_empty(), "{err}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(" read, ") && !l.contains("ETA")),
+        "{err}"
+    );
+}
+
+#[test]
+fn cli_messages_say_things_once_in_plain_words() {
+    let (url, dir) = exit_db("cli_messages");
+    // The server's error once, with its SQLSTATE.
+    crate::support::client(&url)
+        .batch_execute("CREATE TABLE dz (id int, n int CHECK (1 / n > 0))")
+        .unwrap();
+    let f = file(&dir, "dz.csv", "id,n\n1,0\n");
+    let o = chunkload(&["load", &f, "--table", "dz", "--url", &url, "-q"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches("division by zero").count(), 1, "{err}");
+    assert!(
+        err.contains("SQLSTATE 22012") && !err.contains("db error"),
+        "{err}"
+    );
+    // A duplicate key: the server's detail inside the parentheses, no `.;`.
+    let f = file(&dir, "dup.csv", "id,n\n9,1\n9,2\n");
+    let o = load(&url, &f, &["--method", "insert"]);
+    let err = stderr(&o);
+    assert!(err.contains("Key (id)=(9) already exists)"), "{err}");
+    assert!(err.contains("lines 2–3") && !err.contains(".;"), "{err}");
+    // Plurals.
+    let f = file(&dir, "one.csv", "id,n\n1,1\n");
+    let o = chunkload(&["load", &f, "--table", "t", "--url", &url, "--workers", "1"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("loaded 1 row into") && err.contains("from 1 file: 1 chunk,"),
+        "{err}"
+    );
+    assert!(err.contains("(copy, 1 worker)"), "{err}");
+    // Records larger than --chunk-bytes: one warning and a count.
+    let wide: String = (1..=50).map(|i| format!("{i},{i:08}\n")).collect();
+    let f = file(&dir, "wide.csv", &format!("id,n\n{wide}"));
+    let o = load(&url, &f, &["--chunk-bytes", "4", "--truncate"]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(err.matches("larger than --chunk-bytes").count(), 2, "{err}");
+    assert!(
+        err.contains("50 records were larger than --chunk-bytes"),
+        "{err}"
+    );
+    // --skip-lines past the end.
+    let f = file(&dir, "short.csv", "id,n\n1,1\n");
+    let o = load(&url, &f, &["--skip-lines", "10"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("--skip-lines 10 skips past the end"), "{err}");
+}
+
+#[test]
+fn cli_compressed_input_read_as_text_or_cut_short_says_so() {
+    use std::io::Write;
+    let (url, dir) = exit_db("cli_gzip");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(rows(20_000, &[]).as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    // gzip on stdin without --compression.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chunkload"))
+        .args(["load", "-", "--table", "t", "--url", &url, "-q"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(&gz);
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("gzip-compressed: pass --compression gzip (nothing was committed)"),
+        "{err}"
+    );
+    // A truncated .gz after some chunks: what happened, and how many rows stay.
+    let cut = dir.path().join("cut.csv.gz");
+    std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
+    let o = load(
+        &url,
+        cut.to_str().unwrap(),
+        &["--chunk-rows", "100", "--workers", "1"],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    let kept = crate::support::count(&url, "t");
+    assert!(kept > 0, "{err}");
+    assert!(err.contains("the compressed input ends early"), "{err}");
+    assert!(
+        err.contains(&format!("{kept} rows stay committed")),
+        "{err}"
+    );
+}

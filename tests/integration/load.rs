@@ -35,6 +35,18 @@ fn load_fails(url: &str, args: &[&str]) -> String {
     err
 }
 
+/// The same for a load that may have committed chunks before it stopped: exit code 3
+/// (partial) when it did, 1 when nothing was committed.
+fn load_stops(url: &str, args: &[&str]) -> (String, i32) {
+    let mut all = vec!["load", "--url", url, "--quiet"];
+    all.extend_from_slice(args);
+    let o = chunkload(&all);
+    let err = stderr(&o);
+    let code = o.status.code().expect("exited");
+    assert!(code == 1 || code == 3, "{args:?}: {err}");
+    (err, code)
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let p: PathBuf = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
@@ -411,14 +423,14 @@ fn load_malformed_input_fails_with_file_line_column_and_writes_nothing_of_its_ch
         ("fields", b"5,e", "line 6", Some("amount")),
         ("utf8", b"5,e\xff,5", "line 6", None),
         ("value", b"5,e,12x", "line 6", Some("Amount")),
-        ("range", b"5,e,123456789012", "lines 6..=7", None),
+        ("range", b"5,e,123456789012", "lines 6–7", None),
     ];
     for (what, bad, line, column) in cases {
         for method in ["copy", "insert"] {
             let url = db_with(&format!("load_bad_{what}_{method}"), PEOPLE);
             let dir = tempfile::tempdir().unwrap();
             let f = write(dir.path(), "bad.csv", &bad_file(bad));
-            let err = load_fails(
+            let (err, code) = load_stops(
                 &url,
                 &[
                     &f,
@@ -432,6 +444,8 @@ fn load_malformed_input_fails_with_file_line_column_and_writes_nothing_of_its_ch
                     method,
                 ],
             );
+            let committed = rows(&url, "SELECT id FROM people").len();
+            assert_eq!(code, if committed > 0 { 3 } else { 1 }, "{what}: {err}");
             assert_eq!(err.trim_end().lines().count(), 1, "{what}: {err}");
             let (line, column) = match (what, method) {
                 ("range", "copy") => ("line 6", Some("Amount")),

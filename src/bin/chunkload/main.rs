@@ -9,6 +9,7 @@ mod args;
 mod cmd;
 
 use args::{Cli, Command};
+use chunkload::error::ExitStatus;
 
 fn main() -> ExitCode {
     // `chunkload ... | head` should end quietly, as other Unix tools do.
@@ -23,18 +24,54 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    let json = cli.command.json();
     match run(cli, url_on_command_line) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("chunkload: error: {}", one_line(&e));
-            let code = e
-                .chain()
-                .find_map(|c| c.downcast_ref::<chunkload::Error>())
-                .map_or(1, |e| e.exit_code());
-            ExitCode::from(code)
+            let lib = e.chain().find_map(|c| c.downcast_ref::<chunkload::Error>());
+            let mut msg = one_line(&e);
+            // A partial load says what stays, whatever stopped it.
+            let kept = lib.map_or(0, chunkload::Error::rows_committed);
+            if kept > 0 && !msg.contains("committed") {
+                msg.push_str(&format!(
+                    "; {kept} {} stay committed (see `chunkload status`)",
+                    chunkload::error::plural(kept, "row", "rows")
+                ));
+            }
+            eprintln!("chunkload: error: {msg}");
+            // Errors outside the library are the binary's own checks of its arguments.
+            let status = lib.map_or(ExitStatus::Data, chunkload::Error::exit_status);
+            if json {
+                println!("{}", json_error(&msg, lib, status));
+            }
+            ExitCode::from(status.code())
         }
     }
+}
+
+/// The error as `--json` prints it on stdout, so a script reading stdout learns why.
+fn json_error(msg: &str, e: Option<&chunkload::Error>, status: ExitStatus) -> serde_json::Value {
+    let location = e.and_then(|e| e.location()).map(|l| {
+        serde_json::json!({
+            "file": l.file,
+            "line": l.pos.line,
+            "byte": l.pos.byte,
+            "record": l.pos.record,
+            "column": l.column,
+        })
+    });
+    serde_json::json!({
+        "error": {
+            "message": msg,
+            "kind": e.map_or("other", chunkload::Error::kind_name),
+            "exit_code": status.code(),
+            "status": status.name(),
+            "sqlstate": e.and_then(|e| e.sqlstate()),
+            "rows_committed": e.map_or(0, chunkload::Error::rows_committed),
+            "location": location,
+        }
+    })
 }
 
 fn run(cli: Cli, url_on_command_line: bool) -> anyhow::Result<ExitCode> {
@@ -74,9 +111,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 /// The error chain on one line, leaving out causes whose text the message already holds.
+/// The chain ends at the library's error: its message already says what its causes do
+/// (the server's message once, not again as `db error: ERROR: ...`).
 fn one_line(e: &anyhow::Error) -> String {
     let mut msg = String::new();
     for cause in e.chain() {
+        let last = cause.downcast_ref::<chunkload::Error>().is_some();
         let text = cause.to_string();
         if msg.contains(&text) {
             continue;
@@ -85,6 +125,9 @@ fn one_line(e: &anyhow::Error) -> String {
             msg.push_str(": ");
         }
         msg.push_str(&text);
+        if last {
+            break;
+        }
     }
     msg.replace('\n', " ")
 }

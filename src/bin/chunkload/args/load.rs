@@ -58,7 +58,11 @@ pub(crate) struct LoadArgs {
     /// No progress output.
     #[arg(long, short)]
     pub(crate) quiet: bool,
-    /// Print the summary as JSON on stdout.
+    /// Print a plain progress line on stderr every SECS seconds, even on a terminal (for
+    /// logs; without it a terminal gets a bar, anything else a line every 5 s).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) progress_lines: Option<f64>,
+    /// Print the summary (or the error) as JSON on stdout; progress stays on stderr.
     #[arg(long)]
     pub(crate) json: bool,
     /// Create the table when it does not exist, with types inferred from the file.
@@ -119,10 +123,14 @@ impl LoadArgs {
         cfg.fresh = self.fresh;
         cfg.reconnect_timeout = Duration::from_secs(self.reconnect_timeout);
         cfg.ledger = !self.unsafe_no_ledger;
-        cfg.progress = if self.quiet || self.json {
-            ProgressMode::Quiet
-        } else {
-            ProgressMode::Auto
+        // --json keeps stdout for JSON; progress still goes to a terminal's stderr.
+        cfg.progress = match (self.quiet, self.progress_lines, self.json) {
+            (true, _, _) => ProgressMode::Quiet,
+            (false, Some(secs), _) => ProgressMode::Lines {
+                every: Duration::from_secs_f64(secs.max(0.1)),
+            },
+            (false, None, true) => ProgressMode::Terminal,
+            (false, None, false) => ProgressMode::Auto,
         };
         Ok(cfg)
     }

@@ -90,6 +90,17 @@ pub(crate) enum Command {
     Demo(DemoArgs),
 }
 
+impl Command {
+    /// Whether `--json` asks for machine-readable output (errors included).
+    pub(crate) fn json(&self) -> bool {
+        match self {
+            Command::Load(a) => a.json,
+            Command::Status(a) => a.json,
+            _ => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

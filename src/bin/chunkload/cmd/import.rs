@@ -113,7 +113,9 @@ pub(crate) fn run(
             serve(server)?;
             if args.serve_once && interrupted.load(Ordering::SeqCst) {
                 eprintln!("interrupted before every shard was fetched");
-                return Ok(ExitCode::from(130));
+                return Ok(ExitCode::from(
+                    chunkload::error::ExitStatus::Interrupted.code(),
+                ));
             }
         }
         (None, None) => {}

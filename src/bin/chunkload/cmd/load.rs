@@ -3,6 +3,7 @@
 
 use super::shared::{connect, connect_options, connector, infer_schema, warn};
 use crate::args::LoadArgs;
+use chunkload::error::ExitStatus;
 use chunkload::infer::Sample;
 use chunkload::load::LoadConfig;
 use chunkload::table::Table;
@@ -49,7 +50,7 @@ pub(crate) fn run(args: &LoadArgs, url: Option<&str>) -> anyhow::Result<ExitCode
         eprintln!("{summary}");
     }
     Ok(if summary.rejected > 0 {
-        ExitCode::from(3)
+        ExitCode::from(ExitStatus::Partial.code())
     } else {
         ExitCode::SUCCESS
     })
