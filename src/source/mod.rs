@@ -24,14 +24,13 @@
 //! opens files and stdin and decompresses them. `load`, `infer` and `import` all read
 //! CSV through here, so they parse and report errors identically.
 
-
 mod input;
 mod reader;
 mod scan;
 
 pub use input::{open_input, Compression, Input};
-pub(crate) use reader::Span;
 pub use reader::{Record, RecordReader, DEFAULT_BUFFER_SIZE};
+pub(crate) use reader::{Span, BOM};
 
 use crate::error::{Error, Result};
 

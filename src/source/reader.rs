@@ -382,7 +382,11 @@ impl<R: Read> RecordReader<R> {
         rec.raw
             .extend_from_slice(&self.buf[self.pos..self.pos + scan.raw]);
         self.pos += scan.raw;
-        let eol_char = if self.scanner.eol() == Eol::Cr { b'\r' } else { b'\n' };
+        let eol_char = if self.scanner.eol() == Eol::Cr {
+            b'\r'
+        } else {
+            b'\n'
+        };
         self.line += if scan.saw_quote {
             count_byte(eol_char, &rec.raw)
         } else {
@@ -432,9 +436,9 @@ impl<R: Read> RecordReader<R> {
 mod tests {
     use super::*;
     use crate::source::{open_input, Compression};
+    use std::io::Write;
     use std::sync::atomic::Ordering;
     use std::sync::Arc;
-    use std::io::Write;
 
     type Fields = Vec<Option<Vec<u8>>>;
     type Summary = (Option<Vec<String>>, Vec<(Fields, Position, Vec<u8>)>);
