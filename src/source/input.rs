@@ -22,6 +22,8 @@ pub enum Compression {
 
 impl Compression {
     /// Guesses from the file name's extension (`.gz`, `.zst`, `.zstd`), case-insensitively.
+    /// Reading does not use it (see [`Compression::detect`]); it names what a file
+    /// written under that name should hold.
     pub fn from_path(path: &str) -> Compression {
         let p = path.to_ascii_lowercase();
         if p.ends_with(".gz") || p.ends_with(".gzip") {

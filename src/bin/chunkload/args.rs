@@ -245,7 +245,7 @@ pub(crate) struct DialectArgs {
     /// The string that means NULL when unquoted (default: the empty field).
     #[arg(long, default_value = "")]
     pub(crate) null: String,
-    /// Decompression: none, gzip or zstd (default: by extension).
+    /// Decompression: none, gzip or zstd (default: detected from the first bytes).
     #[arg(long)]
     pub(crate) compression: Option<chunkload::source::Compression>,
 }
