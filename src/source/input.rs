@@ -157,6 +157,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn compression_from_path_and_name() {
+        assert_eq!(Compression::from_path("a.csv.gz"), Compression::Gzip);
+        assert_eq!(Compression::from_path("A.CSV.ZST"), Compression::Zstd);
+        assert_eq!(Compression::from_path("a.zstd"), Compression::Zstd);
+        assert_eq!(Compression::from_path("a.csv"), Compression::None);
+        assert_eq!(Compression::from_path("-"), Compression::None);
+        assert_eq!("gzip".parse::<Compression>().unwrap(), Compression::Gzip);
+        assert_eq!("zst".parse::<Compression>().unwrap(), Compression::Zstd);
+        assert!("lz4".parse::<Compression>().is_err());
+    }
+
+    #[test]
     fn explicit_compression_wins_then_magic_bytes_decide() {
         let gz = [0x1f, 0x8b, 8, 0];
         let zs = [0x28, 0xb5, 0x2f, 0xfd];

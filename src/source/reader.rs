@@ -778,18 +778,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn compression_from_path_and_name() {
-        assert_eq!(Compression::from_path("a.csv.gz"), Compression::Gzip);
-        assert_eq!(Compression::from_path("A.CSV.ZST"), Compression::Zstd);
-        assert_eq!(Compression::from_path("a.zstd"), Compression::Zstd);
-        assert_eq!(Compression::from_path("a.csv"), Compression::None);
-        assert_eq!(Compression::from_path("-"), Compression::None);
-        assert_eq!("gzip".parse::<Compression>().unwrap(), Compression::Gzip);
-        assert_eq!("zst".parse::<Compression>().unwrap(), Compression::Zstd);
-        assert!("lz4".parse::<Compression>().is_err());
-    }
-
     fn check_input(path: &str, on_disk: u64, expected: &[u8]) {
         let input = open_input(path, None).unwrap();
         assert_eq!(input.size, Some(on_disk));
