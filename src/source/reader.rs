@@ -435,7 +435,7 @@ impl<R: Read> RecordReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{open_input, Compression};
+    use crate::source::open_input;
     use std::io::Write;
     use std::sync::atomic::Ordering;
     use std::sync::Arc;
