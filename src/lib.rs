@@ -11,7 +11,8 @@
 //! ```
 //!
 //! - [`source`] reads any CSV as PostgreSQL's CSV COPY would, streaming in bounded memory,
-//!   and keeps each record's position and raw bytes;
+//!   and keeps each record's position and raw bytes (`load`, `infer` and `import` all read
+//!   through it);
 //! - [`chunk`] closes a chunk before the next record would pass a byte, row, parameter or
 //!   message bound, never inside a record, at boundaries that are the same on every run;
 //! - [`encode`] converts each field client-side for the target column's type, so a bad

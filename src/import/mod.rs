@@ -434,8 +434,12 @@ pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
     let input_name = opts.input.display().to_string();
     let mut src = shard::open_seekable(&opts.input, &dir)?;
     let spec = shard::CutSpec {
-        delimiter: opts.delimiter,
-        has_header: opts.has_header,
+        dialect: crate::source::Dialect {
+            delimiter: opts.delimiter,
+            null: opts.null.clone().into_bytes(),
+            has_header: opts.has_header,
+            ..crate::source::Dialect::default()
+        },
         expect_fields: opts.columns.as_ref().map(Vec::len),
         shards: opts.shards,
     };

@@ -1,26 +1,26 @@
 //! Splitting a CSV file into shards at record boundaries.
 //!
 //! Two passes over a seekable file: the first finds the header and the cut offsets with
-//! the `csv` crate (quote-aware, so a quoted field holding newlines is never split), the
-//! second copies the raw bytes between cuts, byte-exact. Stdin and compressed input are
-//! spooled to an anonymous temp file first, since their size is unknown.
+//! the source stage's [`RecordReader`] (the reader `load` uses, so both commands accept
+//! and reject the same input with the same errors; a quoted field holding newlines is
+//! never split), the second copies the raw bytes between cuts, byte-exact. Stdin and
+//! compressed input are spooled to an anonymous temp file first, since their size is
+//! unknown.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 
-use crate::{Error, ErrorKind, Location, Position, Result};
-
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+use crate::source::{open_input, Compression, Dialect, Record, RecordReader, BOM};
+use crate::{Error, ErrorKind, Result};
 
 /// How to cut the input.
 #[derive(Debug, Clone)]
 pub(crate) struct CutSpec {
-    pub delimiter: u8,
-    pub has_header: bool,
+    /// The CSV dialect, as for `load`.
+    pub dialect: Dialect,
     /// Every record must have this many fields, when known in advance (`--columns`).
     pub expect_fields: Option<usize>,
     pub shards: usize,
@@ -49,35 +49,21 @@ impl Cuts {
 }
 
 /// Opens the input as a seekable file: plain files directly, stdin (`-`) and gzip/zstd
-/// input (detected by magic bytes) spooled to an anonymous temp file in `spool_dir`.
+/// input (detected as for `load`, by [`open_input`]) spooled to an anonymous temp file
+/// in `spool_dir`.
 pub(crate) fn open_seekable(input: &Path, spool_dir: &Path) -> Result<File> {
     let name = input.display().to_string();
     let io_err = |e| Error::io(name.clone(), e);
-    let is_stdin = input.as_os_str() == "-";
-    let mut reader: Box<dyn BufRead> = if is_stdin {
-        Box::new(BufReader::new(io::stdin()))
-    } else {
-        Box::new(BufReader::new(File::open(input).map_err(io_err)?))
-    };
-    let magic = reader.fill_buf().map_err(io_err)?.to_vec();
-    let spool = |r: &mut dyn Read| -> Result<File> {
-        let mut f = tempfile::tempfile_in(spool_dir)
-            .map_err(|e| Error::io(spool_dir.display().to_string(), e))?;
-        io::copy(r, &mut f).map_err(|e| Error::io(name.clone(), e))?;
-        f.seek(SeekFrom::Start(0)).map_err(io_err)?;
-        Ok(f)
-    };
-    if magic.starts_with(&[0x1f, 0x8b]) {
-        spool(&mut MultiGzDecoder::new(reader))
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        let mut dec = zstd::stream::read::Decoder::with_buffer(reader).map_err(io_err)?;
-        spool(&mut dec)
-    } else if is_stdin {
-        spool(&mut reader)
-    } else {
-        drop(reader);
-        File::open(input).map_err(io_err)
+    let mut opened = open_input(&name, None)?;
+    if name != "-" && opened.compression == Compression::None {
+        drop(opened);
+        return File::open(input).map_err(io_err);
     }
+    let mut f = tempfile::tempfile_in(spool_dir)
+        .map_err(|e| Error::io(spool_dir.display().to_string(), e))?;
+    io::copy(&mut opened.reader, &mut f).map_err(|e| Error::io(name.clone(), e))?;
+    f.seek(SeekFrom::Start(0)).map_err(io_err)?;
+    Ok(f)
 }
 
 fn read_at(file: &mut File, off: u64, buf: &mut [u8]) -> io::Result<usize> {
@@ -90,37 +76,6 @@ fn read_at(file: &mut File, off: u64, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(n)
-}
-
-/// Moves a boundary the csv reader reported past the line terminator bytes that follow it.
-/// The reader ends a CRLF record at the `\r`, and skips blank lines before the next
-/// record; a shard must not start with those bytes, so they go to the previous shard.
-fn skip_terminators(file: &mut File, mut off: u64, end: u64) -> io::Result<u64> {
-    let mut buf = [0u8; 512];
-    while off < end {
-        let n = read_at(file, off, &mut buf)?;
-        let k = buf[..n]
-            .iter()
-            .take_while(|b| **b == b'\n' || **b == b'\r')
-            .count();
-        off += k as u64;
-        if k < n || n == 0 {
-            break;
-        }
-    }
-    Ok(off)
-}
-
-fn parse_error(name: &str, line: u64, byte: u64, record: u64, msg: String) -> Error {
-    ErrorKind::Parse {
-        loc: Location {
-            file: name.to_string(),
-            pos: Position { line, byte, record },
-            column: None,
-        },
-        msg,
-    }
-    .into()
 }
 
 /// Chooses the nearest boundary to each target while streaming boundaries in order.
@@ -165,6 +120,12 @@ impl Cutter {
     }
 }
 
+/// Whether a record is an empty line. Blank lines are passed through to the shards
+/// (in the shard before them) but never start a shard and are not counted as records.
+fn is_blank(rec: &Record) -> bool {
+    rec.raw().iter().all(|&b| b == b'\n' || b == b'\r')
+}
+
 /// First pass: header, field count check, and the cut offsets.
 pub(crate) fn find_cuts(file: &mut File, name: &str, spec: &CutSpec) -> Result<Cuts> {
     let io_err = |e| Error::io(name.to_string(), e);
@@ -172,54 +133,17 @@ pub(crate) fn find_cuts(file: &mut File, name: &str, spec: &CutSpec) -> Result<C
     let mut head = [0u8; 3];
     let n = read_at(file, 0, &mut head).map_err(io_err)?;
     let bom_len = if head[..n] == *BOM { 3 } else { 0 };
+    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
 
-    let builder = {
-        let mut b = csv::ReaderBuilder::new();
-        b.has_headers(false)
-            .flexible(true)
-            .delimiter(spec.delimiter);
-        b
+    let dialect = Dialect {
+        skip_lines: 0,
+        ..spec.dialect.clone()
     };
-    let mut rec = csv::ByteRecord::new();
-    let mut header = None;
-    let mut data_start = bom_len;
-    let mut header_lines = 0;
-    if spec.has_header {
-        file.seek(SeekFrom::Start(bom_len)).map_err(io_err)?;
-        let mut rdr = builder.from_reader(BufReader::new(&mut *file));
-        let got = rdr.read_byte_record(&mut rec).map_err(|e| {
-            parse_error(name, 1, bom_len, 0, format!("cannot read the header: {e}"))
-        })?;
-        if got {
-            let fields = rec
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    String::from_utf8(f.to_vec()).map_err(|_| {
-                        parse_error(
-                            name,
-                            1,
-                            bom_len,
-                            0,
-                            format!("header field {} is not valid UTF-8", i + 1),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let after = bom_len + rdr.position().byte();
-            drop(rdr);
-            data_start = skip_terminators(file, after, end).map_err(io_err)?;
-            header_lines = read_range(file, bom_len, data_start)
-                .map_err(io_err)?
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count() as u64;
-            header = Some(fields);
-        }
+    let mut rdr = RecordReader::new(name, &mut *file, dialect);
+    if let Some(n) = spec.expect_fields {
+        rdr.set_expected_fields(n);
     }
-    let mut fields = spec
-        .expect_fields
-        .or(header.as_ref().map(|h: &Vec<String>| h.len()));
+    let header = rdr.read_header()?;
     if let (Some(want), Some(h)) = (spec.expect_fields, header.as_ref()) {
         if h.len() != want {
             return Err(Error::schema(format!(
@@ -228,48 +152,41 @@ pub(crate) fn find_cuts(file: &mut File, name: &str, spec: &CutSpec) -> Result<C
             )));
         }
     }
-
-    let total = end - data_start;
+    // Offsets below are relative to the end of the header; the data starts at the first
+    // record that is not a blank line.
+    let header_end = rdr.bytes_read();
+    let total = end - header_end;
     let n = spec.shards as u64;
     let targets = (1..n).map(|k| total * k / n).collect();
     let mut cutter = Cutter::new(targets);
-    file.seek(SeekFrom::Start(data_start)).map_err(io_err)?;
-    let mut rdr = builder.from_reader(BufReader::with_capacity(1 << 16, &mut *file));
+    let mut data_start = None;
+    let mut rec = Record::new();
     let mut count = 0u64;
     loop {
-        let got = rdr.read_byte_record(&mut rec).map_err(|e| {
-            let p = rdr.position();
-            parse_error(
-                name,
-                header_lines + p.line(),
-                data_start + p.byte(),
-                count + 1,
-                e.to_string(),
-            )
-        })?;
-        if !got {
-            break;
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) if is_blank(&rec) => continue,
+            Ok(true) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::Parse { .. }) && is_blank(&rec) => continue,
+            Err(e) => return Err(e),
         }
+        let start = rec.position().byte;
+        data_start.get_or_insert(start);
+        cutter.boundary(start - header_end, count);
         count += 1;
-        let want = *fields.get_or_insert(rec.len());
-        if rec.len() != want {
-            let p = rec.position().cloned().unwrap_or_else(csv::Position::new);
-            return Err(parse_error(
-                name,
-                header_lines + p.line(),
-                data_start + p.byte(),
-                count,
-                format!("record has {} fields, expected {want}", rec.len()),
-            ));
-        }
-        cutter.boundary(rdr.position().byte(), count);
     }
+    let fields = rdr
+        .expected_fields()
+        .filter(|_| count > 0 || header.is_some());
+    let fields = fields.or(spec.expect_fields);
     drop(rdr);
+    cutter.boundary(total, count);
+    let data_start = data_start.unwrap_or(end);
     let mut bounds = vec![data_start];
     let mut records = Vec::new();
     let mut last_count = 0;
     for (off, c) in cutter.finish(total, count) {
-        let abs = skip_terminators(file, data_start + off, end).map_err(io_err)?;
+        let abs = header_end + off;
         bounds.push(abs.max(*bounds.last().unwrap_or(&data_start)));
         records.push(c - last_count);
         last_count = c;
@@ -406,8 +323,7 @@ mod tests {
 
     fn spec(shards: usize) -> CutSpec {
         CutSpec {
-            delimiter: b',',
-            has_header: true,
+            dialect: Dialect::default(),
             expect_fields: None,
             shards,
         }
@@ -476,6 +392,43 @@ mod tests {
             cuts_of(b"a,b\n1,2\n", &s).unwrap_err().kind(),
             ErrorKind::Schema(_)
         ));
+    }
+
+    #[test]
+    fn unterminated_quote_is_the_same_error_as_in_load() {
+        let data = b"a,b\n1,2\n3,\"open\n4,5\n";
+        let err = cuts_of(data, &spec(2)).unwrap_err();
+        let mut load = RecordReader::new("in.csv", &data[..], Dialect::default());
+        let mut rec = Record::new();
+        assert!(load.read_record(&mut rec).unwrap());
+        let want = load.read_record(&mut rec).unwrap_err();
+        assert_eq!(err.to_string(), want.to_string());
+        assert_eq!(
+            err.to_string(),
+            "in.csv: line 3, byte 8, record 2: unterminated quoted field: the quote opened \
+             on line 3 (byte 10) is never closed"
+        );
+    }
+
+    #[test]
+    fn dialect_quote_and_escape_are_honoured() {
+        let d = Dialect {
+            delimiter: b';',
+            quote: b'\'',
+            escape: b'\\',
+            ..Dialect::default()
+        };
+        let s = CutSpec {
+            dialect: d,
+            ..spec(3)
+        };
+        let data = b"h;i\n'x\\'\ny';1\n'p\nq';2\n";
+        let c = cuts_of(data, &s).unwrap();
+        assert_eq!(c.fields, Some(2));
+        assert_eq!(c.records.iter().sum::<u64>(), 2);
+        for b in &c.bounds {
+            assert!([4u64, 14, 22].contains(b), "{b} not a record boundary");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub struct LoadConfig {
     pub columns: Option<Vec<String>>,
     /// CSV dialect.
     pub dialect: Dialect,
-    /// Forced decompression (otherwise by extension).
+    /// Forced decompression (otherwise detected from the first bytes).
     pub compression: Option<Compression>,
     /// Chunk bounds.
     pub limits: ChunkLimits,

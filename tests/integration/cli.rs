@@ -629,15 +629,26 @@ fn cli_compressed_input_read_as_text_or_cut_short_says_so() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(rows(20_000, &[]).as_bytes()).unwrap();
     let gz = gz.finish().unwrap();
-    // gzip on stdin without --compression.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chunkload"))
-        .args(["load", "-", "--table", "t", "--url", &url, "-q"])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
+    let stdin_load = |extra: &[&str]| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chunkload"))
+            .args(["load", "-", "--table", "t", "--url", &url, "-q"])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(&gz);
+        child.wait_with_output().unwrap()
+    };
+    // gzip on stdin without --compression: the magic bytes say gzip.
+    let o = stdin_load(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(crate::support::count(&url, "t"), 20_000);
+    crate::support::client(&url)
+        .batch_execute("TRUNCATE t")
         .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(&gz);
-    let o = child.wait_with_output().unwrap();
+    // Read as text on purpose: the error says what the bytes are.
+    let o = stdin_load(&["--compression", "none", "--fresh"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(

@@ -294,7 +294,8 @@ fn golden_nodelocal_default() {
 
 #[test]
 fn golden_userfile_with_quoting_tab_and_gzip() {
-    let input = "a\"b\tit's\n1\tx\n2\t\n";
+    // The header names a column `a"b`, quoted as PostgreSQL CSV (and `load`) reads it.
+    let input = "\"a\"\"b\"\tit's\n1\tx\n2\t\n";
     let (_d, plan) = plan_for("my schema.a\"b", input, 2, |o| {
         o.delimiter = b'\t';
         o.compress = ShardCompression::Gzip;
@@ -1136,4 +1137,22 @@ fn cli_import_serve_stops_on_ctrl_c() {
             .contains("before every shard was fetched"),
         "{log:?}"
     );
+}
+
+#[test]
+fn unterminated_quote_is_reported_as_load_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let in_path = dir.path().join("in.csv");
+    fs::write(&in_path, "id,name\n1,a\n2,\"open\n3,c\n").unwrap();
+    let opts = ImportOptions::new(&in_path, "t", 2, dir.path().join("out"));
+    let err = prepare(&opts).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: line 3, byte 12, record 2: unterminated quoted field: the quote opened on \
+             line 3 (byte 14) is never closed",
+            in_path.display()
+        )
+    );
+    assert!(!dir.path().join("out").join("t.1.csv").exists());
 }

@@ -41,7 +41,7 @@ pub(crate) struct DialectArgs {
     /// Physical lines to skip at the start of each file, before the header.
     #[arg(long, default_value_t = 0)]
     pub(crate) skip_lines: u64,
-    /// Decompression: none, gzip or zstd (default: by extension).
+    /// Decompression: none, gzip or zstd (default: detected from the first bytes).
     #[arg(long)]
     pub(crate) compression: Option<chunkload::source::Compression>,
 }

@@ -1,117 +1,19 @@
-//! Read: a streaming CSV record reader that parses exactly like PostgreSQL's
-//! `COPY ... FROM ... (FORMAT csv)`, plus opening of (compressed) inputs.
-//!
-//! Why not the `csv` crate: it cannot tell a quoted empty field `""` (the empty string)
-//! from an unquoted empty field (NULL), a difference PostgreSQL's CSV COPY makes. This
-//! reader mirrors `CopyReadLineText` (CSV mode) and `CopyReadAttributesCSV` of
-//! `src/backend/commands/copyfromparse.c`:
-//!
-//! * a quote toggles quoted mode anywhere in a field; inside quotes the escape character
-//!   (by default the quote itself) followed by a quote or an escape yields that character;
-//!   outside quotes the escape character is literal;
-//! * a field is NULL iff it contained no quote at all and its bytes equal the NULL string;
-//! * records end at LF, CRLF or a lone CR outside quotes; like PostgreSQL, the first line
-//!   end fixes the style and a different one later is an error;
-//! * a blank line is a record with one field (NULL with the default NULL string), so it
-//!   only loads into a one-column table, anything else fails the field-count check.
-//!
-//! The reader streams through one reusable buffer (grown only for a record larger than
-//! it), and [`RecordReader::read_record`] fills a caller-owned [`Record`], so the steady
-//! state allocates nothing per record. Each record keeps its raw bytes, terminator
-//! included, for reject files and IMPORT sharding.
+//! The buffered record reader: refills, BOM and skipped lines, header, field counts,
+//! positions, and each record's raw bytes and byte offset (for rejects and IMPORT shards).
 
-use std::fs::File;
 use std::io::{self, Read};
-use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
-use memchr::{memchr, memchr2, memchr3, memchr_iter};
+use memchr::memchr;
 
+use super::scan::{count_byte, split_plain, split_quoted, Eol, Scan, Scanner, Step};
+use super::Dialect;
 use crate::error::{Error, ErrorKind, Location, Position, Result};
 
 /// Default size of the read buffer: large reads, small enough to stay in L2 cache.
 pub const DEFAULT_BUFFER_SIZE: usize = 256 * 1024;
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// The CSV dialect, with PostgreSQL's `COPY ... (FORMAT csv)` option names and defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dialect {
-    /// Field separator (`DELIMITER`), one ASCII byte.
-    pub delimiter: u8,
-    /// Quote character (`QUOTE`), one ASCII byte.
-    pub quote: u8,
-    /// Escape character inside quotes (`ESCAPE`); equal to `quote` means doubled quotes.
-    pub escape: u8,
-    /// Whether the first record (after skipped lines) names the columns.
-    pub has_header: bool,
-    /// Physical lines (counted by `\n`) to drop before the header or data.
-    pub skip_lines: u64,
-    /// The unquoted text that means NULL (`NULL`); empty by default as in PostgreSQL.
-    pub null: Vec<u8>,
-}
-
-impl Default for Dialect {
-    fn default() -> Self {
-        Dialect {
-            delimiter: b',',
-            quote: b'"',
-            escape: b'"',
-            has_header: true,
-            skip_lines: 0,
-            null: Vec::new(),
-        }
-    }
-}
-
-impl Dialect {
-    /// Rejects the option combinations PostgreSQL rejects, since they would make the
-    /// format ambiguous.
-    pub fn validate(&self) -> Result<()> {
-        let show = |b: u8| format!("{:?}", b as char);
-        for (what, b) in [
-            ("delimiter", self.delimiter),
-            ("quote", self.quote),
-            ("escape", self.escape),
-        ] {
-            if !b.is_ascii() {
-                return Err(Error::usage(format!(
-                    "the CSV {what} must be a single ASCII character, got byte 0x{b:02x}"
-                )));
-            }
-            if b == b'\n' || b == b'\r' {
-                return Err(Error::usage(format!(
-                    "the CSV {what} cannot be newline or carriage return"
-                )));
-            }
-        }
-        if self.delimiter == self.quote {
-            return Err(Error::usage(format!(
-                "the CSV delimiter and quote must differ (both are {})",
-                show(self.delimiter)
-            )));
-        }
-        if self.null.iter().any(|&b| b == b'\n' || b == b'\r') {
-            return Err(Error::usage(
-                "the NULL string cannot contain newline or carriage return",
-            ));
-        }
-        if self.null.contains(&self.delimiter) {
-            return Err(Error::usage(format!(
-                "the NULL string cannot contain the delimiter {}",
-                show(self.delimiter)
-            )));
-        }
-        if self.null.contains(&self.quote) {
-            return Err(Error::usage(format!(
-                "the NULL string cannot contain the quote {}",
-                show(self.quote)
-            )));
-        }
-        Ok(())
-    }
-}
+/// The UTF-8 byte order mark, skipped at the start of an input.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A field's bytes within a record buffer; `null` fields have an empty range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,28 +96,6 @@ impl Record {
     }
 }
 
-/// The line-end style, fixed by the first line end like PostgreSQL's `eol_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Eol {
-    Unknown,
-    Nl,
-    CrNl,
-    Cr,
-}
-
-/// The extent of the next record in the buffer, relative to `pos`.
-struct Scan {
-    /// Length without the terminator.
-    content: usize,
-    /// Length with the terminator.
-    raw: usize,
-    saw_quote: bool,
-    /// Offset of the opening quote that never closed (at EOF).
-    unterminated: Option<usize>,
-    /// A line end of another style than the first one.
-    eol_err: Option<&'static str>,
-}
-
 enum Got {
     Eof,
     Ok,
@@ -240,7 +120,7 @@ pub struct RecordReader<R: Read> {
     base: u64,
     eof: bool,
     started: bool,
-    eol: Eol,
+    scanner: Scanner,
     /// Line on which the next record starts.
     line: u64,
     /// Data records consumed so far.
@@ -260,6 +140,7 @@ impl<R: Read> RecordReader<R> {
     /// in tests.
     pub fn with_buffer_size(name: &str, rdr: R, dialect: Dialect, size: usize) -> Self {
         let size = size.max(1);
+        let scanner = Scanner::new(dialect.quote, dialect.escape);
         RecordReader {
             name: name.to_string(),
             rdr,
@@ -271,7 +152,7 @@ impl<R: Read> RecordReader<R> {
             base: 0,
             eof: false,
             started: false,
-            eol: Eol::Unknown,
+            scanner,
             line: 1,
             record: 0,
             expected: None,
@@ -471,116 +352,16 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
-    /// Finds the end of the next record (PostgreSQL's `CopyReadLineText`, CSV mode),
-    /// reading more input as needed; `None` at a clean EOF.
+    /// Finds the end of the next record, reading more input as the scanner asks;
+    /// `None` at a clean EOF.
     fn scan(&mut self) -> Result<Option<Scan>> {
-        let (q, e) = (self.dialect.quote, self.dialect.escape);
-        let mut i = 0usize;
-        let mut in_quote = false;
-        let mut saw_quote = false;
-        let mut open = 0usize;
-        let done = |content: usize,
-                    raw: usize,
-                    saw_quote: bool,
-                    eol_err: Option<&'static str>|
-         -> Result<Option<Scan>> {
-            Ok(Some(Scan {
-                content,
-                raw,
-                saw_quote,
-                unterminated: None,
-                eol_err,
-            }))
-        };
         loop {
-            let hay = &self.buf[self.pos + i..self.end];
-            if in_quote {
-                let hit = if e == q {
-                    find1(q, hay)
-                } else {
-                    find2(q, e, hay)
-                };
-                let Some(k) = hit else {
-                    i = self.end - self.pos;
-                    if !self.fill()? {
-                        return Ok(Some(Scan {
-                            content: i,
-                            raw: i,
-                            saw_quote,
-                            unterminated: Some(open),
-                            eol_err: None,
-                        }));
-                    }
-                    continue;
-                };
-                let j = i + k;
-                if self.buf[self.pos + j] == q {
-                    in_quote = false;
-                    i = j + 1;
-                    continue;
+            match self.scanner.scan(&self.buf[self.pos..self.end], self.eof) {
+                Step::Record(s) => return Ok(Some(s)),
+                Step::End => return Ok(None),
+                Step::More => {
+                    self.fill()?;
                 }
-                // An escape (distinct from the quote): it escapes a following quote or
-                // escape, else it is a literal.
-                if self.pos + j + 1 == self.end && self.fill()? {
-                    i = j;
-                    continue;
-                }
-                let at = self.pos + j + 1;
-                let escapes = at < self.end && (self.buf[at] == q || self.buf[at] == e);
-                i = if escapes { j + 2 } else { j + 1 };
-                continue;
-            }
-            let Some(k) = memchr3(q, b'\n', b'\r', hay) else {
-                i = self.end - self.pos;
-                if !self.fill()? {
-                    if i == 0 {
-                        return Ok(None);
-                    }
-                    return done(i, i, saw_quote, None);
-                }
-                continue;
-            };
-            let j = i + k;
-            let c = self.buf[self.pos + j];
-            if c == q {
-                in_quote = true;
-                saw_quote = true;
-                open = j;
-                i = j + 1;
-            } else if c == b'\n' {
-                let err = match self.eol {
-                    Eol::Cr | Eol::CrNl => Some(
-                        "unquoted newline found in data, but lines of this input end with a \
-                         carriage return (quote the field to keep a newline in it)",
-                    ),
-                    Eol::Unknown | Eol::Nl => {
-                        self.eol = Eol::Nl;
-                        None
-                    }
-                };
-                return done(j, j + 1, saw_quote, err);
-            } else {
-                const CR_ERR: &str = "unquoted carriage return found in data, but lines of \
-                     this input end otherwise (quote the field to keep a carriage return in it)";
-                match self.eol {
-                    Eol::Cr => return done(j, j + 1, saw_quote, None),
-                    Eol::Nl => return done(j, j + 1, saw_quote, Some(CR_ERR)),
-                    Eol::Unknown | Eol::CrNl => {}
-                }
-                if self.pos + j + 1 == self.end && self.fill()? {
-                    i = j;
-                    continue;
-                }
-                let at = self.pos + j + 1;
-                if at < self.end && self.buf[at] == b'\n' {
-                    self.eol = Eol::CrNl;
-                    return done(j, j + 2, saw_quote, None);
-                }
-                if self.eol == Eol::CrNl {
-                    return done(j, j + 1, saw_quote, Some(CR_ERR));
-                }
-                self.eol = Eol::Cr;
-                return done(j, j + 1, saw_quote, None);
             }
         }
     }
@@ -601,7 +382,11 @@ impl<R: Read> RecordReader<R> {
         rec.raw
             .extend_from_slice(&self.buf[self.pos..self.pos + scan.raw]);
         self.pos += scan.raw;
-        let eol_char = if self.eol == Eol::Cr { b'\r' } else { b'\n' };
+        let eol_char = if self.scanner.eol() == Eol::Cr {
+            b'\r'
+        } else {
+            b'\n'
+        };
         self.line += if scan.saw_quote {
             count_byte(eol_char, &rec.raw)
         } else {
@@ -651,240 +436,8 @@ impl<R: Read> RecordReader<R> {
     }
 }
 
-/// Bytes checked one by one before handing over to `memchr`: fields are usually short,
-/// and for them a plain loop beats the set-up cost of the vectorised search.
-const SHORT: usize = 16;
-
-#[inline(always)]
-fn find1(a: u8, hay: &[u8]) -> Option<usize> {
-    let n = hay.len().min(SHORT);
-    if let Some(i) = hay[..n].iter().position(|&c| c == a) {
-        return Some(i);
-    }
-    if hay.len() <= SHORT {
-        return None;
-    }
-    memchr(a, &hay[SHORT..]).map(|k| k + SHORT)
-}
-
-#[inline(always)]
-fn find2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
-    let n = hay.len().min(SHORT);
-    if let Some(i) = hay[..n].iter().position(|&c| c == a || c == b) {
-        return Some(i);
-    }
-    if hay.len() <= SHORT {
-        return None;
-    }
-    memchr2(a, b, &hay[SHORT..]).map(|k| k + SHORT)
-}
-
-#[inline]
-fn count_byte(b: u8, hay: &[u8]) -> u64 {
-    hay.iter().filter(|&&c| c == b).count() as u64
-}
-
-#[inline]
-fn is_null(v: &[u8], null: &[u8]) -> bool {
-    v.len() == null.len() && v == null
-}
-
-/// Splits a record without quotes: nothing to unescape, spans index the line itself.
-fn split_plain(line: &[u8], d: &Dialect, spans: &mut Vec<Span>) {
-    spans.clear();
-    let mut start = 0;
-    for k in memchr_iter(d.delimiter, line) {
-        spans.push(Span {
-            start,
-            end: k,
-            null: is_null(&line[start..k], &d.null),
-        });
-        start = k + 1;
-    }
-    spans.push(Span {
-        start,
-        end: line.len(),
-        null: is_null(&line[start..], &d.null),
-    });
-}
-
-/// Splits and unescapes a record with quotes into `out` (PostgreSQL's
-/// `CopyReadAttributesCSV`). The line's quotes are balanced: `scan` checked.
-fn split_quoted(line: &[u8], d: &Dialect, out: &mut Vec<u8>, spans: &mut Vec<Span>) {
-    let (delim, q, e) = (d.delimiter, d.quote, d.escape);
-    out.clear();
-    spans.clear();
-    let n = line.len();
-    let mut cur = 0;
-    loop {
-        let raw_start = cur;
-        let out_start = out.len();
-        let mut saw_quote = false;
-        let raw_end;
-        let more;
-        'field: loop {
-            // Outside quotes.
-            match find2(delim, q, &line[cur..]) {
-                None => {
-                    out.extend_from_slice(&line[cur..]);
-                    cur = n;
-                    raw_end = n;
-                    more = false;
-                    break 'field;
-                }
-                Some(k) => {
-                    out.extend_from_slice(&line[cur..cur + k]);
-                    let p = cur + k;
-                    cur = p + 1;
-                    if line[p] == delim {
-                        raw_end = p;
-                        more = true;
-                        break 'field;
-                    }
-                    saw_quote = true;
-                }
-            }
-            // Inside quotes.
-            loop {
-                let hit = if e == q {
-                    find1(q, &line[cur..])
-                } else {
-                    find2(q, e, &line[cur..])
-                };
-                let Some(k) = hit else {
-                    // Unreachable after `scan`; keep the rest rather than panic.
-                    out.extend_from_slice(&line[cur..]);
-                    cur = n;
-                    raw_end = n;
-                    more = false;
-                    break 'field;
-                };
-                out.extend_from_slice(&line[cur..cur + k]);
-                let p = cur + k;
-                let c = line[p];
-                if c == e && p + 1 < n && (line[p + 1] == e || line[p + 1] == q) {
-                    out.push(line[p + 1]);
-                    cur = p + 2;
-                    continue;
-                }
-                cur = p + 1;
-                if c == q {
-                    break;
-                }
-                out.push(c);
-            }
-        }
-        spans.push(Span {
-            start: out_start,
-            end: out.len(),
-            null: !saw_quote && is_null(&line[raw_start..raw_end], &d.null),
-        });
-        if !more {
-            break;
-        }
-    }
-}
-
-/// Compression of an input file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    /// Plain bytes.
-    None,
-    /// gzip, possibly several concatenated members (as `pigz` and `cat a.gz b.gz` make).
-    Gzip,
-    /// Zstandard.
-    Zstd,
-}
-
-impl Compression {
-    /// Guesses from the file name's extension (`.gz`, `.zst`, `.zstd`), case-insensitively.
-    pub fn from_path(path: &str) -> Compression {
-        let p = path.to_ascii_lowercase();
-        if p.ends_with(".gz") || p.ends_with(".gzip") {
-            Compression::Gzip
-        } else if p.ends_with(".zst") || p.ends_with(".zstd") {
-            Compression::Zstd
-        } else {
-            Compression::None
-        }
-    }
-}
-
-impl FromStr for Compression {
-    type Err = Error;
-
-    /// Parses `none`, `gzip`/`gz` or `zstd`/`zst`, for a command-line option.
-    fn from_str(s: &str) -> Result<Compression> {
-        match s.to_ascii_lowercase().as_str() {
-            "none" => Ok(Compression::None),
-            "gzip" | "gz" => Ok(Compression::Gzip),
-            "zstd" | "zst" => Ok(Compression::Zstd),
-            _ => Err(Error::usage(format!(
-                "unknown compression {s:?} (expected none, gzip or zstd)"
-            ))),
-        }
-    }
-}
-
-/// An opened input: decompressed bytes plus what a progress bar needs.
-pub struct Input {
-    /// The decompressed byte stream.
-    pub reader: Box<dyn Read + Send>,
-    /// Size of the file on disk (compressed), when it is a regular file.
-    pub size: Option<u64>,
-    /// Bytes read from the file on disk so far (compressed); compare with `size`.
-    pub consumed: Arc<AtomicU64>,
-    /// The compression in effect.
-    pub compression: Compression,
-}
-
-/// Counts the bytes that pass, under the decompressor, so progress is measured in the
-/// same unit as the file size.
-struct CountingReader<R> {
-    inner: R,
-    count: Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-/// Opens `path` (`-` is stdin), decompressing as `compression` says or, when `None`, as
-/// the extension says. Stdin can be read only once: a caller that needs its header before
-/// the data keeps the reader it read the header with.
-pub fn open_input(path: &str, compression: Option<Compression>) -> Result<Input> {
-    let compression = compression.unwrap_or_else(|| Compression::from_path(path));
-    let (file, size): (Box<dyn Read + Send>, Option<u64>) = if path == "-" {
-        (Box::new(io::stdin()), None)
-    } else {
-        let f = File::open(path).map_err(|e| Error::io(path, e))?;
-        let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-        (Box::new(f), size)
-    };
-    let consumed = Arc::new(AtomicU64::new(0));
-    let counted = CountingReader {
-        inner: file,
-        count: Arc::clone(&consumed),
-    };
-    let reader: Box<dyn Read + Send> = match compression {
-        Compression::None => Box::new(counted),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
-        Compression::Zstd => Box::new(zstd::Decoder::new(counted).map_err(|e| Error::io(path, e))?),
-    };
-    Ok(Input {
-        reader,
-        size,
-        consumed,
-        compression,
-    })
-}
-
-/// Advice when the first bytes of an input are a compressed stream read as text (stdin, or
-/// a file without `.gz`/`.zst`): the magic number says which `--compression` it needs.
+/// Advice when a compressed stream is read as text (`--compression none`): the magic
+/// number says which `--compression` it needs.
 fn compressed_hint(byte: u64, raw: &[u8]) -> &'static str {
     match raw {
         [0x1f, 0x8b, ..] if byte == 0 => {
@@ -900,7 +453,10 @@ fn compressed_hint(byte: u64, raw: &[u8]) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::open_input;
     use std::io::Write;
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
 
     type Fields = Vec<Option<Vec<u8>>>;
     type Summary = (Option<Vec<String>>, Vec<(Fields, Position, Vec<u8>)>);
@@ -1238,18 +794,6 @@ mod tests {
             let mut r = RecordReader::new("t", &b"x\n"[..], d);
             assert!(r.read_record(&mut Record::new()).is_err());
         }
-    }
-
-    #[test]
-    fn compression_from_path_and_name() {
-        assert_eq!(Compression::from_path("a.csv.gz"), Compression::Gzip);
-        assert_eq!(Compression::from_path("A.CSV.ZST"), Compression::Zstd);
-        assert_eq!(Compression::from_path("a.zstd"), Compression::Zstd);
-        assert_eq!(Compression::from_path("a.csv"), Compression::None);
-        assert_eq!(Compression::from_path("-"), Compression::None);
-        assert_eq!("gzip".parse::<Compression>().unwrap(), Compression::Gzip);
-        assert_eq!("zst".parse::<Compression>().unwrap(), Compression::Zstd);
-        assert!("lz4".parse::<Compression>().is_err());
     }
 
     fn check_input(path: &str, on_disk: u64, expected: &[u8]) {

@@ -1,0 +1,113 @@
+//! Read: a streaming CSV record reader that parses exactly like PostgreSQL's
+//! `COPY ... FROM ... (FORMAT csv)`, plus opening of (compressed) inputs.
+//!
+//! Why not the `csv` crate: it cannot tell a quoted empty field `""` (the empty string)
+//! from an unquoted empty field (NULL), a difference PostgreSQL's CSV COPY makes. This
+//! reader mirrors `CopyReadLineText` (CSV mode) and `CopyReadAttributesCSV` of
+//! `src/backend/commands/copyfromparse.c`:
+//!
+//! * a quote toggles quoted mode anywhere in a field; inside quotes the escape character
+//!   (by default the quote itself) followed by a quote or an escape yields that character;
+//!   outside quotes the escape character is literal;
+//! * a field is NULL iff it contained no quote at all and its bytes equal the NULL string;
+//! * records end at LF, CRLF or a lone CR outside quotes; like PostgreSQL, the first line
+//!   end fixes the style and a different one later is an error;
+//! * a blank line is a record with one field (NULL with the default NULL string), so it
+//!   only loads into a one-column table, anything else fails the field-count check.
+//!
+//! The reader streams through one reusable buffer (grown only for a record larger than
+//! it), and [`RecordReader::read_record`] fills a caller-owned [`Record`], so the steady
+//! state allocates nothing per record. Each record keeps its raw bytes, terminator
+//! included, for reject files and IMPORT sharding.
+//!
+//! `scan` is the pure record scanner, `reader` the buffered reader on top of it, `input`
+//! opens files and stdin and decompresses them. `load`, `infer` and `import` all read
+//! CSV through here, so they parse and report errors identically.
+
+mod input;
+mod reader;
+mod scan;
+
+pub use input::{open_input, Compression, Input};
+pub use reader::{Record, RecordReader, DEFAULT_BUFFER_SIZE};
+pub(crate) use reader::{Span, BOM};
+
+use crate::error::{Error, Result};
+
+/// The CSV dialect, with PostgreSQL's `COPY ... (FORMAT csv)` option names and defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialect {
+    /// Field separator (`DELIMITER`), one ASCII byte.
+    pub delimiter: u8,
+    /// Quote character (`QUOTE`), one ASCII byte.
+    pub quote: u8,
+    /// Escape character inside quotes (`ESCAPE`); equal to `quote` means doubled quotes.
+    pub escape: u8,
+    /// Whether the first record (after skipped lines) names the columns.
+    pub has_header: bool,
+    /// Physical lines (counted by `\n`) to drop before the header or data.
+    pub skip_lines: u64,
+    /// The unquoted text that means NULL (`NULL`); empty by default as in PostgreSQL.
+    pub null: Vec<u8>,
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Dialect {
+            delimiter: b',',
+            quote: b'"',
+            escape: b'"',
+            has_header: true,
+            skip_lines: 0,
+            null: Vec::new(),
+        }
+    }
+}
+
+impl Dialect {
+    /// Rejects the option combinations PostgreSQL rejects, since they would make the
+    /// format ambiguous.
+    pub fn validate(&self) -> Result<()> {
+        let show = |b: u8| format!("{:?}", b as char);
+        for (what, b) in [
+            ("delimiter", self.delimiter),
+            ("quote", self.quote),
+            ("escape", self.escape),
+        ] {
+            if !b.is_ascii() {
+                return Err(Error::usage(format!(
+                    "the CSV {what} must be a single ASCII character, got byte 0x{b:02x}"
+                )));
+            }
+            if b == b'\n' || b == b'\r' {
+                return Err(Error::usage(format!(
+                    "the CSV {what} cannot be newline or carriage return"
+                )));
+            }
+        }
+        if self.delimiter == self.quote {
+            return Err(Error::usage(format!(
+                "the CSV delimiter and quote must differ (both are {})",
+                show(self.delimiter)
+            )));
+        }
+        if self.null.iter().any(|&b| b == b'\n' || b == b'\r') {
+            return Err(Error::usage(
+                "the NULL string cannot contain newline or carriage return",
+            ));
+        }
+        if self.null.contains(&self.delimiter) {
+            return Err(Error::usage(format!(
+                "the NULL string cannot contain the delimiter {}",
+                show(self.delimiter)
+            )));
+        }
+        if self.null.contains(&self.quote) {
+            return Err(Error::usage(format!(
+                "the NULL string cannot contain the quote {}",
+                show(self.quote)
+            )));
+        }
+        Ok(())
+    }
+}

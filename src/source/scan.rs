@@ -1,0 +1,423 @@
+//! The record scanner: PostgreSQL's `CopyReadLineText` (CSV mode) as a pure state
+//! machine over byte slices, plus the field splitters of `CopyReadAttributesCSV`.
+//!
+//! No I/O here, the way csv-core separates parsing from reading: [`Scanner::scan`] is
+//! given the bytes of the current record seen so far and either finds its end or asks
+//! for more, keeping its place, so a refill never rescans what was already scanned and a
+//! record may be split across buffers at any byte.
+
+use memchr::{memchr, memchr2, memchr3, memchr_iter};
+
+use super::reader::Span;
+use super::Dialect;
+
+/// The line-end style, fixed by the first line end like PostgreSQL's `eol_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Eol {
+    Unknown,
+    Nl,
+    CrNl,
+    Cr,
+}
+
+/// The extent of a record, relative to its first byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scan {
+    /// Length without the terminator.
+    pub(crate) content: usize,
+    /// Length with the terminator.
+    pub(crate) raw: usize,
+    pub(crate) saw_quote: bool,
+    /// Offset of the opening quote that never closed (at EOF).
+    pub(crate) unterminated: Option<usize>,
+    /// A line end of another style than the first one.
+    pub(crate) eol_err: Option<&'static str>,
+}
+
+/// What [`Scanner::scan`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The record goes on past the bytes given: call again with more.
+    More,
+    /// No bytes left at the end of the input: no record.
+    End,
+    /// A complete record; the scanner is ready for the next one.
+    Record(Scan),
+}
+
+const NL_ERR: &str = "unquoted newline found in data, but lines of this input end with a \
+     carriage return (quote the field to keep a newline in it)";
+const CR_ERR: &str = "unquoted carriage return found in data, but lines of \
+     this input end otherwise (quote the field to keep a carriage return in it)";
+
+/// Resumable record scanner; the line-end style carries over from record to record.
+#[derive(Debug, Clone)]
+pub(crate) struct Scanner {
+    quote: u8,
+    escape: u8,
+    eol: Eol,
+    /// Where scanning of the current record resumes.
+    i: usize,
+    in_quote: bool,
+    saw_quote: bool,
+    open: usize,
+}
+
+impl Scanner {
+    pub(crate) fn new(quote: u8, escape: u8) -> Scanner {
+        Scanner {
+            quote,
+            escape,
+            eol: Eol::Unknown,
+            i: 0,
+            in_quote: false,
+            saw_quote: false,
+            open: 0,
+        }
+    }
+
+    /// The line-end style seen so far.
+    pub(crate) fn eol(&self) -> Eol {
+        self.eol
+    }
+
+    /// Scans the current record: `rec` holds its bytes from its first one (the same
+    /// prefix as in the previous call, plus more), `eof` says no more bytes follow.
+    pub(crate) fn scan(&mut self, rec: &[u8], eof: bool) -> Step {
+        let (q, e) = (self.quote, self.escape);
+        loop {
+            let hay = &rec[self.i..];
+            if self.in_quote {
+                let hit = if e == q {
+                    find1(q, hay)
+                } else {
+                    find2(q, e, hay)
+                };
+                let Some(k) = hit else {
+                    self.i = rec.len();
+                    if !eof {
+                        return Step::More;
+                    }
+                    let (n, open) = (rec.len(), self.open);
+                    return self.done(n, n, Some(open), None);
+                };
+                let j = self.i + k;
+                if rec[j] == q {
+                    self.in_quote = false;
+                    self.i = j + 1;
+                    continue;
+                }
+                // An escape (distinct from the quote): it escapes a following quote or
+                // escape, else it is a literal.
+                if j + 1 == rec.len() && !eof {
+                    self.i = j;
+                    return Step::More;
+                }
+                let escapes = j + 1 < rec.len() && (rec[j + 1] == q || rec[j + 1] == e);
+                self.i = if escapes { j + 2 } else { j + 1 };
+                continue;
+            }
+            let Some(k) = memchr3(q, b'\n', b'\r', hay) else {
+                self.i = rec.len();
+                if !eof {
+                    return Step::More;
+                }
+                if rec.is_empty() {
+                    return Step::End;
+                }
+                let n = rec.len();
+                return self.done(n, n, None, None);
+            };
+            let j = self.i + k;
+            let c = rec[j];
+            if c == q {
+                self.in_quote = true;
+                self.saw_quote = true;
+                self.open = j;
+                self.i = j + 1;
+            } else if c == b'\n' {
+                let err = match self.eol {
+                    Eol::Cr | Eol::CrNl => Some(NL_ERR),
+                    Eol::Unknown | Eol::Nl => {
+                        self.eol = Eol::Nl;
+                        None
+                    }
+                };
+                return self.done(j, j + 1, None, err);
+            } else {
+                match self.eol {
+                    Eol::Cr => return self.done(j, j + 1, None, None),
+                    Eol::Nl => return self.done(j, j + 1, None, Some(CR_ERR)),
+                    Eol::Unknown | Eol::CrNl => {}
+                }
+                if j + 1 == rec.len() && !eof {
+                    self.i = j;
+                    return Step::More;
+                }
+                if j + 1 < rec.len() && rec[j + 1] == b'\n' {
+                    self.eol = Eol::CrNl;
+                    return self.done(j, j + 2, None, None);
+                }
+                if self.eol == Eol::CrNl {
+                    return self.done(j, j + 1, None, Some(CR_ERR));
+                }
+                self.eol = Eol::Cr;
+                return self.done(j, j + 1, None, None);
+            }
+        }
+    }
+
+    fn done(
+        &mut self,
+        content: usize,
+        raw: usize,
+        unterminated: Option<usize>,
+        eol_err: Option<&'static str>,
+    ) -> Step {
+        let scan = Scan {
+            content,
+            raw,
+            saw_quote: self.saw_quote,
+            unterminated,
+            eol_err,
+        };
+        self.i = 0;
+        self.in_quote = false;
+        self.saw_quote = false;
+        self.open = 0;
+        Step::Record(scan)
+    }
+}
+/// Bytes checked one by one before handing over to `memchr`: fields are usually short,
+/// and for them a plain loop beats the set-up cost of the vectorised search.
+const SHORT: usize = 16;
+
+#[inline(always)]
+pub(crate) fn find1(a: u8, hay: &[u8]) -> Option<usize> {
+    let n = hay.len().min(SHORT);
+    if let Some(i) = hay[..n].iter().position(|&c| c == a) {
+        return Some(i);
+    }
+    if hay.len() <= SHORT {
+        return None;
+    }
+    memchr(a, &hay[SHORT..]).map(|k| k + SHORT)
+}
+
+#[inline(always)]
+pub(crate) fn find2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
+    let n = hay.len().min(SHORT);
+    if let Some(i) = hay[..n].iter().position(|&c| c == a || c == b) {
+        return Some(i);
+    }
+    if hay.len() <= SHORT {
+        return None;
+    }
+    memchr2(a, b, &hay[SHORT..]).map(|k| k + SHORT)
+}
+
+#[inline]
+pub(crate) fn count_byte(b: u8, hay: &[u8]) -> u64 {
+    hay.iter().filter(|&&c| c == b).count() as u64
+}
+
+#[inline]
+fn is_null(v: &[u8], null: &[u8]) -> bool {
+    v.len() == null.len() && v == null
+}
+
+/// Splits a record without quotes: nothing to unescape, spans index the line itself.
+pub(crate) fn split_plain(line: &[u8], d: &Dialect, spans: &mut Vec<Span>) {
+    spans.clear();
+    let mut start = 0;
+    for k in memchr_iter(d.delimiter, line) {
+        spans.push(Span {
+            start,
+            end: k,
+            null: is_null(&line[start..k], &d.null),
+        });
+        start = k + 1;
+    }
+    spans.push(Span {
+        start,
+        end: line.len(),
+        null: is_null(&line[start..], &d.null),
+    });
+}
+
+/// Splits and unescapes a record with quotes into `out` (PostgreSQL's
+/// `CopyReadAttributesCSV`). The line's quotes are balanced: `scan` checked.
+pub(crate) fn split_quoted(line: &[u8], d: &Dialect, out: &mut Vec<u8>, spans: &mut Vec<Span>) {
+    let (delim, q, e) = (d.delimiter, d.quote, d.escape);
+    out.clear();
+    spans.clear();
+    let n = line.len();
+    let mut cur = 0;
+    loop {
+        let raw_start = cur;
+        let out_start = out.len();
+        let mut saw_quote = false;
+        let raw_end;
+        let more;
+        'field: loop {
+            // Outside quotes.
+            match find2(delim, q, &line[cur..]) {
+                None => {
+                    out.extend_from_slice(&line[cur..]);
+                    cur = n;
+                    raw_end = n;
+                    more = false;
+                    break 'field;
+                }
+                Some(k) => {
+                    out.extend_from_slice(&line[cur..cur + k]);
+                    let p = cur + k;
+                    cur = p + 1;
+                    if line[p] == delim {
+                        raw_end = p;
+                        more = true;
+                        break 'field;
+                    }
+                    saw_quote = true;
+                }
+            }
+            // Inside quotes.
+            loop {
+                let hit = if e == q {
+                    find1(q, &line[cur..])
+                } else {
+                    find2(q, e, &line[cur..])
+                };
+                let Some(k) = hit else {
+                    // Unreachable after `scan`; keep the rest rather than panic.
+                    out.extend_from_slice(&line[cur..]);
+                    cur = n;
+                    raw_end = n;
+                    more = false;
+                    break 'field;
+                };
+                out.extend_from_slice(&line[cur..cur + k]);
+                let p = cur + k;
+                let c = line[p];
+                if c == e && p + 1 < n && (line[p + 1] == e || line[p + 1] == q) {
+                    out.push(line[p + 1]);
+                    cur = p + 2;
+                    continue;
+                }
+                cur = p + 1;
+                if c == q {
+                    break;
+                }
+                out.push(c);
+            }
+        }
+        spans.push(Span {
+            start: out_start,
+            end: out.len(),
+            null: !saw_quote && is_null(&line[raw_start..raw_end], &d.null),
+        });
+        if !more {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scans all of `input` in one call per record.
+    fn whole(input: &[u8], q: u8, e: u8) -> Vec<Scan> {
+        let mut s = Scanner::new(q, e);
+        let mut at = 0;
+        let mut out = Vec::new();
+        loop {
+            match s.scan(&input[at..], true) {
+                Step::Record(r) => {
+                    at += r.raw;
+                    out.push(r);
+                }
+                Step::End => return out,
+                Step::More => panic!("more asked for at EOF"),
+            }
+        }
+    }
+
+    /// Scans `input` handed over `chunk` bytes at a time, the visible bytes starting at
+    /// `cut` first: every record is split across "buffers" at some offset.
+    fn chunked(input: &[u8], q: u8, e: u8, cut: usize, chunk: usize) -> Vec<Scan> {
+        let mut s = Scanner::new(q, e);
+        let (mut at, mut seen) = (0, cut.min(input.len()));
+        let mut out = Vec::new();
+        for _ in 0..10 * input.len() + 10 {
+            let eof = seen == input.len();
+            match s.scan(&input[at..seen], eof) {
+                Step::Record(r) => {
+                    at += r.raw;
+                    seen = seen.max(at);
+                    out.push(r);
+                }
+                Step::End => return out,
+                Step::More => seen = (seen + chunk).min(input.len()),
+            }
+        }
+        panic!("scanner did not finish");
+    }
+
+    fn agree(input: &[u8], q: u8, e: u8) -> Vec<Scan> {
+        let want = whole(input, q, e);
+        for cut in 0..=input.len() {
+            for chunk in [1, 2, 3, 7] {
+                assert_eq!(
+                    chunked(input, q, e, cut, chunk),
+                    want,
+                    "cut {cut} chunk {chunk} of {:?}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
+        want
+    }
+
+    fn extents(v: &[Scan]) -> Vec<(usize, usize)> {
+        v.iter().map(|s| (s.content, s.raw)).collect()
+    }
+
+    #[test]
+    fn records_split_at_every_offset_scan_the_same() {
+        let v = agree(b"a,b\n\"x\ny\",\"p\"\"q\"\nlast", b'"', b'"');
+        assert_eq!(extents(&v), vec![(3, 4), (12, 13), (4, 4)]);
+        assert_eq!(
+            v.iter().map(|s| s.saw_quote).collect::<Vec<_>>(),
+            vec![false, true, false]
+        );
+        let v = agree(b"h\r\n\"a\r\nb\"\r\n\r\n", b'"', b'"');
+        assert_eq!(extents(&v), vec![(1, 3), (6, 8), (0, 2)]);
+        let v = agree(b"1\r2\r\"x\ry\"\r", b'"', b'"');
+        assert_eq!(extents(&v), vec![(1, 2), (1, 2), (5, 6)]);
+    }
+
+    #[test]
+    fn escape_at_a_buffer_end_waits_for_the_next_byte() {
+        let v = agree(b"'a\\'b',c\n'd\\\\'\n'e\\", b'\'', b'\\');
+        assert_eq!(extents(&v)[..2], [(8, 9), (5, 6)]);
+        assert_eq!(v[2].unterminated, Some(0));
+    }
+
+    #[test]
+    fn unterminated_quote_and_mixed_line_ends() {
+        let v = agree(b"ok\nx,\"open\nrest", b'"', b'"');
+        assert_eq!(v[1].unterminated, Some(2));
+        assert_eq!(v[1].raw, 12);
+        let v = agree(b"a\n1\r2\n", b'"', b'"');
+        assert_eq!(v[1].eol_err, Some(CR_ERR));
+        let v = agree(b"a\r\n1\n", b'"', b'"');
+        assert_eq!(v[1].eol_err, Some(NL_ERR));
+    }
+
+    #[test]
+    fn empty_input_has_no_record() {
+        assert_eq!(agree(b"", b'"', b'"'), vec![]);
+        assert_eq!(Scanner::new(b'"', b'"').scan(b"", false), Step::More);
+    }
+}
