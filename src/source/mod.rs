@@ -29,8 +29,9 @@ mod reader;
 mod scan;
 
 pub use input::{open_input, Compression, Input};
+pub(crate) use reader::BOM;
 pub use reader::{Record, RecordReader, DEFAULT_BUFFER_SIZE};
-pub(crate) use reader::{Span, BOM};
+pub(crate) use scan::Span;
 
 use crate::error::{Error, Result};
 

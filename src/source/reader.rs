@@ -5,7 +5,7 @@ use std::io::{self, Read};
 
 use memchr::memchr;
 
-use super::scan::{count_byte, split_plain, split_quoted, Eol, Scan, Scanner, Step};
+use super::scan::{count_byte, split_plain, split_quoted, Eol, Scan, Scanner, Span, Step};
 use super::Dialect;
 use crate::error::{Error, ErrorKind, Location, Position, Result};
 
@@ -14,14 +14,6 @@ pub const DEFAULT_BUFFER_SIZE: usize = 256 * 1024;
 
 /// The UTF-8 byte order mark, skipped at the start of an input.
 pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// A field's bytes within a record buffer; `null` fields have an empty range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span {
-    pub(crate) start: usize,
-    pub(crate) end: usize,
-    pub(crate) null: bool,
-}
 
 /// One record, reused from read to read so that reading allocates nothing per record.
 #[derive(Debug, Clone, Default)]

@@ -8,8 +8,15 @@
 
 use memchr::{memchr, memchr2, memchr3, memchr_iter};
 
-use super::reader::Span;
 use super::Dialect;
+
+/// A field's bytes within a record buffer; `null` fields have an empty range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) null: bool,
+}
 
 /// The line-end style, fixed by the first line end like PostgreSQL's `eol_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
