@@ -262,3 +262,35 @@ fn libpq_connect_timeout_bounds_a_silent_server() {
     assert!(!connect::is_permanent(&e), "{e}");
     accepted.join().unwrap();
 }
+
+#[test]
+fn libpq_psql_flags_name_the_server_and_never_mean_help() {
+    let url = fresh_db("libpq_flags");
+    let db = db_name(&url).to_string();
+    let home = tempfile::tempdir().unwrap();
+    let port = cluster().port().to_string();
+    let sock = cluster().dir().display().to_string();
+    // TCP and the socket directory, as psql takes them.
+    for host in ["127.0.0.1", sock.as_str()] {
+        let o = run(
+            &["-h", host, "-p", &port, "-U", "postgres", "-d", &db, "init"],
+            &[],
+            home.path(),
+        );
+        assert_ok(&o);
+    }
+    let n: i64 = client(&url)
+        .query_one("SELECT count(*) FROM accounts", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "init ran in the database -d named");
+    // `-h` is the host, never help: a host that does not answer fails, it does not print
+    // usage and exit 0.
+    let o = run(&["status", "-h", "127.0.0.1", "-p", "1"], &[], home.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("Usage"));
+    // Both a URL and a flag: refused, not guessed.
+    let o = run(&["status", "--url", &url, "-U", "bob"], &[], home.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("use one of them"), "{}", stderr(&o));
+}

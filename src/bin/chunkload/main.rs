@@ -17,7 +17,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let matches = args::command().get_matches();
     let url_on_command_line =
         matches.value_source("url") == Some(clap::parser::ValueSource::CommandLine);
     let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
@@ -83,7 +83,8 @@ fn run(cli: Cli, url_on_command_line: bool) -> anyhow::Result<ExitCode> {
         }
     })
     .context("installing the Ctrl-C handler")?;
-    let url = cli.url.as_deref();
+    let connection = cli.connection()?;
+    let url = connection.as_deref();
     match &cli.command {
         Command::Init(a) => cmd::init::run(a, url),
         Command::Bank(a) => cmd::bank::run(a, url),

@@ -23,7 +23,49 @@ pub(crate) use load::LoadArgs;
 pub(crate) use schema::SchemaArgs;
 pub(crate) use status::StatusArgs;
 
-use clap::{Parser, Subcommand};
+use clap::{Arg, ArgAction, CommandFactory, Parser, Subcommand};
+
+/// The command line with psql's short flags: `-h` is the host, as in psql, so help is
+/// `--help` only (clap would take `-h` for help, and a load would silently not run).
+pub(crate) fn command() -> clap::Command {
+    fn long_help_only(c: clap::Command) -> clap::Command {
+        c.disable_help_flag(true).arg(
+            Arg::new("help")
+                .long("help")
+                .action(ArgAction::Help)
+                .help("Print help"),
+        )
+    }
+    long_help_only(Cli::command()).mut_subcommands(long_help_only)
+}
+
+impl Cli {
+    /// The connection string: `--url`/`DATABASE_URL`, or one built from psql's flags. Both
+    /// at once is refused: which one wins would be a guess.
+    pub(crate) fn connection(&self) -> Result<Option<String>, chunkload::Error> {
+        let mut kv = Vec::new();
+        let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+        if let Some(h) = &self.host {
+            kv.push(format!("host={}", quote(h)));
+        }
+        if let Some(p) = self.port {
+            kv.push(format!("port={p}"));
+        }
+        if let Some(u) = &self.username {
+            kv.push(format!("user={}", quote(u)));
+        }
+        if let Some(d) = &self.dbname {
+            kv.push(format!("dbname={}", quote(d)));
+        }
+        match (&self.url, kv.is_empty()) {
+            (url, true) => Ok(url.clone()),
+            (None, false) => Ok(Some(kv.join(" "))),
+            (Some(_), false) => Err(chunkload::Error::usage(
+                "-h/-p/-U/-d and --url (or DATABASE_URL) both name the database: use one of them",
+            )),
+        }
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +78,18 @@ pub(crate) struct Cli {
     /// Several hosts: postgres://u@h1:26257,h2:26257/db. TLS: ?sslmode=verify-full&sslrootcert=ca.crt
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub(crate) url: Option<String>,
+    /// Server host or socket directory, as psql's -h (instead of --url; also PGHOST).
+    #[arg(short = 'h', long, global = true, value_name = "HOST")]
+    pub(crate) host: Option<String>,
+    /// Server port, as psql's -p (instead of --url; also PGPORT).
+    #[arg(short = 'p', long, global = true, value_name = "PORT")]
+    pub(crate) port: Option<u16>,
+    /// User name, as psql's -U (instead of --url; also PGUSER).
+    #[arg(short = 'U', long, global = true, value_name = "USER")]
+    pub(crate) username: Option<String>,
+    /// Database name, as psql's -d (instead of --url; also PGDATABASE).
+    #[arg(short = 'd', long, global = true, value_name = "DB")]
+    pub(crate) dbname: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
