@@ -87,6 +87,14 @@ pub enum ErrorKind {
     Cluster(String),
     /// More bad rows than `--max-errors` allows; good chunks stay committed.
     TooManyRejects { rejected: u64, limit: u64 },
+    /// A signal stopped the load; what is committed stays, and a rerun resumes.
+    /// `chunks_total` is known when the reader could count the rest of the input.
+    Interrupted {
+        signal: i32,
+        chunks_committed: u64,
+        chunks_total: Option<u64>,
+        rows: u64,
+    },
     /// Anything else, described.
     Other(String),
 }
@@ -179,6 +187,8 @@ impl Error {
             ErrorKind::Parse { .. } | ErrorKind::Convert { .. } | ErrorKind::Schema(_) => 1,
             ErrorKind::Usage(_) | ErrorKind::Connect { .. } | ErrorKind::Cluster(_) => 2,
             ErrorKind::TooManyRejects { .. } => 3,
+            // As shells report a process a signal ended: 130 SIGINT, 143 SIGTERM, 129 SIGHUP.
+            ErrorKind::Interrupted { signal, .. } => (128 + (*signal).clamp(1, 127)) as u8,
             // A missing or unreadable input is a mistake in the command, not in the data.
             ErrorKind::Io { source, .. }
                 if matches!(
@@ -250,6 +260,25 @@ impl fmt::Display for Error {
                 f,
                 "{rejected} rows rejected, more than --max-errors {limit}; committed chunks are kept"
             ),
+            ErrorKind::Interrupted {
+                chunks_committed,
+                chunks_total,
+                rows,
+                ..
+            } => {
+                let plural = |n: u64, one: &str, many: &str| {
+                    format!("{n} {}", if n == 1 { one } else { many })
+                };
+                let of = match chunks_total {
+                    Some(n) => format!("{chunks_committed} of {}", plural(*n, "chunk", "chunks")),
+                    None => plural(*chunks_committed, "chunk", "chunks"),
+                };
+                write!(
+                    f,
+                    "interrupted: {of} committed ({}); rerun the same command to resume",
+                    plural(*rows, "row", "rows")
+                )
+            }
         }
     }
 }

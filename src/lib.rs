@@ -60,6 +60,7 @@ pub mod error;
 pub mod flavour;
 pub mod import;
 pub mod infer;
+pub mod interrupt;
 pub mod ledger;
 pub mod load;
 pub mod report;
