@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 pub use crate::commit::Method;
 pub use crate::connect::Connector;
 pub use crate::encode::TypeHint;
+pub use crate::interrupt::Interrupt;
 pub use crate::ledger::fingerprint;
 
 /// The chunk byte bound under CockroachDB's intent budget: the keys a chunk writes (one

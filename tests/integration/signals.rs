@@ -214,3 +214,36 @@ fn signals_workers_beyond_the_servers_connections_are_capped_and_the_load_is_exa
     assert!(warnings[0].ends_with(&format!("using {used}")), "{err}");
     assert_exact(&url);
 }
+
+#[test]
+fn signals_load_blocked_on_its_first_connection_ends_by_the_watchdog_with_the_line() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().take(8) {
+            held.push(s);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = numbers_file(dir.path());
+    let url = format!("postgres://u@127.0.0.1:{port}/db?connect_timeout=60");
+    let mut child = spawn(&["--url", &url, "load", &file, "--table", "t", "-q"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let start = Instant::now();
+    // SAFETY: signalling the child we started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = wait_bounded(&mut child, Duration::from_secs(10)).expect("load ended");
+    assert!(
+        start.elapsed() < Duration::from_secs(7),
+        "{:?}",
+        start.elapsed()
+    );
+    let err = stderr_of(&mut child);
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "interrupted: 0 chunks committed (0 rows); rerun the same command to resume"
+    );
+}
