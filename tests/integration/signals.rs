@@ -129,11 +129,11 @@ fn signals_sigterm_mid_load_exits_143_and_the_rerun_ends_exact() {
     interrupted_load_resumes_exactly("sig_term", libc::SIGTERM, 143);
 }
 
-#[test]
-fn signals_status_blocked_on_a_silent_server_ends_soon_after_sigint() {
+/// A local listener that accepts and never answers; returns its URL.
+fn silent_server() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    // Accepts and never answers; holds the connections until the test ends.
+    // Holds the connections it accepts until the test binary ends.
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for s in listener.incoming().take(8) {
@@ -141,23 +141,39 @@ fn signals_status_blocked_on_a_silent_server_ends_soon_after_sigint() {
         }
         std::thread::sleep(Duration::from_secs(30));
     });
-    let url = format!("postgres://u@127.0.0.1:{port}/db?connect_timeout=60");
+    format!("postgres://u@127.0.0.1:{port}/db?connect_timeout=60")
+}
+
+/// Runs `command` against a silent server and sends `signal` after a second: it must end
+/// within 3 s of its start, with `code`.
+fn blocked_command_ends_soon_after(command: &str, signal: i32, code: i32) {
+    let url = silent_server();
     let start = Instant::now();
-    let mut child = spawn(&["--url", &url, "status"]);
+    let mut child = spawn(&["--url", &url, command]);
     std::thread::sleep(Duration::from_secs(1));
     assert!(
         child.try_wait().unwrap().is_none(),
-        "status waits on the server"
+        "{command} waits on the server"
     );
     // SAFETY: signalling the child we started.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let status = wait_bounded(&mut child, Duration::from_secs(5)).expect("status ended");
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    let status = wait_bounded(&mut child, Duration::from_secs(5)).expect("command ended");
     assert!(
         start.elapsed() < Duration::from_secs(3),
         "{:?}",
         start.elapsed()
     );
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(code), "{}", stderr_of(&mut child));
+}
+
+#[test]
+fn signals_status_blocked_on_a_silent_server_ends_soon_after_sigint() {
+    blocked_command_ends_soon_after("status", libc::SIGINT, 130);
+}
+
+#[test]
+fn signals_init_blocked_on_a_silent_server_ends_soon_after_sighup_with_129() {
+    blocked_command_ends_soon_after("init", libc::SIGHUP, 129);
 }
 
 #[test]
@@ -217,18 +233,9 @@ fn signals_workers_beyond_the_servers_connections_are_capped_and_the_load_is_exa
 
 #[test]
 fn signals_load_blocked_on_its_first_connection_ends_by_the_watchdog_with_the_line() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming().take(8) {
-            held.push(s);
-        }
-        std::thread::sleep(Duration::from_secs(30));
-    });
+    let url = silent_server();
     let dir = tempfile::tempdir().unwrap();
     let file = numbers_file(dir.path());
-    let url = format!("postgres://u@127.0.0.1:{port}/db?connect_timeout=60");
     let mut child = spawn(&["--url", &url, "load", &file, "--table", "t", "-q"]);
     std::thread::sleep(Duration::from_millis(500));
     let start = Instant::now();
