@@ -66,6 +66,8 @@ pub enum ExitStatus {
     Usage = 2,
     /// The load stopped after committing or rejecting some rows; rerunning resumes it.
     Partial = 3,
+    /// Stopped by SIGHUP (the terminal went away).
+    Hangup = 129,
     /// Stopped by SIGINT (Ctrl-C).
     Interrupted = 130,
     /// Stopped by SIGTERM.
@@ -85,6 +87,7 @@ impl ExitStatus {
             ExitStatus::Data => "data",
             ExitStatus::Usage => "usage",
             ExitStatus::Partial => "partial",
+            ExitStatus::Hangup => "hangup",
             ExitStatus::Interrupted => "interrupted",
             ExitStatus::Terminated => "terminated",
         }
@@ -132,6 +135,14 @@ pub enum ErrorKind {
     Cluster(String),
     /// More bad rows than `--max-errors` allows; good chunks stay committed.
     TooManyRejects { rejected: u64, limit: u64 },
+    /// A signal stopped the load; what is committed stays, and a rerun resumes.
+    /// `chunks_total` is known when the reader could count the rest of the input.
+    Interrupted {
+        signal: i32,
+        chunks_committed: u64,
+        chunks_total: Option<u64>,
+        rows: u64,
+    },
     /// Anything else, described.
     Other(String),
 }
@@ -227,6 +238,7 @@ impl Error {
             ErrorKind::CommitUnknown { .. } => "commit_unknown",
             ErrorKind::Cluster(_) => "cluster",
             ErrorKind::TooManyRejects { .. } => "too_many_rejects",
+            ErrorKind::Interrupted { .. } => "interrupted",
             ErrorKind::Other(_) => "other",
         }
     }
@@ -251,6 +263,14 @@ impl Error {
 
     /// Where this error falls in the exit-code table: the one place that decides it.
     pub fn exit_status(&self) -> ExitStatus {
+        // A signal says why the process stopped, whatever was committed before it.
+        if let ErrorKind::Interrupted { signal, .. } = &self.0.kind {
+            return match *signal {
+                1 => ExitStatus::Hangup,
+                15 => ExitStatus::Terminated,
+                _ => ExitStatus::Interrupted,
+            };
+        }
         if self.0.committed > 0 {
             return ExitStatus::Partial;
         }
@@ -362,6 +382,25 @@ impl fmt::Display for Error {
                 "{rejected} {} rejected, more than --max-errors {limit}; committed chunks are kept",
                 plural(*rejected, "row", "rows")
             ),
+            ErrorKind::Interrupted {
+                chunks_committed,
+                chunks_total,
+                rows,
+                ..
+            } => {
+                let plural = |n: u64, one: &str, many: &str| {
+                    format!("{n} {}", if n == 1 { one } else { many })
+                };
+                let of = match chunks_total {
+                    Some(n) => format!("{chunks_committed} of {}", plural(*n, "chunk", "chunks")),
+                    None => plural(*chunks_committed, "chunk", "chunks"),
+                };
+                write!(
+                    f,
+                    "interrupted: {of} committed ({}); rerun the same command to resume",
+                    plural(*rows, "row", "rows")
+                )
+            }
         }
     }
 }
@@ -458,11 +497,12 @@ mod tests {
             ExitStatus::Data,
             ExitStatus::Usage,
             ExitStatus::Partial,
+            ExitStatus::Hangup,
             ExitStatus::Interrupted,
             ExitStatus::Terminated,
         ]
         .map(ExitStatus::code);
-        assert_eq!(codes, [0, 1, 2, 3, 130, 143]);
+        assert_eq!(codes, [0, 1, 2, 3, 129, 130, 143]);
     }
 
     #[test]

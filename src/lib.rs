@@ -32,7 +32,8 @@
 //! that quotes into SQL text), [`table`] (the catalog), [`cluster`] (a throwaway
 //! PostgreSQL for the demo and the tests), [`bank`] (the tutorial's app), [`import`]
 //! (shards and `IMPORT INTO`), [`infer`] (schemas for CSVs nobody wrote one for), [`dataset`]
-//! (generated datasets).
+//! (generated datasets), [`interrupt`] (a signal's stop request, which a load honours
+//! between chunks).
 //!
 //! ```no_run
 //! use chunkload::load::{run, LoadConfig, Method};
@@ -61,6 +62,7 @@ pub mod error;
 pub mod flavour;
 pub mod import;
 pub mod infer;
+pub mod interrupt;
 pub mod ledger;
 pub mod load;
 pub mod report;

@@ -1,6 +1,7 @@
 //! What the reader and the writers of one load share: the stop signal, the order of
 //! chunk 0 under `--truncate`, and the reject budget.
 
+use crate::interrupt::Interrupt;
 use crate::report::{Counters, RejectWriter};
 use crate::{Error, ErrorKind, Result};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -12,6 +13,8 @@ pub struct PipelineControl {
     error: Mutex<Option<Error>>,
     /// When truncating: set once chunk 0 committed, so no other chunk commits before it.
     first_done: (Mutex<bool>, Condvar),
+    /// A stop asked for from outside: stops the load like an error, without one.
+    interrupt: Interrupt,
 }
 
 impl PipelineControl {
@@ -21,7 +24,14 @@ impl PipelineControl {
             abort: AtomicBool::new(false),
             error: Mutex::new(None),
             first_done: (Mutex::new(!truncate), Condvar::new()),
+            interrupt: Interrupt::new(),
         }
+    }
+
+    /// Also stops when `interrupt` is raised.
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> PipelineControl {
+        self.interrupt = interrupt;
+        self
     }
 
     /// Stops the load; the first error is the one reported.
@@ -46,18 +56,23 @@ impl PipelineControl {
         cv.notify_all();
     }
 
-    /// Blocks until chunk 0 is done; returns at once without `--truncate`.
+    /// Blocks until chunk 0 is done or the load stops; returns at once without
+    /// `--truncate`.
     pub fn wait_first(&self) {
         let (m, cv) = &self.first_done;
         let mut done = m.lock().expect("first_done");
-        while !*done {
-            done = cv.wait(done).expect("first_done");
+        // An interrupt sets no flag here: look at it now and then.
+        while !*done && !self.aborted() {
+            done = cv
+                .wait_timeout(done, std::time::Duration::from_millis(100))
+                .expect("first_done")
+                .0;
         }
     }
 
-    /// Whether the load stopped.
+    /// Whether the load stopped (an error, or an interrupt).
     pub fn aborted(&self) -> bool {
-        self.abort.load(Relaxed)
+        self.abort.load(Relaxed) || self.interrupt.is_raised()
     }
 }
 

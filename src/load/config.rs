@@ -3,6 +3,7 @@
 use crate::chunk::ChunkLimits;
 use crate::commit::Method;
 use crate::encode::TypeHint;
+use crate::interrupt::Interrupt;
 use crate::report::ProgressMode;
 use crate::retry::RetryPolicy;
 use crate::source::{Compression, Dialect};
@@ -50,6 +51,8 @@ pub struct LoadConfig {
     /// For tables created from an inferred schema: advice appended to conversion errors,
     /// given the column's type (e.g. "inferred from the first 10000 rows; ...").
     pub type_hint: Option<TypeHint>,
+    /// Raised from outside (a signal handler) to stop the load between chunks.
+    pub interrupt: Interrupt,
 }
 
 impl LoadConfig {
@@ -74,6 +77,7 @@ impl LoadConfig {
             progress: ProgressMode::Quiet,
             ledger: true,
             type_hint: None,
+            interrupt: Interrupt::new(),
         }
     }
 

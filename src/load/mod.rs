@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 pub use crate::commit::Method;
 pub use crate::connect::Connector;
 pub use crate::encode::TypeHint;
+pub use crate::interrupt::Interrupt;
 pub use crate::ledger::fingerprint;
 
 /// The chunk byte bound under CockroachDB's intent budget: the keys a chunk writes (one
@@ -74,6 +75,38 @@ fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> 
     cfg
 }
 
+/// On PostgreSQL, lowers `cfg.workers` to the connections the server can take now:
+/// `max_connections` less those in use and the reserved ones (the control connection,
+/// in use now and closed before the writers connect, is the one left for the
+/// bookkeeping at the end). Returns the number asked for when it lowered it.
+/// CockroachDB has no such limit; a server that does not tell leaves it as asked.
+fn cap_workers(cfg: &mut LoadConfig, flavour: Flavour, client: &mut Client) -> Option<usize> {
+    if flavour == Flavour::Cockroach {
+        return None;
+    }
+    let free = client
+        .simple_query(
+            "SELECT current_setting('max_connections')::int \
+             - current_setting('superuser_reserved_connections')::int \
+             - coalesce(current_setting('reserved_connections', true)::int, 0) \
+             - (SELECT count(*) FROM pg_stat_activity \
+                WHERE backend_type = 'client backend')::int",
+        )
+        .ok()?
+        .iter()
+        .find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse::<i64>().ok()),
+            _ => None,
+        })?;
+    let free = free.max(1) as usize;
+    if cfg.workers <= free {
+        return None;
+    }
+    let asked = cfg.workers;
+    cfg.workers = free;
+    Some(asked)
+}
+
 /// What `--dry-run` found: the summary (nothing written) and the SQL a first chunk sends.
 #[derive(Debug, Clone)]
 pub struct DryRun {
@@ -95,7 +128,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
     let mut plan = plan::resolve(cfg, table, flavour)?;
     let counters = Arc::new(Counters::default());
     let rejects = Rejects::new(RejectBudget::new(counters.clone(), cfg.max_errors), None);
-    let control = PipelineControl::new(false);
+    let control = PipelineControl::new(false).with_interrupt(cfg.interrupt.clone());
     let progress = Progress::default();
     let stats = DryRunStats::default();
     let reporter = Reporter::start(counters.clone(), cfg.progress);
@@ -118,6 +151,9 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
         }
     });
     reporter.finish();
+    if cfg.interrupt.is_raised() {
+        return Err(cfg.interrupt.error());
+    }
     if let Some(e) = control.take_error() {
         return Err(e);
     }
@@ -148,9 +184,11 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let connector = with_session_defaults(connector);
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
-    let (flavour, cfg) = on_control(&connector, budget, |c| {
+    let (flavour, cfg, capped) = on_control(&connector, budget, |c| {
         let flavour = Flavour::detect(c)?;
-        Ok((flavour, cockroach_limits(cfg, flavour, c)))
+        let mut cfg = cockroach_limits(cfg, flavour, c);
+        let capped = cap_workers(&mut cfg, flavour, c);
+        Ok((flavour, cfg, capped))
     })?;
     let cfg = &cfg;
     let table = on_control(&connector, budget, |c| Table::read(c, &cfg.table))?;
@@ -163,11 +201,19 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     })?;
     let truncate = cfg.truncate && progress.chunks_touched() == 0;
     let counters = Arc::new(Counters::default());
+    cfg.interrupt.track(
+        counters.clone(),
+        progress.chunks_touched() as u64,
+        progress.rows_loaded,
+    );
+    if cfg.interrupt.is_raised() {
+        return Err(cfg.interrupt.error());
+    }
     let rejects = Rejects::new(
         RejectBudget::new(counters.clone(), cfg.max_errors),
         Some(reject_writer(cfg, &plan)),
     );
-    let control = PipelineControl::new(truncate);
+    let control = PipelineControl::new(truncate).with_interrupt(cfg.interrupt.clone());
     let cap = PieceCap::default();
     let shape = chunk_shape(cfg, &plan);
     let stdin = plan.stdin.take();
@@ -182,6 +228,12 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         reconnect_timeout: budget,
     };
     let reporter = Reporter::start(counters.clone(), cfg.progress);
+    if let Some(asked) = capped {
+        reporter.warn(&format!(
+            "--workers {asked} is more than the server has free connections for; using {}",
+            cfg.workers
+        ));
+    }
     let reader = ChunkReader {
         cfg,
         stdin,
@@ -206,6 +258,10 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         )
     });
     reporter.finish();
+    // Stopped from outside: what is committed stays, the ledger lets a rerun resume.
+    if cfg.interrupt.is_raised() {
+        return Err(cfg.interrupt.error());
+    }
     if let Some(e) = control.take_error() {
         let committed = counters.rows.load(Relaxed) + target.progress.rows_loaded;
         return Err(explain_partial(e, committed, &target.load_id));

@@ -10,6 +10,11 @@ use crate::report::{Counters, Reporter};
 use crate::source::{open_input, RecordReader};
 use crate::{ErrorKind, Result};
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+/// How long an interrupted load may spend counting the chunks it did not read, so that
+/// its message can say how many are left (well inside the binary's 5 s watchdog).
+const COUNT_BUDGET: Duration = Duration::from_millis(1500);
 
 /// What the reading thread needs.
 pub(crate) struct ChunkReader<'a> {
@@ -79,6 +84,9 @@ impl ChunkReader<'_> {
                     Err(e) => return Err(e),
                 };
                 if self.control.aborted() {
+                    if cfg.interrupt.is_raised() {
+                        self.count_rest(stream, fi);
+                    }
                     return Ok((seq, bytes));
                 }
                 seq = chunk.seq + 1;
@@ -113,5 +121,43 @@ impl ChunkReader<'_> {
             c.bytes_read.store(done_before, Relaxed);
         }
         Ok((seq, bytes))
+    }
+
+    /// After an interrupt: chunks the rest of the input (file `fi` on, without sending
+    /// anything) to learn the total, unless it is stdin, malformed or takes too long.
+    fn count_rest(&self, mut stream: ChunkStream<Box<dyn std::io::Read + Send>>, fi: usize) {
+        let cfg = self.cfg;
+        if cfg.files.iter().any(|f| f == "-") {
+            return;
+        }
+        let deadline = Instant::now() + COUNT_BUDGET;
+        let mut fi = fi;
+        loop {
+            loop {
+                if Instant::now() > deadline {
+                    return;
+                }
+                match stream.next_chunk() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(_) => return,
+                }
+            }
+            let seq = stream.next_seq();
+            fi += 1;
+            let Some(file) = cfg.files.get(fi) else {
+                self.cfg.interrupt.set_total(seq);
+                return;
+            };
+            let Ok(input) = open_input(file, cfg.compression) else {
+                return;
+            };
+            let rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());
+            let Ok(next) = ChunkStream::new(rdr, cfg.effective_limits(), fi, seq) else {
+                return;
+            };
+            stream = next;
+            stream.reader_mut().set_expected_fields(self.widths[fi]);
+        }
     }
 }

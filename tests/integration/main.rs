@@ -11,6 +11,7 @@
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
 //! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
+//! - `signals`: SIGINT/SIGTERM mid-load and their reruns, a signal while connecting, the worker cap.
 
 mod bank;
 mod cli;
@@ -26,6 +27,7 @@ mod oracle;
 mod proxy;
 mod resume;
 mod retry;
+mod signals;
 mod support;
 mod table;
 mod tls;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 mod args;
 mod cmd;
+mod signals;
 
 use args::{Cli, Command};
 use chunkload::error::ExitStatus;
@@ -28,6 +29,14 @@ fn main() -> ExitCode {
     match run(cli, url_on_command_line) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if is_interrupted(&e) => {
+            signals::print_interrupted(&one_line(&e));
+            let code = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<chunkload::Error>())
+                .map_or(130, |e| e.exit_code());
+            ExitCode::from(code)
+        }
         Err(e) => {
             let lib = e.chain().find_map(|c| c.downcast_ref::<chunkload::Error>());
             let mut msg = one_line(&e);
@@ -75,14 +84,16 @@ fn json_error(msg: &str, e: Option<&chunkload::Error>, status: ExitStatus) -> se
 }
 
 fn run(cli: Cli, url_on_command_line: bool) -> anyhow::Result<ExitCode> {
-    // Ctrl-C ends the process; a throwaway cluster's watchdog then stops and removes it.
+    // A load stops between chunks; the commands with a throwaway server or a file server
+    // stop it; anything else ends at once (a throwaway cluster's watchdog then removes it).
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    ctrlc::set_handler(move || {
-        if stop_tx.send(()).is_err() {
-            std::process::exit(130);
-        }
-    })
-    .context("installing the Ctrl-C handler")?;
+    let interrupt = chunkload::interrupt::Interrupt::new();
+    let on_signal = match &cli.command {
+        Command::Load(a) if !a.dry_run => signals::OnSignal::Interrupt(interrupt.clone()),
+        Command::Import(_) | Command::Server | Command::Demo(_) => signals::OnSignal::Stop(stop_tx),
+        _ => signals::OnSignal::Exit,
+    };
+    signals::install(on_signal).context("installing the signal handlers")?;
     let connection = cli.connection()?;
     let url = connection.as_deref();
     match &cli.command {
@@ -90,13 +101,23 @@ fn run(cli: Cli, url_on_command_line: bool) -> anyhow::Result<ExitCode> {
         Command::Bank(a) => cmd::bank::run(a, url),
         Command::Gen(a) => cmd::gen::run(a),
         Command::Schema(a) => cmd::schema::run(a),
-        Command::Load(a) => cmd::load::run(a, url),
+        Command::Load(a) => cmd::load::run(a, url, interrupt),
         Command::Import(a) => cmd::import::run(a, url, stop_rx),
         Command::Status(a) => cmd::status::run(a, url),
         Command::Completions(a) => cmd::completions::run(a),
         Command::Server => cmd::server::run(stop_rx),
         Command::Demo(a) => cmd::demo::run(a, url_on_command_line, stop_rx),
     }
+}
+
+/// A signal stopped the load: its one line is not an error message.
+fn is_interrupted(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<chunkload::Error>().map(|e| e.kind()),
+            Some(chunkload::ErrorKind::Interrupted { .. })
+        )
+    })
 }
 
 /// A broken pipe (`chunkload ... | head`) is not an error worth a message.

@@ -10,8 +10,14 @@ use chunkload::table::Table;
 use chunkload::Flavour;
 use std::process::ExitCode;
 
-pub(crate) fn run(args: &LoadArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
+/// `interrupt` is raised by the signal handler: the load stops between chunks.
+pub(crate) fn run(
+    args: &LoadArgs,
+    url: Option<&str>,
+    interrupt: chunkload::interrupt::Interrupt,
+) -> anyhow::Result<ExitCode> {
     let mut cfg = args.config()?;
+    cfg.interrupt = interrupt;
     if args.dry_run {
         return dry_run(&cfg, args, url);
     }
