@@ -10,11 +10,13 @@
 //! - `faults`, `resume`, `multihost`: exactly once through cuts, kills, 40001s, too-large
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
+//! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors).
 //! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
 
 mod bank;
 mod cli;
 mod cluster;
+mod cockroach;
 mod faults;
 mod import;
 mod import_scope;

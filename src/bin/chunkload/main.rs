@@ -56,7 +56,7 @@ fn run(cli: Cli, url_on_command_line: bool) -> anyhow::Result<ExitCode> {
         Command::Import(a) => cmd::import::run(a, url, stop_rx),
         Command::Status(a) => cmd::status::run(a, url),
         Command::Completions(a) => cmd::completions::run(a),
-        Command::Server => cmd::server::run(stop_rx),
+        Command::Server(a) => cmd::server::run(a, stop_rx),
         Command::Demo(a) => cmd::demo::run(a, url_on_command_line, stop_rx),
     }
 }
