@@ -304,3 +304,30 @@ fn cockroach_chunks_commit_under_read_committed_too() {
     );
     assert_exact(&url, 20_000);
 }
+
+#[test]
+fn cockroach_server_as_cockroachdb_prints_a_stand_in_url() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chunkload"))
+        .args(["server", "--as-cockroachdb"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run chunkload server");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim();
+    assert!(
+        url.starts_with("postgres://") && url.contains("127.0.0.1"),
+        "{url}"
+    );
+    let flavour = Flavour::detect(&mut client(url));
+    drop(child.stdin.take()); // closing stdin stops the server
+    let status = child.wait().unwrap();
+    assert_eq!(flavour.unwrap(), Flavour::Cockroach, "{url}");
+    assert!(status.success());
+}
