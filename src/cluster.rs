@@ -50,6 +50,10 @@ impl Default for ClusterOptions {
     }
 }
 
+/// The `version()` of the CockroachDB stand-in ([`LocalCluster::create_cockroach_database`]),
+/// a real one.
+pub const COCKROACH_VERSION: &str = "CockroachDB CCL v23.2.4 (x86_64-pc-linux-gnu, built 2024/04/05 17:36:42, go1.21.9 X:nocoverageredesign)";
+
 /// A running throwaway server. Dropping it stops the server and removes its files.
 pub struct LocalCluster {
     dir: PathBuf,
@@ -385,6 +389,27 @@ rm -rf "$1""#;
         c.batch_execute(&format!("DROP DATABASE IF EXISTS {q}"))?;
         c.batch_execute(&format!("CREATE DATABASE {q}"))?;
         Ok(self.url_for(name))
+    }
+
+    /// Creates database `name` as a stand-in for CockroachDB and returns its URL: a
+    /// function `crdb_compat.version()` answers with [`COCKROACH_VERSION`], and the
+    /// database's `search_path` puts that schema before an explicit `pg_catalog`, which
+    /// PostgreSQL then searches last, so an unqualified `SELECT version()` reaches it and
+    /// chunkload takes its CockroachDB flavour against a real server. `public` stays first,
+    /// so tables are still created there. PostgreSQL has no
+    /// `SHOW CLUSTER SETTING`, like a CockroachDB user without the privilege to read it.
+    pub fn create_cockroach_database(&self, name: &str) -> Result<String> {
+        let url = self.create_database(name)?;
+        let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
+        let q = crate::sql::quote_ident(name);
+        let v = crate::sql::quote_literal(COCKROACH_VERSION);
+        c.batch_execute(&format!(
+            "CREATE SCHEMA crdb_compat;
+             CREATE FUNCTION crdb_compat.version() RETURNS text
+               LANGUAGE sql IMMUTABLE AS $$ SELECT {v}::text $$;
+             ALTER DATABASE {q} SET search_path = \"$user\", public, crdb_compat, pg_catalog;"
+        ))?;
+        Ok(url)
     }
 
     /// Restarts the server (`pg_ctl restart -m fast`) on the same port: every open

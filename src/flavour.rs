@@ -1,5 +1,20 @@
 //! The one switch between PostgreSQL and CockroachDB. Every piece of SQL that only one of
 //! the two understands is chosen through [`Flavour`].
+//!
+//! Facts of CockroachDB (v23.2–v25.x) the CockroachDB flavour is built on:
+//! - COPY goes in text, not binary: CockroachDB accepts text, CSV and binary `COPY FROM`,
+//!   but its vectorized fast path does not take binary. Inside an explicit transaction (each
+//!   chunk's) a COPY is atomic and the server does not retry it: the client's
+//!   `SAVEPOINT cockroach_restart` loop ([`crate::retry`]) does.
+//! - READ COMMITTED is the default isolation from v24.1; it retries statements internally
+//!   but can still return 40001, so chunk transactions are the same under both levels.
+//! - `SHOW CLUSTER SETTING kv.transaction.max_intents_bytes` needs admin,
+//!   `VIEWCLUSTERSETTING` or `MODIFYCLUSTERSETTING`; without it the 4 MiB default stands.
+//! - The session variable `inject_retry_errors_enabled = true` makes a real cluster raise
+//!   40001s on demand: the way to check chunkload's retries against one's own cluster.
+//! - `version()` reads `CockroachDB CCL v23.1.2 (x86_64-apple-darwin19, built 2023/05/25
+//!   16:10:39, go1.19.4)`; platform, build and Go version vary; `server_version` says
+//!   `13.0.0`, so only `version()` tells the two apart.
 
 use crate::Result;
 
@@ -13,13 +28,26 @@ pub enum Flavour {
 }
 
 impl Flavour {
-    /// Reads the flavour from the text of `SELECT version()`.
+    /// Reads the flavour from the text of `SELECT version()`, leniently: any text naming
+    /// CockroachDB (CCL or OSS, whatever the platform or build) is CockroachDB.
     pub fn from_version(version: &str) -> Flavour {
-        if version.contains("CockroachDB") {
+        if version.to_ascii_lowercase().contains("cockroachdb") {
             Flavour::Cockroach
         } else {
             Flavour::Postgres
         }
+    }
+
+    /// The `vMAJOR.MINOR.PATCH` of a CockroachDB `version()` text, when it has one.
+    pub fn cockroach_version(version: &str) -> Option<(u32, u32, u32)> {
+        let rest = &version[version.to_ascii_lowercase().find("cockroachdb")?..];
+        let word = rest.split_whitespace().find(|w| {
+            w.strip_prefix('v')
+                .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+        })?;
+        let mut parts = word[1..].split(|c: char| !c.is_ascii_digit());
+        let mut next = || parts.next().and_then(|p| p.parse().ok());
+        Some((next()?, next()?, next().unwrap_or(0)))
     }
 
     /// A short name for messages and reports.
@@ -46,6 +74,29 @@ impl std::fmt::Display for Flavour {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn real_version_strings_are_parsed_leniently() {
+        let cases = [
+            ("CockroachDB CCL v23.1.2 (x86_64-apple-darwin19, built 2023/05/25 16:10:39, go1.19.4)", (23, 1, 2)),
+            ("CockroachDB CCL v24.3.1 (aarch64-unknown-linux-gnu, built 2024/12/09 15:34:39, go1.22.8 X:nocoverageredesign)", (24, 3, 1)),
+            ("CockroachDB OSS v22.1.0 (x86_64-pc-linux-gnu, built 2022/05/23 16:27:47, go1.17.6)", (22, 1, 0)),
+            (crate::cluster::COCKROACH_VERSION, (23, 2, 4)),
+            ("CockroachDB CCL v25.2.0-beta.1 (x86_64-pc-linux-gnu, built 2025/04/14, go1.23.7)", (25, 2, 0)),
+        ];
+        for (v, number) in cases {
+            assert_eq!(Flavour::from_version(v), Flavour::Cockroach, "{v}");
+            assert_eq!(Flavour::cockroach_version(v), Some(number), "{v}");
+        }
+        for v in [
+            "PostgreSQL 16.4 (Ubuntu 16.4-1.pgdg22.04+1) on x86_64-pc-linux-gnu, compiled by gcc (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0, 64-bit",
+            "PostgreSQL 13.0.0",
+            "",
+        ] {
+            assert_eq!(Flavour::from_version(v), Flavour::Postgres, "{v}");
+            assert_eq!(Flavour::cockroach_version(v), None, "{v}");
+        }
+    }
 
     #[test]
     fn version_strings_pick_the_flavour() {

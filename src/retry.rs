@@ -120,6 +120,10 @@ pub fn connection_lost(e: &postgres::Error) -> bool {
 }
 
 fn classify_error(e: &Error, during_commit: bool) -> Retry {
+    // A 40001 for a transaction that ran too long asks for a smaller one, not another try.
+    if is_too_large(e) {
+        return Retry::Fail;
+    }
     match e.kind() {
         ErrorKind::Db(pe) => classify(
             pe.code().map(|c| c.code()),
@@ -173,17 +177,38 @@ pub fn fault(e: &Error) -> Fault {
     }
 }
 
-/// The server refused a transaction or a message as too large. CockroachDB's refusals
-/// carry no dedicated SQLSTATE, so they are known by their message.
+/// The server refused a transaction or a message as too large, or the transaction ran
+/// past its deadline: split it and lower the chunk size. CockroachDB's refusals, known by
+/// their message as their SQLSTATEs are shared with other errors:
+/// - 53400 `the transaction is locking too many rows and exceeded its lock-tracking memory
+///   budget` (over `kv.transaction.max_intents_bytes`, when
+///   `kv.transaction.reject_over_max_intents_budget.enabled` is on);
+/// - `command is too large: N bytes (max: 67108864)` (one write batch over
+///   `kv.raft.command.max_size`);
+/// - 40001 `RETRY_COMMIT_DEADLINE_EXCEEDED`, for which the docs advise smaller batches
+///   rather than plain retries;
+/// - `transaction is too large to complete; try splitting into pieces` (v2.x).
 pub fn is_too_large(e: &Error) -> bool {
-    if sqlstate(e) == Some(&SqlState::PROGRAM_LIMIT_EXCEEDED) {
+    let state = sqlstate(e);
+    if state == Some(&SqlState::PROGRAM_LIMIT_EXCEEDED) {
         return true;
     }
     let msg = e.to_string();
-    msg.contains("transaction is too large")
-        || msg.contains("try splitting into pieces")
-        || msg.contains("bigger than maximum allowed message size")
+    if state == Some(&SqlState::T_R_SERIALIZATION_FAILURE) {
+        return msg.contains("RETRY_COMMIT_DEADLINE_EXCEEDED");
+    }
+    TOO_LARGE.iter().any(|m| msg.contains(m))
 }
+
+/// Messages of a refusal for size, whatever the SQLSTATE.
+const TOO_LARGE: [&str; 6] = [
+    "transaction is too large",
+    "try splitting into pieces",
+    "bigger than maximum allowed message size",
+    "exceeded its lock-tracking memory budget",
+    "command is too large",
+    "RETRY_COMMIT_DEADLINE_EXCEEDED",
+];
 
 /// The connection is gone (or the server is going away), or a commit's outcome is
 /// unknown: what a reconnect and a ledger lookup resolve.
@@ -434,6 +459,18 @@ mod tests {
             "transaction is too large to complete; try splitting into pieces"
         )));
         assert!(!is_too_large(&Error::other("duplicate key value")));
+        for msg in [
+            "the transaction is locking too many rows and exceeded its lock-tracking memory \
+             budget; lock spans: 4194400 bytes > budget: 4194304 bytes",
+            "command is too large: 70000000 bytes (max: 67108864)",
+            "restart transaction: TransactionRetryWithProtoRefreshError: \
+             TransactionRetryError: retry txn (RETRY_COMMIT_DEADLINE_EXCEEDED - txn timestamp \
+             pushed too much; deadline exceeded by 1.2s)",
+        ] {
+            let e = Error::other(msg);
+            assert!(is_too_large(&e), "{msg}");
+            assert_eq!(fault(&e), Fault::TooLarge, "{msg}");
+        }
     }
 
     #[test]

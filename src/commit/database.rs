@@ -267,9 +267,14 @@ impl DatabaseSink<'_> {
                 }
                 Method::Copy => {
                     let mut w = tx.copy_in(stmt)?;
-                    encode::copy::write_copy(&work.rows, range.clone(), st.format, &mut w)
-                        .map_err(copy_stream_error)?;
-                    w.finish()?;
+                    let written =
+                        encode::copy::write_copy(&work.rows, range.clone(), st.format, &mut w);
+                    // Finish even after a failed write: the server's error (a 40001 raised
+                    // mid-COPY, as CockroachDB does) then ends the COPY in step, and the
+                    // connection stays usable for `ROLLBACK TO SAVEPOINT` and the retry.
+                    let finished = w.finish();
+                    written.map_err(copy_stream_error)?;
+                    finished?;
                 }
             }
             Ok(())

@@ -51,8 +51,12 @@ pub fn cap_for_intents(max_bytes: usize, max_intents_bytes: u64) -> usize {
     max_bytes.min((max_intents_bytes / 2).max(1024) as usize)
 }
 
-/// On CockroachDB, reads `kv.transaction.max_intents_bytes` when permitted and keeps
-/// chunks under it; elsewhere, or without the privilege, the configuration stands.
+/// CockroachDB's documented default of `kv.transaction.max_intents_bytes` (since v21.2).
+pub const DEFAULT_MAX_INTENTS_BYTES: u64 = 4 << 20;
+
+/// On CockroachDB, reads `kv.transaction.max_intents_bytes` and keeps chunks under it.
+/// Reading it needs admin, `VIEWCLUSTERSETTING` or `MODIFYCLUSTERSETTING`, so for ordinary
+/// users the probe fails: then the documented default stands, with one warning.
 fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> LoadConfig {
     let mut cfg = cfg.clone();
     if flavour != Flavour::Cockroach {
@@ -60,18 +64,24 @@ fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> 
     }
     let setting = client
         .simple_query("SHOW CLUSTER SETTING kv.transaction.max_intents_bytes")
-        .ok()
+        .map_err(Error::from)
         .and_then(|msgs| {
-            msgs.iter().find_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(r) => {
-                    r.get(0).and_then(|v| v.trim().parse::<u64>().ok())
-                }
-                _ => None,
-            })
+            msgs.iter()
+                .find_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(r) => {
+                        r.get(0).and_then(|v| v.trim().parse::<u64>().ok())
+                    }
+                    _ => None,
+                })
+                .ok_or_else(|| Error::other("no number in the answer"))
         });
-    if let Some(budget) = setting {
-        cfg.limits.max_bytes = cap_for_intents(cfg.limits.max_bytes, budget);
-    }
+    let budget = setting.unwrap_or_else(|e| {
+        if cfg.progress != ProgressMode::Quiet {
+            eprintln!("{}", intents_warning(&e));
+        }
+        DEFAULT_MAX_INTENTS_BYTES
+    });
+    cfg.limits.max_bytes = cap_for_intents(cfg.limits.max_bytes, budget);
     cfg
 }
 
@@ -105,6 +115,17 @@ fn cap_workers(cfg: &mut LoadConfig, flavour: Flavour, client: &mut Client) -> O
     let asked = cfg.workers;
     cfg.workers = free;
     Some(asked)
+}
+
+/// The one line said when the intent budget cannot be read.
+fn intents_warning(e: &Error) -> String {
+    let first = e.to_string();
+    let first = first.lines().next().unwrap_or_default();
+    format!(
+        "warning: cannot read kv.transaction.max_intents_bytes ({first}); \
+         assuming CockroachDB's default of {} MiB per transaction",
+        DEFAULT_MAX_INTENTS_BYTES >> 20
+    )
 }
 
 /// What `--dry-run` found: the summary (nothing written) and the SQL a first chunk sends.

@@ -10,12 +10,14 @@
 //! - `faults`, `resume`, `multihost`: exactly once through cuts, kills, 40001s, too-large
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
+//! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors).
 //! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
 //! - `signals`: SIGINT/SIGTERM mid-load and their reruns, a signal while connecting, the worker cap.
 
 mod bank;
 mod cli;
 mod cluster;
+mod cockroach;
 mod faults;
 mod import;
 mod import_scope;

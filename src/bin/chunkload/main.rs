@@ -90,7 +90,9 @@ fn run(cli: Cli, url_on_command_line: bool) -> anyhow::Result<ExitCode> {
     let interrupt = chunkload::interrupt::Interrupt::new();
     let on_signal = match &cli.command {
         Command::Load(a) if !a.dry_run => signals::OnSignal::Interrupt(interrupt.clone()),
-        Command::Import(_) | Command::Server | Command::Demo(_) => signals::OnSignal::Stop(stop_tx),
+        Command::Import(_) | Command::Server(_) | Command::Demo(_) => {
+            signals::OnSignal::Stop(stop_tx)
+        }
         _ => signals::OnSignal::Exit,
     };
     signals::install(on_signal).context("installing the signal handlers")?;
@@ -105,7 +107,7 @@ fn run(cli: Cli, url_on_command_line: bool) -> anyhow::Result<ExitCode> {
         Command::Import(a) => cmd::import::run(a, url, stop_rx),
         Command::Status(a) => cmd::status::run(a, url),
         Command::Completions(a) => cmd::completions::run(a),
-        Command::Server => cmd::server::run(stop_rx),
+        Command::Server(a) => cmd::server::run(a, stop_rx),
         Command::Demo(a) => cmd::demo::run(a, url_on_command_line, stop_rx),
     }
 }

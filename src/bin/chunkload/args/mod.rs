@@ -138,7 +138,7 @@ pub(crate) enum Command {
     /// Start a throwaway local PostgreSQL and keep it until Ctrl-C or stdin closes (for
     /// benchmarks and scripts); prints its URL on the first line of stdout.
     #[command(hide = true)]
-    Server,
+    Server(ServerArgs),
     /// Start a throwaway local PostgreSQL, run the bank app and a chunked load on it, stop it.
     #[command(after_help = "Example:\n  chunkload demo --keep")]
     Demo(DemoArgs),
@@ -153,6 +153,15 @@ impl Command {
             _ => false,
         }
     }
+}
+
+/// Options of `chunkload server`.
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// Print the URL of a database that answers `SELECT version()` like CockroachDB, so
+    /// chunkload takes its CockroachDB paths against this PostgreSQL.
+    #[arg(long)]
+    pub as_cockroachdb: bool,
 }
 
 #[cfg(test)]

@@ -136,6 +136,9 @@ fn report(plan: &ImportPlan, emit: Emit) {
     if let Some(n) = plan.shard_note() {
         eprintln!("note: {n}");
     }
+    if let Some(w) = plan.shard_size_warning() {
+        eprintln!("warning: {w}");
+    }
     eprintln!(
         "wrote {} shards ({} records, {} bytes) to {}",
         plan.shards().len(),

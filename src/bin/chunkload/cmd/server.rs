@@ -1,13 +1,18 @@
 //! `chunkload server` (hidden): a throwaway PostgreSQL for benchmarks and scripts.
 
+use crate::args::ServerArgs;
 use chunkload::cluster::LocalCluster;
 use std::process::ExitCode;
 use std::sync::mpsc::Receiver;
 
 /// Serves until `stop` (Ctrl-C), or until whoever started us closes our stdin.
-pub(crate) fn run(stop: Receiver<()>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &ServerArgs, stop: Receiver<()>) -> anyhow::Result<ExitCode> {
     let cluster = LocalCluster::start()?;
-    println!("{}", cluster.url());
+    let url = match args.as_cockroachdb {
+        true => cluster.create_cockroach_database("cockroachdb")?,
+        false => cluster.url(),
+    };
+    println!("{url}");
     std::io::Write::flush(&mut std::io::stdout())?;
     std::thread::spawn(move || {
         let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());

@@ -1,0 +1,333 @@
+//! The CockroachDB path end to end against the stand-in: a database of the throwaway
+//! PostgreSQL that answers `SELECT version()` like CockroachDB, so chunkload takes its
+//! CockroachDB flavour (savepoint protocol, COPY text, the intent-budget probe) against a
+//! real server. CockroachDB's errors are raised by triggers with its SQLSTATEs and messages.
+
+use crate::cli::{chunkload, stderr};
+use crate::proxy::{Faults, Proxy};
+use crate::support::{
+    accounts_file, assert_exact, client, cluster, target_and_reference, via_port,
+};
+use chunkload::Flavour;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A fresh stand-in database named after the test; returns its URL.
+fn fresh_cockroach_db(test: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name = format!("c{}_{}", N.fetch_add(1, Ordering::SeqCst), test);
+    cluster()
+        .create_cockroach_database(&name)
+        .expect("create a CockroachDB stand-in database")
+}
+
+fn load(url: &str, file: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "load",
+        file.to_str().unwrap(),
+        "--table",
+        "accounts",
+        "--url",
+        url,
+        "--reconnect-timeout",
+        "60",
+        "--retry-base-ms",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    chunkload(&args)
+}
+
+fn summary(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("summary JSON ({e})"))
+}
+
+/// Every COPY that committed into `accounts`, as the server saw it.
+fn seen_copies(url: &str) -> Vec<String> {
+    client(url)
+        .query("SELECT q FROM seen", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Raises 40001 with CockroachDB's messages at the first row of every third attempt
+/// (counted by a sequence, which survives rollback) and logs each statement's text. A row
+/// trigger, as CockroachDB refuses while writing: an error raised before the server reads
+/// any COPY data (a statement trigger) answers the Sync the client sent after Execute and
+/// the one after CopyDone, two ReadyForQuery that desynchronize the connection; chunkload
+/// then takes it as lost, reconnects and asks the ledger.
+fn flaky_with_cockroach_messages(url: &str) {
+    client(url)
+        .batch_execute(
+            "CREATE TABLE seen (q text);
+             CREATE SEQUENCE attempts;
+             CREATE FUNCTION flaky() RETURNS trigger LANGUAGE plpgsql AS $$
+             DECLARE n int8;
+             BEGIN
+               IF coalesce(current_setting('chunkload.attempt', true), '') <> '' THEN
+                 RETURN NEW;
+               END IF;
+               -- First row of this attempt (ROLLBACK TO SAVEPOINT resets the setting).
+               PERFORM set_config('chunkload.attempt', 'on', true);
+               n := nextval('attempts');
+               IF n % 6 = 1 THEN
+                 RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE =
+                   'restart transaction: TransactionRetryWithProtoRefreshError: WriteTooOldError: write for key /Table/104/1 at timestamp 1.0 too old; must write at or above 2.0: RETRY_WRITE_TOO_OLD';
+               ELSIF n % 6 = 4 THEN
+                 RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE =
+                   'restart transaction: TransactionRetryWithProtoRefreshError: ReadWithinUncertaintyIntervalError: read at time 1.0 encountered previous write with future timestamp 1.5 within uncertainty interval: RETRY_SERIALIZABLE';
+               END IF;
+               INSERT INTO seen VALUES (current_query());
+               RETURN NEW;
+             END $$;
+             CREATE TRIGGER flaky BEFORE INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION flaky();",
+        )
+        .unwrap();
+}
+
+#[test]
+fn cockroach_stand_in_answers_like_cockroachdb() {
+    let url = fresh_cockroach_db("standin");
+    let mut c = client(&url);
+    assert_eq!(Flavour::detect(&mut c).unwrap(), Flavour::Cockroach);
+    let v: String = c.query_one("SELECT version()", &[]).unwrap().get(0);
+    assert_eq!(v, chunkload::cluster::COCKROACH_VERSION);
+    assert!(
+        c.simple_query("SHOW CLUSTER SETTING kv.transaction.max_intents_bytes")
+            .is_err(),
+        "no cluster settings, as for a user without VIEWCLUSTERSETTING"
+    );
+    let mut plain = client(&cluster().url());
+    assert_eq!(Flavour::detect(&mut plain).unwrap(), Flavour::Postgres);
+}
+
+#[test]
+fn cockroach_load_rides_out_40001s_through_savepoints_with_copy_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 40_000, 21);
+    let url = fresh_cockroach_db("load");
+    target_and_reference(&url, &file);
+    flaky_with_cockroach_messages(&url);
+    // No --json: the warning about the unreadable intent budget must show, once.
+    let out = load(&url, &file, &["--chunk-bytes", "64K", "--workers", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("kv.transaction.max_intents_bytes") && warnings[0].contains("4 MiB"),
+        "{err}"
+    );
+    let copies = seen_copies(&url);
+    assert!(copies.len() >= 10, "chunks: {}", copies.len());
+    for q in &copies {
+        assert!(q.starts_with("COPY "), "{q}");
+        assert!(
+            !q.to_uppercase().contains("BINARY"),
+            "text COPY on CockroachDB: {q}"
+        );
+    }
+    assert!(
+        client(&url)
+            .query_one("SELECT last_value FROM attempts", &[])
+            .unwrap()
+            .get::<_, i64>(0)
+            > copies.len() as i64,
+        "some attempts were refused and retried"
+    );
+    assert_exact(&url, 40_000);
+}
+
+#[test]
+fn cockroach_intent_budget_falls_back_to_the_4_mib_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 150_000, 22);
+    let url = fresh_cockroach_db("budget");
+    target_and_reference(&url, &file);
+    let out = load(
+        &url,
+        &file,
+        &["--chunk-bytes", "64M", "--chunk-rows", "1000000", "--json"],
+    );
+    let s = summary(&out);
+    // Half the 4 MiB default in source bytes per chunk: a ~7 MB file needs several.
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert!(size > 4 << 20, "{size}");
+    assert!(
+        s["chunks"].as_u64().unwrap() >= size / (2 << 20),
+        "chunks capped under the intent budget: {s}"
+    );
+    assert_exact(&url, 150_000);
+}
+
+#[test]
+fn cockroach_proxy_cuts_connections_on_the_savepoint_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 100_000, 23);
+    let url = fresh_cockroach_db("proxy");
+    target_and_reference(&url, &file);
+    let proxy = Proxy::start(
+        ([127, 0, 0, 1], cluster().port()).into(),
+        Faults {
+            random_every_ms: Some((150, 600)),
+            max_random_cuts: 4,
+            cut_after_commit_every: Some(5),
+            seed: 7,
+        },
+    );
+    let out = load(
+        &via_port(&url, proxy.addr().port()),
+        &file,
+        &["--chunk-bytes", "64K", "--workers", "2", "--json"],
+    );
+    let s = summary(&out);
+    assert!(s["reconnects"].as_u64().unwrap() >= 1, "{s}");
+    assert!(
+        s["commits_confirmed"].as_u64().unwrap() >= 1,
+        "a COMMIT whose answer was cut was found in the ledger: {s}"
+    );
+    assert_exact(&url, 100_000);
+}
+
+/// Raises `sqlstate`/`message` once a transaction has written more than 20 000 bytes.
+fn size_limit(url: &str, sqlstate: &str, message: &str) {
+    client(url)
+        .batch_execute(&format!(
+            "CREATE FUNCTION budget() RETURNS trigger LANGUAGE plpgsql AS $$
+             DECLARE total int8;
+             BEGIN
+               total := coalesce(nullif(current_setting('chunkload.tx_bytes', true), ''), '0')::int8
+                        + octet_length(NEW::text);
+               PERFORM set_config('chunkload.tx_bytes', total::text, true);
+               IF total > 20000 THEN
+                 RAISE EXCEPTION USING ERRCODE = '{sqlstate}', MESSAGE = '{message}';
+               END IF;
+               RETURN NEW;
+             END $$;
+             CREATE TRIGGER budget BEFORE INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION budget();"
+        ))
+        .unwrap();
+}
+
+#[test]
+fn cockroach_size_limits_split_the_chunk_and_lower_the_chunk_size() {
+    let cases = [
+        ("53400", "the transaction is locking too many rows and exceeded its lock-tracking memory budget; lock spans: 4194500 bytes > budget: 4194304 bytes. Request pertains to 40000 rows"),
+        ("XX000", "command is too large: 70000000 bytes (max: 67108864)"),
+        ("40001", "restart transaction: TransactionRetryWithProtoRefreshError: TransactionRetryError: retry txn (RETRY_COMMIT_DEADLINE_EXCEEDED - txn timestamp pushed too much; deadline exceeded by 1.1s)"),
+        ("XX000", "transaction is too large to complete; try splitting into pieces"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 4_000, 24);
+    for (i, (state, msg)) in cases.iter().enumerate() {
+        let url = fresh_cockroach_db(&format!("limit{i}"));
+        target_and_reference(&url, &file);
+        size_limit(&url, state, msg);
+        let out = load(&url, &file, &["--chunk-bytes", "1M", "--json"]);
+        let s = summary(&out);
+        assert!(s["too_large_splits"].as_u64().unwrap() >= 1, "{msg}: {s}");
+        assert_eq!(
+            s["retries"].as_u64().unwrap(),
+            0,
+            "split, not retried: {msg}: {s}"
+        );
+        let lowered = s["lowered_chunk_rows"]
+            .as_u64()
+            .expect("chunk size lowered");
+        assert!(lowered * 50 <= 20_000, "{msg}: {lowered} rows");
+        assert_exact(&url, 4_000);
+    }
+}
+
+#[test]
+fn cockroach_ambiguous_commit_is_resolved_by_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 5_000, 25);
+    let url = fresh_cockroach_db("ambiguous");
+    target_and_reference(&url, &file);
+    // At COMMIT (after RELEASE), the first transaction answers 40003 and rolls back.
+    client(&url)
+        .batch_execute(
+            "CREATE SEQUENCE commits;
+             CREATE FUNCTION ambiguous() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF nextval('commits') = 1 THEN
+                 RAISE EXCEPTION USING ERRCODE = '40003', MESSAGE = 'result is ambiguous: error=rpc error: code = Unavailable';
+               END IF;
+               RETURN NULL;
+             END $$;
+             CREATE CONSTRAINT TRIGGER ambiguous AFTER INSERT ON accounts
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ambiguous();",
+        )
+        .unwrap();
+    let out = load(&url, &file, &["--chunk-bytes", "16K", "--json"]);
+    let s = summary(&out);
+    assert!(s["reconnects"].as_u64().unwrap() >= 1, "{s}");
+    assert_eq!(
+        s["retries"].as_u64().unwrap(),
+        0,
+        "never retried blindly: {s}"
+    );
+    assert_exact(&url, 5_000);
+}
+
+#[test]
+fn cockroach_chunks_commit_under_read_committed_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 20_000, 26);
+    let name = "read_committed";
+    let url = fresh_cockroach_db(name);
+    let db: String = client(&url)
+        .query_one("SELECT current_database()", &[])
+        .unwrap()
+        .get(0);
+    client(&url)
+        .batch_execute(&format!(
+            "ALTER DATABASE {db} SET default_transaction_isolation = 'read committed'"
+        ))
+        .unwrap();
+    target_and_reference(&url, &file);
+    flaky_with_cockroach_messages(&url);
+    let iso: String = client(&url)
+        .query_one("SHOW transaction_isolation", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(iso, "read committed");
+    let out = load(&url, &file, &["--chunk-bytes", "64K", "--json"]);
+    let s = summary(&out);
+    assert!(
+        s["retries"].as_u64().unwrap() >= 1,
+        "40001 under READ COMMITTED: {s}"
+    );
+    assert_exact(&url, 20_000);
+}
+
+#[test]
+fn cockroach_server_as_cockroachdb_prints_a_stand_in_url() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chunkload"))
+        .args(["server", "--as-cockroachdb"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run chunkload server");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim();
+    assert!(
+        url.starts_with("postgres://") && url.contains("127.0.0.1"),
+        "{url}"
+    );
+    let flavour = Flavour::detect(&mut client(url));
+    drop(child.stdin.take()); // closing stdin stops the server
+    let status = child.wait().unwrap();
+    assert_eq!(flavour.unwrap(), Flavour::Cockroach, "{url}");
+    assert!(status.success());
+}
