@@ -161,8 +161,9 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let progress = on_control(&connector, budget, |c| {
         ledger::begin_load(c, &load_id, &table_name, &cfg.files, &fingerprint)
     })?;
-    let truncate = cfg.truncate && progress.chunks_touched() == 0;
+    let truncate = cfg.truncate && progress.is_empty();
     let counters = Arc::new(Counters::default());
+    counters.chunks_skipped.store(progress.pieces, Relaxed);
     let rejects = Rejects::new(
         RejectBudget::new(counters.clone(), cfg.max_errors),
         Some(reject_writer(cfg, &plan)),
@@ -210,7 +211,8 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         let committed = counters.rows.load(Relaxed) + target.progress.rows_loaded;
         return Err(explain_partial(e, committed, &target.load_id));
     }
-    // Every chunk is covered: mark the load finished.
+    // Every record is covered: mark the load finished.
+    let chunks = chunks + target.progress.pieces;
     on_control(&target.connector, budget, |c| {
         ledger::finish_load(c, &target.load_id, chunks)
     })?;
@@ -228,23 +230,19 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     .summary(cfg))
 }
 
-/// The load id: explicit or derived from the inputs and every option that decides chunk
-/// boundaries or contents; a fresh load (or stdin without an id) gets a new one.
+/// The load id: explicit or derived from the inputs, the table, the column mapping and the
+/// dialect (not the chunking, method or workers: the ledger is keyed by byte ranges); a
+/// fresh load (or stdin without an id) gets a new one.
 fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
     let stdin = cfg.files.iter().any(|f| f == "-");
     let fresh = cfg.fresh || (stdin && cfg.load_id.is_none());
     let st = &plan.statements;
-    let l = cfg.effective_limits();
     let options = format!(
-        "{}|{:?}|{:?}|{}|{}|{}|{}|{:?}",
+        "{}|{:?}|{:?}|{:?}",
         st.table.sql_name(),
         st.columns.iter().map(|c| &c.name).collect::<Vec<_>>(),
+        plan.projections,
         cfg.dialect,
-        l.max_bytes,
-        l.max_rows,
-        l.max_params,
-        l.max_message,
-        cfg.method
     );
     ledger::load_id(
         &cfg.files,
