@@ -311,6 +311,29 @@ impl RejectWriter {
         v
     }
 
+    /// Fails unless the reject file can be written: called before the first chunk commits,
+    /// so an unwritable path stops the load with nothing committed. A file that did not
+    /// exist is created and removed again, leaving no empty reject file behind.
+    pub fn check_writable(&self) -> Result<()> {
+        let path = std::path::Path::new(&self.path);
+        let existed = path.exists();
+        let opened = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        match opened {
+            Ok(_) if !existed => {
+                std::fs::remove_file(path).map_err(|e| Error::io(self.path.clone(), e))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(Error::usage(format!(
+                "the reject file {} cannot be written ({e}); nothing was loaded. \
+                 Pass --reject-file PATH in a writable place",
+                self.path
+            ))),
+        }
+    }
+
     /// Appends one rejected record.
     pub fn write(&self, raw: &[u8], line: u64, error: &str) -> Result<()> {
         let mut guard = self.out.lock().expect("reject writer poisoned");

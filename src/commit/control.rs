@@ -121,6 +121,15 @@ impl Rejects {
         }
     }
 
+    /// Fails unless bad rows, should any come, can be written (see
+    /// [`RejectWriter::check_writable`]); nothing to check when none are tolerated.
+    pub fn check_writable(&self) -> Result<()> {
+        match &self.file {
+            Some(f) if self.tolerates_any() => f.check_writable(),
+            _ => Ok(()),
+        }
+    }
+
     /// The reject file's path, unless nothing is written.
     pub fn path(&self) -> Option<&str> {
         self.file.as_ref().map(|f| f.path())

@@ -168,6 +168,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         RejectBudget::new(counters.clone(), cfg.max_errors),
         Some(reject_writer(cfg, &plan)),
     );
+    rejects.check_writable()?;
     let control = PipelineControl::new(truncate);
     let cap = PieceCap::default();
     let shape = chunk_shape(cfg, &plan);

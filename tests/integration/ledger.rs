@@ -154,3 +154,66 @@ fn ledger_sigkill_reruns_with_other_options_stdin() {
     let csv = accounts_file(dir.path(), ROWS as u64, 23);
     killed_and_rerun_with_other_options("ledger_stdin", "-", &csv, 3);
 }
+
+#[test]
+fn ledger_unwritable_reject_file_commits_nothing_and_bookkeeping_stays_in_its_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = accounts_file(dir.path(), 2_000, 24);
+    let url = fresh_db("ledger_reject_unwritable");
+    target_and_reference(&url, &csv);
+    let f = csv.to_str().unwrap();
+    let bad = dir.path().join("no such dir").join("rejects.csv");
+    let o = crate::cli::chunkload(&[
+        "load",
+        f,
+        "--table",
+        "accounts",
+        "--url",
+        &url,
+        "--max-errors",
+        "5",
+        "--reject-file",
+        bad.to_str().unwrap(),
+    ]);
+    let err = crate::cli::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("reject file") && err.contains("nothing was loaded"),
+        "{err}"
+    );
+    assert_eq!(crate::support::count(&url, "accounts"), 0);
+    // A good reject path: the load goes through, and its bookkeeping is not in public.
+    let good = dir.path().join("rejects.csv");
+    let o = crate::cli::chunkload(&[
+        "load",
+        f,
+        "--table",
+        "accounts",
+        "--url",
+        &url,
+        "--max-errors",
+        "5",
+        "--reject-file",
+        good.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", crate::cli::stderr(&o));
+    assert!(!good.exists(), "no bad rows, no reject file left behind");
+    assert_exact(&url, 2_000);
+    let tables: Vec<(String, String)> = client(&url)
+        .query(
+            "SELECT table_schema::text, table_name::text FROM information_schema.tables
+             WHERE table_name LIKE 'chunkload%' ORDER BY 1, 2",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            ("chunkload".to_string(), "chunkload_ledger".to_string()),
+            ("chunkload".to_string(), "chunkload_loads".to_string())
+        ]
+    );
+}
