@@ -267,6 +267,8 @@ pub struct Progress {
     pub rows_loaded: u64,
     /// Rows already rejected by earlier runs.
     pub rows_rejected: u64,
+    /// When an earlier run finished the load (RFC 3339, UTC), if one did.
+    pub finished_at: Option<String>,
 }
 
 impl Progress {
@@ -290,6 +292,13 @@ impl Progress {
         for ranges in p.covered.values_mut() {
             *ranges = merged(std::mem::take(ranges));
         }
+        p.finished_at = client
+            .query_opt(
+                "SELECT to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                 FROM chunkload.chunkload_loads WHERE load_id = $1 AND finished_at IS NOT NULL",
+                &[&load_id],
+            )?
+            .map(|r| r.get(0));
         Ok(p)
     }
 

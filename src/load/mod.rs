@@ -161,6 +161,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let progress = on_control(&connector, budget, |c| {
         ledger::begin_load(c, &load_id, &table_name, &cfg.files, &fingerprint)
     })?;
+    announce_resume(cfg, &connector, budget, &progress, &load_id, &table_name)?;
     let truncate = cfg.truncate && progress.is_empty();
     let counters = Arc::new(Counters::default());
     counters.chunks_skipped.store(progress.pieces, Relaxed);
@@ -252,6 +253,43 @@ fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
         cfg.load_id.as_deref(),
         fresh,
     )
+}
+
+/// A rerun says up front what earlier runs did: a finished load in one line even under
+/// `--quiet` (and whether the table lost rows since), an unfinished one how much is
+/// committed.
+fn announce_resume(
+    cfg: &LoadConfig,
+    connector: &Connector,
+    budget: Duration,
+    progress: &Progress,
+    load_id: &str,
+    table: &str,
+) -> Result<()> {
+    let n = progress.rows_loaded;
+    if let Some(at) = &progress.finished_at {
+        let now: i64 = on_control(connector, budget, |c| {
+            Ok(c.query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+                .get(0))
+        })?;
+        let emptied = match (now as u64) < n {
+            true => format!(
+                "; {table} now holds {now} rows, fewer than were loaded: it was emptied or truncated since"
+            ),
+            false => String::new(),
+        };
+        eprintln!(
+            "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
+             nothing to do{emptied}; --fresh loads it again"
+        );
+    } else if !progress.is_empty() && cfg.progress != ProgressMode::Quiet {
+        eprintln!(
+            "resuming load {load_id}: {n} rows in {} pieces already committed ({} rows rejected); \
+             sending the rest",
+            progress.pieces, progress.rows_rejected
+        );
+    }
+    Ok(())
 }
 
 /// Runs idempotent bookkeeping on a control connection, reconnecting when it is lost.

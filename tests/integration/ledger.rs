@@ -217,3 +217,66 @@ fn ledger_unwritable_reject_file_commits_nothing_and_bookkeeping_stays_in_its_sc
         ]
     );
 }
+
+#[test]
+fn ledger_rerun_of_a_finished_load_says_so_even_quiet_and_names_an_emptied_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = accounts_file(dir.path(), 3_000, 25);
+    let url = fresh_db("ledger_loud_rerun");
+    target_and_reference(&url, &csv);
+    let f = csv.to_str().unwrap();
+    let load = |extra: &[&str]| {
+        let mut a = vec!["load", f, "--table", "accounts", "--url", &url];
+        a.extend_from_slice(extra);
+        crate::cli::chunkload(&a)
+    };
+    let o = load(&["--chunk-bytes", "16K"]);
+    assert!(o.status.success(), "{}", crate::cli::stderr(&o));
+    let o = load(&["--quiet", "--chunk-bytes", "64K", "--method", "insert"]);
+    let err = crate::cli::stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("already loaded completely at")
+            && err.contains("3000 rows into")
+            && err.contains("nothing to do; --fresh loads it again"),
+        "{err}"
+    );
+    assert!(!err.contains("emptied"), "{err}");
+    assert_exact(&url, 3_000);
+    client(&url).batch_execute("TRUNCATE accounts").unwrap();
+    let o = load(&["--quiet"]);
+    let err = crate::cli::stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("now holds 0 rows") && err.contains("emptied or truncated"),
+        "{err}"
+    );
+    assert!(err.contains("--fresh loads it again"), "{err}");
+    assert_eq!(crate::support::count(&url, "accounts"), 0);
+}
+
+#[test]
+fn ledger_resuming_an_unfinished_load_says_how_much_is_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = accounts_file(dir.path(), ROWS as u64, 26);
+    let url = fresh_db("ledger_resume_note");
+    target_and_reference(&url, &csv);
+    let f = csv.to_str().unwrap().to_string();
+    let killed = run(
+        &url,
+        &f,
+        &[],
+        &["--chunk-bytes", "8K", "--workers", "1"],
+        Some(3),
+    );
+    assert!(killed, "the first run was killed mid-load");
+    let o = crate::cli::chunkload(&["load", &f, "--table", "accounts", "--url", &url]);
+    let err = crate::cli::stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("resuming load accounts-") && first.contains("already committed"),
+        "{err}"
+    );
+    assert_exact(&url, ROWS);
+}
