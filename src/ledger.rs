@@ -42,6 +42,15 @@ CREATE TABLE IF NOT EXISTS chunkload.chunkload_ledger (
     rejected bool NOT NULL DEFAULT false,
     committed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (load_id, file, byte_start)
+);
+CREATE TABLE IF NOT EXISTS chunkload.chunkload_rejects (
+    load_id text NOT NULL,
+    file int4 NOT NULL,
+    byte_start int8 NOT NULL,
+    line int8 NOT NULL,
+    raw bytea NOT NULL,
+    error text NOT NULL,
+    PRIMARY KEY (load_id, file, byte_start)
 );";
 
 /// One committed (or rejected) piece: consecutive records of one input.
@@ -126,6 +135,48 @@ pub fn committed(
         &[&load_id, &(file as i32), &(byte_start as i64)],
     )?;
     Ok(row.is_some())
+}
+
+/// Keeps a rejected record (once, however often runs reject it): the reject file is
+/// written from these rows.
+pub fn store_reject(
+    client: &mut impl GenericClient,
+    load_id: &str,
+    file: u32,
+    byte_start: u64,
+    line: u64,
+    raw: &[u8],
+    error: &str,
+) -> Result<()> {
+    client.execute(
+        "INSERT INTO chunkload.chunkload_rejects (load_id, file, byte_start, line, raw, error)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (load_id, file, byte_start) DO NOTHING",
+        &[
+            &load_id,
+            &(file as i32),
+            &(byte_start as i64),
+            &(line as i64),
+            &raw,
+            &error,
+        ],
+    )?;
+    Ok(())
+}
+
+/// A load's rejected records in input order: raw bytes, line, error.
+pub fn rejects(
+    client: &mut impl GenericClient,
+    load_id: &str,
+) -> Result<Vec<(Vec<u8>, u64, String)>> {
+    Ok(client
+        .query(
+            "SELECT raw, line, error FROM chunkload.chunkload_rejects WHERE load_id = $1
+             ORDER BY file, byte_start",
+            &[&load_id],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get::<_, i64>(1) as u64, r.get(2)))
+        .collect())
 }
 
 /// Registers load `load_id` (idempotent, so it simply runs again after a lost connection),

@@ -283,7 +283,8 @@ impl DatabaseSink<'_> {
 /// Sends a bad row of `chunk` to the reject file, within the budget.
 fn reject(rejects: &Rejects, chunk: &Chunk, row: u32, msg: &str) -> Result<()> {
     let rec = chunk.batch.record(row as usize);
-    rejects.reject(rec.raw(), rec.position().line, msg)
+    let pos = rec.position();
+    rejects.reject(chunk.file_index as u32, pos.byte, rec.raw(), pos.line, msg)
 }
 
 /// A data error the server raised for a piece, with the piece's place in the input.

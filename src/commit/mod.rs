@@ -16,7 +16,7 @@ mod database;
 mod sink;
 mod statement;
 
-pub use control::{PipelineControl, RejectBudget, Rejects};
+pub use control::{PipelineControl, RejectBudget, RejectStore, Rejects};
 pub(crate) use database::{CommitTarget, DatabaseSink, PieceCap};
 pub use sink::{drain, ChunkSink, DryRunSink, DryRunStats};
 pub use statement::Method;

@@ -22,7 +22,7 @@ pub use config::LoadConfig;
 use crate::chunk::Chunk;
 use crate::commit::{
     drain, ChunkSink, CommitTarget, DatabaseSink, DryRunSink, DryRunStats, PieceCap,
-    PipelineControl, RejectBudget, Rejects,
+    PipelineControl, RejectBudget, RejectStore, Rejects,
 };
 use crate::encode::{encode_chunk, ChunkShape, EncodedChunk};
 use crate::flavour::Flavour;
@@ -165,10 +165,13 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let truncate = cfg.truncate && progress.is_empty();
     let counters = Arc::new(Counters::default());
     counters.chunks_skipped.store(progress.pieces, Relaxed);
-    let rejects = Rejects::new(
+    let mut rejects = Rejects::new(
         RejectBudget::new(counters.clone(), cfg.max_errors),
         Some(reject_writer(cfg, &plan)),
     );
+    if cfg.ledger {
+        rejects = rejects.with_store(RejectStore::new(connector.clone(), load_id.clone(), budget));
+    }
     rejects.check_writable()?;
     let control = PipelineControl::new(truncate);
     let cap = PieceCap::default();
@@ -209,9 +212,14 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         )
     });
     reporter.finish();
+    // The reject file holds every record any run of this load rejected, once.
+    let rewritten = rejects.rewrite_file();
     if let Some(e) = control.take_error() {
         let committed = counters.rows.load(Relaxed) + target.progress.rows_loaded;
         return Err(explain_partial(e, committed, &target.load_id));
+    }
+    if let Some(n) = rewritten? {
+        counters.rejected.store(n, Relaxed);
     }
     // Every record is covered: mark the load finished.
     let chunks = chunks + target.progress.pieces;

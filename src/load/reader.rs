@@ -72,8 +72,13 @@ impl ChunkReader<'_> {
                         if stream.is_covered(&rec) {
                             continue;
                         }
-                        self.rejects
-                            .reject(rec.raw(), rec.position().line, &e.to_string())?;
+                        self.rejects.reject(
+                            fi as u32,
+                            rec.position().byte,
+                            rec.raw(),
+                            rec.position().line,
+                            &e.to_string(),
+                        )?;
                         continue;
                     }
                     Err(e) => return Err(e),

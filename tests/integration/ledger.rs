@@ -213,7 +213,8 @@ fn ledger_unwritable_reject_file_commits_nothing_and_bookkeeping_stays_in_its_sc
         tables,
         [
             ("chunkload".to_string(), "chunkload_ledger".to_string()),
-            ("chunkload".to_string(), "chunkload_loads".to_string())
+            ("chunkload".to_string(), "chunkload_loads".to_string()),
+            ("chunkload".to_string(), "chunkload_rejects".to_string())
         ]
     );
 }
@@ -279,4 +280,88 @@ fn ledger_resuming_an_unfinished_load_says_how_much_is_committed() {
         "{err}"
     );
     assert_exact(&url, ROWS);
+}
+
+#[test]
+fn ledger_reject_file_holds_each_bad_row_once_over_runs_and_loads_back_fixed() {
+    let url = fresh_db("ledger_rejects_once");
+    client(&url)
+        .batch_execute("CREATE TABLE t (id int8, n int8)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.csv");
+    let bad = [700u64, 9_000, 9_001, 17_000];
+    let mut csv = String::from("id,n\n");
+    for i in 1..=20_000u64 {
+        match bad.contains(&(i + 1)) {
+            true => csv.push_str(&format!("{i},not a number\n")),
+            false => csv.push_str(&format!("{i},{i}\n")),
+        }
+    }
+    std::fs::write(&file, csv).unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    let run = |max: &str, opts: &[&str]| {
+        let mut a = vec![
+            "load",
+            file.to_str().unwrap(),
+            "--table",
+            "t",
+            "--url",
+            &url,
+            "--json",
+            "--max-errors",
+            max,
+            "--reject-file",
+            rejects.to_str().unwrap(),
+        ];
+        a.extend_from_slice(opts);
+        crate::cli::chunkload(&a)
+    };
+    let o = run("2", &["--chunk-bytes", "16K", "--workers", "1"]);
+    assert_eq!(o.status.code(), Some(3), "{}", crate::cli::stderr(&o));
+    let o = run("3", &["--chunk-bytes", "4K", "--method", "insert"]);
+    assert_eq!(o.status.code(), Some(3), "{}", crate::cli::stderr(&o));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let lines_in_file = || -> Vec<u64> {
+        let mut v: Vec<u64> = csv::Reader::from_path(&rejects)
+            .unwrap()
+            .records()
+            .map(|r| r.unwrap()[2].parse().unwrap())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(lines_in_file(), bad, "each bad row once, over both runs");
+    assert_eq!(s["rejected"].as_u64(), Some(bad.len() as u64), "{s}");
+    assert_eq!(crate::support::count(&url, "t"), 20_000 - bad.len() as i64);
+    // The fixed reject file loads as it is, to the exact table.
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    let fixed: String = text
+        .lines()
+        .map(|l| match l.split_once(",not a number,") {
+            Some((id, rest)) => format!("{id},{id},{rest}\n"),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    let fixed_path = dir.path().join("fixed.csv");
+    std::fs::write(&fixed_path, fixed).unwrap();
+    let o = crate::cli::chunkload(&[
+        "load",
+        fixed_path.to_str().unwrap(),
+        "--table",
+        "t",
+        "--url",
+        &url,
+    ]);
+    assert!(o.status.success(), "{}", crate::cli::stderr(&o));
+    let (n, distinct, ok): (i64, i64, bool) = {
+        let r = client(&url)
+            .query_one(
+                "SELECT count(*), count(DISTINCT id), bool_and(id = n) FROM t",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!((n, distinct, ok), (20_000, 20_000, true));
 }
