@@ -213,6 +213,25 @@ pub fn begin_load(
     Progress::read(client, load_id)
 }
 
+/// Forgets load `load_id`: its ledger, its rejects and its row in the loads table (so a
+/// `--fresh` run can start that name again). Returns the ledger rows removed.
+pub fn forget(client: &mut impl GenericClient, load_id: &str) -> Result<u64> {
+    ensure(client)?;
+    let n = client.execute(
+        "DELETE FROM chunkload.chunkload_ledger WHERE load_id = $1",
+        &[&load_id],
+    )?;
+    client.execute(
+        "DELETE FROM chunkload.chunkload_rejects WHERE load_id = $1",
+        &[&load_id],
+    )?;
+    client.execute(
+        "DELETE FROM chunkload.chunkload_loads WHERE load_id = $1",
+        &[&load_id],
+    )?;
+    Ok(n)
+}
+
 /// Marks a load finished once every one of its `total_chunks` chunks is covered.
 pub fn finish_load(
     client: &mut impl GenericClient,
@@ -271,7 +290,8 @@ pub fn fingerprint(path: &str) -> Result<String> {
 /// `identity` (the target table, the column mapping and the dialect: what decides which
 /// rows the data becomes), so a rerun of the same data resumes the same load whatever its
 /// chunking, method or workers. `explicit` is `--load-id`; `fresh` (or stdin without an
-/// explicit id) adds a random suffix, starting a new load.
+/// explicit id) adds a random suffix, starting a new load; `fresh` with an explicit id keeps
+/// the name (the caller forgets that load's earlier entries).
 pub fn load_id(
     files: &[String],
     table_name: &str,
@@ -283,7 +303,7 @@ pub fn load_id(
         Some(id) => id.to_string(),
         None => derived_load_id(files, table_name, identity),
     };
-    if fresh {
+    if fresh && explicit.is_none() {
         format!("{base}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
     } else {
         base

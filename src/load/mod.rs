@@ -158,6 +158,15 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let load_id = load_id(cfg, &plan);
     let fingerprint = ledger::fingerprint_all(&cfg.files)?;
     let table_name = plan.statements.table.sql_name();
+    if let (true, Some(name)) = (cfg.fresh, &cfg.load_id) {
+        // A named load keeps its name: --fresh starts that name over.
+        let n = on_control(&connector, budget, |c| ledger::forget(c, name))?;
+        if n > 0 {
+            eprintln!(
+                "--fresh: forgot {n} ledger entries of the earlier load {name}; loading it again"
+            );
+        }
+    }
     let progress = on_control(&connector, budget, |c| {
         ledger::begin_load(c, &load_id, &table_name, &cfg.files, &fingerprint)
     })?;

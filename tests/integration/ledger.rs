@@ -365,3 +365,48 @@ fn ledger_reject_file_holds_each_bad_row_once_over_runs_and_loads_back_fixed() {
     };
     assert_eq!((n, distinct, ok), (20_000, 20_000, true));
 }
+
+#[test]
+fn ledger_fresh_with_a_name_restarts_that_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = accounts_file(dir.path(), 2_000, 27);
+    let url = fresh_db("ledger_fresh_name");
+    target_and_reference(&url, &csv);
+    let f = csv.to_str().unwrap();
+    let load = |extra: &[&str]| {
+        let mut a = vec![
+            "load",
+            f,
+            "--table",
+            "accounts",
+            "--url",
+            &url,
+            "--load-id",
+            "nightly",
+            "--json",
+        ];
+        a.extend_from_slice(extra);
+        crate::cli::chunkload(&a)
+    };
+    let o = load(&["--chunk-bytes", "16K"]);
+    assert!(o.status.success(), "{}", crate::cli::stderr(&o));
+    let o = load(&["--fresh", "--truncate"]);
+    let err = crate::cli::stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("forgot") && err.contains("earlier load nightly"),
+        "{err}"
+    );
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["load_id"], "nightly", "{s}");
+    assert_exact(&url, 2_000);
+    // A later --load-id nightly is the new run, already complete.
+    let o = load(&[]);
+    let err = crate::cli::stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("already loaded completely") && err.contains("load id nightly"),
+        "{err}"
+    );
+    assert_exact(&url, 2_000);
+}
