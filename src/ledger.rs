@@ -232,6 +232,68 @@ pub fn forget(client: &mut impl GenericClient, load_id: &str) -> Result<u64> {
     Ok(n)
 }
 
+/// Which loads `chunkload forget` removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForgetWhich {
+    /// One load by id.
+    Load(String),
+    /// Every finished load.
+    Finished,
+    /// Loads with no activity for this many seconds.
+    OlderThan(u64),
+}
+
+/// Removes the ledger entries of the loads `which` selects; returns their ids.
+pub fn forget_loads(client: &mut impl GenericClient, which: &ForgetWhich) -> Result<Vec<String>> {
+    ensure(client)?;
+    let ids: Vec<String> = match which {
+        ForgetWhich::Load(id) => client
+            .query(
+                "SELECT load_id FROM chunkload.chunkload_loads WHERE load_id = $1",
+                &[id],
+            )?,
+        ForgetWhich::Finished => client.query(
+            "SELECT load_id FROM chunkload.chunkload_loads WHERE finished_at IS NOT NULL",
+            &[],
+        )?,
+        ForgetWhich::OlderThan(secs) => client.query(
+            "SELECT l.load_id FROM chunkload.chunkload_loads l
+             WHERE greatest(l.started_at, l.finished_at,
+                   (SELECT max(g.committed_at) FROM chunkload.chunkload_ledger g WHERE g.load_id = l.load_id))
+                   < now() - ($1::text)::interval",
+            &[&format!("{secs} seconds")],
+        )?,
+    }
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    for id in &ids {
+        forget(client, id)?;
+    }
+    Ok(ids)
+}
+
+/// Parses `--older-than`: a number with `s`, `m`, `h` or `d` (`30d`), in seconds.
+pub fn parse_age(s: &str) -> Result<u64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| Error::usage(format!("--older-than {s:?}: expected e.g. 30d, 12h, 90m")))?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" | "" => 86_400,
+        _ => {
+            return Err(Error::usage(format!(
+                "--older-than {s:?}: the unit is s, m, h or d"
+            )))
+        }
+    };
+    Ok(n * mult)
+}
+
 /// Marks a load finished once every one of its `total_chunks` chunks is covered.
 pub fn finish_load(
     client: &mut impl GenericClient,
@@ -476,6 +538,9 @@ mod tests {
         p.add(0, 0, 50);
         p.add(0, 50, 80);
         p.add(1, 10, 20);
+        assert_eq!(parse_age("30d").unwrap(), 30 * 86_400);
+        assert_eq!(parse_age("2h").unwrap(), 7_200);
+        assert!(parse_age("3w").is_err() && parse_age("x").is_err());
         assert_eq!(p.covered(0), vec![(0, 80), (100, 200)]);
         assert_eq!(p.covered(2), vec![]);
     }

@@ -410,3 +410,55 @@ fn ledger_fresh_with_a_name_restarts_that_name() {
     );
     assert_exact(&url, 2_000);
 }
+
+#[test]
+fn ledger_status_lists_unfinished_loads_and_forget_removes_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = accounts_file(dir.path(), 2_000, 28);
+    let url = fresh_db("ledger_status_forget");
+    target_and_reference(&url, &good);
+    let bad = dir.path().join("bad.csv");
+    let mut text = std::fs::read_to_string(&good).unwrap();
+    text.push_str("not-a-uuid,1\n");
+    std::fs::write(&bad, text).unwrap();
+    let load = |f: &Path| {
+        crate::cli::chunkload(&[
+            "load",
+            f.to_str().unwrap(),
+            "--table",
+            "accounts",
+            "--url",
+            &url,
+            "--chunk-bytes",
+            "16K",
+        ])
+    };
+    assert!(load(&good).status.success());
+    assert!(!load(&bad).status.success(), "the bad row stops the load");
+    let status = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut a = vec!["status", "--url", &url, "--json"];
+        a.extend_from_slice(extra);
+        let o = crate::cli::chunkload(&a);
+        assert!(o.status.success(), "{}", crate::cli::stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v.as_array().unwrap().clone()
+    };
+    let unfinished = status(&[]);
+    assert_eq!(unfinished.len(), 1, "{unfinished:?}");
+    assert_eq!(unfinished[0]["finished"], false);
+    assert!(
+        unfinished[0]["rows"].as_i64().unwrap() > 0,
+        "{unfinished:?}"
+    );
+    assert_eq!(status(&["--all"]).len(), 2);
+    let o = crate::cli::chunkload(&["forget", "--finished", "--url", &url]);
+    assert!(o.status.success(), "{}", crate::cli::stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
+    assert_eq!(status(&["--all"]).len(), 1);
+    let id = unfinished[0]["load_id"].as_str().unwrap().to_string();
+    let o = crate::cli::chunkload(&["forget", &id, "--url", &url]);
+    assert!(o.status.success(), "{}", crate::cli::stderr(&o));
+    assert!(status(&["--all"]).is_empty());
+    let o = crate::cli::chunkload(&["forget", "--older-than", "30d", "--url", &url]);
+    assert!(o.status.success(), "{}", crate::cli::stderr(&o));
+}
