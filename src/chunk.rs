@@ -409,6 +409,36 @@ impl Chunk {
     }
 }
 
+/// Walks increasing record offsets against sorted covered ranges: whether each record
+/// lies inside one. Records come in input order, so one pass suffices.
+#[derive(Debug, Default, Clone)]
+pub struct Coverage {
+    ranges: Vec<(u64, u64)>,
+    at: usize,
+}
+
+impl Coverage {
+    /// Coverage of sorted, disjoint `ranges` (as `ledger::Progress::covered` returns them).
+    pub fn new(ranges: Vec<(u64, u64)>) -> Coverage {
+        Coverage { ranges, at: 0 }
+    }
+
+    /// Whether the record at bytes `start .. end` is covered; call with increasing `start`.
+    pub fn covers(&mut self, start: u64, end: u64) -> bool {
+        while self.at < self.ranges.len() && self.ranges[self.at].1 <= start {
+            self.at += 1;
+        }
+        self.ranges
+            .get(self.at)
+            .is_some_and(|&(s, e)| s <= start && end <= e)
+    }
+
+    /// No range left at or after the last record asked about.
+    pub fn exhausted(&self) -> bool {
+        self.at >= self.ranges.len()
+    }
+}
+
 /// Reads a file's records and yields them as chunks, header read once up front.
 ///
 /// A parse error comes back as `Err` with the bad record available from
@@ -425,6 +455,8 @@ pub struct ChunkStream<R: Read> {
     next_seq: u64,
     done: bool,
     header: Option<Vec<String>>,
+    coverage: Coverage,
+    skipped: u64,
 }
 
 impl<R: Read> ChunkStream<R> {
@@ -448,6 +480,8 @@ impl<R: Read> ChunkStream<R> {
             next_seq: first_seq,
             done: false,
             header,
+            coverage: Coverage::default(),
+            skipped: 0,
         })
     }
 
@@ -469,6 +503,24 @@ impl<R: Read> ChunkStream<R> {
     /// The last record read: after a parse error, the bad one (raw bytes and position).
     pub fn last_record(&self) -> &Record {
         &self.rec
+    }
+
+    /// Skips the records inside `coverage` (what earlier runs committed): they never
+    /// reach a chunk, and a chunk never spans a skipped record, so its bytes stay one
+    /// contiguous range.
+    pub fn skip_covered(&mut self, coverage: Coverage) {
+        self.coverage = coverage;
+    }
+
+    /// Whether `rec` lies in the covered bytes (see [`ChunkStream::skip_covered`]).
+    pub fn is_covered(&mut self, rec: &Record) -> bool {
+        let start = rec.position().byte;
+        self.coverage.covers(start, start + rec.raw().len() as u64)
+    }
+
+    /// Records skipped as covered.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
     }
 
     /// The sequence number the next chunk will get: pass it to the next file's stream.
@@ -513,6 +565,16 @@ impl<R: Read> ChunkStream<R> {
                     self.chunker.reset();
                 }
                 Ok(true) => {
+                    let start = self.rec.position().byte;
+                    let end = start + self.rec.raw().len() as u64;
+                    if self.coverage.covers(start, end) {
+                        self.skipped += 1;
+                        if !self.batch.is_empty() {
+                            self.chunker.reset();
+                            return Ok(Some(self.take(false)));
+                        }
+                        continue;
+                    }
                     let p = self.chunker.place(self.rec.raw().len(), self.rec.len());
                     let before = p.close_before.then(|| self.take(false));
                     self.batch.push(&self.rec);
@@ -578,6 +640,22 @@ mod tests {
             ..Dialect::default()
         };
         ChunkStream::new(RecordReader::new("t.csv", input, d), l, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn coverage_covers_records_inside_the_ranges_only() {
+        let mut c = Coverage::new(vec![(0, 80), (100, 200)]);
+        assert!(c.covers(0, 10));
+        assert!(c.covers(70, 80));
+        assert!(!c.covers(80, 100), "the gap is sent");
+        assert!(
+            !c.covers(90, 110),
+            "a record straddling a range is not covered"
+        );
+        assert!(c.covers(100, 150));
+        assert!(c.covers(150, 200));
+        assert!(!c.covers(200, 210));
+        assert!(c.exhausted());
     }
 
     #[test]

@@ -417,6 +417,29 @@ impl RejectWriter {
         v
     }
 
+    /// Fails unless the reject file can be written: called before the first chunk commits,
+    /// so an unwritable path stops the load with nothing committed. A file that did not
+    /// exist is created and removed again, leaving no empty reject file behind.
+    pub fn check_writable(&self) -> Result<()> {
+        let path = std::path::Path::new(&self.path);
+        let existed = path.exists();
+        let opened = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        match opened {
+            Ok(_) if !existed => {
+                std::fs::remove_file(path).map_err(|e| Error::io(self.path.clone(), e))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(Error::usage(format!(
+                "the reject file {} cannot be written ({e}); nothing was loaded. \
+                 Pass --reject-file PATH in a writable place",
+                self.path
+            ))),
+        }
+    }
+
     /// Appends one rejected record.
     pub fn write(&self, raw: &[u8], line: u64, error: &str) -> Result<()> {
         let mut guard = self.out.lock().expect("reject writer poisoned");
@@ -430,16 +453,54 @@ impl RejectWriter {
                 .map_err(io)?;
             let mut w = BufWriter::new(f);
             if !exists {
-                w.write_all(&self.header).map_err(io)?;
-                for c in REJECT_COLUMNS {
-                    w.write_all(&[self.delimiter]).map_err(io)?;
-                    w.write_all(c.as_bytes()).map_err(io)?;
-                }
-                w.write_all(b"\n").map_err(io)?;
+                self.write_header(&mut w).map_err(io)?;
             }
             *guard = Some(w);
         }
         let w = guard.as_mut().expect("opened above");
+        self.write_record(w, raw, line, error).map_err(io)?;
+        // Flushed per record: a crash must not lose rejects whose rows are not loaded.
+        w.flush().map_err(io)?;
+        Ok(())
+    }
+
+    /// Replaces the reject file with `records` (through a temporary file and a rename, so
+    /// a crash leaves the old file or the new one); with no records and no file, writes
+    /// nothing. Returns the number of records written.
+    pub fn rewrite(&self, records: &[(Vec<u8>, u64, String)]) -> Result<u64> {
+        let path = std::path::Path::new(&self.path);
+        if records.is_empty() && !path.exists() {
+            return Ok(0);
+        }
+        let io = |e| Error::io(self.path.clone(), e);
+        let tmp = format!("{}.tmp-{}", self.path, std::process::id());
+        let mut w = BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+        self.write_header(&mut w).map_err(io)?;
+        for (raw, line, error) in records {
+            self.write_record(&mut w, raw, *line, error).map_err(io)?;
+        }
+        w.flush().map_err(io)?;
+        drop(w);
+        std::fs::rename(&tmp, path).map_err(io)?;
+        Ok(records.len() as u64)
+    }
+
+    fn write_header(&self, w: &mut impl Write) -> std::io::Result<()> {
+        w.write_all(&self.header)?;
+        for c in REJECT_COLUMNS {
+            w.write_all(&[self.delimiter])?;
+            w.write_all(c.as_bytes())?;
+        }
+        w.write_all(b"\n")
+    }
+
+    fn write_record(
+        &self,
+        w: &mut impl Write,
+        raw: &[u8],
+        line: u64,
+        error: &str,
+    ) -> std::io::Result<()> {
         let mut rec = raw;
         while let Some((last, rest)) = rec.split_last() {
             if *last == b'\n' || *last == b'\r' {
@@ -448,16 +509,12 @@ impl RejectWriter {
                 break;
             }
         }
-        w.write_all(rec).map_err(io)?;
-        w.write_all(&[self.delimiter]).map_err(io)?;
-        w.write_all(line.to_string().as_bytes()).map_err(io)?;
-        w.write_all(&[self.delimiter]).map_err(io)?;
-        w.write_all(&self.quoted(&error.replace(['\r', '\n'], " ")))
-            .map_err(io)?;
-        w.write_all(b"\n").map_err(io)?;
-        // Flushed per record: a crash must not lose rejects whose rows are not loaded.
-        w.flush().map_err(io)?;
-        Ok(())
+        w.write_all(rec)?;
+        w.write_all(&[self.delimiter])?;
+        w.write_all(line.to_string().as_bytes())?;
+        w.write_all(&[self.delimiter])?;
+        w.write_all(&self.quoted(&error.replace(['\r', '\n'], " ")))?;
+        w.write_all(b"\n")
     }
 }
 

@@ -1,11 +1,15 @@
 //! What the reader and the writers of one load share: the stop signal, the order of
 //! chunk 0 under `--truncate`, and the reject budget.
 
+use crate::connect::{with_reconnect, Connector};
 use crate::interrupt::Interrupt;
+use crate::ledger;
 use crate::report::{Counters, RejectWriter};
 use crate::{Error, ErrorKind, Result};
+use postgres::Client;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 /// Stop and ordering signals shared by the reader and every writer of one load.
 pub struct PipelineControl {
@@ -109,17 +113,85 @@ impl RejectBudget {
     }
 }
 
-/// Bad rows: counted against the budget, written to the reject file.
+/// Where a load with a ledger keeps its rejected records: the ledger's rejects table, on
+/// a connection of its own. The reject file is (re)written from it at the end of each
+/// run, so every bad row is in the file once however many runs it took.
+pub struct RejectStore {
+    /// Connections for the store.
+    pub connector: Connector,
+    /// The load.
+    pub load_id: String,
+    /// Total time to keep reconnecting.
+    pub reconnect_timeout: Duration,
+    conn: Mutex<Option<Client>>,
+}
+
+impl RejectStore {
+    /// A store for `load_id`; it connects on its first reject.
+    pub fn new(connector: Connector, load_id: String, reconnect_timeout: Duration) -> RejectStore {
+        RejectStore {
+            connector,
+            load_id,
+            reconnect_timeout,
+            conn: Mutex::new(None),
+        }
+    }
+
+    fn store(&self, file: u32, byte: u64, raw: &[u8], line: u64, msg: &str) -> Result<()> {
+        let mut guard = self.conn.lock().expect("reject store poisoned");
+        let id = &self.load_id;
+        if let Some(c) = guard.as_mut() {
+            if ledger::store_reject(c, id, file, byte, line, raw, msg).is_ok() {
+                return Ok(());
+            }
+        }
+        // Idempotent (keyed by the record's place), so trying again on a new connection is
+        // safe.
+        let (c, ()) = with_reconnect(&self.connector, 0, self.reconnect_timeout, |c| {
+            ledger::store_reject(c, id, file, byte, line, raw, msg)
+        })?;
+        *guard = Some(c);
+        Ok(())
+    }
+}
+
+/// Bad rows: counted against the budget, kept in the ledger (or written to the reject
+/// file directly without one).
 pub struct Rejects {
     budget: RejectBudget,
     /// None in a dry run: nothing is written anywhere.
     file: Option<RejectWriter>,
+    store: Option<RejectStore>,
 }
 
 impl Rejects {
     /// Rejects under `budget` into `file`.
     pub fn new(budget: RejectBudget, file: Option<RejectWriter>) -> Rejects {
-        Rejects { budget, file }
+        Rejects {
+            budget,
+            file,
+            store: None,
+        }
+    }
+
+    /// Keeps rejects in `store`; the file is written by [`Rejects::rewrite_file`].
+    pub fn with_store(mut self, store: RejectStore) -> Rejects {
+        self.store = Some(store);
+        self
+    }
+
+    /// Rewrites the reject file from the ledger: every record any run of the load
+    /// rejected, once. Returns the number of records in the file (None without a store).
+    pub fn rewrite_file(&self) -> Result<Option<u64>> {
+        let (Some(store), Some(file)) = (&self.store, &self.file) else {
+            return Ok(None);
+        };
+        let records =
+            crate::connect::with_reconnect(&store.connector, 0, store.reconnect_timeout, |c| {
+                ledger::rejects(c, &store.load_id)
+            })?
+            .1;
+        file.rewrite(&records).map(Some)
     }
 
     /// Whether bad rows may be rejected at all.
@@ -127,12 +199,23 @@ impl Rejects {
         self.budget.tolerates_any()
     }
 
-    /// Rejects the record `raw` at `line` for `msg`, unless the budget is spent.
-    pub fn reject(&self, raw: &[u8], line: u64, msg: &str) -> Result<()> {
+    /// Rejects the record `raw` of input `file` (starting at byte `byte`, on `line`) for
+    /// `msg`, unless the budget is spent.
+    pub fn reject(&self, file: u32, byte: u64, raw: &[u8], line: u64, msg: &str) -> Result<()> {
         self.budget.take()?;
+        match (&self.store, &self.file) {
+            (Some(s), _) => s.store(file, byte, raw, line, msg),
+            (None, Some(f)) => f.write(raw, line, msg),
+            (None, None) => Ok(()),
+        }
+    }
+
+    /// Fails unless bad rows, should any come, can be written (see
+    /// [`RejectWriter::check_writable`]); nothing to check when none are tolerated.
+    pub fn check_writable(&self) -> Result<()> {
         match &self.file {
-            Some(f) => f.write(raw, line, msg),
-            None => Ok(()),
+            Some(f) if self.tolerates_any() => f.check_writable(),
+            _ => Ok(()),
         }
     }
 

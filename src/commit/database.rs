@@ -109,15 +109,10 @@ impl<'a> DatabaseSink<'a> {
 
 impl ChunkSink for DatabaseSink<'_> {
     fn commit(&mut self, mut work: EncodedChunk, truncate: bool) -> Result<()> {
-        let missing = self
-            .target
-            .progress
-            .missing(work.chunk.seq, work.chunk.rows() as u32);
+        // The reader skipped what earlier runs covered: the whole chunk is missing.
+        let missing = vec![(0u32, work.chunk.rows() as u32)];
         // Client-side conversion errors: fatal at once, or to the reject file.
         for (row, err) in std::mem::take(&mut work.bad) {
-            if !missing.iter().any(|&(lo, n)| row >= lo && row < lo + n) {
-                continue;
-            }
             if !self.rejects.tolerates_any() {
                 return Err(err);
             }
@@ -186,7 +181,8 @@ impl ChunkSink for DatabaseSink<'_> {
                     let t = self.target;
                     let (c, done) =
                         with_reconnect(&t.connector, self.worker, t.reconnect_timeout, |c| {
-                            ledger::committed(c, &t.load_id, chunk.seq, lo)
+                            let start = chunk.batch.record(lo as usize).position().byte;
+                            ledger::committed(c, &t.load_id, chunk.file_index as u32, start)
                         })?;
                     if done {
                         // The commit whose answer was lost did happen.
@@ -292,7 +288,8 @@ impl DatabaseSink<'_> {
 /// Sends a bad row of `chunk` to the reject file, within the budget.
 fn reject(rejects: &Rejects, chunk: &Chunk, row: u32, msg: &str) -> Result<()> {
     let rec = chunk.batch.record(row as usize);
-    rejects.reject(rec.raw(), rec.position().line, msg)
+    let pos = rec.position();
+    rejects.reject(chunk.file_index as u32, pos.byte, rec.raw(), pos.line, msg)
 }
 
 /// A data error the server raised for a piece, with the piece's place in the input.
@@ -348,21 +345,20 @@ fn parse_copy_where(w: &str) -> Option<(u64, Option<String>)> {
 }
 
 fn piece_of(chunk: &Chunk, rows: &EncodedRows, lo: u32, n: u32, rejected: bool) -> Piece {
-    let bytes: usize = (lo..lo + n)
-        .map(|i| chunk.batch.record(i as usize).raw().len())
-        .sum();
+    let first = chunk.batch.record(lo as usize);
+    let last = chunk.batch.record((lo + n - 1) as usize);
     Piece {
-        chunk: chunk.seq,
-        first_row: lo,
+        file: chunk.file_index as u32,
+        byte_start: first.position().byte,
+        byte_end: last.position().byte + last.raw().len() as u64,
+        first_line: first.position().line,
+        last_line: last.position().line,
         nrows: n,
-        first_line: chunk.batch.record(lo as usize).position().line,
-        last_line: chunk.batch.record((lo + n - 1) as usize).position().line,
         rows_loaded: if rejected {
             0
         } else {
             encoded_range(rows, lo, n).len() as u64
         },
-        bytes: bytes as u64,
         rejected,
     }
 }

@@ -70,8 +70,13 @@ impl ChunkSink for DryRunSink<'_> {
                 return Err(err);
             }
             let rec = work.chunk.batch.record(row as usize);
-            self.rejects
-                .reject(rec.raw(), rec.position().line, &err.to_string())?;
+            self.rejects.reject(
+                work.chunk.file_index as u32,
+                rec.position().byte,
+                rec.raw(),
+                rec.position().line,
+                &err.to_string(),
+            )?;
         }
         let s = self.stats;
         if work.chunk.seq == 0 {

@@ -22,7 +22,7 @@ pub use config::LoadConfig;
 use crate::chunk::Chunk;
 use crate::commit::{
     drain, ChunkSink, CommitTarget, DatabaseSink, DryRunSink, DryRunStats, PieceCap,
-    PipelineControl, RejectBudget, Rejects,
+    PipelineControl, RejectBudget, RejectStore, Rejects,
 };
 use crate::encode::{encode_chunk, ChunkShape, EncodedChunk};
 use crate::flavour::Flavour;
@@ -217,23 +217,35 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let load_id = load_id(cfg, &plan);
     let fingerprint = ledger::fingerprint_all(&cfg.files)?;
     let table_name = plan.statements.table.sql_name();
+    if let (true, Some(name)) = (cfg.fresh, &cfg.load_id) {
+        // A named load keeps its name: --fresh starts that name over.
+        let n = on_control(&connector, budget, |c| ledger::forget(c, name))?;
+        if n > 0 {
+            eprintln!(
+                "--fresh: forgot {n} ledger entries of the earlier load {name}; loading it again"
+            );
+        }
+    }
     let progress = on_control(&connector, budget, |c| {
         ledger::begin_load(c, &load_id, &table_name, &cfg.files, &fingerprint)
     })?;
-    let truncate = cfg.truncate && progress.chunks_touched() == 0;
+    announce_resume(cfg, &connector, budget, &progress, &load_id, &table_name)?;
+    let truncate = cfg.truncate && progress.is_empty();
     let counters = Arc::new(Counters::default());
-    cfg.interrupt.track(
-        counters.clone(),
-        progress.chunks_touched() as u64,
-        progress.rows_loaded,
-    );
+    counters.chunks_skipped.store(progress.pieces, Relaxed);
+    cfg.interrupt
+        .track(counters.clone(), progress.pieces, progress.rows_loaded);
     if cfg.interrupt.is_raised() {
         return Err(cfg.interrupt.error());
     }
-    let rejects = Rejects::new(
+    let mut rejects = Rejects::new(
         RejectBudget::new(counters.clone(), cfg.max_errors),
         Some(reject_writer(cfg, &plan)),
     );
+    if cfg.ledger {
+        rejects = rejects.with_store(RejectStore::new(connector.clone(), load_id.clone(), budget));
+    }
+    rejects.check_writable()?;
     let control = PipelineControl::new(truncate).with_interrupt(cfg.interrupt.clone());
     let cap = PieceCap::default();
     let shape = chunk_shape(cfg, &plan);
@@ -279,15 +291,22 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         )
     });
     reporter.finish();
+    // The reject file holds every record any run of this load rejected, once.
+    let rewritten = rejects.rewrite_file();
     // Stopped from outside: what is committed stays, the ledger lets a rerun resume.
     if cfg.interrupt.is_raised() {
+        rewritten?;
         return Err(cfg.interrupt.error());
     }
     if let Some(e) = control.take_error() {
         let committed = counters.rows.load(Relaxed) + target.progress.rows_loaded;
         return Err(explain_partial(e, committed, &target.load_id));
     }
-    // Every chunk is covered: mark the load finished.
+    if let Some(n) = rewritten? {
+        counters.rejected.store(n, Relaxed);
+    }
+    // Every record is covered: mark the load finished.
+    let chunks = chunks + target.progress.pieces;
     on_control(&target.connector, budget, |c| {
         ledger::finish_load(c, &target.load_id, chunks)
     })?;
@@ -305,23 +324,19 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     .summary(cfg))
 }
 
-/// The load id: explicit or derived from the inputs and every option that decides chunk
-/// boundaries or contents; a fresh load (or stdin without an id) gets a new one.
+/// The load id: explicit or derived from the inputs, the table, the column mapping and the
+/// dialect (not the chunking, method or workers: the ledger is keyed by byte ranges); a
+/// fresh load (or stdin without an id) gets a new one.
 fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
     let stdin = cfg.files.iter().any(|f| f == "-");
     let fresh = cfg.fresh || (stdin && cfg.load_id.is_none());
     let st = &plan.statements;
-    let l = cfg.effective_limits();
     let options = format!(
-        "{}|{:?}|{:?}|{}|{}|{}|{}|{:?}",
+        "{}|{:?}|{:?}|{:?}",
         st.table.sql_name(),
         st.columns.iter().map(|c| &c.name).collect::<Vec<_>>(),
+        plan.projections,
         cfg.dialect,
-        l.max_bytes,
-        l.max_rows,
-        l.max_params,
-        l.max_message,
-        cfg.method
     );
     ledger::load_id(
         &cfg.files,
@@ -330,6 +345,43 @@ fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
         cfg.load_id.as_deref(),
         fresh,
     )
+}
+
+/// A rerun says up front what earlier runs did: a finished load in one line even under
+/// `--quiet` (and whether the table lost rows since), an unfinished one how much is
+/// committed.
+fn announce_resume(
+    cfg: &LoadConfig,
+    connector: &Connector,
+    budget: Duration,
+    progress: &Progress,
+    load_id: &str,
+    table: &str,
+) -> Result<()> {
+    let n = progress.rows_loaded;
+    if let Some(at) = &progress.finished_at {
+        let now: i64 = on_control(connector, budget, |c| {
+            Ok(c.query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+                .get(0))
+        })?;
+        let emptied = match (now as u64) < n {
+            true => format!(
+                "; {table} now holds {now} rows, fewer than were loaded: it was emptied or truncated since"
+            ),
+            false => String::new(),
+        };
+        eprintln!(
+            "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
+             nothing to do{emptied}; --fresh loads it again"
+        );
+    } else if !progress.is_empty() && cfg.progress != ProgressMode::Quiet {
+        eprintln!(
+            "resuming load {load_id}: {n} rows in {} pieces already committed ({} rows rejected); \
+             sending the rest",
+            progress.pieces, progress.rows_rejected
+        );
+    }
+    Ok(())
 }
 
 /// Runs idempotent bookkeeping on a control connection, reconnecting when it is lost.

@@ -1,9 +1,9 @@
-//! The reading thread: files → records → chunks, skipping chunks an earlier run
-//! committed and sending malformed records to the reject file.
+//! The reading thread: files → records → chunks, skipping the records an earlier run
+//! committed (by byte range) and sending malformed records to the reject file.
 
 use super::config::LoadConfig;
 use super::plan::OpenReader;
-use crate::chunk::{Chunk, ChunkStream};
+use crate::chunk::{Chunk, ChunkStream, Coverage};
 use crate::commit::{PipelineControl, Rejects};
 use crate::ledger::Progress;
 use crate::report::{Counters, Reporter};
@@ -60,6 +60,7 @@ impl ChunkReader<'_> {
             };
             let mut stream = ChunkStream::new(rdr, cfg.effective_limits(), fi, seq)?;
             stream.reader_mut().set_expected_fields(self.widths[fi]);
+            stream.skip_covered(Coverage::new(self.progress.covered(fi as u32)));
             loop {
                 let chunk = match stream.next_chunk() {
                     Ok(Some(chunk)) => chunk,
@@ -70,15 +71,19 @@ impl ChunkReader<'_> {
                         if matches!(e.kind(), ErrorKind::Parse { .. })
                             && self.rejects.tolerates_any() =>
                     {
-                        // The record lies inside the chunk being filled; if an earlier run
-                        // committed any of that chunk, it got past this record and already
-                        // wrote it to the reject file.
-                        if self.progress.touched(stream.next_seq()) {
+                        // Inside a committed piece's bytes, an earlier run got past this
+                        // record and already wrote it to the reject file.
+                        let rec = stream.last_record().clone();
+                        if stream.is_covered(&rec) {
                             continue;
                         }
-                        let rec = stream.last_record();
-                        self.rejects
-                            .reject(rec.raw(), rec.position().line, &e.to_string())?;
+                        self.rejects.reject(
+                            fi as u32,
+                            rec.position().byte,
+                            rec.raw(),
+                            rec.position().line,
+                            &e.to_string(),
+                        )?;
                         continue;
                     }
                     Err(e) => return Err(e),
@@ -96,14 +101,6 @@ impl ChunkReader<'_> {
                 if chunk.oversized {
                     self.reporter
                         .oversized(file, chunk.first_line(), chunk.bytes());
-                }
-                if self
-                    .progress
-                    .missing(chunk.seq, chunk.rows() as u32)
-                    .is_empty()
-                {
-                    c.chunks_skipped.fetch_add(1, Relaxed);
-                    continue;
                 }
                 let first = chunk.seq == 0;
                 if tx.send(chunk).is_err() {

@@ -22,6 +22,7 @@ mod faults;
 mod import;
 mod import_scope;
 mod infer;
+mod ledger;
 mod libpq;
 mod load;
 mod multihost;

@@ -65,7 +65,7 @@ fn resume_rerun_sends_nothing_twice_and_a_changed_file_is_refused() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(count(&url, "accounts"), 5_001);
     // status lists both loads, one unfinished (refused before it started) is not listed twice.
-    let o = chunkload(&["status", "--url", &url, "--json"]);
+    let o = chunkload(&["status", "--url", &url, "--json", "--all"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let loads: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let loads = loads.as_array().unwrap();

@@ -106,6 +106,7 @@ fn run(cli: Cli, url_on_command_line: bool) -> anyhow::Result<ExitCode> {
         Command::Load(a) => cmd::load::run(a, url, interrupt),
         Command::Import(a) => cmd::import::run(a, url, stop_rx),
         Command::Status(a) => cmd::status::run(a, url),
+        Command::Forget(a) => cmd::forget::run(a, url),
         Command::Completions(a) => cmd::completions::run(a),
         Command::Server(a) => cmd::server::run(a, stop_rx),
         Command::Demo(a) => cmd::demo::run(a, url_on_command_line, stop_rx),

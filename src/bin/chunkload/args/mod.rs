@@ -5,6 +5,7 @@
 mod bank;
 mod completions;
 mod demo;
+mod forget;
 mod gen;
 mod import;
 mod init;
@@ -16,6 +17,7 @@ mod status;
 pub(crate) use bank::BankArgs;
 pub(crate) use completions::CompletionsArgs;
 pub(crate) use demo::DemoArgs;
+pub(crate) use forget::ForgetArgs;
 pub(crate) use gen::GenArgs;
 pub(crate) use import::ImportArgs;
 pub(crate) use init::InitArgs;
@@ -120,11 +122,17 @@ pub(crate) enum Command {
     /// the statement, and optionally serve the shards over HTTP or run it.
     #[command(after_help = import::AFTER_HELP)]
     Import(Box<ImportArgs>),
-    /// List the loads recorded in the database: chunks and rows committed, finished or not.
+    /// List the unfinished loads recorded in the database (`--all`: every load), with the
+    /// pieces and rows committed.
     #[command(
         after_help = "Example:\n  chunkload status --url postgres://root@localhost:26257/bank"
     )]
     Status(StatusArgs),
+    /// Remove ledger entries: one load, every finished load, or loads idle for a while.
+    #[command(
+        after_help = "Examples:\n  chunkload forget accounts-1a2b3c4d5e6f7a8b\n  chunkload forget --finished\n  chunkload forget --older-than 30d"
+    )]
+    Forget(ForgetArgs),
     /// Generate a deterministic dataset (CSV with a header) for tests and benchmarks.
     #[command(
         after_help = "Examples:\n  chunkload gen accounts --rows 1000000 --seed 1 -o accounts.csv\n  chunkload gen wide --rows 100000 --ddl"

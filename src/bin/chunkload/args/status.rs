@@ -7,4 +7,7 @@ pub(crate) struct StatusArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+    /// List every load, finished ones too (by default only unfinished ones).
+    #[arg(long)]
+    pub(crate) all: bool,
 }

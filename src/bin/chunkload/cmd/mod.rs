@@ -4,6 +4,7 @@
 pub(crate) mod bank;
 pub(crate) mod completions;
 pub(crate) mod demo;
+pub(crate) mod forget;
 pub(crate) mod gen;
 pub(crate) mod import;
 pub(crate) mod init;

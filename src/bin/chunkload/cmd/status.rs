@@ -6,7 +6,10 @@ use std::process::ExitCode;
 
 pub(crate) fn run(args: &StatusArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
     let (mut client, _) = connect(url)?;
-    let loads = chunkload::ledger::status(&mut client)?;
+    let mut loads = chunkload::ledger::status(&mut client)?;
+    if !args.all {
+        loads.retain(|l| !l.finished);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&loads)?);
     } else {
