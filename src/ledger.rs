@@ -14,6 +14,8 @@ use postgres::{GenericClient, ToStatement};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
+pub mod lease;
+
 /// The schema of the bookkeeping tables.
 pub const SCHEMA: &str = "chunkload";
 
@@ -30,6 +32,8 @@ CREATE TABLE IF NOT EXISTS chunkload.chunkload_loads (
     started_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz
 );
+ALTER TABLE chunkload.chunkload_loads ADD COLUMN IF NOT EXISTS owner text;
+ALTER TABLE chunkload.chunkload_loads ADD COLUMN IF NOT EXISTS heartbeat timestamptz;
 CREATE TABLE IF NOT EXISTS chunkload.chunkload_ledger (
     load_id text NOT NULL,
     file int4 NOT NULL,

@@ -229,6 +229,8 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let progress = on_control(&connector, budget, |c| {
         ledger::begin_load(c, &load_id, &table_name, &cfg.files, &fingerprint)
     })?;
+    // Held until `run` returns: a second run of this load refuses instead of duplicating.
+    let _lease = ledger::lease::Lease::take(&connector, &load_id)?;
     announce_resume(cfg, &connector, budget, &progress, &load_id, &table_name)?;
     let truncate = cfg.truncate && progress.is_empty();
     let counters = Arc::new(Counters::default());

@@ -462,3 +462,58 @@ fn ledger_status_lists_unfinished_loads_and_forget_removes_entries() {
     let o = crate::cli::chunkload(&["forget", "--older-than", "30d", "--url", &url]);
     assert!(o.status.success(), "{}", crate::cli::stderr(&o));
 }
+
+#[test]
+fn ledger_a_second_concurrent_run_of_a_load_refuses_naming_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 20_000, 21);
+    let url = fresh_db("ledger_lease");
+    target_and_reference(&url, &file);
+    // Slow statements keep the first run busy for a few seconds.
+    client(&url)
+        .batch_execute(
+            "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN PERFORM pg_sleep(0.1); RETURN NULL; END $$;
+             CREATE TRIGGER slow BEFORE INSERT ON accounts
+               FOR EACH STATEMENT EXECUTE FUNCTION slow();",
+        )
+        .unwrap();
+    let path = file.to_str().unwrap();
+    let args = |extra: &'static str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_chunkload"));
+        c.args([
+            "load", path, "--table", "accounts", "--url", &url, "--quiet",
+        ])
+        .args(["--chunk-rows", extra, "--workers", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        c
+    };
+    let first = args("500").spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pieces(&url) == 0 {
+        assert!(Instant::now() < deadline, "the first run never committed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Other options, same data: the same load, so it must not run beside the first.
+    let second = args("2000").output().unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{err}");
+    assert!(err.contains("being run by another chunkload"), "{err}");
+    assert!(err.contains(&format!("process {}", first.id())), "{err}");
+    let first = first.wait_with_output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_exact(&url, 20_000);
+    // The lease ends with its run: the next run of the load starts (and has nothing to do).
+    let again = args("2000").output().unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_exact(&url, 20_000);
+}

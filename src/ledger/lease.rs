@@ -1,0 +1,161 @@
+//! One run per load at a time: a lease on the load's row (owner and heartbeat), not an
+//! advisory lock, because CockroachDB has none. A run that died (SIGKILL, a lost machine)
+//! leaves its lease behind: on the same host a dead owner process frees it at once,
+//! elsewhere it lapses after [`LAPSE_SECS`] without a heartbeat.
+
+use crate::connect::Connector;
+use crate::{Error, Result};
+use postgres::GenericClient;
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// A lease without a heartbeat for this long is free.
+pub const LAPSE_SECS: i64 = 30;
+const BEAT: Duration = Duration::from_secs(5);
+
+/// `host:pid:random`: the host and process tell a later run whether the owner still lives.
+fn owner_token() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    let rand = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    format!("{host}:{}:{rand}", std::process::id())
+}
+
+/// Whether `owner` is a process of this host that no longer runs.
+fn owner_is_dead_here(owner: &str, ours: &str) -> bool {
+    let mut theirs = owner.split(':');
+    let mut mine = ours.split(':');
+    let (Some(host), Some(pid)) = (theirs.next(), theirs.next()) else {
+        return false;
+    };
+    if Some(host) != mine.next() {
+        return false;
+    }
+    let Ok(pid) = pid.parse::<i32>() else {
+        return false;
+    };
+    // SAFETY: kill with signal 0 only checks whether the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0
+        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    !alive
+}
+
+/// Takes the lease of `load_id` for `owner`, or says who holds it.
+pub fn acquire(client: &mut impl GenericClient, load_id: &str, owner: &str) -> Result<()> {
+    let took = client.execute(
+        "UPDATE chunkload.chunkload_loads SET owner = $2, heartbeat = now()
+          WHERE load_id = $1
+            AND (owner IS NULL OR owner = $2
+                 OR heartbeat < now() - make_interval(secs => $3::int8::float8))",
+        &[&load_id, &owner, &LAPSE_SECS],
+    )?;
+    if took > 0 {
+        return Ok(());
+    }
+    let row = client.query_opt(
+        "SELECT owner, extract(epoch FROM now() - heartbeat)::float8
+           FROM chunkload.chunkload_loads WHERE load_id = $1",
+        &[&load_id],
+    )?;
+    let Some(row) = row else {
+        return Ok(()); // forgotten meanwhile: nothing to hold
+    };
+    let holder: Option<String> = row.get(0);
+    let age: Option<f64> = row.get(1);
+    let Some(holder) = holder else {
+        return acquire(client, load_id, owner);
+    };
+    if owner_is_dead_here(&holder, owner) {
+        let took = client.execute(
+            "UPDATE chunkload.chunkload_loads SET owner = $2, heartbeat = now()
+              WHERE load_id = $1 AND owner = $3",
+            &[&load_id, &owner, &holder],
+        )?;
+        if took > 0 {
+            return Ok(());
+        }
+    }
+    let mut parts = holder.split(':');
+    let (host, pid) = (parts.next().unwrap_or("?"), parts.next().unwrap_or("?"));
+    Err(Error::usage(format!(
+        "load {load_id} is being run by another chunkload (process {pid} on {host}, last seen \
+         {:.0} s ago); wait for it to finish or stop it, then rerun (a lease without a \
+         heartbeat lapses after {LAPSE_SECS} s)",
+        age.unwrap_or(0.0)
+    )))
+}
+
+/// The lease of one run: a thread renews the heartbeat; dropping it releases the lease.
+pub struct Lease {
+    stop: Option<Sender<()>>,
+    beat: Option<JoinHandle<()>>,
+}
+
+impl Lease {
+    /// Takes the lease of `load_id` on a connection of `connector` and keeps it alive.
+    pub fn take(connector: &Connector, load_id: &str) -> Result<Lease> {
+        let owner = owner_token();
+        let mut client = connector(0, 0)?;
+        acquire(&mut client, load_id, &owner)?;
+        let (stop, stopped) = channel::<()>();
+        let (connector, load_id) = (connector.clone(), load_id.to_string());
+        let beat = std::thread::spawn(move || {
+            let mut client = Some(client);
+            let renew = "UPDATE chunkload.chunkload_loads SET heartbeat = now()
+                          WHERE load_id = $1 AND owner = $2";
+            loop {
+                let done = !matches!(stopped.recv_timeout(BEAT), Err(RecvTimeoutError::Timeout));
+                if client.as_ref().is_none_or(|c| c.is_closed()) {
+                    client = connector(0, 0).ok();
+                }
+                if let Some(c) = client.as_mut() {
+                    let sql = if done {
+                        "UPDATE chunkload.chunkload_loads SET owner = NULL, heartbeat = NULL
+                          WHERE load_id = $1 AND owner = $2"
+                    } else {
+                        renew
+                    };
+                    // A missed beat or release only lets the lease lapse a little sooner
+                    // or later; nothing depends on it but the next run's wait.
+                    let _ = c.execute(sql, &[&load_id, &owner]);
+                }
+                if done {
+                    return;
+                }
+            }
+        });
+        Ok(Lease {
+            stop: Some(stop),
+            beat: Some(beat),
+        })
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(b) = self.beat.take() {
+            let _ = b.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_owner_on_this_host_is_told_apart_from_a_live_or_remote_one() {
+        let ours = owner_token();
+        let host = ours.split(':').next().unwrap();
+        let live = format!("{host}:{}:x", std::process::id());
+        assert!(!owner_is_dead_here(&live, &ours));
+        // pid_max is below 2^22 on Linux: this process cannot exist.
+        let dead = format!("{host}:4194999:x");
+        assert!(owner_is_dead_here(&dead, &ours));
+        assert!(!owner_is_dead_here("elsewhere:4194999:x", &ours));
+        assert!(!owner_is_dead_here("garbage", &ours));
+    }
+}
