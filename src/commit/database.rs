@@ -109,6 +109,9 @@ impl<'a> DatabaseSink<'a> {
 
 impl ChunkSink for DatabaseSink<'_> {
     fn commit(&mut self, mut work: EncodedChunk, truncate: bool) -> Result<()> {
+        if work.fallback {
+            self.counters.fallback_chunks.fetch_add(1, Relaxed);
+        }
         let missing = self
             .target
             .progress
@@ -241,7 +244,7 @@ impl DatabaseSink<'_> {
         // chunk then costs no parse round trips.
         let stmt = match range.is_empty() {
             true => None,
-            false => Some(c.prepared(st.data_key(range.len()), st)?),
+            false => Some(c.prepared(st.data_key(range.len(), work.rows.format()), st)?),
         };
         let record = c.prepared(StatementKey::Ledger, st)?;
         let truncate_sql = truncate.then(|| format!("TRUNCATE {}", st.table.sql_name()));
@@ -267,7 +270,8 @@ impl DatabaseSink<'_> {
                 }
                 Method::Copy => {
                     let mut w = tx.copy_in(stmt)?;
-                    encode::copy::write_copy(&work.rows, range.clone(), st.format, &mut w)
+                    let format = work.rows.format();
+                    encode::copy::write_copy(&work.rows, range.clone(), format, &mut w)
                         .map_err(copy_stream_error)?;
                     w.finish()?;
                 }
