@@ -1195,3 +1195,23 @@ fn oracle_session_time_zone_and_date_style_are_followed() {
         )
     );
 }
+
+/// The benchmark datasets use canonical spellings: every chunk stays on the fast path.
+#[test]
+fn benchmark_datasets_need_no_fallback_chunk() {
+    use chunkload::dataset::{ddl, generate_to, Dataset};
+    let url = settings_db("oracle_bench_fast", "America/New_York", "ISO, DMY");
+    let mut c = client(&url);
+    let dir = tempfile::tempdir().unwrap();
+    for ds in Dataset::ALL {
+        let table = ds.name();
+        c.batch_execute(&ddl(ds, table)).unwrap();
+        let path = dir.path().join(format!("{table}.csv"));
+        generate_to(ds, 20_000, 7, &path).unwrap();
+        let mut cfg = LoadConfig::new(vec![path.to_str().unwrap().into()], table);
+        cfg.limits.max_rows = 2_000;
+        let summary = run(&cfg, connector(&url)).unwrap();
+        assert_eq!(summary.rows, 20_000, "{table}");
+        assert_eq!(summary.fallback_chunks, 0, "{table}");
+    }
+}
