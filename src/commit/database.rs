@@ -155,6 +155,9 @@ impl ChunkSink for DatabaseSink<'_> {
             match fault(&e) {
                 Fault::Data if self.rejects.tolerates_any() => {
                     if n == 1 {
+                        // With the row's line and column, as a client-side refusal.
+                        let files = &self.target.files;
+                        let e = describe_piece_error(files, work, lo, n, e);
                         reject(self.rejects, chunk, lo, &e.to_string())?;
                         self.record_reject(chunk, lo)?;
                     } else {

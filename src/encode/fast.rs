@@ -31,6 +31,39 @@ pub(super) fn certain(ty: ColumnType, v: &[u8]) -> bool {
     }
 }
 
+/// Whether every PostgreSQL version refuses `v` for a number type: after blanks and a
+/// sign it starts with a digit or `.` (not `0x`/`0o`/`0b`, `NaN`, `Infinity`) and holds a
+/// byte no decimal spelling has. Such a value is reported client-side, with its line and
+/// column, as the server would refuse it.
+pub(super) fn certainly_not_a_number(ty: ColumnType, v: &[u8]) -> bool {
+    let int = matches!(ty, ColumnType::Int2 | ColumnType::Int4 | ColumnType::Int8);
+    let real = matches!(
+        ty,
+        ColumnType::Numeric | ColumnType::Float4 | ColumnType::Float8
+    );
+    if !int && !real {
+        return false;
+    }
+    let t = v.trim_ascii();
+    let t = t
+        .strip_prefix(b"-")
+        .or_else(|| t.strip_prefix(b"+"))
+        .unwrap_or(t);
+    match t {
+        [b'0', p, ..] if matches!(p.to_ascii_lowercase(), b'x' | b'o' | b'b') => false,
+        // No integer spelling starts otherwise than with a digit.
+        [first, ..] if int && !first.is_ascii_digit() => true,
+        [] => int,
+        [first, ..] if first.is_ascii_digit() || (*first == b'.' && real) => t.iter().any(|&b| {
+            let ok = b.is_ascii_digit()
+                || b == b'_'
+                || (real && matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+            !ok && !b.is_ascii_whitespace()
+        }),
+        _ => false,
+    }
+}
+
 /// `-?[0-9]{1,max}`: no sign `+`, no blanks, no underscores, no `0x`.
 fn canonical_int(v: &[u8], max: usize) -> bool {
     let d = v.strip_prefix(b"-").unwrap_or(v);
@@ -268,6 +301,30 @@ mod tests {
             let fast = super::super::fast_binary(*ty, v.as_bytes(), &mut buf);
             assert!(fast, "{ty:?} {v:?} should be fast");
         }
+    }
+
+    #[test]
+    fn only_sure_refusals_are_reported_client_side() {
+        assert!(certainly_not_a_number(Int8, b"12x"));
+        assert!(certainly_not_a_number(Int4, b"1.5"));
+        assert!(certainly_not_a_number(Numeric, b" 12x "));
+        for v in [
+            "0x1F",
+            "NaN",
+            "inf",
+            "1e3",
+            " 7 ",
+            "1_000",
+            "x",
+            "-Infinity",
+        ] {
+            assert!(!certainly_not_a_number(Float8, v.as_bytes()), "{v}");
+            assert!(
+                !certainly_not_a_number(Int8, v.as_bytes()) || v == "1e3",
+                "{v}"
+            );
+        }
+        assert!(!certainly_not_a_number(Text, b"12x"));
     }
 
     #[test]

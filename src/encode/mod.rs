@@ -312,6 +312,18 @@ impl Encoder {
                     buf.extend_from_slice(&[0; 4]);
                     let start = buf.len();
                     if !fast_binary(col.ty, v, buf) {
+                        if fast::certainly_not_a_number(col.ty, v) {
+                            let msg = encode_binary(col.ty, v, &mut Vec::new())
+                                .err()
+                                .unwrap_or_else(|| {
+                                    format!("invalid input syntax for type {}", col.ty.sql_name())
+                                });
+                            return Err(FieldError {
+                                column: i,
+                                msg,
+                                deferred: false,
+                            });
+                        }
                         return Err(FieldError {
                             column: i,
                             msg: String::from("deferred to the server's parser"),
@@ -356,7 +368,20 @@ impl Encoder {
                     });
                 }
                 Some(v) => {
-                    // The original text: the server's parser converts it.
+                    // The original text: the server's parser converts it. Only a sure
+                    // refusal is reported here, with its line and column.
+                    if fast::certainly_not_a_number(col.ty, v) {
+                        let msg = encode_binary(col.ty, v, &mut Vec::new())
+                            .err()
+                            .unwrap_or_else(|| {
+                                format!("invalid input syntax for type {}", col.ty.sql_name())
+                            });
+                        return Err(FieldError {
+                            column: i,
+                            msg,
+                            deferred: false,
+                        });
+                    }
                     let start = buf.len();
                     escape_copy_text(v, buf);
                     spans.push(Span {
