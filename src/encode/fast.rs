@@ -319,10 +319,8 @@ mod tests {
             "-Infinity",
         ] {
             assert!(!certainly_not_a_number(Float8, v.as_bytes()), "{v}");
-            assert!(
-                !certainly_not_a_number(Int8, v.as_bytes()) || v == "1e3",
-                "{v}"
-            );
+            let int_sure = ["NaN", "inf", "1e3", "x", "-Infinity"].contains(&v);
+            assert_eq!(certainly_not_a_number(Int8, v.as_bytes()), int_sure, "{v}");
         }
         assert!(!certainly_not_a_number(Text, b"12x"));
     }

@@ -638,9 +638,14 @@ mod tests {
         let bad = e
             .encode_row([Some(U1.as_bytes()), Some(&b"x"[..])], 1, &mut rows)
             .unwrap_err();
-        // Not the fast path's to refuse: the server's parser decides.
+        // A sure refusal (no integer spelling holds an `x`) stays client-side.
         assert_eq!(bad.column, 1);
-        assert!(bad.deferred);
+        assert_eq!(bad.msg, "invalid input syntax for type bigint");
+        assert!(!bad.deferred);
+        let odd = e
+            .encode_row([Some(U1.as_bytes()), Some(&b" +1"[..])], 1, &mut rows)
+            .unwrap_err();
+        assert!(odd.deferred, "not canonical: the server's parser decides");
         let null = e
             .encode_row([None, Some(&b"1"[..])], 2, &mut rows)
             .unwrap_err();
@@ -688,10 +693,14 @@ mod tests {
         assert_eq!(rows.field(0, 1), Some(&b"a\\tb\\\\c\\nd\\re"[..]));
         assert_eq!(rows.field(1, 1), Some(&b""[..]));
         assert_eq!(rows.field(0, 2), None);
-        // Text goes to the server's parser as it is; only the record's shape is checked.
-        e.encode_row([Some(&b"5x"[..]), None, None], 2, &mut rows)
+        // Text goes to the server's parser as it is; only sure refusals stay here.
+        let bad = e
+            .encode_row([Some(&b"5x"[..]), None, None], 2, &mut rows)
+            .unwrap_err();
+        assert_eq!(bad.column, 0);
+        e.encode_row([Some(&b"0x5"[..]), None, None], 2, &mut rows)
             .unwrap();
-        assert_eq!(rows.row(2), b"5x\t\\N\t\\N\n");
+        assert_eq!(rows.row(2), b"0x5\t\\N\t\\N\n");
         let short = e.encode_row([None, None], 3, &mut rows).unwrap_err();
         assert_eq!(short.column, 2);
         assert!(!short.deferred);
