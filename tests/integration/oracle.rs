@@ -398,6 +398,7 @@ fn encoder_agrees_with_the_server_on_common_inputs() {
             let same = match (&server, &ours) {
                 (_, Err(e)) if e == DEFERRED_MSG => true,
                 (Ok(a), Ok(b)) => a == b,
+                (Err(_), Err(_)) => true,
                 _ => false,
             };
             if !same {
