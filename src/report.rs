@@ -37,6 +37,8 @@ pub struct Counters {
     pub reconnects: AtomicU64,
     /// Commits whose answer was lost but which the ledger showed had happened.
     pub commits_confirmed: AtomicU64,
+    /// Chunks sent as text for the server's parser: the fast path was not certain of a value.
+    pub fallback_chunks: AtomicU64,
 }
 
 /// How progress is shown.
@@ -306,6 +308,9 @@ pub struct Summary {
     pub workers: usize,
     /// Nothing was written (dry run).
     pub dry_run: bool,
+    /// Chunks sent as text for the server's parser (the fast path was not certain of a
+    /// value in them).
+    pub fallback_chunks: u64,
 }
 
 impl std::fmt::Display for Summary {
@@ -356,6 +361,13 @@ impl std::fmt::Display for Summary {
                 self.rejected,
                 plural(self.rejected, "row", "rows"),
                 self.reject_file.as_deref().unwrap_or("the reject file")
+            )?;
+        }
+        if self.fallback_chunks > 0 {
+            write!(
+                f,
+                "\n{} chunks sent as text for the server to convert (values not in canonical form)",
+                self.fallback_chunks
             )?;
         }
         if let Some(rows) = self.lowered_chunk_rows {

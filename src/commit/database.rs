@@ -109,6 +109,9 @@ impl<'a> DatabaseSink<'a> {
 
 impl ChunkSink for DatabaseSink<'_> {
     fn commit(&mut self, mut work: EncodedChunk, truncate: bool) -> Result<()> {
+        if work.fallback {
+            self.counters.fallback_chunks.fetch_add(1, Relaxed);
+        }
         // The reader skipped what earlier runs covered: the whole chunk is missing.
         let missing = vec![(0u32, work.chunk.rows() as u32)];
         // Client-side conversion errors: fatal at once, or to the reject file.
@@ -147,6 +150,9 @@ impl ChunkSink for DatabaseSink<'_> {
             match fault(&e) {
                 Fault::Data if self.rejects.tolerates_any() => {
                     if n == 1 {
+                        // With the row's line and column, as a client-side refusal.
+                        let files = &self.target.files;
+                        let e = describe_piece_error(files, work, lo, n, e);
                         reject(self.rejects, chunk, lo, &e.to_string())?;
                         self.record_reject(chunk, lo)?;
                     } else {
@@ -237,7 +243,7 @@ impl DatabaseSink<'_> {
         // chunk then costs no parse round trips.
         let stmt = match range.is_empty() {
             true => None,
-            false => Some(c.prepared(st.data_key(range.len()), st)?),
+            false => Some(c.prepared(st.data_key(range.len(), work.rows.format()), st)?),
         };
         let record = c.prepared(StatementKey::Ledger, st)?;
         let truncate_sql = truncate.then(|| format!("TRUNCATE {}", st.table.sql_name()));
@@ -263,8 +269,9 @@ impl DatabaseSink<'_> {
                 }
                 Method::Copy => {
                     let mut w = tx.copy_in(stmt)?;
+                    let format = work.rows.format();
                     let written =
-                        encode::copy::write_copy(&work.rows, range.clone(), st.format, &mut w);
+                        encode::copy::write_copy(&work.rows, range.clone(), format, &mut w);
                     // Finish even after a failed write: the server's error (a 40001 raised
                     // mid-COPY, as CockroachDB does) then ends the COPY in step, and the
                     // connection stays usable for `ROLLBACK TO SAVEPOINT` and the retry.

@@ -65,6 +65,9 @@ pub struct DryRunSink<'a> {
 
 impl ChunkSink for DryRunSink<'_> {
     fn commit(&mut self, mut work: EncodedChunk, _truncate: bool) -> Result<()> {
+        if work.fallback {
+            self.counters.fallback_chunks.fetch_add(1, Relaxed);
+        }
         for (row, err) in std::mem::take(&mut work.bad) {
             if !self.rejects.tolerates_any() {
                 return Err(err);

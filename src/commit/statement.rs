@@ -30,8 +30,9 @@ impl Method {
 /// Which statement a connection has prepared: INSERTs differ by their row count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum StatementKey {
-    /// The `COPY ... FROM STDIN` of the target.
-    Copy,
+    /// The `COPY ... FROM STDIN` of the target, for rows in this format (a chunk the
+    /// fast path was not certain of goes as text).
+    Copy { format: Format },
     /// A multi-row INSERT (or upsert) of this many rows.
     Insert { rows: usize },
     /// The ledger row of a piece.
@@ -50,9 +51,9 @@ pub(crate) struct Statements {
 
 impl Statements {
     /// The statement that sends `rows` rows by the load's method.
-    pub(crate) fn data_key(&self, rows: usize) -> StatementKey {
+    pub(crate) fn data_key(&self, rows: usize, format: Format) -> StatementKey {
         match self.method {
-            Method::Copy => StatementKey::Copy,
+            Method::Copy => StatementKey::Copy { format },
             Method::Insert | Method::Upsert => StatementKey::Insert { rows },
         }
     }
@@ -60,8 +61,8 @@ impl Statements {
     /// The SQL text of a statement.
     pub(crate) fn sql(&self, key: StatementKey) -> String {
         match key {
-            StatementKey::Copy => {
-                encode::copy::copy_sql(&self.table.qualified(), &self.columns, self.format)
+            StatementKey::Copy { format } => {
+                encode::copy::copy_sql(&self.table.qualified(), &self.columns, format)
             }
             StatementKey::Insert { rows } => self.insert_sql(rows),
             StatementKey::Ledger => ledger::RECORD_SQL.to_string(),
@@ -81,6 +82,6 @@ impl Statements {
 
     /// The SQL the first chunk sends (shown by `--dry-run`).
     pub(crate) fn first_sql(&self, rows: usize) -> String {
-        self.sql(self.data_key(rows))
+        self.sql(self.data_key(rows, self.format))
     }
 }

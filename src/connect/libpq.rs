@@ -39,6 +39,7 @@ pub const VARIABLES: &[&str] = &[
     "PGCONNECT_TIMEOUT",
     "PGOPTIONS",
     "PGTZ",
+    "PGDATESTYLE",
 ];
 
 impl Environment {
@@ -386,13 +387,15 @@ pub(super) fn finish(
         None => Some(Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS)),
     };
     let mut options = pick(s.options, "PGOPTIONS");
-    if let Some(tz) = env.var("PGTZ") {
-        // libpq sends PGTZ as the TimeZone setting; `options` carries it the same way.
-        let tz = tz.replace('\\', "\\\\").replace(' ', "\\ ");
-        options = Some(match options {
-            Some(o) => format!("{o} -c TimeZone={tz}"),
-            None => format!("-c TimeZone={tz}"),
-        });
+    // libpq sends PGTZ and PGDATESTYLE as session settings; `options` carries them so.
+    for (var, setting) in [("PGTZ", "TimeZone"), ("PGDATESTYLE", "DateStyle")] {
+        if let Some(v) = env.var(var) {
+            let v = v.replace('\\', "\\\\").replace(' ', "\\ ");
+            options = Some(match options {
+                Some(o) => format!("{o} -c {setting}={v}"),
+                None => format!("-c {setting}={v}"),
+            });
+        }
     }
     let ssl_cert = s
         .ssl_cert
@@ -557,6 +560,7 @@ mod tests {
             ("PGCONNECT_TIMEOUT", "3"),
             ("PGOPTIONS", "-c work_mem=1MB"),
             ("PGTZ", "Europe/Paris"),
+            ("PGDATESTYLE", "ISO, DMY"),
         ]);
         let o = with(None, &e);
         assert_eq!(
@@ -572,7 +576,7 @@ mod tests {
         assert_eq!(o.connect_timeout(), Some(Duration::from_secs(3)));
         assert_eq!(
             o.options(),
-            Some("-c work_mem=1MB -c TimeZone=Europe/Paris")
+            Some("-c work_mem=1MB -c TimeZone=Europe/Paris -c DateStyle=ISO,\\ DMY")
         );
         assert!(!o.redacted_url().contains("epw"));
         // The string wins per field; the environment fills the rest.

@@ -33,19 +33,51 @@ pub struct EncodedChunk {
     pub rows: EncodedRows,
     /// Source row index and error of each row that did not convert.
     pub bad: Vec<(u32, Error)>,
+    /// The fast path was not certain of some value, so the whole chunk is encoded as
+    /// text for the server's parser (COPY text, text parameters).
+    pub fallback: bool,
 }
 
 /// Encodes every record of `chunk`; its parsed fields are dropped afterwards, its raw
 /// bytes kept.
 pub fn encode_chunk(shape: &ChunkShape, mut chunk: Chunk) -> EncodedChunk {
-    let encoder = Encoder::new(shape.columns.clone(), shape.format);
     let mut rows = EncodedRows::with_capacity(chunk.bytes(), chunk.rows(), shape.columns.len());
     let mut bad = Vec::new();
+    let mut fallback = false;
+    if !encode_all(shape, shape.format, &chunk, &mut rows, &mut bad) {
+        // A value only the server can convert: the chunk goes as text, all of it, so it
+        // stays one statement in one transaction with its ledger row.
+        fallback = true;
+        rows.clear();
+        bad.clear();
+        let done = encode_all(shape, Format::Text, &chunk, &mut rows, &mut bad);
+        debug_assert!(done, "text rows defer nothing");
+    }
+    chunk.batch.drop_fields();
+    EncodedChunk {
+        chunk,
+        rows,
+        bad,
+        fallback,
+    }
+}
+
+/// Encodes every record of `chunk` in `format`; `false` at the first deferred value.
+fn encode_all(
+    shape: &ChunkShape,
+    format: Format,
+    chunk: &Chunk,
+    rows: &mut EncodedRows,
+    bad: &mut Vec<(u32, Error)>,
+) -> bool {
+    let encoder = Encoder::new(shape.columns.clone(), format);
     let proj = &shape.projections[chunk.file_index];
     for i in 0..chunk.batch.len() {
         let rec = chunk.batch.record(i);
-        if let Err(e) = encoder.encode_row(proj.iter().map(|&j| rec.field(j)), i as u32, &mut rows)
-        {
+        if let Err(e) = encoder.encode_row(proj.iter().map(|&j| rec.field(j)), i as u32, rows) {
+            if e.deferred {
+                return false;
+            }
             let value = proj.get(e.column).and_then(|&j| rec.field(j));
             let loc = Location {
                 file: shape.files[chunk.file_index].clone(),
@@ -61,6 +93,5 @@ pub fn encode_chunk(shape: &ChunkShape, mut chunk: Chunk) -> EncodedChunk {
             bad.push((i as u32, err));
         }
     }
-    chunk.batch.drop_fields();
-    EncodedChunk { chunk, rows, bad }
+    true
 }

@@ -22,6 +22,7 @@ mod chunked;
 pub mod column;
 pub mod copy;
 mod datetime;
+mod fast;
 pub mod insert;
 mod interval;
 mod numeric;
@@ -74,6 +75,9 @@ pub struct FieldError {
     pub column: usize,
     /// Short reason, in PostgreSQL's words where it has them.
     pub msg: String,
+    /// Not an error: the fast path is not certain of this value, so its chunk goes to the
+    /// server as text and the server's parser decides.
+    pub deferred: bool,
 }
 
 impl fmt::Display for FieldError {
@@ -255,6 +259,7 @@ impl Encoder {
             return Err(FieldError {
                 column: 0,
                 msg: String::from("encoded rows hold another table's layout"),
+                deferred: false,
             });
         }
         let buf_mark = out.buf.len();
@@ -267,6 +272,7 @@ impl Encoder {
             u32::try_from(out.buf.len()).map_err(|_| FieldError {
                 column: 0,
                 msg: String::from("encoded chunk exceeds 4 GiB"),
+                deferred: false,
             })
         });
         match r {
@@ -305,11 +311,30 @@ impl Encoder {
                     let len_at = buf.len();
                     buf.extend_from_slice(&[0; 4]);
                     let start = buf.len();
-                    encode_binary(col.ty, v, buf).map_err(|msg| FieldError { column: i, msg })?;
+                    if !fast_binary(col.ty, v, buf) {
+                        if fast::certainly_not_a_number(col.ty, v) {
+                            let msg = encode_binary(col.ty, v, &mut Vec::new())
+                                .err()
+                                .unwrap_or_else(|| {
+                                    format!("invalid input syntax for type {}", col.ty.sql_name())
+                                });
+                            return Err(FieldError {
+                                column: i,
+                                msg,
+                                deferred: false,
+                            });
+                        }
+                        return Err(FieldError {
+                            column: i,
+                            msg: String::from("deferred to the server's parser"),
+                            deferred: true,
+                        });
+                    }
                     let len = buf.len() - start;
                     let len32 = i32::try_from(len).map_err(|_| FieldError {
                         column: i,
                         msg: String::from("value too large"),
+                        deferred: false,
                     })?;
                     buf[len_at..start].copy_from_slice(&len32.to_be_bytes());
                     spans.push(Span {
@@ -343,10 +368,21 @@ impl Encoder {
                     });
                 }
                 Some(v) => {
-                    // Validate with the binary encoder, then keep the original text.
+                    // The original text: the server's parser converts it. Only a sure
+                    // refusal is reported here, with its line and column.
+                    if fast::certainly_not_a_number(col.ty, v) {
+                        let msg = encode_binary(col.ty, v, &mut Vec::new())
+                            .err()
+                            .unwrap_or_else(|| {
+                                format!("invalid input syntax for type {}", col.ty.sql_name())
+                            });
+                        return Err(FieldError {
+                            column: i,
+                            msg,
+                            deferred: false,
+                        });
+                    }
                     let start = buf.len();
-                    encode_binary(col.ty, v, buf).map_err(|msg| FieldError { column: i, msg })?;
-                    buf.truncate(start);
                     escape_copy_text(v, buf);
                     spans.push(Span {
                         start: start as u32,
@@ -368,6 +404,7 @@ fn next_field<'a>(
     fields.next().ok_or_else(|| FieldError {
         column: i,
         msg: format!("missing field: record has {i} fields, {n} expected"),
+        deferred: false,
     })
 }
 
@@ -380,6 +417,7 @@ fn no_extra_field<'a>(
         Some(_) => Err(FieldError {
             column: n,
             msg: format!("extra field: more than the {n} target columns"),
+            deferred: false,
         }),
     }
 }
@@ -389,10 +427,32 @@ fn check_null(col: &Column, i: usize) -> Result<(), FieldError> {
         Err(FieldError {
             column: i,
             msg: String::from("null value violates not-null constraint"),
+            deferred: false,
         })
     } else {
         Ok(())
     }
+}
+
+/// Appends the binary value of `v` when the fast path is certain of it (see `fast`);
+/// `false`, with `buf` as before, when the server must convert it.
+fn fast_binary(ty: ColumnType, v: &[u8], buf: &mut Vec<u8>) -> bool {
+    if !fast::certain(ty, v) {
+        return false;
+    }
+    let start = buf.len();
+    let exact = match ty {
+        ColumnType::Float4 => parse_float::<f32>(v, "real")
+            .is_ok_and(|x| fast::float_exact(v, x as f64, f32::MIN_POSITIVE as f64)),
+        ColumnType::Float8 => parse_float::<f64>(v, "double precision")
+            .is_ok_and(|x| fast::float_exact(v, x, f64::MIN_POSITIVE)),
+        _ => true,
+    };
+    if exact && encode_binary(ty, v, buf).is_ok() {
+        return true;
+    }
+    buf.truncate(start);
+    false
 }
 
 /// Appends the binary value of `v` for a column of type `ty`.
@@ -578,8 +638,14 @@ mod tests {
         let bad = e
             .encode_row([Some(U1.as_bytes()), Some(&b"x"[..])], 1, &mut rows)
             .unwrap_err();
+        // A sure refusal (no integer spelling holds an `x`) stays client-side.
         assert_eq!(bad.column, 1);
         assert_eq!(bad.msg, "invalid input syntax for type bigint");
+        assert!(!bad.deferred);
+        let odd = e
+            .encode_row([Some(U1.as_bytes()), Some(&b" +1"[..])], 1, &mut rows)
+            .unwrap_err();
+        assert!(odd.deferred, "not canonical: the server's parser decides");
         let null = e
             .encode_row([None, Some(&b"1"[..])], 2, &mut rows)
             .unwrap_err();
@@ -610,7 +676,7 @@ mod tests {
     }
 
     #[test]
-    fn text_rows_are_validated_and_escaped() {
+    fn text_rows_keep_the_original_text_escaped() {
         let cols = vec![col("n", "integer"), col("s", "text"), col("m", "mood")];
         let e = Encoder::new(cols, Format::Text);
         let mut rows = EncodedRows::new();
@@ -627,16 +693,20 @@ mod tests {
         assert_eq!(rows.field(0, 1), Some(&b"a\\tb\\\\c\\nd\\re"[..]));
         assert_eq!(rows.field(1, 1), Some(&b""[..]));
         assert_eq!(rows.field(0, 2), None);
+        // Text goes to the server's parser as it is; only sure refusals stay here.
         let bad = e
             .encode_row([Some(&b"5x"[..]), None, None], 2, &mut rows)
             .unwrap_err();
         assert_eq!(bad.column, 0);
-        let nul = e
-            .encode_row([None, Some(&b"a\0"[..]), None], 3, &mut rows)
-            .unwrap_err();
-        assert_eq!(nul.column, 1);
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows.byte_len(), rows.row(0).len() + rows.row(1).len());
+        e.encode_row([Some(&b"0x5"[..]), None, None], 2, &mut rows)
+            .unwrap();
+        assert_eq!(rows.row(2), b"0x5\t\\N\t\\N\n");
+        let short = e.encode_row([None, None], 3, &mut rows).unwrap_err();
+        assert_eq!(short.column, 2);
+        assert!(!short.deferred);
+        assert_eq!(rows.len(), 3);
+        let lines: usize = (0..3).map(|i| rows.row(i).len()).sum();
+        assert_eq!(rows.byte_len(), lines);
     }
 
     #[test]
@@ -645,6 +715,7 @@ mod tests {
         let fe = FieldError {
             column: 1,
             msg: "invalid input syntax for type bigint".into(),
+            deferred: false,
         };
         let loc = Location {
             file: "a.csv".into(),

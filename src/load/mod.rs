@@ -202,7 +202,6 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
 /// Loads the files through connections from `connector`; returns the summary.
 pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     cfg.validate()?;
-    let connector = with_session_defaults(connector);
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
     let (flavour, cfg, capped) = on_control(&connector, budget, |c| {
@@ -395,17 +394,6 @@ fn on_control<T>(
     crate::connect::with_reconnect(connector, 0, budget, work).map(|(_, v)| v)
 }
 
-/// The encoder reads zone-less `timestamptz` as UTC and `1/2/2024` as month/day; values
-/// sent as text (COPY text format, `::text::type` casts) must read the same on the server,
-/// whatever the database's own TimeZone and DateStyle.
-fn with_session_defaults(inner: Connector) -> Connector {
-    Arc::new(move |worker, attempt| {
-        let mut c = inner(worker, attempt)?;
-        c.batch_execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'")?;
-        Ok(c)
-    })
-}
-
 /// The reject file: `--reject-file`, or `<first input>.rejects.csv`.
 fn reject_writer(cfg: &LoadConfig, plan: &LoadPlan) -> RejectWriter {
     let path = cfg.reject_file.clone().unwrap_or_else(|| {
@@ -478,6 +466,7 @@ impl Finished<'_> {
             method: cfg.method.name().into(),
             workers: cfg.workers,
             dry_run: self.dry_run,
+            fallback_chunks: c.fallback_chunks.load(Relaxed),
         }
     }
 }
