@@ -312,17 +312,8 @@ impl Encoder {
                     buf.extend_from_slice(&[0; 4]);
                     let start = buf.len();
                     if !fast_binary(col.ty, v, buf) {
-                        if fast::certainly_not_a_number(col.ty, v) {
-                            let msg = encode_binary(col.ty, v, &mut Vec::new())
-                                .err()
-                                .unwrap_or_else(|| {
-                                    format!("invalid input syntax for type {}", col.ty.sql_name())
-                                });
-                            return Err(FieldError {
-                                column: i,
-                                msg,
-                                deferred: false,
-                            });
+                        if let Some(e) = sure_refusal(col.ty, i, v) {
+                            return Err(e);
                         }
                         return Err(FieldError {
                             column: i,
@@ -370,17 +361,8 @@ impl Encoder {
                 Some(v) => {
                     // The original text: the server's parser converts it. Only a sure
                     // refusal is reported here, with its line and column.
-                    if fast::certainly_not_a_number(col.ty, v) {
-                        let msg = encode_binary(col.ty, v, &mut Vec::new())
-                            .err()
-                            .unwrap_or_else(|| {
-                                format!("invalid input syntax for type {}", col.ty.sql_name())
-                            });
-                        return Err(FieldError {
-                            column: i,
-                            msg,
-                            deferred: false,
-                        });
+                    if let Some(e) = sure_refusal(col.ty, i, v) {
+                        return Err(e);
                     }
                     let start = buf.len();
                     escape_copy_text(v, buf);
@@ -533,6 +515,22 @@ fn encode_binary(ty: ColumnType, v: &[u8], buf: &mut Vec<u8>) -> ParseResult<()>
 pub fn check_value(ty: ColumnType, v: &[u8], scratch: &mut Vec<u8>) -> Result<(), String> {
     scratch.clear();
     encode_binary(ty, v, scratch)
+}
+
+/// A value no PostgreSQL version reads as this (numeric) type: reported here, with its
+/// line and column, instead of by the server.
+fn sure_refusal(ty: ColumnType, column: usize, v: &[u8]) -> Option<FieldError> {
+    if !fast::certainly_not_a_number(ty, v) {
+        return None;
+    }
+    let msg = encode_binary(ty, v, &mut Vec::new())
+        .err()
+        .unwrap_or_else(|| format!("invalid input syntax for type {}", ty.sql_name()));
+    Some(FieldError {
+        column,
+        msg,
+        deferred: false,
+    })
 }
 
 #[cfg(test)]
