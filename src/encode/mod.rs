@@ -422,19 +422,31 @@ fn fast_binary(ty: ColumnType, v: &[u8], buf: &mut Vec<u8>) -> bool {
     if !fast::certain(ty, v) {
         return false;
     }
-    let start = buf.len();
-    let exact = match ty {
-        ColumnType::Float4 => parse_float::<f32>(v, "real")
-            .is_ok_and(|x| fast::float_exact(v, x as f64, f32::MIN_POSITIVE as f64)),
-        ColumnType::Float8 => parse_float::<f64>(v, "double precision")
-            .is_ok_and(|x| fast::float_exact(v, x, f64::MIN_POSITIVE)),
-        _ => true,
-    };
-    if exact && encode_binary(ty, v, buf).is_ok() {
-        return true;
+    // Floats are parsed once: the value that proves exact is the value written.
+    match ty {
+        ColumnType::Float4 => match parse_float::<f32>(v, "real") {
+            Ok(x) if fast::float_exact(v, x as f64, f32::MIN_POSITIVE as f64) => {
+                buf.extend_from_slice(&x.to_be_bytes());
+                true
+            }
+            _ => false,
+        },
+        ColumnType::Float8 => match parse_float::<f64>(v, "double precision") {
+            Ok(x) if fast::float_exact(v, x, f64::MIN_POSITIVE) => {
+                buf.extend_from_slice(&x.to_be_bytes());
+                true
+            }
+            _ => false,
+        },
+        _ => {
+            let start = buf.len();
+            let ok = encode_binary(ty, v, buf).is_ok();
+            if !ok {
+                buf.truncate(start);
+            }
+            ok
+        }
     }
-    buf.truncate(start);
-    false
 }
 
 /// Appends the binary value of `v` for a column of type `ty`.
