@@ -62,7 +62,8 @@ pub enum ExitStatus {
     Done = 0,
     /// The load failed on its data (or the server refused it); nothing was committed.
     Data = 1,
-    /// A mistake in the command (flags, paths, a changed input) or no connection.
+    /// A mistake in the command (flags, paths, a changed input), a missing privilege or
+    /// no connection.
     Usage = 2,
     /// The load stopped after committing or rejecting some rows; rerunning resumes it.
     Partial = 3,
@@ -114,6 +115,9 @@ pub enum ErrorKind {
     Usage(String),
     /// The table, its columns or the header do not fit together.
     Schema(String),
+    /// The role may not set up what chunkload needs (the ledger schema): `msg` names the
+    /// missing privilege, `ddl` is what an administrator can run instead.
+    Privilege { msg: String, ddl: String },
     /// Could not connect; `url` is already redacted. `permanent` when retrying cannot
     /// help (see [`crate::connect::is_permanent`]).
     Connect {
@@ -232,6 +236,7 @@ impl Error {
             ErrorKind::Io { .. } => "io",
             ErrorKind::Usage(_) => "usage",
             ErrorKind::Schema(_) => "schema",
+            ErrorKind::Privilege { .. } => "privilege",
             ErrorKind::Connect { .. } => "connect",
             ErrorKind::Db(_) => "db",
             ErrorKind::RetriesExhausted { .. } => "retries_exhausted",
@@ -279,9 +284,10 @@ impl Error {
             ErrorKind::Parse { .. } | ErrorKind::Convert { .. } | ErrorKind::Schema(_) => {
                 ExitStatus::Data
             }
-            ErrorKind::Usage(_) | ErrorKind::Connect { .. } | ErrorKind::Cluster(_) => {
-                ExitStatus::Usage
-            }
+            ErrorKind::Usage(_)
+            | ErrorKind::Privilege { .. }
+            | ErrorKind::Connect { .. }
+            | ErrorKind::Cluster(_) => ExitStatus::Usage,
             // A missing, unreadable or non-file input is a mistake in the command, not in
             // the data.
             ErrorKind::Io { source, .. }
@@ -365,6 +371,7 @@ impl fmt::Display for Error {
             ErrorKind::Io { path, source } => write!(f, "{path}: {source}"),
             ErrorKind::Usage(m) | ErrorKind::Schema(m) | ErrorKind::Cluster(m) => f.write_str(m),
             ErrorKind::Other(m) => f.write_str(m),
+            ErrorKind::Privilege { msg, ddl } => write!(f, "{msg}\n{ddl}"),
             ErrorKind::Connect { url, msg, .. } => write!(f, "cannot connect to {url}: {msg}"),
             ErrorKind::Db(e) => f.write_str(&db_message(e)),
             ErrorKind::RetriesExhausted { attempts, last } => write!(

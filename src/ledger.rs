@@ -6,48 +6,119 @@
 //! `[byte_start, byte_end)` in the (decompressed) input: a range always starts and ends on
 //! a record boundary. Chunk boundaries therefore need not repeat from run to run: a rerun
 //! with any chunk size, method or worker count skips the records whose bytes are covered
-//! and sends the rest. The tables live in their own schema ([`SCHEMA`]), never in the
-//! user's `search_path`.
+//! and sends the rest. The tables live in their own schema ([`LedgerSchema`], by default
+//! [`SCHEMA`]), never in the user's `search_path`.
 
-use crate::{Error, Result};
+use crate::sql::quote_ident;
+use crate::{Error, ErrorKind, Result};
 use postgres::{GenericClient, ToStatement};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 pub mod lease;
 
-/// The schema of the bookkeeping tables.
+/// The default schema of the bookkeeping tables (`--ledger-schema` chooses another).
 pub const SCHEMA: &str = "chunkload";
 
-/// Ledger DDL; idempotent. Also a table of loads, for `chunkload status` and for refusing
-/// a file that changed under the same load id.
-pub const LEDGER_DDL: &str = "
-CREATE SCHEMA IF NOT EXISTS chunkload;
-CREATE TABLE IF NOT EXISTS chunkload.chunkload_loads (
+/// The loads table: one row per load (and its lease).
+pub const LOADS: &str = "chunkload_loads";
+/// The ledger proper: one row per committed or rejected piece.
+pub const LEDGER: &str = "chunkload_ledger";
+/// Rejected records, for the reject file.
+pub const REJECTS: &str = "chunkload_rejects";
+
+/// Where the bookkeeping tables live: a schema name, quoted (by [`crate::sql`]) into every
+/// statement of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerSchema {
+    name: String,
+    quoted: String,
+}
+
+impl Default for LedgerSchema {
+    fn default() -> Self {
+        LedgerSchema::new(SCHEMA).expect("the default schema name is valid")
+    }
+}
+
+impl LedgerSchema {
+    /// The schema `name`, taken literally (no case folding: `--ledger-schema Ops` is the
+    /// schema `"Ops"`).
+    pub fn new(name: &str) -> Result<LedgerSchema> {
+        if name.is_empty() || name.contains('\0') {
+            return Err(Error::usage(format!(
+                "--ledger-schema {name:?}: a schema name is not empty and has no NUL byte"
+            )));
+        }
+        Ok(LedgerSchema {
+            name: name.to_string(),
+            quoted: quote_ident(name),
+        })
+    }
+
+    /// The schema's name, unquoted.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The schema's name, quoted for SQL.
+    pub fn quoted(&self) -> &str {
+        &self.quoted
+    }
+
+    /// `table` of this schema, quoted for SQL.
+    pub fn table(&self, table: &str) -> String {
+        format!("{}.{}", self.quoted, quote_ident(table))
+    }
+}
+
+/// The ledger's tables in creation order, each with its `CREATE TABLE IF NOT EXISTS`: the
+/// one list of what the ledger schema holds. [`ensure`] creates the missing ones and the
+/// DDL shown to an administrator is built from it, so a new table goes here only.
+pub fn tables(s: &LedgerSchema) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            LOADS,
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (
     load_id text PRIMARY KEY,
     table_name text NOT NULL,
     files text NOT NULL,
     fingerprint text NOT NULL,
     total_chunks int8,
     started_at timestamptz NOT NULL DEFAULT now(),
-    finished_at timestamptz
-);
-ALTER TABLE chunkload.chunkload_loads ADD COLUMN IF NOT EXISTS owner text;
-ALTER TABLE chunkload.chunkload_loads ADD COLUMN IF NOT EXISTS heartbeat timestamptz;
-CREATE TABLE IF NOT EXISTS chunkload.chunkload_ledger (
+    finished_at timestamptz,
+    owner text,
+    heartbeat timestamptz
+)",
+                s.table(LOADS)
+            ),
+        ),
+        (
+            LEDGER,
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (
     load_id text NOT NULL,
     file int4 NOT NULL,
     byte_start int8 NOT NULL,
     byte_end int8 NOT NULL,
     first_line int8 NOT NULL,
     last_line int8 NOT NULL,
+    end_line int8 NOT NULL,
+    end_record int8 NOT NULL,
     nrows int4 NOT NULL,
     rows_loaded int8 NOT NULL,
     rejected bool NOT NULL DEFAULT false,
     committed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (load_id, file, byte_start)
-);
-CREATE TABLE IF NOT EXISTS chunkload.chunkload_rejects (
+)",
+                s.table(LEDGER)
+            ),
+        ),
+        (
+            REJECTS,
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (
     load_id text NOT NULL,
     file int4 NOT NULL,
     byte_start int8 NOT NULL,
@@ -55,7 +126,12 @@ CREATE TABLE IF NOT EXISTS chunkload.chunkload_rejects (
     raw bytea NOT NULL,
     error text NOT NULL,
     PRIMARY KEY (load_id, file, byte_start)
-);";
+)",
+                s.table(REJECTS)
+            ),
+        ),
+    ]
+}
 
 /// One committed (or rejected) piece: consecutive records of one input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +146,12 @@ pub struct Piece {
     pub first_line: u64,
     /// Source line of the piece's last record.
     pub last_line: u64,
+    /// Source line at `byte_end`, where the next record starts: a resumed read that
+    /// seeks there numbers lines on from it.
+    pub end_line: u64,
+    /// Data records of the input up to and including the piece's last one (its record
+    /// number): the record count a read resumed at `byte_end` starts from.
+    pub end_record: u64,
     /// Records the piece covers (loaded or rejected).
     pub nrows: u32,
     /// Rows that reached the table (records covered minus rejected ones).
@@ -78,31 +160,193 @@ pub struct Piece {
     pub rejected: bool,
 }
 
-/// Creates the ledger schema and tables if needed; without the privilege, one error that
-/// names it and the DDL an administrator can run.
-pub fn ensure(client: &mut impl GenericClient) -> Result<()> {
-    match client.batch_execute(LEDGER_DDL) {
-        Ok(()) => Ok(()),
-        Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {
-            Err(Error::usage(format!(
-                "chunkload keeps its bookkeeping in schema {SCHEMA}, and this role may not \
-                 create it ({}): it needs the CREATE privilege on the database (or an \
-                 administrator creates the schema). An administrator can run:\n\
-                 CREATE SCHEMA IF NOT EXISTS {SCHEMA}; GRANT USAGE, CREATE ON SCHEMA {SCHEMA} TO <role>;",
-                e.as_db_error().map_or(String::new(), |d| d.message().to_string())
-            )))
+/// Lines a record's raw bytes (terminator included) span, as the reader counts them: its
+/// line ends, `\r` in a file whose records end in a lone CR, `\n` otherwise.
+pub fn lines_in(raw: &[u8]) -> u64 {
+    let eol = match raw {
+        [.., b'\r'] => b'\r',
+        _ => b'\n',
+    };
+    raw.iter().filter(|&&b| b == eol).count() as u64
+}
+
+/// What a role lacks to keep the ledger in its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    /// The schema does not exist: creating it takes CREATE on the database.
+    CreateOnDatabase,
+    /// Tables are missing: creating them takes CREATE on the schema.
+    CreateOnSchema,
+    /// The schema exists but may not be used.
+    UsageOnSchema,
+    /// The tables exist but may not be read or written.
+    Tables,
+}
+
+/// Creates the ledger schema and whichever of its [`tables`] are missing (nothing when all
+/// exist, so a role with only USAGE and table privileges works). Without the privilege,
+/// one error that names it and prints the DDL an administrator can run.
+pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
+    let mut raced = false;
+    loop {
+        let schema = client.query_opt(
+            "SELECT has_schema_privilege(oid, 'USAGE'), has_schema_privilege(oid, 'CREATE')
+               FROM pg_catalog.pg_namespace WHERE nspname = $1",
+            &[&s.name()],
+        )?;
+        let present: HashMap<String, bool> = client
+            .query(
+                "SELECT c.relname::text,
+                        has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'INSERT')
+                        AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE')
+                   FROM pg_catalog.pg_class c
+                   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = $1",
+                &[&s.name()],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let all = tables(s);
+        let missing: Vec<&String> = all
+            .iter()
+            .filter(|(name, _)| !present.contains_key(*name))
+            .map(|(_, ddl)| ddl)
+            .collect();
+        let usable = all
+            .iter()
+            .all(|(name, _)| present.get(*name) != Some(&false));
+        let mut ddl = String::new();
+        match schema {
+            None => ddl.push_str(&format!("CREATE SCHEMA IF NOT EXISTS {};\n", s.quoted())),
+            Some(row) if !row.get::<_, bool>(0) => {
+                return Err(privilege_error(client, s, Missing::UsageOnSchema, None))
+            }
+            Some(row) if !missing.is_empty() && !row.get::<_, bool>(1) => {
+                return Err(privilege_error(client, s, Missing::CreateOnSchema, None))
+            }
+            Some(_) if missing.is_empty() && !usable => {
+                return Err(privilege_error(client, s, Missing::Tables, None))
+            }
+            Some(_) if missing.is_empty() => return Ok(()),
+            Some(_) => {}
         }
-        Err(e) => Err(e.into()),
+        for t in missing {
+            ddl.push_str(t);
+            ddl.push_str(";\n");
+        }
+        let e = match client.batch_execute(&ddl) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        use postgres::error::SqlState;
+        match e.code() {
+            Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE => {
+                let what = match ddl.starts_with("CREATE SCHEMA") {
+                    true => Missing::CreateOnDatabase,
+                    false => Missing::CreateOnSchema,
+                };
+                let server = e.as_db_error().map(|d| d.message().to_string());
+                return Err(privilege_error(client, s, what, server));
+            }
+            // Another run created the same objects at the same moment: look again.
+            Some(c)
+                if !raced
+                    && [
+                        SqlState::UNIQUE_VIOLATION,
+                        SqlState::DUPLICATE_SCHEMA,
+                        SqlState::DUPLICATE_TABLE,
+                    ]
+                    .contains(c) =>
+            {
+                raced = true;
+            }
+            _ => return Err(e.into()),
+        }
     }
 }
 
+/// The DDL an administrator runs so that `role` can keep a ledger in `s` without any
+/// CREATE privilege: the schema, its tables, and the grants.
+pub fn admin_ddl(s: &LedgerSchema, role: &str) -> String {
+    let role = quote_ident(role);
+    let mut ddl = format!("CREATE SCHEMA IF NOT EXISTS {};\n", s.quoted());
+    let all = tables(s);
+    for (_, t) in &all {
+        ddl.push_str(t);
+        ddl.push_str(";\n");
+    }
+    ddl.push_str(&format!(
+        "GRANT USAGE ON SCHEMA {} TO {role};\n",
+        s.quoted()
+    ));
+    let names: Vec<String> = all.iter().map(|(n, _)| s.table(n)).collect();
+    ddl.push_str(&format!(
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {role};",
+        names.join(", ")
+    ));
+    ddl
+}
+
+/// The error of a role that may not set up the ledger: which privilege it lacks, and the
+/// DDL that sets it up for it.
+fn privilege_error(
+    client: &mut impl GenericClient,
+    s: &LedgerSchema,
+    what: Missing,
+    server: Option<String>,
+) -> Error {
+    let (role, db) = client
+        .query_one("SELECT current_user::text, current_database()::text", &[])
+        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+        .unwrap_or_else(|_| ("<role>".into(), "<database>".into()));
+    let schema = s.quoted();
+    let lacks = match what {
+        Missing::CreateOnDatabase => format!(
+            "schema {schema} does not exist, and role {} lacks the CREATE privilege on \
+             database {} to create it",
+            quote_ident(&role),
+            quote_ident(&db)
+        ),
+        Missing::CreateOnSchema => format!(
+            "its tables are missing, and role {} lacks the CREATE privilege on schema \
+             {schema} to create them",
+            quote_ident(&role)
+        ),
+        Missing::UsageOnSchema => format!(
+            "role {} lacks the USAGE privilege on schema {schema}",
+            quote_ident(&role)
+        ),
+        Missing::Tables => format!(
+            "role {} lacks SELECT, INSERT, UPDATE or DELETE on its tables",
+            quote_ident(&role)
+        ),
+    };
+    let server = server.map_or(String::new(), |m| format!(" (server: {m})"));
+    ErrorKind::Privilege {
+        msg: format!(
+            "chunkload keeps its bookkeeping in schema {schema} (--ledger-schema), but {lacks}{server}; \
+             nothing was loaded. An administrator can set it up for this role, which then \
+             needs no CREATE privilege:"
+        ),
+        ddl: admin_ddl(s, &role),
+    }
+    .into()
+}
+
 /// The ledger row of a piece; prepared once per connection by the writers.
-pub const RECORD_SQL: &str = "INSERT INTO chunkload.chunkload_ledger
-   (load_id, file, byte_start, byte_end, first_line, last_line, nrows, rows_loaded, rejected)
- VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub fn record_sql(s: &LedgerSchema) -> String {
+    format!(
+        "INSERT INTO {}
+   (load_id, file, byte_start, byte_end, first_line, last_line, end_line, end_record, nrows,
+    rows_loaded, rejected)
+ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        s.table(LEDGER)
+    )
+}
 
 /// Writes a piece's ledger row; call inside the piece's own transaction. `stmt` is
-/// [`RECORD_SQL`] or a statement prepared from it.
+/// [`record_sql`] or a statement prepared from it.
 pub fn record<S: ?Sized + ToStatement>(
     tx: &mut impl GenericClient,
     stmt: &S,
@@ -118,6 +362,8 @@ pub fn record<S: ?Sized + ToStatement>(
             &(p.byte_end as i64),
             &(p.first_line as i64),
             &(p.last_line as i64),
+            &(p.end_line as i64),
+            &(p.end_record as i64),
             &(p.nrows as i32),
             &(p.rows_loaded as i64),
             &p.rejected,
@@ -130,12 +376,16 @@ pub fn record<S: ?Sized + ToStatement>(
 /// commit whose outcome was unknown.
 pub fn committed(
     client: &mut impl GenericClient,
+    s: &LedgerSchema,
     load_id: &str,
     file: u32,
     byte_start: u64,
 ) -> Result<bool> {
     let row = client.query_opt(
-        "SELECT 1 FROM chunkload.chunkload_ledger WHERE load_id = $1 AND file = $2 AND byte_start = $3",
+        &format!(
+            "SELECT 1 FROM {} WHERE load_id = $1 AND file = $2 AND byte_start = $3",
+            s.table(LEDGER)
+        ),
         &[&load_id, &(file as i32), &(byte_start as i64)],
     )?;
     Ok(row.is_some())
@@ -145,6 +395,7 @@ pub fn committed(
 /// written from these rows.
 pub fn store_reject(
     client: &mut impl GenericClient,
+    s: &LedgerSchema,
     load_id: &str,
     file: u32,
     byte_start: u64,
@@ -153,8 +404,11 @@ pub fn store_reject(
     error: &str,
 ) -> Result<()> {
     client.execute(
-        "INSERT INTO chunkload.chunkload_rejects (load_id, file, byte_start, line, raw, error)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (load_id, file, byte_start) DO NOTHING",
+        &format!(
+            "INSERT INTO {} (load_id, file, byte_start, line, raw, error)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (load_id, file, byte_start) DO NOTHING",
+            s.table(REJECTS)
+        ),
         &[
             &load_id,
             &(file as i32),
@@ -170,12 +424,15 @@ pub fn store_reject(
 /// A load's rejected records in input order: raw bytes, line, error.
 pub fn rejects(
     client: &mut impl GenericClient,
+    s: &LedgerSchema,
     load_id: &str,
 ) -> Result<Vec<(Vec<u8>, u64, String)>> {
     Ok(client
         .query(
-            "SELECT raw, line, error FROM chunkload.chunkload_rejects WHERE load_id = $1
-             ORDER BY file, byte_start",
+            &format!(
+                "SELECT raw, line, error FROM {} WHERE load_id = $1 ORDER BY file, byte_start",
+                s.table(REJECTS)
+            ),
             &[&load_id],
         )?
         .iter()
@@ -187,14 +444,18 @@ pub fn rejects(
 /// refuses it when its input changed since it started, and reads what it committed.
 pub fn begin_load(
     client: &mut impl GenericClient,
+    s: &LedgerSchema,
     load_id: &str,
     table: &str,
     files: &[String],
     fingerprint: &str,
 ) -> Result<Progress> {
-    ensure(client)?;
+    ensure(client, s)?;
     let existing = client.query_opt(
-        "SELECT fingerprint FROM chunkload.chunkload_loads WHERE load_id = $1",
+        &format!(
+            "SELECT fingerprint FROM {} WHERE load_id = $1",
+            s.table(LOADS)
+        ),
         &[&load_id],
     )?;
     match existing {
@@ -208,31 +469,26 @@ pub fn begin_load(
         Some(_) => {}
         None => {
             client.execute(
-                "INSERT INTO chunkload.chunkload_loads (load_id, table_name, files, fingerprint) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (load_id) DO NOTHING",
+                &format!(
+                    "INSERT INTO {} (load_id, table_name, files, fingerprint) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (load_id) DO NOTHING",
+                    s.table(LOADS)
+                ),
                 &[&load_id, &table, &files.join(", "), &fingerprint],
             )?;
         }
     }
-    Progress::read(client, load_id)
+    Progress::read(client, s, load_id)
 }
 
 /// Forgets load `load_id`: its ledger, its rejects and its row in the loads table (so a
 /// `--fresh` run can start that name again). Returns the ledger rows removed.
-pub fn forget(client: &mut impl GenericClient, load_id: &str) -> Result<u64> {
-    ensure(client)?;
-    let n = client.execute(
-        "DELETE FROM chunkload.chunkload_ledger WHERE load_id = $1",
-        &[&load_id],
-    )?;
-    client.execute(
-        "DELETE FROM chunkload.chunkload_rejects WHERE load_id = $1",
-        &[&load_id],
-    )?;
-    client.execute(
-        "DELETE FROM chunkload.chunkload_loads WHERE load_id = $1",
-        &[&load_id],
-    )?;
+pub fn forget(client: &mut impl GenericClient, s: &LedgerSchema, load_id: &str) -> Result<u64> {
+    ensure(client, s)?;
+    let delete = |t: &str| format!("DELETE FROM {} WHERE load_id = $1", s.table(t));
+    let n = client.execute(&delete(LEDGER), &[&load_id])?;
+    client.execute(&delete(REJECTS), &[&load_id])?;
+    client.execute(&delete(LOADS), &[&load_id])?;
     Ok(n)
 }
 
@@ -248,23 +504,29 @@ pub enum ForgetWhich {
 }
 
 /// Removes the ledger entries of the loads `which` selects; returns their ids.
-pub fn forget_loads(client: &mut impl GenericClient, which: &ForgetWhich) -> Result<Vec<String>> {
-    ensure(client)?;
+pub fn forget_loads(
+    client: &mut impl GenericClient,
+    s: &LedgerSchema,
+    which: &ForgetWhich,
+) -> Result<Vec<String>> {
+    ensure(client, s)?;
+    let (loads, ledger) = (s.table(LOADS), s.table(LEDGER));
     let ids: Vec<String> = match which {
-        ForgetWhich::Load(id) => client
-            .query(
-                "SELECT load_id FROM chunkload.chunkload_loads WHERE load_id = $1",
-                &[id],
-            )?,
+        ForgetWhich::Load(id) => client.query(
+            &format!("SELECT load_id FROM {loads} WHERE load_id = $1"),
+            &[id],
+        )?,
         ForgetWhich::Finished => client.query(
-            "SELECT load_id FROM chunkload.chunkload_loads WHERE finished_at IS NOT NULL",
+            &format!("SELECT load_id FROM {loads} WHERE finished_at IS NOT NULL"),
             &[],
         )?,
         ForgetWhich::OlderThan(secs) => client.query(
-            "SELECT l.load_id FROM chunkload.chunkload_loads l
-             WHERE greatest(l.started_at, l.finished_at,
-                   (SELECT max(g.committed_at) FROM chunkload.chunkload_ledger g WHERE g.load_id = l.load_id))
-                   < now() - ($1::text)::interval",
+            &format!(
+                "SELECT l.load_id FROM {loads} l
+                 WHERE greatest(l.started_at, l.finished_at,
+                       (SELECT max(g.committed_at) FROM {ledger} g WHERE g.load_id = l.load_id))
+                       < now() - ($1::text)::interval"
+            ),
             &[&format!("{secs} seconds")],
         )?,
     }
@@ -272,7 +534,7 @@ pub fn forget_loads(client: &mut impl GenericClient, which: &ForgetWhich) -> Res
     .map(|r| r.get(0))
     .collect();
     for id in &ids {
-        forget(client, id)?;
+        forget(client, s, id)?;
     }
     Ok(ids)
 }
@@ -301,11 +563,15 @@ pub fn parse_age(s: &str) -> Result<u64> {
 /// Marks a load finished once every one of its `total_chunks` chunks is covered.
 pub fn finish_load(
     client: &mut impl GenericClient,
+    s: &LedgerSchema,
     load_id: &str,
     total_chunks: u64,
 ) -> Result<()> {
     client.execute(
-        "UPDATE chunkload.chunkload_loads SET total_chunks = $2, finished_at = now() WHERE load_id = $1",
+        &format!(
+            "UPDATE {} SET total_chunks = $2, finished_at = now() WHERE load_id = $1",
+            s.table(LOADS)
+        ),
         &[&load_id, &(total_chunks as i64)],
     )?;
     Ok(())
@@ -398,6 +664,8 @@ fn derived_load_id(files: &[String], table_name: &str, identity: &str) -> String
 #[derive(Debug, Default, Clone)]
 pub struct Progress {
     covered: HashMap<u32, Vec<(u64, u64)>>,
+    /// Line and record number at each piece's end, by file and `byte_end`.
+    ends: HashMap<(u32, u64), (u64, u64)>,
     /// Pieces committed by earlier runs (rejected records not counted).
     pub pieces: u64,
     /// Rows already loaded by earlier runs.
@@ -410,15 +678,26 @@ pub struct Progress {
 
 impl Progress {
     /// Reads a load's ledger rows.
-    pub fn read(client: &mut impl GenericClient, load_id: &str) -> Result<Progress> {
+    pub fn read(
+        client: &mut impl GenericClient,
+        s: &LedgerSchema,
+        load_id: &str,
+    ) -> Result<Progress> {
         let mut p = Progress::default();
         for row in client.query(
-            "SELECT file, byte_start, byte_end, nrows, rows_loaded, rejected
-             FROM chunkload.chunkload_ledger WHERE load_id = $1",
+            &format!(
+                "SELECT file, byte_start, byte_end, nrows, rows_loaded, rejected, end_line,
+                        end_record
+                 FROM {} WHERE load_id = $1",
+                s.table(LEDGER)
+            ),
             &[&load_id],
         )? {
             let (file, start, end): (i32, i64, i64) = (row.get(0), row.get(1), row.get(2));
             p.add(file as u32, start as u64, end as u64);
+            let (line, record): (i64, i64) = (row.get(6), row.get(7));
+            p.ends
+                .insert((file as u32, end as u64), (line as u64, record as u64));
             if row.get::<_, bool>(5) {
                 p.rows_rejected += row.get::<_, i32>(3) as u64;
             } else {
@@ -431,8 +710,11 @@ impl Progress {
         }
         p.finished_at = client
             .query_opt(
-                "SELECT to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
-                 FROM chunkload.chunkload_loads WHERE load_id = $1 AND finished_at IS NOT NULL",
+                &format!(
+                    "SELECT to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                     FROM {} WHERE load_id = $1 AND finished_at IS NOT NULL",
+                    s.table(LOADS)
+                ),
                 &[&load_id],
             )?
             .map(|r| r.get(0));
@@ -455,6 +737,35 @@ impl Progress {
     pub fn covered(&self, file: u32) -> Vec<(u64, u64)> {
         self.covered.get(&file).cloned().unwrap_or_default()
     }
+
+    /// Where a read of input `file` whose data starts at byte `data_start` can resume
+    /// without reading what is covered: the end of the covered run of bytes that starts
+    /// there (a piece's end, so a record boundary), with the line and record number
+    /// there. `None` when the first record is not covered.
+    pub fn resume_point(&self, file: u32, data_start: u64) -> Option<ResumePoint> {
+        let &(start, end) = self.covered.get(&file)?.first()?;
+        if start > data_start || end <= data_start {
+            return None;
+        }
+        let &(line, record) = self.ends.get(&(file, end))?;
+        Some(ResumePoint {
+            byte: end,
+            line,
+            record,
+        })
+    }
+}
+
+/// A place to resume reading an input at: a record boundary, the line on which the
+/// record there starts, and the data records before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResumePoint {
+    /// Offset in the input.
+    pub byte: u64,
+    /// Line on which the record at `byte` starts.
+    pub line: u64,
+    /// Data records before `byte`.
+    pub record: u64,
 }
 
 /// Sorted, overlapping or touching ranges joined.
@@ -494,24 +805,22 @@ pub struct LoadStatus {
 }
 
 /// Lists the loads recorded in this database, newest first; empty if none ever ran.
-pub fn status(client: &mut impl GenericClient) -> Result<Vec<LoadStatus>> {
+pub fn status(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<Vec<LoadStatus>> {
+    let (loads, ledger) = (s.table(LOADS), s.table(LEDGER));
     let exists: bool = client
-        .query_one(
-            "SELECT to_regclass('chunkload.chunkload_loads') IS NOT NULL",
-            &[],
-        )?
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&loads])?
         .get(0);
     if !exists {
         return Ok(Vec::new());
     }
     let rows = client.query(
-        "SELECT l.load_id, l.table_name, l.files, l.total_chunks, l.finished_at IS NOT NULL,
+        &format!("SELECT l.load_id, l.table_name, l.files, l.total_chunks, l.finished_at IS NOT NULL,
                 count(g.load_id) FILTER (WHERE NOT g.rejected), coalesce(sum(g.rows_loaded) FILTER (WHERE NOT g.rejected), 0)::int8,
                 coalesce(sum(g.nrows) FILTER (WHERE g.rejected), 0)::int8,
                 to_char(greatest(max(g.committed_at), l.started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
-         FROM chunkload.chunkload_loads l LEFT JOIN chunkload.chunkload_ledger g USING (load_id)
+         FROM {loads} l LEFT JOIN {ledger} g USING (load_id)
          GROUP BY l.load_id, l.table_name, l.files, l.total_chunks, l.finished_at, l.started_at
-         ORDER BY greatest(max(g.committed_at), l.started_at) DESC",
+         ORDER BY greatest(max(g.committed_at), l.started_at) DESC"),
         &[],
     )?;
     Ok(rows
@@ -547,5 +856,27 @@ mod tests {
         assert!(parse_age("3w").is_err() && parse_age("x").is_err());
         assert_eq!(p.covered(0), vec![(0, 80), (100, 200)]);
         assert_eq!(p.covered(2), vec![]);
+        // The end of the first covered run is where a read resumes, with its line.
+        p.ends.insert((0, 80), (9, 7));
+        let at = ResumePoint {
+            byte: 80,
+            line: 9,
+            record: 7,
+        };
+        assert_eq!(p.resume_point(0, 0), Some(at));
+        assert_eq!(
+            p.resume_point(0, 120),
+            None,
+            "the data starts after the run"
+        );
+        assert_eq!(
+            p.resume_point(1, 0),
+            None,
+            "the first record is not covered"
+        );
+        assert_eq!(lines_in(b"a,b\n"), 1);
+        assert_eq!(lines_in(b"a,\"x\r\ny\"\r\n"), 2);
+        assert_eq!(lines_in(b"a,\"x\ny\"\r"), 1);
+        assert_eq!(lines_in(b"a"), 0);
     }
 }

@@ -29,6 +29,8 @@ pub struct Counters {
     pub chunks: AtomicU64,
     /// Chunks skipped because an earlier run committed them.
     pub chunks_skipped: AtomicU64,
+    /// Input bytes an earlier run committed that this run skipped by seeking, unread.
+    pub bytes_seeked: AtomicU64,
     /// Transaction retries after 40001.
     pub retries: AtomicU64,
     /// Rows sent to the reject file.
@@ -94,6 +96,14 @@ impl Reporter {
             ticker,
             bar,
             oversized: AtomicU64::new(0),
+        }
+    }
+
+    /// A line on stderr (above the progress bar, if any).
+    pub fn note(&self, msg: &str) {
+        match &self.bar {
+            Some(b) => b.println(msg),
+            None => eprintln!("{msg}"),
         }
     }
 
@@ -281,6 +291,9 @@ pub struct Summary {
     pub chunks: u64,
     /// Chunks that an earlier run had already committed.
     pub chunks_resumed: u64,
+    /// Input bytes an earlier run committed that this run skipped by seeking, without
+    /// reading them (plain files; compressed input and stdin are read and skipped).
+    pub bytes_seeked: u64,
     /// Source bytes read.
     pub bytes: u64,
     /// Transaction retries after 40001.
@@ -318,8 +331,13 @@ impl std::fmt::Display for Summary {
         if self.chunks_resumed > 0 {
             writeln!(
                 f,
-                "resumed: {} of {} chunks already committed",
-                self.chunks_resumed, self.chunks
+                "resumed: {} of {} chunks already committed{}",
+                self.chunks_resumed,
+                self.chunks,
+                match self.bytes_seeked {
+                    0 => String::new(),
+                    n => format!(" ({n} committed bytes skipped unread)"),
+                }
             )?;
         }
         write!(

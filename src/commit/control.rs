@@ -121,6 +121,8 @@ pub struct RejectStore {
     pub connector: Connector,
     /// The load.
     pub load_id: String,
+    /// The ledger's schema.
+    pub schema: ledger::LedgerSchema,
     /// Total time to keep reconnecting.
     pub reconnect_timeout: Duration,
     conn: Mutex<Option<Client>>,
@@ -128,10 +130,16 @@ pub struct RejectStore {
 
 impl RejectStore {
     /// A store for `load_id`; it connects on its first reject.
-    pub fn new(connector: Connector, load_id: String, reconnect_timeout: Duration) -> RejectStore {
+    pub fn new(
+        connector: Connector,
+        schema: ledger::LedgerSchema,
+        load_id: String,
+        reconnect_timeout: Duration,
+    ) -> RejectStore {
         RejectStore {
             connector,
             load_id,
+            schema,
             reconnect_timeout,
             conn: Mutex::new(None),
         }
@@ -139,16 +147,16 @@ impl RejectStore {
 
     fn store(&self, file: u32, byte: u64, raw: &[u8], line: u64, msg: &str) -> Result<()> {
         let mut guard = self.conn.lock().expect("reject store poisoned");
-        let id = &self.load_id;
+        let (s, id) = (&self.schema, &self.load_id);
         if let Some(c) = guard.as_mut() {
-            if ledger::store_reject(c, id, file, byte, line, raw, msg).is_ok() {
+            if ledger::store_reject(c, s, id, file, byte, line, raw, msg).is_ok() {
                 return Ok(());
             }
         }
         // Idempotent (keyed by the record's place), so trying again on a new connection is
         // safe.
         let (c, ()) = with_reconnect(&self.connector, 0, self.reconnect_timeout, |c| {
-            ledger::store_reject(c, id, file, byte, line, raw, msg)
+            ledger::store_reject(c, s, id, file, byte, line, raw, msg)
         })?;
         *guard = Some(c);
         Ok(())
@@ -188,7 +196,7 @@ impl Rejects {
         };
         let records =
             crate::connect::with_reconnect(&store.connector, 0, store.reconnect_timeout, |c| {
-                ledger::rejects(c, &store.load_id)
+                ledger::rejects(c, &store.schema, &store.load_id)
             })?
             .1;
         file.rewrite(&records).map(Some)

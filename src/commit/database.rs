@@ -188,7 +188,8 @@ impl ChunkSink for DatabaseSink<'_> {
                     let (c, done) =
                         with_reconnect(&t.connector, self.worker, t.reconnect_timeout, |c| {
                             let start = chunk.batch.record(lo as usize).position().byte;
-                            ledger::committed(c, &t.load_id, chunk.file_index as u32, start)
+                            let s = &t.statements.ledger_schema;
+                            ledger::committed(c, s, &t.load_id, chunk.file_index as u32, start)
                         })?;
                     if done {
                         // The commit whose answer was lost did happen.
@@ -226,9 +227,10 @@ impl DatabaseSink<'_> {
     /// Records a server-rejected row in the ledger so a rerun does not send it again.
     fn record_reject(&mut self, chunk: &Chunk, row: u32) -> Result<()> {
         let piece = piece_of(chunk, &EncodedRows::new(), row, 1, true);
-        let load_id = &self.target.load_id;
+        let t = self.target;
         let c = self.connection()?;
-        ledger::record(&mut c.client, ledger::RECORD_SQL, load_id, &piece)
+        let sql = ledger::record_sql(&t.statements.ledger_schema);
+        ledger::record(&mut c.client, sql.as_str(), &t.load_id, &piece)
     }
 
     /// Commits rows `lo .. lo + n` of a chunk and their ledger row in one retried
@@ -360,6 +362,8 @@ fn piece_of(chunk: &Chunk, rows: &EncodedRows, lo: u32, n: u32, rejected: bool) 
         byte_end: last.position().byte + last.raw().len() as u64,
         first_line: first.position().line,
         last_line: last.position().line,
+        end_line: last.position().line + ledger::lines_in(last.raw()),
+        end_record: last.position().record,
         nrows: n,
         rows_loaded: if rejected {
             0

@@ -47,6 +47,8 @@ pub(crate) struct Statements {
     pub(crate) format: Format,
     pub(crate) flavour: Flavour,
     pub(crate) method: Method,
+    /// Where the ledger row goes.
+    pub(crate) ledger_schema: ledger::LedgerSchema,
 }
 
 impl Statements {
@@ -65,7 +67,7 @@ impl Statements {
                 encode::copy::copy_sql(&self.table.qualified(), &self.columns, format)
             }
             StatementKey::Insert { rows } => self.insert_sql(rows),
-            StatementKey::Ledger => ledger::RECORD_SQL.to_string(),
+            StatementKey::Ledger => ledger::record_sql(&self.ledger_schema),
         }
     }
 

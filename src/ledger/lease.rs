@@ -3,6 +3,7 @@
 //! leaves its lease behind: on the same host a dead owner process frees it at once,
 //! elsewhere it lapses after [`LAPSE_SECS`] without a heartbeat.
 
+use super::{LedgerSchema, LOADS};
 use crate::connect::Connector;
 use crate::{Error, Result};
 use postgres::GenericClient;
@@ -43,20 +44,30 @@ fn owner_is_dead_here(owner: &str, ours: &str) -> bool {
 }
 
 /// Takes the lease of `load_id` for `owner`, or says who holds it.
-pub fn acquire(client: &mut impl GenericClient, load_id: &str, owner: &str) -> Result<()> {
+pub fn acquire(
+    client: &mut impl GenericClient,
+    s: &LedgerSchema,
+    load_id: &str,
+    owner: &str,
+) -> Result<()> {
+    let loads = s.table(LOADS);
     let took = client.execute(
-        "UPDATE chunkload.chunkload_loads SET owner = $2, heartbeat = now()
-          WHERE load_id = $1
-            AND (owner IS NULL OR owner = $2
-                 OR heartbeat < now() - make_interval(secs => $3::int8::float8))",
+        &format!(
+            "UPDATE {loads} SET owner = $2, heartbeat = now()
+              WHERE load_id = $1
+                AND (owner IS NULL OR owner = $2
+                     OR heartbeat < now() - make_interval(secs => $3::int8::float8))"
+        ),
         &[&load_id, &owner, &LAPSE_SECS],
     )?;
     if took > 0 {
         return Ok(());
     }
     let row = client.query_opt(
-        "SELECT owner, extract(epoch FROM now() - heartbeat)::float8
-           FROM chunkload.chunkload_loads WHERE load_id = $1",
+        &format!(
+            "SELECT owner, extract(epoch FROM now() - heartbeat)::float8
+               FROM {loads} WHERE load_id = $1"
+        ),
         &[&load_id],
     )?;
     let Some(row) = row else {
@@ -65,12 +76,13 @@ pub fn acquire(client: &mut impl GenericClient, load_id: &str, owner: &str) -> R
     let holder: Option<String> = row.get(0);
     let age: Option<f64> = row.get(1);
     let Some(holder) = holder else {
-        return acquire(client, load_id, owner);
+        return acquire(client, s, load_id, owner);
     };
     if owner_is_dead_here(&holder, owner) {
         let took = client.execute(
-            "UPDATE chunkload.chunkload_loads SET owner = $2, heartbeat = now()
-              WHERE load_id = $1 AND owner = $3",
+            &format!(
+                "UPDATE {loads} SET owner = $2, heartbeat = now() WHERE load_id = $1 AND owner = $3"
+            ),
             &[&load_id, &owner, &holder],
         )?;
         if took > 0 {
@@ -94,32 +106,32 @@ pub struct Lease {
 }
 
 impl Lease {
-    /// Takes the lease of `load_id` on a connection of `connector` and keeps it alive.
-    pub fn take(connector: &Connector, load_id: &str) -> Result<Lease> {
+    /// Takes the lease of `load_id` (its row in schema `s`) on a connection of
+    /// `connector` and keeps it alive.
+    pub fn take(connector: &Connector, s: &LedgerSchema, load_id: &str) -> Result<Lease> {
         let owner = owner_token();
         let mut client = connector(0, 0)?;
-        acquire(&mut client, load_id, &owner)?;
+        acquire(&mut client, s, load_id, &owner)?;
+        let loads = s.table(LOADS);
         let (stop, stopped) = channel::<()>();
         let (connector, load_id) = (connector.clone(), load_id.to_string());
         let beat = std::thread::spawn(move || {
             let mut client = Some(client);
-            let renew = "UPDATE chunkload.chunkload_loads SET heartbeat = now()
-                          WHERE load_id = $1 AND owner = $2";
+            let renew =
+                format!("UPDATE {loads} SET heartbeat = now() WHERE load_id = $1 AND owner = $2");
+            let release = format!(
+                "UPDATE {loads} SET owner = NULL, heartbeat = NULL WHERE load_id = $1 AND owner = $2"
+            );
             loop {
                 let done = !matches!(stopped.recv_timeout(BEAT), Err(RecvTimeoutError::Timeout));
                 if client.as_ref().is_none_or(|c| c.is_closed()) {
                     client = connector(0, 0).ok();
                 }
                 if let Some(c) = client.as_mut() {
-                    let sql = if done {
-                        "UPDATE chunkload.chunkload_loads SET owner = NULL, heartbeat = NULL
-                          WHERE load_id = $1 AND owner = $2"
-                    } else {
-                        renew
-                    };
+                    let sql = if done { &release } else { &renew };
                     // A missed beat or release only lets the lease lapse a little sooner
                     // or later; nothing depends on it but the next run's wait.
-                    let _ = c.execute(sql, &[&load_id, &owner]);
+                    let _ = c.execute(sql.as_str(), &[&load_id, &owner]);
                 }
                 if done {
                     return;

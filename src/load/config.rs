@@ -4,6 +4,7 @@ use crate::chunk::ChunkLimits;
 use crate::commit::Method;
 use crate::encode::TypeHint;
 use crate::interrupt::Interrupt;
+use crate::ledger::LedgerSchema;
 use crate::report::ProgressMode;
 use crate::retry::RetryPolicy;
 use crate::source::{Compression, Dialect};
@@ -48,6 +49,8 @@ pub struct LoadConfig {
     /// Write a ledger row in each chunk's transaction (off only to measure its cost:
     /// without it a rerun or an ambiguous commit can duplicate rows).
     pub ledger: bool,
+    /// Schema of the bookkeeping tables (`--ledger-schema`), created on first use.
+    pub ledger_schema: LedgerSchema,
     /// For tables created from an inferred schema: advice appended to conversion errors,
     /// given the column's type (e.g. "inferred from the first 10000 rows; ...").
     pub type_hint: Option<TypeHint>,
@@ -76,6 +79,7 @@ impl LoadConfig {
             reconnect_timeout: Duration::from_secs(120),
             progress: ProgressMode::Quiet,
             ledger: true,
+            ledger_schema: LedgerSchema::default(),
             type_hint: None,
             interrupt: Interrupt::new(),
         }

@@ -216,9 +216,10 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let load_id = load_id(cfg, &plan);
     let fingerprint = ledger::fingerprint_all(&cfg.files)?;
     let table_name = plan.statements.table.sql_name();
+    let schema = &cfg.ledger_schema;
     if let (true, Some(name)) = (cfg.fresh, &cfg.load_id) {
         // A named load keeps its name: --fresh starts that name over.
-        let n = on_control(&connector, budget, |c| ledger::forget(c, name))?;
+        let n = on_control(&connector, budget, |c| ledger::forget(c, schema, name))?;
         if n > 0 {
             eprintln!(
                 "--fresh: forgot {n} ledger entries of the earlier load {name}; loading it again"
@@ -226,10 +227,10 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         }
     }
     let progress = on_control(&connector, budget, |c| {
-        ledger::begin_load(c, &load_id, &table_name, &cfg.files, &fingerprint)
+        ledger::begin_load(c, schema, &load_id, &table_name, &cfg.files, &fingerprint)
     })?;
     // Held until `run` returns: a second run of this load refuses instead of duplicating.
-    let _lease = ledger::lease::Lease::take(&connector, &load_id)?;
+    let _lease = ledger::lease::Lease::take(&connector, schema, &load_id)?;
     announce_resume(cfg, &connector, budget, &progress, &load_id, &table_name)?;
     let truncate = cfg.truncate && progress.is_empty();
     let counters = Arc::new(Counters::default());
@@ -244,7 +245,12 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         Some(reject_writer(cfg, &plan)),
     );
     if cfg.ledger {
-        rejects = rejects.with_store(RejectStore::new(connector.clone(), load_id.clone(), budget));
+        rejects = rejects.with_store(RejectStore::new(
+            connector.clone(),
+            schema.clone(),
+            load_id.clone(),
+            budget,
+        ));
     }
     rejects.check_writable()?;
     let control = PipelineControl::new(truncate).with_interrupt(cfg.interrupt.clone());
@@ -309,7 +315,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     // Every record is covered: mark the load finished.
     let chunks = chunks + target.progress.pieces;
     on_control(&target.connector, budget, |c| {
-        ledger::finish_load(c, &target.load_id, chunks)
+        ledger::finish_load(c, schema, &target.load_id, chunks)
     })?;
     Ok(Finished {
         load_id: &target.load_id,
@@ -449,6 +455,7 @@ impl Finished<'_> {
             rows,
             chunks: self.chunks,
             chunks_resumed: c.chunks_skipped.load(Relaxed),
+            bytes_seeked: c.bytes_seeked.load(Relaxed),
             bytes: self.bytes,
             retries: c.retries.load(Relaxed),
             reconnects: c.reconnects.load(Relaxed),

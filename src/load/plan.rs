@@ -169,6 +169,7 @@ pub(crate) fn resolve(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Resul
             format,
             flavour,
             method: cfg.method,
+            ledger_schema: cfg.ledger_schema.clone(),
         },
         projections,
         widths,

@@ -7,9 +7,11 @@ use crate::chunk::{Chunk, ChunkStream, Coverage};
 use crate::commit::{PipelineControl, Rejects};
 use crate::ledger::Progress;
 use crate::report::{Counters, Reporter};
-use crate::source::{open_input, RecordReader};
+use crate::source::{open_input, open_plain_at, Compression, RecordReader};
 use crate::{ErrorKind, Result};
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long an interrupted load may spend counting the chunks it did not read, so that
@@ -50,16 +52,22 @@ impl ChunkReader<'_> {
                 "-" => self.stdin.take(),
                 _ => None,
             };
-            let (rdr, consumed) = match kept {
-                Some(open) => open,
+            let (rdr, mut consumed, seekable) = match kept {
+                Some((rdr, consumed)) => (rdr, consumed, false),
                 None => {
                     let input = open_input(file, cfg.compression)?;
+                    let seekable = input.compression == Compression::None && input.size.is_some();
                     let rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());
-                    (rdr, input.consumed)
+                    (rdr, input.consumed, seekable)
                 }
             };
             let mut stream = ChunkStream::new(rdr, cfg.effective_limits(), fi, seq)?;
             stream.reader_mut().set_expected_fields(self.widths[fi]);
+            if seekable {
+                if let Some(at) = self.seek_past_covered(&mut stream, fi)? {
+                    consumed = at;
+                }
+            }
             stream.skip_covered(Coverage::new(self.progress.covered(fi as u32)));
             loop {
                 let chunk = match stream.next_chunk() {
@@ -118,6 +126,38 @@ impl ChunkReader<'_> {
             c.bytes_read.store(done_before, Relaxed);
         }
         Ok((seq, bytes))
+    }
+
+    /// A plain file whose first records an earlier run committed: seeks past them (the
+    /// covered run ends on a record boundary) instead of reading and skipping them, with
+    /// the line and record numbers the ledger kept for that place. Returns the new
+    /// input's byte counter.
+    fn seek_past_covered(
+        &self,
+        stream: &mut ChunkStream<Box<dyn std::io::Read + Send>>,
+        fi: usize,
+    ) -> Result<Option<Arc<AtomicU64>>> {
+        let data_start = stream.reader_mut().skip_preamble()?;
+        let Some(at) = self.progress.resume_point(fi as u32, data_start) else {
+            return Ok(None);
+        };
+        let file = &self.cfg.files[fi];
+        let input = open_plain_at(file, at.byte)?;
+        stream
+            .reader_mut()
+            .resume_at(input.reader, at.byte, at.line, at.record);
+        let skipped = at.byte - data_start;
+        self.counters.bytes_seeked.fetch_add(skipped, Relaxed);
+        if self.cfg.progress != crate::report::ProgressMode::Quiet {
+            self.reporter.note(&format!(
+                "{file}: resuming at byte {}, line {} (record {}): the {skipped} bytes \
+                 before are committed and skipped unread",
+                at.byte,
+                at.line,
+                at.record + 1
+            ));
+        }
+        Ok(Some(input.consumed))
     }
 
     /// After an interrupt: chunks the rest of the input (file `fi` on, without sending

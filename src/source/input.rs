@@ -152,6 +152,27 @@ pub fn open_input(path: &str, compression: Option<Compression>) -> Result<Input>
     })
 }
 
+/// Opens plain (uncompressed) file `path` at byte `offset`, for a read resumed past
+/// what is already loaded; `consumed` starts at `offset`, as though it had been read.
+pub fn open_plain_at(path: &str, offset: u64) -> Result<Input> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| Error::io(path, e))?;
+    let consumed = Arc::new(AtomicU64::new(offset));
+    let reader = Box::new(CountingReader {
+        inner: f,
+        count: Arc::clone(&consumed),
+    });
+    Ok(Input {
+        reader,
+        size,
+        consumed,
+        compression: Compression::None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

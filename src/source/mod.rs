@@ -28,7 +28,7 @@ mod input;
 mod reader;
 mod scan;
 
-pub use input::{open_input, Compression, Input};
+pub use input::{open_input, open_plain_at, Compression, Input};
 pub(crate) use reader::BOM;
 pub use reader::{Record, RecordReader, DEFAULT_BUFFER_SIZE};
 pub(crate) use scan::Span;

@@ -215,6 +215,29 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
+    /// Skips the BOM, the lines to skip and the header (each once); returns the offset
+    /// where the data records start.
+    pub fn skip_preamble(&mut self) -> Result<u64> {
+        self.start()?;
+        self.read_header()?;
+        Ok(self.bytes_read())
+    }
+
+    /// Goes on reading from `rdr`, which yields the input from offset `byte` on: a record
+    /// boundary, where line `line` starts after `record` data records. A resumed load
+    /// skips what an earlier run committed this way without reading it. Dialect, header
+    /// and field count stay; call after [`RecordReader::skip_preamble`], before any data
+    /// record.
+    pub fn resume_at(&mut self, rdr: R, byte: u64, line: u64, record: u64) {
+        self.rdr = rdr;
+        self.pos = 0;
+        self.end = 0;
+        self.base = byte;
+        self.eof = false;
+        self.line = line;
+        self.record = record;
+    }
+
     /// Reads the next data record into `rec`; `Ok(false)` at the end of the input.
     pub fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
         self.start()?;

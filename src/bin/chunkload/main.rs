@@ -39,7 +39,12 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let lib = e.chain().find_map(|c| c.downcast_ref::<chunkload::Error>());
-            let mut msg = one_line(&e);
+            let mut msg = match lib.map(chunkload::Error::kind) {
+                // The DDL an administrator is to run keeps its lines.
+                Some(chunkload::ErrorKind::Privilege { .. }) => lib.map(ToString::to_string),
+                _ => None,
+            }
+            .unwrap_or_else(|| one_line(&e));
             // A partial load says what stays, whatever stopped it.
             let kept = lib.map_or(0, chunkload::Error::rows_committed);
             if kept > 0 && !msg.contains("committed") {

@@ -1,5 +1,6 @@
 //! `chunkload forget` flags.
 
+use super::shared::LedgerArgs;
 use clap::Args;
 
 #[derive(Args)]
@@ -13,4 +14,6 @@ pub(crate) struct ForgetArgs {
     /// Forget loads with no activity for this long (`30d`, `12h`, `90m`).
     #[arg(long, value_name = "AGE")]
     pub(crate) older_than: Option<String>,
+    #[command(flatten)]
+    pub(crate) ledger: LedgerArgs,
 }

@@ -1,6 +1,6 @@
 //! `chunkload load` flags and their [`LoadConfig`].
 
-use super::shared::{DialectArgs, InferArgs, RetryArgs};
+use super::shared::{DialectArgs, InferArgs, LedgerArgs, RetryArgs};
 use chunkload::load::{LoadConfig, Method};
 use chunkload::report::ProgressMode;
 use clap::Args;
@@ -74,6 +74,8 @@ pub(crate) struct LoadArgs {
     pub(crate) unsafe_no_ledger: bool,
     #[command(flatten)]
     pub(crate) retry: RetryArgs,
+    #[command(flatten)]
+    pub(crate) ledger: LedgerArgs,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -123,6 +125,7 @@ impl LoadArgs {
         cfg.fresh = self.fresh;
         cfg.reconnect_timeout = Duration::from_secs(self.reconnect_timeout);
         cfg.ledger = !self.unsafe_no_ledger;
+        cfg.ledger_schema = self.ledger.schema()?;
         // --json keeps stdout for JSON; progress still goes to a terminal's stderr.
         cfg.progress = match (self.quiet, self.progress_lines, self.json) {
             (true, _, _) => ProgressMode::Quiet,

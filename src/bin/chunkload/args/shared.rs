@@ -131,3 +131,19 @@ fn one_byte(what: &str, s: &str) -> anyhow::Result<u8> {
         _ => Err(chunkload::Error::usage(format!("--{what} must be one byte, got {s:?}")).into()),
     }
 }
+
+/// Where the bookkeeping is: every command that reads or writes the ledger takes it.
+#[derive(Args)]
+pub(crate) struct LedgerArgs {
+    /// Schema of the ledger tables (created on first use), taken literally; never the
+    /// search_path.
+    #[arg(long, value_name = "NAME", default_value = chunkload::ledger::SCHEMA)]
+    pub(crate) ledger_schema: String,
+}
+
+impl LedgerArgs {
+    /// The schema, checked.
+    pub(crate) fn schema(&self) -> Result<chunkload::ledger::LedgerSchema, chunkload::Error> {
+        chunkload::ledger::LedgerSchema::new(&self.ledger_schema)
+    }
+}

@@ -1,5 +1,6 @@
 //! `chunkload status` flags.
 
+use super::shared::LedgerArgs;
 use clap::Args;
 
 #[derive(Args)]
@@ -10,4 +11,6 @@ pub(crate) struct StatusArgs {
     /// List every load, finished ones too (by default only unfinished ones).
     #[arg(long)]
     pub(crate) all: bool,
+    #[command(flatten)]
+    pub(crate) ledger: LedgerArgs,
 }

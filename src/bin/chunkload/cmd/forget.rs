@@ -11,8 +11,9 @@ pub(crate) fn run(args: &ForgetArgs, url: Option<&str>) -> anyhow::Result<ExitCo
         (None, Some(age)) => ForgetWhich::OlderThan(ledger::parse_age(age)?),
         (None, None) => ForgetWhich::Finished,
     };
+    let schema = args.ledger.schema()?;
     let (mut client, _) = connect(url)?;
-    let ids = ledger::forget_loads(&mut client, &which)?;
+    let ids = ledger::forget_loads(&mut client, &schema, &which)?;
     if ids.is_empty() {
         eprintln!("no load matched; nothing forgotten");
     }

@@ -5,8 +5,9 @@ use crate::args::StatusArgs;
 use std::process::ExitCode;
 
 pub(crate) fn run(args: &StatusArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
+    let schema = args.ledger.schema()?;
     let (mut client, _) = connect(url)?;
-    let mut loads = chunkload::ledger::status(&mut client)?;
+    let mut loads = chunkload::ledger::status(&mut client, &schema)?;
     if !args.all {
         loads.retain(|l| !l.finished);
     }
