@@ -303,29 +303,29 @@ fn privilege_error(
     let schema = s.quoted();
     let lacks = match what {
         Missing::CreateOnDatabase => format!(
-            "schema {schema} does not exist, and role {} lacks the CREATE privilege on \
-             database {} to create it",
+            ", which does not exist, and role {} lacks the CREATE privilege on database {} \
+             to create it",
             quote_ident(&role),
             quote_ident(&db)
         ),
         Missing::CreateOnSchema => format!(
-            "its tables are missing, and role {} lacks the CREATE privilege on schema \
+            ", but its tables are missing, and role {} lacks the CREATE privilege on schema \
              {schema} to create them",
             quote_ident(&role)
         ),
         Missing::UsageOnSchema => format!(
-            "role {} lacks the USAGE privilege on schema {schema}",
+            ", but role {} lacks the USAGE privilege on schema {schema}",
             quote_ident(&role)
         ),
         Missing::Tables => format!(
-            "role {} lacks SELECT, INSERT, UPDATE or DELETE on its tables",
+            ", but role {} lacks SELECT, INSERT, UPDATE or DELETE on its tables",
             quote_ident(&role)
         ),
     };
     let server = server.map_or(String::new(), |m| format!(" (server: {m})"));
     ErrorKind::Privilege {
         msg: format!(
-            "chunkload keeps its bookkeeping in schema {schema} (--ledger-schema), but {lacks}{server}; \
+            "chunkload keeps its bookkeeping in schema {schema} (--ledger-schema){lacks}{server}; \
              nothing was loaded. An administrator can set it up for this role, which then \
              needs no CREATE privilege:"
         ),

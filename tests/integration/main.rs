@@ -12,6 +12,7 @@
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
 //! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors).
 //! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
+//! - `ledger_schema`: `--ledger-schema`, and a role without CREATE (the printed DDL).
 //! - `signals`: SIGINT/SIGTERM mid-load and their reruns, a signal while connecting, the worker cap.
 
 mod bank;
@@ -23,6 +24,7 @@ mod import;
 mod import_scope;
 mod infer;
 mod ledger;
+mod ledger_schema;
 mod libpq;
 mod load;
 mod multihost;

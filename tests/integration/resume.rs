@@ -148,3 +148,120 @@ fn resume_after_too_many_rejects_writes_each_bad_row_once() {
         "each bad row once, over both runs"
     );
 }
+
+/// The `(byte, line)` of a "resuming at byte N, line L" line.
+fn resumed_at(err: &str) -> Option<(usize, u64)> {
+    let rest = &err[err.find("resuming at byte ")? + "resuming at byte ".len()..];
+    let (byte, rest) = rest.split_once(", line ")?;
+    let line = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+    Some((byte.parse().ok()?, line.parse().ok()?))
+}
+
+#[test]
+fn resume_of_a_plain_file_seeks_past_the_committed_bytes_and_keeps_line_numbers() {
+    let url = fresh_db("resume_seek");
+    client(&url)
+        .batch_execute("CREATE TABLE t (id int8, n int8, note text)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.csv");
+    // Every 7th note spans two lines, so line numbers run ahead of record numbers.
+    let (mut csv, mut line, mut bad) = (String::from("id,n,note\n"), 2u64, Vec::new());
+    for i in 1..=6_000u64 {
+        let (n, note) = match i {
+            4_000 | 5_500 => ("oops".to_string(), "x".to_string()),
+            _ if i % 7 == 0 => (i.to_string(), format!("\"two\nlines {i}\"")),
+            _ => (i.to_string(), format!("n{i}")),
+        };
+        if n == "oops" {
+            bad.push(line);
+        }
+        csv.push_str(&format!("{i},{n},{note}\n"));
+        line += 1 + u64::from(i % 7 == 0 && n != "oops");
+    }
+    std::fs::write(&file, &csv).unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    let run = |max: &str| {
+        chunkload(&[
+            "load",
+            file.to_str().unwrap(),
+            "--table",
+            "t",
+            "--url",
+            &url,
+            "--chunk-bytes",
+            "8K",
+            "--workers",
+            "1",
+            "--max-errors",
+            max,
+            "--reject-file",
+            rejects.to_str().unwrap(),
+            "--json",
+            "--progress-lines",
+            "60",
+        ])
+    };
+    let json = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", stderr(o)))
+    };
+    // Stops at the first bad value, chunks before it committed.
+    let first = run("0");
+    assert_eq!(first.status.code(), Some(3), "{}", stderr(&first));
+    let committed = count(&url, "t");
+    assert!(committed > 1_000, "{committed}");
+    let loc = json(&first)["error"]["location"].clone();
+    assert_eq!(loc["line"].as_u64(), Some(bad[0]), "{loc}");
+    // The same again: it seeks past the committed bytes and stops at the same place,
+    // with the same line, byte and record number.
+    let again = run("0");
+    let err = stderr(&again);
+    assert_eq!(again.status.code(), Some(3), "{err}");
+    assert_eq!(json(&again)["error"]["location"], loc, "{err}");
+    let (byte, at_line) = resumed_at(&err).unwrap_or_else(|| panic!("no seek: {err}"));
+    let header = "id,n,note\n".len();
+    assert!(byte > header, "{err}");
+    assert_eq!(csv.as_bytes()[byte - 1], b'\n', "a record boundary");
+    assert!(
+        csv[..byte].matches('"').count() % 2 == 0,
+        "not inside a quoted field"
+    );
+    assert_eq!(
+        at_line,
+        1 + csv[..byte].matches('\n').count() as u64,
+        "the real line"
+    );
+    // Rejects within the budget: done, each bad row at its real line, the table exact.
+    let done = run("5");
+    let err = stderr(&done);
+    assert_eq!(done.status.code(), Some(3), "rows were rejected: {err}");
+    assert_eq!(resumed_at(&err).map(|r| r.0), Some(byte), "{err}");
+    let summary = json(&done);
+    assert_eq!(
+        summary["bytes_seeked"].as_u64(),
+        Some((byte - header) as u64),
+        "{summary}"
+    );
+    assert_eq!(summary["rejected"].as_u64(), Some(2), "{summary}");
+    let mut c = client(&url);
+    let row = c
+        .query_one(
+            "SELECT count(*), count(DISTINCT id), sum(id)::int8, sum(n)::int8,
+                    count(*) FILTER (WHERE note = 'two' || chr(10) || 'lines ' || id)
+             FROM t",
+            &[],
+        )
+        .unwrap();
+    let (n, distinct, ids, ns, multi): (i64, i64, i64, i64, i64) =
+        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+    let all: i64 = (1..=6_000).sum();
+    assert_eq!((n, distinct), (5_998, 5_998));
+    assert_eq!((ids, ns), (all - 4_000 - 5_500, all - 4_000 - 5_500));
+    assert_eq!(multi, (1..=6_000).filter(|i| i % 7 == 0).count() as i64);
+    let lines: Vec<u64> = csv::Reader::from_path(&rejects)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap()[3].parse().unwrap())
+        .collect();
+    assert_eq!(lines, bad, "the source's real line numbers");
+}
