@@ -3,7 +3,8 @@
 # transaction writes, alternating runs on one throwaway PostgreSQL (fsync on).
 #
 # Usage: benches/ledger_cost.sh [--rows N] [--rounds N] [--no-build]
-# Prints, per method and chunk size, the median wall time of each variant and the ratio.
+# Prints, per method and chunk size, the median wall time of each variant and the ratio,
+# and psql's \copy of the same file in the same rounds as the reference.
 # (`--unsafe-no-ledger` is a hidden flag that exists only for this measurement: without the
 # ledger a rerun or an ambiguous commit can duplicate rows.)
 set -euo pipefail
@@ -44,14 +45,25 @@ run() { # method chunk-bytes extra-flag -> seconds
     [ "$n" = "$ROWS" ] || { echo "expected $ROWS rows, got $n" >&2; exit 1; }
     echo "$t1 - $t0" | bc -l
 }
+copy_ref() { # psql \copy of the same file -> seconds
+    psql "$URL" -qc "TRUNCATE accounts; CHECKPOINT" >/dev/null
+    local t0 t1
+    t0=$(date +%s.%N)
+    psql "$URL" -qc "\\copy accounts FROM '$WORK/accounts.csv' WITH (FORMAT csv, HEADER)"
+    t1=$(date +%s.%N)
+    n=$(psql "$URL" -Atc "SELECT count(*) FROM accounts")
+    [ "$n" = "$ROWS" ] || { echo "\\copy: expected $ROWS rows, got $n" >&2; exit 1; }
+    echo "$t1 - $t0" | bc -l
+}
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "rows: $ROWS accounts, rounds: $ROUNDS (alternating), workers: 2 (default)"
-printf '%-8s %-8s %10s %10s %8s %9s\n' method chunk ledger_s none_s ratio rows/s
+printf '%-8s %-8s %10s %10s %8s %9s %9s %10s\n' method chunk ledger_s none_s ratio rows/s copy_s vs_copy
 for method in insert copy; do
     for chunk in 16K 256K; do
-        : > "$WORK/with"; : > "$WORK/without"
+        : > "$WORK/with"; : > "$WORK/without"; : > "$WORK/ref"
         for r in $(seq 1 "$ROUNDS"); do
+            copy_ref >> "$WORK/ref"
             if [ $((r % 2)) = 1 ]; then
                 run "$method" "$chunk" "" >> "$WORK/with"
                 run "$method" "$chunk" --unsafe-no-ledger >> "$WORK/without"
@@ -60,8 +72,8 @@ for method in insert copy; do
                 run "$method" "$chunk" "" >> "$WORK/with"
             fi
         done
-        w=$(median < "$WORK/with"); n=$(median < "$WORK/without")
-        printf '%-8s %-8s %10.3f %10.3f %8.3f %9.0f\n' "$method" "$chunk" "$w" "$n" \
-            "$(echo "$w / $n" | bc -l)" "$(echo "$ROWS / $w" | bc -l)"
+        w=$(median < "$WORK/with"); n=$(median < "$WORK/without"); c=$(median < "$WORK/ref")
+        printf '%-8s %-8s %10.3f %10.3f %8.3f %9.0f %9.3f %10.3f\n' "$method" "$chunk" "$w" "$n" \
+            "$(echo "$w / $n" | bc -l)" "$(echo "$ROWS / $w" | bc -l)" "$c" "$(echo "$w / $c" | bc -l)"
     done
 done

@@ -392,13 +392,12 @@ pub fn committed(
 }
 
 /// Keeps a rejected record (once, however often runs reject it): the reject file is
-/// written from these rows.
+/// written from these rows. `(file, byte_start)` is where the record starts.
 pub fn store_reject(
     client: &mut impl GenericClient,
     s: &LedgerSchema,
     load_id: &str,
-    file: u32,
-    byte_start: u64,
+    (file, byte_start): (u32, u64),
     line: u64,
     raw: &[u8],
     error: &str,

@@ -149,14 +149,14 @@ impl RejectStore {
         let mut guard = self.conn.lock().expect("reject store poisoned");
         let (s, id) = (&self.schema, &self.load_id);
         if let Some(c) = guard.as_mut() {
-            if ledger::store_reject(c, s, id, file, byte, line, raw, msg).is_ok() {
+            if ledger::store_reject(c, s, id, (file, byte), line, raw, msg).is_ok() {
                 return Ok(());
             }
         }
         // Idempotent (keyed by the record's place), so trying again on a new connection is
         // safe.
         let (c, ()) = with_reconnect(&self.connector, 0, self.reconnect_timeout, |c| {
-            ledger::store_reject(c, s, id, file, byte, line, raw, msg)
+            ledger::store_reject(c, s, id, (file, byte), line, raw, msg)
         })?;
         *guard = Some(c);
         Ok(())
