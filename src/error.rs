@@ -52,6 +52,8 @@ struct Inner {
     /// Rows that stay committed (or were rejected) when a load stopped on this error:
     /// the difference between a failed load and a partial one.
     committed: u64,
+    /// Raised by `--check`, which writes nothing: the message says so.
+    checked: bool,
 }
 
 /// The exit codes of the command line, one table (the README shows the same).
@@ -165,6 +167,14 @@ impl Error {
     /// which makes the failure a partial load.
     pub fn with_committed(mut self, rows: u64) -> Error {
         self.0.committed = rows;
+        self
+    }
+
+    /// The error stopped a `--check`: its message adds that nothing was written (and
+    /// too many rejects are those a real load would make).
+    pub fn in_check(mut self) -> Error {
+        self.0.checked = true;
+        self.0.committed = 0;
         self
     }
 
@@ -308,7 +318,11 @@ impl Error {
 
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Error {
-        Error(Box::new(Inner { kind, committed: 0 }))
+        Error(Box::new(Inner {
+            kind,
+            committed: 0,
+            checked: false,
+        }))
     }
 }
 
@@ -348,6 +362,24 @@ pub fn db_message(e: &postgres::Error) -> String {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.0.kind, self.0.checked) {
+            (ErrorKind::TooManyRejects { rejected, limit }, true) => write!(
+                f,
+                "{rejected} {} would be rejected, more than --max-errors {limit}; a real load \
+                 stops there (--check: nothing was written)",
+                plural(*rejected, "row", "rows")
+            ),
+            (_, true) => {
+                self.describe(f)?;
+                f.write_str(" (--check: nothing was written)")
+            }
+            (_, false) => self.describe(f),
+        }
+    }
+}
+
+impl Error {
+    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0.kind {
             ErrorKind::Parse { loc, msg } => write!(f, "{loc}: {msg}"),
             ErrorKind::Convert {

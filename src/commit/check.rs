@@ -160,7 +160,7 @@ impl ChunkSink for CheckSink<'_> {
         };
         if let Err(e) = conn.client.batch_execute(&end) {
             self.conn = None;
-            return Err(lost_check(e.into()));
+            return Err(e.into());
         }
         let c = self.counters;
         c.retries.fetch_add((attempts - 1) as u64, Relaxed);
@@ -226,8 +226,10 @@ fn pieces(
                 queue.push_front((lo + n / 2, n - n / 2));
                 queue.push_front((lo, n / 2));
             }
-            Fault::Lost => return Err((lost_check(e), Retry::Fail)),
-            Fault::Data | Fault::TooLarge | Fault::Fatal => return Err((e, Retry::Fail)),
+            // A lost connection took the check's transaction with it: the check ends.
+            Fault::Data | Fault::TooLarge | Fault::Lost | Fault::Fatal => {
+                return Err((e, Retry::Fail))
+            }
         }
     }
     Ok(bad)
@@ -251,18 +253,6 @@ fn exec(conn: &mut Conn, sql: &str) -> std::result::Result<(), (Error, Retry)> {
         let r = classify_error(&e, false);
         (e, r)
     })
-}
-
-/// A check cannot pick up where a lost connection left it: the rows it had sent went with
-/// the transaction.
-fn lost_check(e: Error) -> Error {
-    if fault(&e) != Fault::Lost {
-        return e;
-    }
-    e.with_note(
-        " (--check: the connection was lost and the check's transaction with it; \
-         nothing was written; run the check again)",
-    )
 }
 
 /// The error a chunk that could not be checked ends the check with.

@@ -28,12 +28,13 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Added to every error of a check.
-const NOTHING_WRITTEN: &str = " (--check: nothing was written)";
-
 /// Runs the load of `cfg` as a check; the summary counts what a real load would load and
-/// reject.
+/// reject. Every error says that nothing was written.
 pub(super) fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
+    check(cfg, connector).map_err(Error::in_check)
+}
+
+fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
     let (flavour, mut cfg) = on_control(&connector, budget, |c| {
@@ -55,7 +56,7 @@ pub(super) fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let mut plan = plan::resolve(cfg, table, flavour)?;
     let counters = Arc::new(Counters::default());
     if cfg.interrupt.is_raised() {
-        return Err(cfg.interrupt.error().with_note(NOTHING_WRITTEN));
+        return Err(cfg.interrupt.error());
     }
     let writer = reject_writer(cfg, &plan).replacing();
     let emptied = reject_writer(cfg, &plan);
@@ -99,10 +100,10 @@ pub(super) fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     );
     reporter.finish();
     if cfg.interrupt.is_raised() {
-        return Err(cfg.interrupt.error().with_note(NOTHING_WRITTEN));
+        return Err(cfg.interrupt.error());
     }
     if let Some(e) = control.take_error() {
-        return Err(e.with_note(NOTHING_WRITTEN));
+        return Err(e);
     }
     // A new load's reject file holds its own rejects only: when there are none, an
     // earlier file is emptied to its header, as a new load leaves it.
