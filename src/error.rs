@@ -489,6 +489,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_error_of_a_check_says_nothing_was_written_and_keeps_its_exit_code() {
+        let e = Error::from(ErrorKind::TooManyRejects {
+            rejected: 4,
+            limit: 3,
+        })
+        .with_committed(10)
+        .in_check();
+        assert_eq!(
+            e.to_string(),
+            "4 rows would be rejected, more than --max-errors 3; a real load stops there \
+             (--check: nothing was written)"
+        );
+        assert_eq!(e.exit_status(), ExitStatus::Partial);
+        assert_eq!(e.rows_committed(), 0);
+        let e = Error::usage("bad flag").in_check();
+        assert_eq!(e.to_string(), "bad flag (--check: nothing was written)");
+        assert_eq!(e.exit_status(), ExitStatus::Usage);
+    }
+
+    #[test]
     fn location_display_names_file_line_byte_record_column() {
         let loc = Location {
             file: "a.csv".into(),

@@ -191,6 +191,10 @@ fn check_says_what_it_found_and_a_second_check_writes_the_same_reject_file() {
         "3",
         "--max-errors",
         "20",
+        // Accepted, so that the command without --check is the real load; no ledger.
+        "--load-id",
+        "items-2024",
+        "--fresh",
         "--check",
     ];
     let first = run(&args);
