@@ -52,6 +52,8 @@ struct Inner {
     /// Rows that stay committed (or were rejected) when a load stopped on this error:
     /// the difference between a failed load and a partial one.
     committed: u64,
+    /// Raised by `--check`, which writes nothing: the message says so.
+    checked: bool,
 }
 
 /// The exit codes of the command line, one table (the README shows the same).
@@ -169,6 +171,14 @@ impl Error {
     /// which makes the failure a partial load.
     pub fn with_committed(mut self, rows: u64) -> Error {
         self.0.committed = rows;
+        self
+    }
+
+    /// The error stopped a `--check`: its message adds that nothing was written (and
+    /// too many rejects are those a real load would make).
+    pub fn in_check(mut self) -> Error {
+        self.0.checked = true;
+        self.0.committed = 0;
         self
     }
 
@@ -314,7 +324,11 @@ impl Error {
 
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Error {
-        Error(Box::new(Inner { kind, committed: 0 }))
+        Error(Box::new(Inner {
+            kind,
+            committed: 0,
+            checked: false,
+        }))
     }
 }
 
@@ -354,6 +368,24 @@ pub fn db_message(e: &postgres::Error) -> String {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.0.kind, self.0.checked) {
+            (ErrorKind::TooManyRejects { rejected, limit }, true) => write!(
+                f,
+                "{rejected} {} would be rejected, more than --max-errors {limit}; a real load \
+                 stops there (--check: nothing was written)",
+                plural(*rejected, "row", "rows")
+            ),
+            (_, true) => {
+                self.describe(f)?;
+                f.write_str(" (--check: nothing was written)")
+            }
+            (_, false) => self.describe(f),
+        }
+    }
+}
+
+impl Error {
+    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0.kind {
             ErrorKind::Parse { loc, msg } => write!(f, "{loc}: {msg}"),
             ErrorKind::Convert {
@@ -462,6 +494,26 @@ pub fn truncate_value(v: &[u8], max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_of_a_check_says_nothing_was_written_and_keeps_its_exit_code() {
+        let e = Error::from(ErrorKind::TooManyRejects {
+            rejected: 4,
+            limit: 3,
+        })
+        .with_committed(10)
+        .in_check();
+        assert_eq!(
+            e.to_string(),
+            "4 rows would be rejected, more than --max-errors 3; a real load stops there \
+             (--check: nothing was written)"
+        );
+        assert_eq!(e.exit_status(), ExitStatus::Partial);
+        assert_eq!(e.rows_committed(), 0);
+        let e = Error::usage("bad flag").in_check();
+        assert_eq!(e.to_string(), "bad flag (--check: nothing was written)");
+        assert_eq!(e.exit_status(), ExitStatus::Usage);
+    }
 
     #[test]
     fn location_display_names_file_line_byte_record_column() {

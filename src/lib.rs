@@ -20,7 +20,8 @@
 //! - [`commit`] hands each encoded chunk to a sink: the database sink runs it through
 //!   [`retry::run_transaction`] with its [`ledger`] row, isolates bad rows, splits
 //!   transactions that are too large and reconnects ([`connect::with_reconnect`]); the
-//!   dry-run sink only counts;
+//!   dry-run sink only counts; the check sink (`--check`) sends everything in savepoints
+//!   and commits nothing;
 //! - [`load`] plans the load (header → columns → alignment), wires the stages into a
 //!   pipeline (one reader thread, rayon encoders, `--workers` writer connections) and
 //!   resumes interrupted loads; [`report`] shows progress and the summary.

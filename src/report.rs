@@ -321,6 +321,9 @@ pub struct Summary {
     pub workers: usize,
     /// Nothing was written (dry run).
     pub dry_run: bool,
+    /// Nothing was written (`--check`): `rows` and `rejected` are what a real load would
+    /// load and reject.
+    pub check: bool,
     /// Chunks sent as text for the server's parser (the fast path was not certain of a
     /// value in them).
     pub fallback_chunks: u64,
@@ -340,13 +343,22 @@ impl std::fmt::Display for Summary {
                 }
             )?;
         }
+        if self.check {
+            writeln!(
+                f,
+                "check: {} {} would load, {} would be rejected; nothing was written",
+                self.rows,
+                plural(self.rows, "row", "rows"),
+                self.rejected
+            )?;
+        }
         write!(
             f,
             "{}{} {} into {} from {} {}: {} {}, {} bytes, {} {}, {:.2} s, {:.0} rows/s ({}, {} {})",
-            if self.dry_run {
-                "dry run: would load "
-            } else {
-                "loaded "
+            match (self.dry_run, self.check) {
+                (true, _) => "dry run: would load ",
+                (false, true) => "checked ",
+                (false, false) => "loaded ",
             },
             self.rows,
             plural(self.rows, "row", "rows"),
@@ -375,9 +387,10 @@ impl std::fmt::Display for Summary {
         if self.rejected > 0 {
             write!(
                 f,
-                "\n{} {} rejected, written to {}",
+                "\n{} {} {}rejected, written to {}",
                 self.rejected,
                 plural(self.rejected, "row", "rows"),
+                if self.check { "would be " } else { "" },
                 self.reject_file.as_deref().unwrap_or("the reject file")
             )?;
         }
@@ -413,6 +426,8 @@ pub struct RejectWriter {
     header: Vec<u8>,
     delimiter: u8,
     quote: u8,
+    /// The first record replaces the file instead of appending to it.
+    replace: bool,
     out: Mutex<Option<BufWriter<File>>>,
 }
 
@@ -425,8 +440,16 @@ impl RejectWriter {
             header,
             delimiter,
             quote,
+            replace: false,
             out: Mutex::new(None),
         }
+    }
+
+    /// The first record written replaces the file, header and all (a check's rejects are
+    /// those of a new load, not added to an earlier run's).
+    pub fn replacing(mut self) -> RejectWriter {
+        self.replace = true;
+        self
     }
 
     /// Where the rejects go.
@@ -475,10 +498,12 @@ impl RejectWriter {
         let mut guard = self.out.lock().expect("reject writer poisoned");
         let io = |e| Error::io(self.path.clone(), e);
         if guard.is_none() {
-            let exists = std::path::Path::new(&self.path).exists();
+            let exists = !self.replace && std::path::Path::new(&self.path).exists();
             let f = std::fs::OpenOptions::new()
                 .create(true)
-                .append(true)
+                .append(!self.replace)
+                .write(true)
+                .truncate(self.replace)
                 .open(&self.path)
                 .map_err(io)?;
             let mut w = BufWriter::new(f);
@@ -655,6 +680,30 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("2 rows rejected, written to a.rejects.csv"));
+    }
+
+    #[test]
+    fn a_check_says_what_a_real_load_would_do_and_that_nothing_was_written() {
+        let s = Summary {
+            table: "t".into(),
+            files: 1,
+            rows: 9998,
+            chunks: 2,
+            rejected: 2,
+            reject_file: Some("t.rejects.csv".into()),
+            method: "copy".into(),
+            workers: 1,
+            check: true,
+            ..Summary::default()
+        };
+        let text = s.to_string();
+        assert!(
+            text.starts_with(
+                "check: 9998 rows would load, 2 would be rejected; nothing was written\nchecked 9998 rows into t"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("2 rows would be rejected, written to t.rejects.csv"));
     }
 
     #[test]

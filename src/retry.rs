@@ -119,7 +119,8 @@ pub fn connection_lost(e: &postgres::Error) -> bool {
         })
 }
 
-fn classify_error(e: &Error, during_commit: bool) -> Retry {
+/// [`classify`] for an error of this crate: a refusal for size is never retried.
+pub(crate) fn classify_error(e: &Error, during_commit: bool) -> Retry {
     // A 40001 for a transaction that ran too long asks for a smaller one, not another try.
     if is_too_large(e) {
         return Retry::Fail;

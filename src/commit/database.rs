@@ -11,7 +11,7 @@ use crate::ledger::{self, Piece, Progress};
 use crate::report::{Counters, Reporter};
 use crate::retry::{fault, run_transaction, Fault, RetryPolicy};
 use crate::{Error, ErrorKind, Result};
-use postgres::{Client, Statement};
+use postgres::{Client, GenericClient, Statement};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -42,13 +42,13 @@ pub(crate) struct PieceCap {
 }
 
 /// One writer connection with its prepared statements.
-struct Conn {
-    client: Client,
+pub(super) struct Conn {
+    pub(super) client: Client,
     statements: HashMap<StatementKey, Statement>,
 }
 
 impl Conn {
-    fn new(client: Client) -> Conn {
+    pub(super) fn new(client: Client) -> Conn {
         Conn {
             client,
             statements: HashMap::new(),
@@ -56,7 +56,11 @@ impl Conn {
     }
 
     /// The statement `key`, prepared on first use.
-    fn prepared(&mut self, key: StatementKey, statements: &Statements) -> Result<Statement> {
+    pub(super) fn prepared(
+        &mut self,
+        key: StatementKey,
+        statements: &Statements,
+    ) -> Result<Statement> {
         if let Some(s) = self.statements.get(&key) {
             return Ok(s.clone());
         }
@@ -256,33 +260,10 @@ impl DatabaseSink<'_> {
             if t.ledger {
                 ledger::record(tx, &record, &t.load_id, &piece)?;
             }
-            let Some(stmt) = &stmt else {
-                return Ok(()); // every row of the piece was rejected client-side
-            };
-            match st.method {
-                Method::Insert | Method::Upsert => {
-                    let select: Vec<usize> = range.clone().collect();
-                    let params = encode::insert::params(&work.rows, &select);
-                    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-                        .iter()
-                        .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-                        .collect();
-                    tx.execute(stmt, &refs)?;
-                }
-                Method::Copy => {
-                    let mut w = tx.copy_in(stmt)?;
-                    let format = work.rows.format();
-                    let written =
-                        encode::copy::write_copy(&work.rows, range.clone(), format, &mut w);
-                    // Finish even after a failed write: the server's error (a 40001 raised
-                    // mid-COPY, as CockroachDB does) then ends the COPY in step, and the
-                    // connection stays usable for `ROLLBACK TO SAVEPOINT` and the retry.
-                    let finished = w.finish();
-                    written.map_err(copy_stream_error)?;
-                    finished?;
-                }
+            match &stmt {
+                Some(stmt) => send_rows(tx, st.method, stmt, &work.rows, range.clone()),
+                None => Ok(()), // every row of the piece was rejected client-side
             }
-            Ok(())
         })?;
         if done.attempts > 1 {
             self.counters
@@ -294,15 +275,54 @@ impl DatabaseSink<'_> {
     }
 }
 
+/// Sends rows `range` of `rows` through `stmt` (the piece's COPY or INSERT), inside the
+/// caller's transaction or savepoint.
+pub(super) fn send_rows(
+    tx: &mut impl GenericClient,
+    method: Method,
+    stmt: &Statement,
+    rows: &EncodedRows,
+    range: std::ops::Range<usize>,
+) -> Result<()> {
+    match method {
+        Method::Insert | Method::Upsert => {
+            let select: Vec<usize> = range.collect();
+            let params = encode::insert::params(rows, &select);
+            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                .iter()
+                .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                .collect();
+            tx.execute(stmt, &refs)?;
+        }
+        Method::Copy => {
+            let mut w = tx.copy_in(stmt)?;
+            let written = encode::copy::write_copy(rows, range, rows.format(), &mut w);
+            // Finish even after a failed write: the server's error (a 40001 raised
+            // mid-COPY, as CockroachDB does) then ends the COPY in step, and the
+            // connection stays usable for `ROLLBACK TO SAVEPOINT` and the retry.
+            let finished = w.finish();
+            written.map_err(copy_stream_error)?;
+            finished?;
+        }
+    }
+    Ok(())
+}
+
 /// Sends a bad row of `chunk` to the reject file, within the budget.
-fn reject(rejects: &Rejects, chunk: &Chunk, row: u32, msg: &str) -> Result<()> {
+pub(super) fn reject(rejects: &Rejects, chunk: &Chunk, row: u32, msg: &str) -> Result<()> {
     let rec = chunk.batch.record(row as usize);
     let pos = rec.position();
     rejects.reject(chunk.file_index as u32, pos.byte, rec.raw(), pos.line, msg)
 }
 
 /// A data error the server raised for a piece, with the piece's place in the input.
-fn describe_piece_error(files: &[String], work: &EncodedChunk, lo: u32, n: u32, e: Error) -> Error {
+pub(super) fn describe_piece_error(
+    files: &[String],
+    work: &EncodedChunk,
+    lo: u32,
+    n: u32,
+    e: Error,
+) -> Error {
     let chunk = &work.chunk;
     let file = &files[chunk.file_index];
     // COPY names the row it stopped at ("COPY t, line 3, column qty: ..."): map it back to

@@ -13,11 +13,11 @@ pub trait ChunkSink {
     fn commit(&mut self, chunk: EncodedChunk, truncate: bool) -> Result<()>;
 }
 
-/// Hands every chunk from `chunks` to `sink` until the channel closes; with `truncate`,
+/// Hands every chunk from `chunks` to `sink` until they end (the channel closes); with `truncate`,
 /// chunk 0 commits before any other.
 pub fn drain(
     control: &PipelineControl,
-    chunks: crossbeam_channel::Receiver<EncodedChunk>,
+    chunks: impl IntoIterator<Item = EncodedChunk>,
     truncate: bool,
     sink: &mut dyn ChunkSink,
 ) {

@@ -56,6 +56,12 @@ pub struct LoadConfig {
     pub type_hint: Option<TypeHint>,
     /// Raised from outside (a signal handler) to stop the load between chunks.
     pub interrupt: Interrupt,
+    /// `--check`: run the whole load against the real table, bad rows isolated into the
+    /// reject file, and commit nothing (no rows, no ledger). On PostgreSQL one
+    /// transaction on one connection, each chunk in a savepoint released on success, so
+    /// a key repeated anywhere in the file is found; on CockroachDB one rolled-back
+    /// transaction per chunk, so a key repeated in two chunks is not.
+    pub check: bool,
 }
 
 impl LoadConfig {
@@ -82,6 +88,7 @@ impl LoadConfig {
             ledger_schema: LedgerSchema::default(),
             type_hint: None,
             interrupt: Interrupt::new(),
+            check: false,
         }
     }
 

@@ -13,6 +13,7 @@
 //! Chunks commit out of order; the ledger (see [`crate::ledger`]) makes each commit
 //! exactly once, so a rerun after any interruption sends only what is missing.
 
+mod check;
 mod config;
 mod plan;
 mod reader;
@@ -21,7 +22,7 @@ pub use config::LoadConfig;
 
 use crate::chunk::Chunk;
 use crate::commit::{
-    drain, ChunkSink, CommitTarget, DatabaseSink, DryRunSink, DryRunStats, PieceCap,
+    drain, ChunkSink, CommitTarget, DatabaseSink, DryRunSink, DryRunStats, InOrder, PieceCap,
     PipelineControl, RejectBudget, RejectStore, Rejects,
 };
 use crate::encode::{encode_chunk, ChunkShape, EncodedChunk};
@@ -145,6 +146,9 @@ pub struct DryRun {
 /// `table` comes from the catalog (when a URL is given) or from inference.
 pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRun> {
     cfg.validate()?;
+    if cfg.check {
+        return Err(Error::usage(CHECK_NOT_DRY));
+    }
     let started = Instant::now();
     let mut plan = plan::resolve(cfg, table, flavour)?;
     let counters = Arc::new(Counters::default());
@@ -164,7 +168,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
         reporter: &reporter,
     };
     let shape = chunk_shape(cfg, &plan);
-    let (chunks, bytes) = pipeline(cfg.workers, reader, &shape, &control, false, |_| {
+    let (chunks, bytes) = pipeline(cfg.workers, reader, &shape, &control, false, false, |_| {
         DryRunSink {
             counters: &counters,
             rejects: &rejects,
@@ -188,6 +192,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
         bytes,
         started,
         dry_run: true,
+        check: false,
     }
     .summary(cfg);
     let first_rows = stats.first_chunk_rows.load(Relaxed).max(1) as usize;
@@ -199,9 +204,18 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
     })
 }
 
-/// Loads the files through connections from `connector`; returns the summary.
+/// Why `--check` and `--dry-run` exclude each other.
+pub const CHECK_NOT_DRY: &str = "--check and --dry-run exclude each other: --dry-run \
+     converts the file without a server, --check runs the whole load against the server \
+     and rolls it back; pick one";
+
+/// Loads the files through connections from `connector`; returns the summary. With
+/// `cfg.check`, runs the load without committing anything (see [`LoadConfig::check`]).
 pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     cfg.validate()?;
+    if cfg.check {
+        return check::run(cfg, connector);
+    }
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
     let (flavour, cfg, capped) = on_control(&connector, budget, |c| {
@@ -285,18 +299,26 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         reporter: &reporter,
     };
     let warn_reconnects = cfg.progress != ProgressMode::Quiet;
-    let (chunks, bytes) = pipeline(cfg.workers, reader, &shape, &control, truncate, |w| {
-        DatabaseSink::new(
-            &target,
-            &control,
-            &counters,
-            &rejects,
-            &cap,
-            &reporter,
-            warn_reconnects,
-            w,
-        )
-    });
+    let (chunks, bytes) = pipeline(
+        cfg.workers,
+        reader,
+        &shape,
+        &control,
+        truncate,
+        false,
+        |w| {
+            DatabaseSink::new(
+                &target,
+                &control,
+                &counters,
+                &rejects,
+                &cap,
+                &reporter,
+                warn_reconnects,
+                w,
+            )
+        },
+    );
     reporter.finish();
     // The reject file holds every record any run of this load rejected, once.
     let rewritten = rejects.rewrite_file();
@@ -327,6 +349,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         bytes,
         started,
         dry_run: false,
+        check: false,
     }
     .summary(cfg))
 }
@@ -439,6 +462,7 @@ struct Finished<'a> {
     bytes: u64,
     started: Instant,
     dry_run: bool,
+    check: bool,
 }
 
 impl Finished<'_> {
@@ -473,6 +497,7 @@ impl Finished<'_> {
             method: cfg.method.name().into(),
             workers: cfg.workers,
             dry_run: self.dry_run,
+            check: self.check,
             fallback_chunks: c.fallback_chunks.load(Relaxed),
         }
     }
@@ -480,13 +505,16 @@ impl Finished<'_> {
 
 /// Runs the reader, the encoders and `workers` writers (each with the sink `sink` gives
 /// it) until the input ends or the load stops; returns the number of chunks and the
-/// source bytes read. Errors stop the load through `control`.
+/// source bytes read. Errors stop the load through `control`. `ordered`: each writer
+/// takes its chunks in file order (for `--check`'s one writer).
+#[allow(clippy::too_many_arguments)]
 fn pipeline<S: ChunkSink>(
     workers: usize,
     reader: ChunkReader<'_>,
     shape: &ChunkShape,
     control: &PipelineControl,
     truncate: bool,
+    ordered: bool,
     sink: impl Fn(usize) -> S + Sync,
 ) -> (u64, u64) {
     let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(workers);
@@ -506,7 +534,15 @@ fn pipeline<S: ChunkSink>(
         let writers: Vec<_> = (0..workers)
             .map(|w| {
                 let rx = encoded_rx.clone();
-                s.spawn(move || drain(control, rx, truncate, &mut sink(w)))
+                s.spawn(move || match ordered {
+                    // A few times the chunks in flight: memory stays bounded.
+                    true => {
+                        let window = 4 * (workers + rayon::current_num_threads()) + 8;
+                        let rx = InOrder::new(rx.into_iter(), |c| c.chunk.seq, window);
+                        drain(control, rx, truncate, &mut sink(w))
+                    }
+                    false => drain(control, rx, truncate, &mut sink(w)),
+                })
             })
             .collect();
         drop(encoded_rx);

@@ -6,7 +6,8 @@
 //! - `cluster`, `tls`: the throwaway server itself, and TLS modes against it.
 //! - `retry`, `bank`, `table`: the retry helper (server-raised 40001, real serialization
 //!   conflicts, ambiguous commits), the tutorial's bank app, the catalog.
-//! - `load`, `oracle`: the loader's features, and its tables against PostgreSQL's own COPY.
+//! - `load`, `oracle`: the loader's features, and its tables against PostgreSQL's own COPY;
+//!   `check`: `load --check` against a real load of the same file.
 //! - `faults`, `resume`, `multihost`: exactly once through cuts, kills, 40001s, too-large
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
@@ -16,6 +17,7 @@
 //! - `signals`: SIGINT/SIGTERM mid-load and their reruns, a signal while connecting, the worker cap.
 
 mod bank;
+mod check;
 mod cli;
 mod cluster;
 mod cockroach;

@@ -55,6 +55,11 @@ pub(crate) struct LoadArgs {
     /// Read, convert, chunk and encode everything; print the first chunk's SQL; write nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Run the whole load against the real table and commit nothing: bad rows go to the
+    /// reject file, the summary says what a real load would load and reject; no rows and
+    /// no ledger entries are written. On PostgreSQL one transaction on one connection.
+    #[arg(long)]
+    pub(crate) check: bool,
     /// No progress output.
     #[arg(long, short)]
     pub(crate) quiet: bool,
@@ -126,6 +131,7 @@ impl LoadArgs {
         cfg.reconnect_timeout = Duration::from_secs(self.reconnect_timeout);
         cfg.ledger = !self.unsafe_no_ledger;
         cfg.ledger_schema = self.ledger.schema()?;
+        cfg.check = self.check;
         // --json keeps stdout for JSON; progress still goes to a terminal's stderr.
         cfg.progress = match (self.quiet, self.progress_lines, self.json) {
             (true, _, _) => ProgressMode::Quiet,

@@ -18,12 +18,18 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitCode> {
     let mut cfg = args.config()?;
     cfg.interrupt = interrupt;
+    if args.dry_run && args.check {
+        return Err(chunkload::Error::usage(chunkload::load::CHECK_NOT_DRY).into());
+    }
     if args.dry_run {
         return dry_run(&cfg, args, url);
     }
     let opts = connect_options(url)?;
     if args.create_table {
         let mut client = chunkload::connect::connect(&opts)?;
+        if args.check {
+            refuse_to_create(&mut client, &cfg.table)?;
+        }
         let sample = Sample {
             file: &cfg.files[0],
             dialect: &cfg.dialect,
@@ -60,6 +66,20 @@ pub(crate) fn run(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--check --create-table` on a missing table: a check writes nothing, not even a table.
+fn refuse_to_create(client: &mut postgres::Client, table: &str) -> anyhow::Result<()> {
+    match Table::read(client, table) {
+        Err(e) if matches!(e.kind(), chunkload::ErrorKind::Schema(_)) => {
+            Err(chunkload::Error::usage(format!(
+                "--check writes nothing, so it cannot create table {table}: create it first \
+                 (`chunkload schema FILE` prints the inferred CREATE TABLE), or use --dry-run"
+            ))
+            .into())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn dry_run(cfg: &LoadConfig, args: &LoadArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,350 @@
+//! The `--check` sink: every chunk runs against the real table as in a real load, bad rows
+//! are isolated into the reject file, and nothing commits.
+//!
+//! Where a chunk's rows live until the end decides which duplicates a check finds:
+//! - **PostgreSQL**: the check is one transaction on one connection, chunks in file order
+//!   ([`InOrder`]). Each chunk runs in a savepoint that is released when it succeeds, so
+//!   later chunks see its rows and a key repeated anywhere in the file is found, as a real
+//!   load finds it; the transaction is rolled back at the end (`SET CONSTRAINTS ALL
+//!   IMMEDIATE` first, so deferred constraints are checked too).
+//! - **CockroachDB**: one transaction per chunk, rolled back (one for the whole file would
+//!   exceed `kv.transaction.max_intents_bytes`): a key repeated in two chunks is not found.
+//!
+//! Inside a chunk, a piece that fails for a data error is rolled back to its own savepoint
+//! and halved, as a real load halves its transaction: the bad rows end up alone and the
+//! good ones stay visible to the rest of the chunk. A 40001 rolls the chunk back to its
+//! savepoint (CockroachDB's `cockroach_restart`) and runs it again; the chunk's rejects are
+//! only counted once it went through.
+
+use super::control::{PipelineControl, Rejects};
+use super::database::{describe_piece_error, reject, send_rows, Conn};
+use super::sink::{encoded_range, ChunkSink};
+use super::statement::Statements;
+use crate::connect::{connect_with_backoff, Connector};
+use crate::encode::EncodedChunk;
+use crate::flavour::Flavour;
+use crate::report::Counters;
+use crate::retry::{classify_error, fault, retry_loop, Budget, Fault, GiveUp, Retry, RetryPolicy};
+use crate::{Error, ErrorKind, Result};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+/// What checking a load's chunks needs; the same for every writer.
+pub(crate) struct CheckTarget {
+    pub(crate) statements: Statements,
+    /// Input file names, for error positions.
+    pub(crate) files: Vec<String>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) connector: Connector,
+    /// Total time to keep trying to connect.
+    pub(crate) reconnect_timeout: Duration,
+}
+
+/// The savepoint a piece smaller than its chunk runs in.
+const PIECE: &str = "chunkload_piece";
+
+/// One writer of a check: its connection and what the writers share.
+pub(crate) struct CheckSink<'a> {
+    pub(crate) target: &'a CheckTarget,
+    pub(crate) control: &'a PipelineControl,
+    pub(crate) counters: &'a Counters,
+    pub(crate) rejects: &'a Rejects,
+    pub(crate) worker: usize,
+    conn: Option<Conn>,
+}
+
+impl<'a> CheckSink<'a> {
+    /// A sink for writer `worker`; it connects (and on PostgreSQL opens the check's
+    /// transaction) on its first chunk.
+    pub(crate) fn new(
+        target: &'a CheckTarget,
+        control: &'a PipelineControl,
+        counters: &'a Counters,
+        rejects: &'a Rejects,
+        worker: usize,
+    ) -> CheckSink<'a> {
+        CheckSink {
+            target,
+            control,
+            counters,
+            rejects,
+            worker,
+            conn: None,
+        }
+    }
+
+    fn flavour(&self) -> Flavour {
+        self.target.statements.flavour
+    }
+
+    fn connection(&mut self) -> Result<&mut Conn> {
+        if self.conn.is_none() {
+            let t = self.target;
+            let mut client = connect_with_backoff(&t.connector, self.worker, t.reconnect_timeout)?;
+            if self.flavour() == Flavour::Postgres {
+                client.batch_execute("BEGIN; SET CONSTRAINTS ALL IMMEDIATE")?;
+            }
+            self.conn = Some(Conn::new(client));
+        }
+        Ok(self.conn.as_mut().expect("connected above"))
+    }
+}
+
+impl Drop for CheckSink<'_> {
+    /// Nothing a check did stays: its transaction is rolled back (closing the connection
+    /// would too).
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.as_mut() {
+            let _ = c.client.batch_execute("ROLLBACK");
+        }
+    }
+}
+
+impl ChunkSink for CheckSink<'_> {
+    fn commit(&mut self, mut work: EncodedChunk, truncate: bool) -> Result<()> {
+        if work.fallback {
+            self.counters.fallback_chunks.fetch_add(1, Relaxed);
+        }
+        let mut bad: Vec<(u32, String)> = Vec::new();
+        for (row, err) in std::mem::take(&mut work.bad) {
+            if !self.rejects.tolerates_any() {
+                return Err(err);
+            }
+            bad.push((row, err.to_string()));
+        }
+        let flavour = self.flavour();
+        let t = self.target;
+        let tolerate = self.rejects.tolerates_any();
+        let control = self.control;
+        let conn = self.connection()?;
+        let chunk_sp = match flavour {
+            Flavour::Postgres => "chunkload_chunk",
+            Flavour::Cockroach => "cockroach_restart",
+        };
+        let mut begin = String::new();
+        if flavour == Flavour::Cockroach {
+            begin.push_str("BEGIN; ");
+        }
+        if truncate {
+            // Before the chunk's savepoint: halving chunk 0 must not undo it.
+            begin.push_str(&format!("TRUNCATE {}; ", t.statements.table.sql_name()));
+        }
+        begin.push_str(&format!("SAVEPOINT {chunk_sp}"));
+        let outcome = conn.client.batch_execute(&begin).map_err(Error::from);
+        let outcome = outcome.map_err(GiveUp::Fail).and_then(|()| {
+            retry_loop(
+                Budget::Attempts(t.retry.max_attempts),
+                &t.retry,
+                &mut rand::thread_rng(),
+                std::thread::sleep,
+                |attempt| {
+                    if attempt > 1 {
+                        exec(conn, &format!("ROLLBACK TO SAVEPOINT {chunk_sp}"))?;
+                    }
+                    pieces(conn, t, &work, chunk_sp, tolerate, control)
+                },
+            )
+        });
+        let (server_bad, attempts) = match outcome {
+            Ok(v) => v,
+            Err(g) => {
+                // The check stops here: its transaction goes with the connection.
+                self.conn = None;
+                return Err(give_up(g));
+            }
+        };
+        let end = match flavour {
+            Flavour::Postgres => format!("RELEASE SAVEPOINT {chunk_sp}"),
+            Flavour::Cockroach => "ROLLBACK".to_string(),
+        };
+        if let Err(e) = conn.client.batch_execute(&end) {
+            self.conn = None;
+            return Err(e.into());
+        }
+        let c = self.counters;
+        c.retries.fetch_add((attempts - 1) as u64, Relaxed);
+        c.rows
+            .fetch_add((work.rows.len() - server_bad.len()) as u64, Relaxed);
+        bad.extend(server_bad);
+        bad.sort_by_key(|(row, _)| *row);
+        for (row, msg) in &bad {
+            reject(self.rejects, &work.chunk, *row, msg)?;
+        }
+        c.chunks.fetch_add(1, Relaxed);
+        Ok(())
+    }
+}
+
+/// One attempt at a chunk, inside its savepoint: the rows the server refused, each with
+/// its message. A 40001 comes back as [`Retry::Again`] for the chunk to run again.
+fn pieces(
+    conn: &mut Conn,
+    t: &CheckTarget,
+    work: &EncodedChunk,
+    chunk_sp: &str,
+    tolerate: bool,
+    control: &PipelineControl,
+) -> std::result::Result<Vec<(u32, String)>, (Error, Retry)> {
+    let rows = work.chunk.rows() as u32;
+    let mut bad = Vec::new();
+    let mut queue: VecDeque<(u32, u32)> = VecDeque::from([(0, rows)]);
+    while let Some((lo, n)) = queue.pop_front() {
+        if control.aborted() {
+            return Ok(bad);
+        }
+        // The whole chunk runs in the chunk's savepoint; smaller pieces nest their own.
+        let whole = n == rows;
+        let sp = if whole { chunk_sp } else { PIECE };
+        if !whole {
+            exec(conn, &format!("SAVEPOINT {PIECE}"))?;
+        }
+        let Err(e) = send(conn, &t.statements, work, lo, n) else {
+            if !whole {
+                exec(conn, &format!("RELEASE SAVEPOINT {PIECE}"))?;
+            }
+            continue;
+        };
+        // After a 40001 CockroachDB only lets the restart savepoint roll back.
+        if classify_error(&e, false) == Retry::Again {
+            return Err((e, Retry::Again));
+        }
+        exec(conn, &format!("ROLLBACK TO SAVEPOINT {sp}"))?;
+        if !whole {
+            exec(conn, &format!("RELEASE SAVEPOINT {PIECE}"))?;
+        }
+        match fault(&e) {
+            Fault::Data if !tolerate => {
+                let e = describe_piece_error(&t.files, work, lo, n, e);
+                return Err((e, Retry::Fail));
+            }
+            Fault::Data if n == 1 => {
+                let e = describe_piece_error(&t.files, work, lo, n, e);
+                bad.push((lo, e.to_string()));
+            }
+            Fault::Data | Fault::TooLarge if n > 1 => {
+                queue.push_front((lo + n / 2, n - n / 2));
+                queue.push_front((lo, n / 2));
+            }
+            // A lost connection took the check's transaction with it: the check ends.
+            Fault::Data | Fault::TooLarge | Fault::Lost | Fault::Fatal => {
+                return Err((e, Retry::Fail))
+            }
+        }
+    }
+    Ok(bad)
+}
+
+/// Sends rows `lo .. lo + n` of a chunk (nothing when all of them were rejected
+/// client-side).
+fn send(conn: &mut Conn, st: &Statements, work: &EncodedChunk, lo: u32, n: u32) -> Result<()> {
+    let range = encoded_range(&work.rows, lo, n);
+    if range.is_empty() {
+        return Ok(());
+    }
+    let stmt = conn.prepared(st.data_key(range.len(), work.rows.format()), st)?;
+    send_rows(&mut conn.client, st.method, &stmt, &work.rows, range)
+}
+
+/// Runs a savepoint statement; its failure is classified like any other.
+fn exec(conn: &mut Conn, sql: &str) -> std::result::Result<(), (Error, Retry)> {
+    conn.client.batch_execute(sql).map_err(|e| {
+        let e = Error::from(e);
+        let r = classify_error(&e, false);
+        (e, r)
+    })
+}
+
+/// The error a chunk that could not be checked ends the check with.
+fn give_up(g: GiveUp<Error>) -> Error {
+    match g {
+        GiveUp::Exhausted { attempts, last } => match last.into_kind() {
+            ErrorKind::Db(last) => ErrorKind::RetriesExhausted { attempts, last }.into(),
+            other => other.into(),
+        },
+        GiveUp::Unknown(e) | GiveUp::Fail(e) => e,
+    }
+}
+
+/// Items of `inner` in sequence order (`key`), from 0 up, whatever order they come in:
+/// the encoders run in parallel, and a check sends chunks as they are in the file, so of
+/// two rows with the same key the later one is the one rejected, on every run. Holds at
+/// most `window` items; past that (a gap that will never fill, as when the load stops, or
+/// an encoder far behind the others) the lowest is let go: the order only decides which
+/// of two equal keys is rejected, memory must stay bounded.
+pub(crate) struct InOrder<I: Iterator> {
+    inner: I,
+    key: fn(&I::Item) -> u64,
+    next: u64,
+    window: usize,
+    held: BTreeMap<u64, I::Item>,
+}
+
+impl<I: Iterator> InOrder<I> {
+    /// Orders `inner` by `key`, holding at most `window` items.
+    pub(crate) fn new(inner: I, key: fn(&I::Item) -> u64, window: usize) -> InOrder<I> {
+        InOrder {
+            inner,
+            key,
+            next: 0,
+            window: window.max(1),
+            held: BTreeMap::new(),
+        }
+    }
+
+    fn lowest(&mut self) -> Option<I::Item> {
+        let (k, item) = self.held.pop_first()?;
+        self.next = k + 1;
+        Some(item)
+    }
+}
+
+impl<I: Iterator> Iterator for InOrder<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        loop {
+            if let Some(item) = self.held.remove(&self.next) {
+                self.next += 1;
+                return Some(item);
+            }
+            if self.held.len() >= self.window {
+                return self.lowest();
+            }
+            match self.inner.next() {
+                Some(item) if (self.key)(&item) == self.next => {
+                    self.next += 1;
+                    return Some(item);
+                }
+                Some(item) => {
+                    self.held.insert((self.key)(&item), item);
+                }
+                None => return self.lowest(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ordered(items: Vec<u64>, window: usize) -> Vec<u64> {
+        InOrder::new(items.into_iter(), |k| *k, window).collect()
+    }
+
+    #[test]
+    fn chunks_come_out_in_file_order_whatever_order_they_come_in() {
+        assert_eq!(ordered(vec![2, 0, 1, 4, 3], 8), [0, 1, 2, 3, 4]);
+        assert_eq!(ordered(vec![0, 1, 2], 8), [0, 1, 2]);
+        assert_eq!(ordered(vec![], 8), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn a_gap_that_never_fills_neither_loses_items_nor_holds_them_all() {
+        // Chunk 1 never comes (the load stopped): the rest still come, in order.
+        assert_eq!(ordered(vec![3, 0, 2, 4], 8), [0, 2, 3, 4]);
+        // With a window of 2, item 5 and 6 are let go before 1 comes.
+        assert_eq!(ordered(vec![0, 5, 6, 7, 1], 2), [0, 5, 6, 7, 1]);
+    }
+}
