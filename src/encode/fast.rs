@@ -5,6 +5,7 @@
 //! server's input functions would. Anything else is *deferred*: sent to the server as
 //! text, so the server's own parser decides. When in doubt, defer.
 
+use super::scalar::{is_space, trim};
 use super::ColumnType;
 
 /// Whether `v` has a shape the fast path converts exactly as the server would, under any
@@ -44,7 +45,8 @@ pub(super) fn certainly_not_a_number(ty: ColumnType, v: &[u8]) -> bool {
     if !int && !real {
         return false;
     }
-    let t = v.trim_ascii();
+    // PostgreSQL's `isspace` set, which has `\v` (not in `u8::is_ascii_whitespace`).
+    let t = trim(v);
     let t = t
         .strip_prefix(b"-")
         .or_else(|| t.strip_prefix(b"+"))
@@ -58,7 +60,7 @@ pub(super) fn certainly_not_a_number(ty: ColumnType, v: &[u8]) -> bool {
             let ok = b.is_ascii_digit()
                 || b == b'_'
                 || (real && matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-            !ok && !b.is_ascii_whitespace()
+            !ok && !is_space(b)
         }),
         _ => false,
     }
