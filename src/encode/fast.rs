@@ -447,7 +447,10 @@ mod tests {
     #[test]
     fn canonical_spellings_are_converted_client_side() {
         // Days and microseconds since 2000-01-01, offsets applied.
-        assert_eq!(outcome("date", "2024-01-31").unwrap(), 8796i32.to_be_bytes());
+        assert_eq!(
+            outcome("date", "2024-01-31").unwrap(),
+            8796i32.to_be_bytes()
+        );
         let ts = (8796i64 * 86_400 + 12 * 3600 + 34 * 60 + 56) * 1_000_000 + 500_000;
         assert_eq!(
             outcome("timestamp", "2024-01-31 12:34:56.5").unwrap(),
@@ -462,11 +465,20 @@ mod tests {
             ((12i64 * 3600 + 34 * 60 + 56) * 1_000_000).to_be_bytes()
         );
         assert_eq!(outcome("integer", "-42").unwrap(), (-42i32).to_be_bytes());
-        assert_eq!(outcome("double precision", "1.5e3").unwrap(), 1500f64.to_be_bytes());
-        assert_eq!(outcome("bytea", "\\xDEADbeef").unwrap(), [0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(
+            outcome("double precision", "1.5e3").unwrap(),
+            1500f64.to_be_bytes()
+        );
+        assert_eq!(
+            outcome("bytea", "\\xDEADbeef").unwrap(),
+            [0xde, 0xad, 0xbe, 0xef]
+        );
         // Refused by every PostgreSQL version: reported client-side with its position.
         let e = outcome("integer", "12x").unwrap_err();
-        assert!(!e.deferred && e.msg == "invalid input syntax for type integer", "{e}");
+        assert!(
+            !e.deferred && e.msg == "invalid input syntax for type integer",
+            "{e}"
+        );
     }
 
     #[test]

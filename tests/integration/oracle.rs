@@ -342,6 +342,14 @@ const DEFERRED: &[(&str, &str)] = &[
     ("timestamp", "240131 10:00"),
     ("timestamp", "20240131T123456"),
     ("float8", "0x1p3"),
+    ("timestamptz", "2024-01-31 12:34:56 PST"),
+    ("timestamptz", "2024-01-31 12:34:56 Europe/Paris"),
+    ("date", "2024 01 31"),
+    ("time", "T12:34:56"),
+    ("interval", "1d2h"),
+    ("int4", "\u{b}5"),
+    ("float8", "1.5\u{b}"),
+    ("numeric(7,2)", "9.99994e4"),
 ];
 
 #[test]

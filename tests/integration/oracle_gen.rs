@@ -146,7 +146,11 @@ fn decimal(rng: &mut StdRng, int_digits: u32, frac_digits: usize) -> String {
 fn numeric72_text(rng: &mut StdRng) -> String {
     let s = match rng.gen_range(0..8) {
         0 => format!("99999.99{}", rng.gen_range(0..10)),
-        1 => format!("-{}.{:03}", rng.gen_range(0..100_000), rng.gen_range(0..1000)),
+        1 => format!(
+            "-{}.{:03}",
+            rng.gen_range(0..100_000),
+            rng.gen_range(0..1000)
+        ),
         _ => decimal(rng, 6, 5),
     };
     pad(s, rng)
