@@ -5,6 +5,7 @@
 //! server's input functions would. Anything else is *deferred*: sent to the server as
 //! text, so the server's own parser decides. When in doubt, defer.
 
+use super::scalar::{is_space, trim};
 use super::ColumnType;
 
 /// Whether `v` has a shape the fast path converts exactly as the server would, under any
@@ -44,7 +45,8 @@ pub(super) fn certainly_not_a_number(ty: ColumnType, v: &[u8]) -> bool {
     if !int && !real {
         return false;
     }
-    let t = v.trim_ascii();
+    // PostgreSQL's `isspace` set, which has `\v` (not in `u8::is_ascii_whitespace`).
+    let t = trim(v);
     let t = t
         .strip_prefix(b"-")
         .or_else(|| t.strip_prefix(b"+"))
@@ -58,7 +60,7 @@ pub(super) fn certainly_not_a_number(ty: ColumnType, v: &[u8]) -> bool {
             let ok = b.is_ascii_digit()
                 || b == b'_'
                 || (real && matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-            !ok && !b.is_ascii_whitespace()
+            !ok && !is_space(b)
         }),
         _ => false,
     }
@@ -323,6 +325,160 @@ mod tests {
             assert_eq!(certainly_not_a_number(Int8, v.as_bytes()), int_sure, "{v}");
         }
         assert!(!certainly_not_a_number(Text, b"12x"));
+    }
+
+    /// What the encoder does with one value of type `ty`: the binary value it sends, or
+    /// the error (deferred to the server, or a client-side refusal).
+    fn outcome(ty: &str, v: &str) -> Result<Vec<u8>, crate::encode::FieldError> {
+        use crate::encode::{Column, EncodedRows, Encoder, Format};
+        let enc = Encoder::new(vec![Column::new("v", ty)], Format::Binary);
+        let mut rows = EncodedRows::new();
+        enc.encode_row([Some(v.as_bytes())], 0, &mut rows)?;
+        // Whatever the fast path defers, the text layout sends as it is.
+        let text = Encoder::new(vec![Column::new("v", ty)], Format::Text);
+        text.encode_row([Some(v.as_bytes())], 0, &mut EncodedRows::new())
+            .unwrap_or_else(|e| panic!("{ty} {v:?} refused as text: {}", e.msg));
+        Ok(rows.field(0, 0).unwrap().to_vec())
+    }
+
+    fn deferred(ty: &str, v: &str) {
+        match outcome(ty, v) {
+            Err(e) if e.deferred => {}
+            Err(e) => panic!("{ty} {v:?} refused client-side: {}", e.msg),
+            Ok(b) => panic!("{ty} {v:?} converted client-side to {b:?}"),
+        }
+    }
+
+    /// Issue 11, values once accepted wrongly: each now goes to the server as text, so
+    /// PostgreSQL refuses it (or reads it) itself.
+    #[test]
+    fn wrongly_accepted_classes_go_to_the_server() {
+        let long_fraction = format!("2024-01-31 00:00:00.{}", "0".repeat(150));
+        let cases: &[(&str, &str)] = &[
+            // Years past 294276 once wrapped around.
+            ("timestamp", "600000-01-01"),
+            ("timestamp", "600000-01-01 00:00"),
+            ("timestamptz", "294277-01-01 00:00+00"),
+            ("date", "600000-01-01"),
+            // `PM-08` is a POSIX zone for PostgreSQL: 01:00, not 13:00.
+            ("time", "01:00 PM-08"),
+            ("timestamp", "2024-01-31 01:00 PM-08"),
+            ("numeric", "0e1073741823"),
+            ("numeric(20,6)", "0e1073741823"),
+            ("bytea", "\\x0\u{b}1"),
+            ("bytea", "\\x01\u{c}"),
+            ("date", "Feb 10 100000"),
+            ("timestamp", "2024-Jan-31T12:00"),
+            ("time", "11:30 a.m."),
+            ("timestamp", "2024-01-31 11:30 a.m."),
+            // Over PostgreSQL's length limit for date/time text.
+            ("date", &long_fraction),
+            ("timestamp", &long_fraction),
+        ];
+        for (ty, v) in cases {
+            deferred(ty, v);
+        }
+    }
+
+    /// Issue 11, values once refused client-side that PostgreSQL reads: each is left to
+    /// the server, never refused.
+    #[test]
+    fn wrongly_refused_classes_go_to_the_server() {
+        let cases: &[(&str, &str)] = &[
+            ("timestamptz", "2024-01-31 12:34:56 PST"),
+            ("timestamptz", "2024-01-31 12:34:56 Europe/Paris"),
+            ("timestamptz", "2024-01-31 12:34:56 EST5EDT"),
+            ("time with time zone", "10:00 PST"),
+            ("date", "1/31/24"),
+            ("timestamp", "1/31/24 10:00"),
+            ("interval", "P0001-02-03T04:05:06"),
+            ("date", "today"),
+            ("time", "allballs"),
+            ("date", "J2451545"),
+            ("date", "2024 01 31"),
+            ("date", "2024.01.31"),
+            ("date", "2024-001"),
+            ("date", "Wed Jan 31 2024"),
+            ("date", "040506"),
+            ("time", "040506"),
+            ("time", "T12:34:56"),
+            ("timestamp", "20240131T123456"),
+            ("float8", "0x1p3"),
+            ("float4", "0x1.8p1"),
+            ("float8", "-0X1P-2"),
+            ("interval", "1d2h"),
+            // PostgreSQL's isspace has \v and \f around numbers.
+            ("integer", "\u{b}5"),
+            ("smallint", "5\u{b}"),
+            ("real", "1.5\u{b}"),
+            ("double precision", "\u{c}-0\u{c}"),
+            ("numeric", "\u{b}1.5\u{b}"),
+        ];
+        for (ty, v) in cases {
+            deferred(ty, v);
+        }
+    }
+
+    /// numeric(7,2) values are sent with all their digits: the server rounds them to the
+    /// scale and only then checks the precision (99999.994 is stored as 99999.99, 99999.995
+    /// overflows there), exactly as numeric_in does for COPY.
+    #[test]
+    fn numeric_is_rounded_to_its_typmod_by_the_server() {
+        let header = |nd: i16, w: i16, dscale: u16| {
+            let mut b = nd.to_be_bytes().to_vec();
+            b.extend_from_slice(&w.to_be_bytes());
+            b.extend_from_slice(&0u16.to_be_bytes());
+            b.extend_from_slice(&dscale.to_be_bytes());
+            b
+        };
+        let mut want = header(3, 1, 3);
+        for d in [9i16, 9999, 9940] {
+            want.extend_from_slice(&d.to_be_bytes());
+        }
+        assert_eq!(outcome("numeric(7,2)", "99999.994").unwrap(), want);
+        let mut want = header(3, 1, 3);
+        for d in [9i16, 9999, 9950] {
+            want.extend_from_slice(&d.to_be_bytes());
+        }
+        assert_eq!(outcome("numeric(7,2)", "99999.995").unwrap(), want);
+        deferred("numeric(7,2)", "9.9999e4");
+    }
+
+    #[test]
+    fn canonical_spellings_are_converted_client_side() {
+        // Days and microseconds since 2000-01-01, offsets applied.
+        assert_eq!(
+            outcome("date", "2024-01-31").unwrap(),
+            8796i32.to_be_bytes()
+        );
+        let ts = (8796i64 * 86_400 + 12 * 3600 + 34 * 60 + 56) * 1_000_000 + 500_000;
+        assert_eq!(
+            outcome("timestamp", "2024-01-31 12:34:56.5").unwrap(),
+            ts.to_be_bytes()
+        );
+        assert_eq!(
+            outcome("timestamptz", "2024-01-31T14:34:56.5+02:00").unwrap(),
+            ts.to_be_bytes()
+        );
+        assert_eq!(
+            outcome("time", "12:34:56").unwrap(),
+            ((12i64 * 3600 + 34 * 60 + 56) * 1_000_000).to_be_bytes()
+        );
+        assert_eq!(outcome("integer", "-42").unwrap(), (-42i32).to_be_bytes());
+        assert_eq!(
+            outcome("double precision", "1.5e3").unwrap(),
+            1500f64.to_be_bytes()
+        );
+        assert_eq!(
+            outcome("bytea", "\\xDEADbeef").unwrap(),
+            [0xde, 0xad, 0xbe, 0xef]
+        );
+        // Refused by every PostgreSQL version: reported client-side with its position.
+        let e = outcome("integer", "12x").unwrap_err();
+        assert!(
+            !e.deferred && e.msg == "invalid input syntax for type integer",
+            "{e}"
+        );
     }
 
     #[test]

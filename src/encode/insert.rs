@@ -94,6 +94,41 @@ pub fn params<'a>(rows: &'a EncodedRows, select: &[usize]) -> Vec<RawParam<'a>> 
     v
 }
 
+/// The type of `type_name` (as `format_type` prints it) without its typmod: the INSERT's
+/// assignment then applies the typmod as `COPY` does (`value too long` for `varchar(5)[]`,
+/// a length error for `bit(3)`), where an explicit cast would truncate or pad silently.
+/// Bare `character` and `bit` mean length 1 in SQL, so they are spelled `bpchar`, `"bit"`.
+fn cast_type(type_name: &str) -> String {
+    let mut out = String::with_capacity(type_name.len());
+    let (mut depth, mut quoted) = (0u32, false);
+    for c in type_name.chars() {
+        match c {
+            '"' if depth == 0 => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '(' if !quoted => depth += 1,
+            ')' if !quoted && depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    if out == type_name {
+        return out;
+    }
+    let dims = out.trim_end_matches("[]");
+    let suffix = &out[dims.len()..];
+    match dims.trim_end() {
+        "character" => format!("bpchar{suffix}"),
+        "bit" => format!("\"bit\"{suffix}"),
+        base => {
+            // `time(3) with time zone` leaves a double space.
+            let base = base.split_whitespace().collect::<Vec<_>>().join(" ");
+            format!("{base}{suffix}")
+        }
+    }
+}
+
 /// A multi-row `INSERT INTO "s"."t" ("a","b") VALUES ($1,$2),($3,$4)` for `rows` rows.
 /// [`ColumnType::Other`] parameters get `$n::text::<type>` casts so they are bound as
 /// text and converted by the server.
@@ -123,7 +158,7 @@ pub fn insert_sql(
             }
             let _ = write!(s, "${n}");
             if col.ty == ColumnType::Other {
-                let _ = write!(s, "::text::{}", col.type_name);
+                let _ = write!(s, "::text::{}", cast_type(&col.type_name));
             }
             n += 1;
         }
@@ -194,6 +229,33 @@ mod tests {
                 &Conflict::UpsertCockroach
             ),
             "UPSERT INTO \"public\".\"accounts\" (\"id\",\"Cost Total $\") VALUES ($1,$2)"
+        );
+    }
+
+    #[test]
+    fn other_columns_are_cast_without_their_typmod() {
+        let cases = [
+            ("mood", "mood"),
+            ("integer[]", "integer[]"),
+            ("character varying(5)[]", "character varying[]"),
+            ("character(5)[]", "bpchar[]"),
+            ("character(3)[][]", "bpchar[][]"),
+            ("bit(3)", "\"bit\""),
+            ("bit varying(8)", "bit varying"),
+            ("numeric(7,2)[]", "numeric[]"),
+            ("time(0) with time zone", "time with time zone"),
+            ("public.geometry(Point,4326)", "public.geometry"),
+            ("\"odd(name)\"", "\"odd(name)\""),
+            ("\"char\"", "\"char\""),
+            ("interval year to month", "interval year to month"),
+        ];
+        for (name, want) in cases {
+            assert_eq!(cast_type(name), want, "{name}");
+        }
+        let cols = vec![col("a", "character varying(5)[]"), col("b", "bit(3)")];
+        assert_eq!(
+            insert_sql(&QualifiedName::parse("t").unwrap(), &cols, 1, &Conflict::None),
+            "INSERT INTO \"t\" (\"a\",\"b\") VALUES ($1::text::character varying[],$2::text::\"bit\")"
         );
     }
 

@@ -6,7 +6,8 @@
 //! - `cluster`, `tls`: the throwaway server itself, and TLS modes against it.
 //! - `retry`, `bank`, `table`: the retry helper (server-raised 40001, real serialization
 //!   conflicts, ambiguous commits), the tutorial's bank app, the catalog.
-//! - `load`, `oracle`: the loader's features, and its tables against PostgreSQL's own COPY;
+//! - `load`, `oracle`: the loader's features, and its values against the server's parser;
+//!   `oracle_table` (rows from `oracle_gen`): its tables against PostgreSQL's own COPY;
 //!   `check`: `load --check` against a real load of the same file.
 //! - `faults`, `resume`, `multihost`: exactly once through cuts, kills, 40001s, too-large
 //!   transactions, restarts, bad rows, reruns, and a node going away.
@@ -31,6 +32,8 @@ mod libpq;
 mod load;
 mod multihost;
 mod oracle;
+mod oracle_gen;
+mod oracle_table;
 mod proxy;
 mod resume;
 mod retry;
