@@ -55,6 +55,17 @@ CREATE TABLE IF NOT EXISTS chunkload.chunkload_rejects (
     raw bytea NOT NULL,
     error text NOT NULL,
     PRIMARY KEY (load_id, file, byte_start)
+);
+CREATE TABLE IF NOT EXISTS chunkload.chunkload_deferred (
+    load_id text NOT NULL,
+    ord int4 NOT NULL,
+    kind text NOT NULL,
+    name text NOT NULL,
+    create_sql text NOT NULL,
+    drop_sql text NOT NULL,
+    key_columns text[],
+    rebuilt bool NOT NULL DEFAULT false,
+    PRIMARY KEY (load_id, ord)
 );";
 
 /// One committed (or rejected) piece: consecutive records of one input.

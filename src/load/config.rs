@@ -51,6 +51,9 @@ pub struct LoadConfig {
     /// For tables created from an inferred schema: advice appended to conversion errors,
     /// given the column's type (e.g. "inferred from the first 10000 rows; ...").
     pub type_hint: Option<TypeHint>,
+    /// Drop the empty table's indexes (and on PostgreSQL its keys) for the load and
+    /// rebuild them at its end (see `load::indexes`).
+    pub defer_indexes: bool,
     /// Raised from outside (a signal handler) to stop the load between chunks.
     pub interrupt: Interrupt,
 }
@@ -77,6 +80,7 @@ impl LoadConfig {
             progress: ProgressMode::Quiet,
             ledger: true,
             type_hint: None,
+            defer_indexes: false,
             interrupt: Interrupt::new(),
         }
     }
@@ -87,6 +91,12 @@ impl LoadConfig {
         }
         if self.workers == 0 {
             return Err(Error::usage("--workers must be at least 1"));
+        }
+        if self.defer_indexes && self.method == Method::Upsert {
+            return Err(Error::usage(
+                "--defer-indexes cannot go with --method upsert: an upsert finds its rows \
+                 through the primary key, which --defer-indexes drops until the end",
+            ));
         }
         self.limits.validate()?;
         self.retry.validate()

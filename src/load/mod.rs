@@ -14,6 +14,7 @@
 //! exactly once, so a rerun after any interruption sends only what is missing.
 
 mod config;
+mod indexes;
 mod plan;
 mod reader;
 
@@ -231,6 +232,14 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     // Held until `run` returns: a second run of this load refuses instead of duplicating.
     let _lease = ledger::lease::Lease::take(&connector, &load_id)?;
     announce_resume(cfg, &connector, budget, &progress, &load_id, &table_name)?;
+    let deferred = indexes::prepare(
+        cfg,
+        &connector,
+        budget,
+        &plan.statements.table,
+        &load_id,
+        &progress,
+    )?;
     let truncate = cfg.truncate && progress.is_empty();
     let counters = Arc::new(Counters::default());
     counters.chunks_skipped.store(progress.pieces, Relaxed);
@@ -311,6 +320,18 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     on_control(&target.connector, budget, |c| {
         ledger::finish_load(c, &target.load_id, chunks)
     })?;
+    if let Some(items) = deferred {
+        let view = indexes::PlanView::of(&target.statements, &plan.projections);
+        indexes::rebuild(
+            cfg,
+            &view,
+            &target.connector,
+            budget,
+            &target.load_id,
+            items,
+        )
+        .map_err(|e| e.with_committed(counters.rows.load(Relaxed) + target.progress.rows_loaded))?;
+    }
     Ok(Finished {
         load_id: &target.load_id,
         table: &target.statements.table,

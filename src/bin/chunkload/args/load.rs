@@ -68,6 +68,11 @@ pub(crate) struct LoadArgs {
     /// Create the table when it does not exist, with types inferred from the file.
     #[arg(long)]
     pub(crate) create_table: bool,
+    /// Initial loads into an empty table: drop its indexes (on PostgreSQL also its primary
+    /// key, unique constraints and the foreign keys that reference it), load, rebuild them.
+    /// Recorded in the ledger first, so a rerun after a crash finishes the rebuild.
+    #[arg(long)]
+    pub(crate) defer_indexes: bool,
     /// Skip the ledger row of each chunk: only to measure what exactly-once costs.
     /// Without it a rerun or an ambiguous commit can duplicate rows.
     #[arg(long, hide = true)]
@@ -123,6 +128,7 @@ impl LoadArgs {
         cfg.fresh = self.fresh;
         cfg.reconnect_timeout = Duration::from_secs(self.reconnect_timeout);
         cfg.ledger = !self.unsafe_no_ledger;
+        cfg.defer_indexes = self.defer_indexes;
         // --json keeps stdout for JSON; progress still goes to a terminal's stderr.
         cfg.progress = match (self.quiet, self.progress_lines, self.json) {
             (true, _, _) => ProgressMode::Quiet,

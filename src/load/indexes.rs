@@ -1,0 +1,681 @@
+//! `--defer-indexes`: an initial load into an empty table without its indexes, rebuilt
+//! at the end, because building an index once from sorted data is cheaper than updating
+//! it row by row (about 3× for a uuid primary key).
+//!
+//! The definitions go into the ledger (table [`DEFERRED`], keyed by the load id) in the
+//! same transaction that drops them (PostgreSQL DDL is transactional), so any crash
+//! leaves either the table as it was or the ledger able to rebuild: a rerun of the load
+//! (with any options) sees the pending definitions, loads what is missing and rebuilds.
+//! Each rebuilt item is marked in its own transaction with its `CREATE`/`ALTER`; one that
+//! already exists (built by hand, or by a run that died before it could mark it) counts
+//! as rebuilt.
+//!
+//! What is deferred, on PostgreSQL: the primary key, unique and exclusion constraints,
+//! every other index, and the foreign keys of other tables (or of this one) that
+//! reference the table, since the key they need cannot be dropped under them. Foreign
+//! keys of this table to others, triggers, NOT NULL and CHECK stay. Rebuild order:
+//! constraints (one at a time: each locks the table), indexes (in parallel, up to
+//! `--workers` connections), then the foreign keys. On CockroachDB a primary key cannot
+//! be dropped and re-added like this, and unique indexes are constraints, so only the
+//! non-unique secondary indexes are deferred there.
+//!
+//! A duplicate key at rebuild time leaves the table loaded without that constraint: the
+//! error ([`crate::ErrorKind::Rebuild`], exit 4) names the duplicate keys (one `GROUP BY`
+//! on the table) and their source lines (one more pass over the input, matching the key
+//! fields' text), and says how to go on.
+
+use super::config::LoadConfig;
+use super::on_control;
+use crate::commit::{Method, Statements};
+use crate::connect::{with_reconnect, Connector};
+use crate::error::ErrorKind;
+use crate::flavour::Flavour;
+use crate::ledger::Progress;
+use crate::report::ProgressMode;
+use crate::source::{open_input, Record, RecordReader};
+use crate::sql::quote_ident;
+use crate::table::Table;
+use crate::{Error, Result};
+use postgres::{Client, GenericClient};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The ledger table of deferred definitions (its DDL is in [`crate::ledger::LEDGER_DDL`]).
+pub const DEFERRED: &str = "chunkload.chunkload_deferred";
+
+/// What kind of object a deferred item is; decides the rebuild order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Constraint,
+    Index,
+    ForeignKey,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Constraint => "constraint",
+            Kind::Index => "index",
+            Kind::ForeignKey => "foreign key",
+        }
+    }
+
+    fn parse(s: &str) -> Kind {
+        match s {
+            "constraint" => Kind::Constraint,
+            "foreign key" => Kind::ForeignKey,
+            _ => Kind::Index,
+        }
+    }
+}
+
+/// One dropped index or constraint and the SQL that brings it back.
+#[derive(Debug, Clone)]
+pub(crate) struct Deferred {
+    ord: i32,
+    kind: Kind,
+    name: String,
+    create_sql: String,
+    drop_sql: String,
+    /// The key columns of a unique item on plain columns: where to look for duplicates.
+    key_columns: Vec<String>,
+}
+
+/// Before the load: the items this load must rebuild at its end, dropped from the table
+/// now if they are not yet (`None`: nothing deferred). Refuses `--defer-indexes` with
+/// `upsert` and on a non-empty table.
+pub(crate) fn prepare(
+    cfg: &LoadConfig,
+    connector: &Connector,
+    budget: Duration,
+    table: &Table,
+    load_id: &str,
+    progress: &Progress,
+) -> Result<Option<Vec<Deferred>>> {
+    let flavour = table_flavour(connector, budget)?;
+    let pending = on_control(connector, budget, |c| pending(c, load_id))?;
+    let name = table.sql_name();
+    let quiet = cfg.progress == ProgressMode::Quiet;
+    if !pending.is_empty() {
+        if cfg.method == Method::Upsert {
+            return Err(Error::usage(format!(
+                "load {load_id} deferred {} indexes and constraints of {name} that are not rebuilt yet, \
+                 and --method upsert needs them; rerun with --method copy or insert to finish the load \
+                 and the rebuild",
+                pending.len()
+            )));
+        }
+        if progress.finished_at.is_none() {
+            on_control(connector, budget, |c| {
+                let mut tx = c.transaction()?;
+                for d in pending.iter().rev() {
+                    tx.batch_execute(&d.drop_sql)?;
+                }
+                Ok(tx.commit()?)
+            })?;
+        }
+        if !quiet {
+            eprintln!(
+                "load {load_id} has {} deferred indexes and constraints of {name} to rebuild; \
+                 they are rebuilt once every row is in",
+                pending.len()
+            );
+        }
+        return Ok(Some(pending));
+    }
+    if !cfg.defer_indexes || progress.finished_at.is_some() {
+        return Ok(None);
+    }
+    let rows: bool = on_control(connector, budget, |c| {
+        Ok(
+            c.query_one(&format!("SELECT EXISTS (SELECT 1 FROM {name})"), &[])?
+                .get(0),
+        )
+    })?;
+    if rows {
+        return Err(Error::usage(format!(
+            "--defer-indexes is for initial loads, and {name} is not empty: dropping its indexes \
+             would make a rebuild fail on a duplicate with rows already there, and buys little. \
+             Load without --defer-indexes, or empty the table first (TRUNCATE {name})"
+        )));
+    }
+    let items = on_control(connector, budget, |c| definitions(c, flavour, table))?;
+    if items.is_empty() {
+        return Ok(None);
+    }
+    on_control(connector, budget, |c| {
+        let mut tx = c.transaction()?;
+        tx.execute(
+            &format!("DELETE FROM {DEFERRED} WHERE load_id = $1"),
+            &[&load_id],
+        )?;
+        for d in &items {
+            tx.execute(
+                &format!(
+                    "INSERT INTO {DEFERRED} (load_id, ord, kind, name, create_sql, drop_sql, key_columns)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                ),
+                &[
+                    &load_id,
+                    &d.ord,
+                    &d.kind.name(),
+                    &d.name,
+                    &d.create_sql,
+                    &d.drop_sql,
+                    &d.key_columns,
+                ],
+            )?;
+        }
+        if flavour == Flavour::Postgres {
+            // Recorded and dropped together, or neither.
+            for d in items.iter().rev() {
+                tx.batch_execute(&d.drop_sql)?;
+            }
+        }
+        Ok(tx.commit()?)
+    })?;
+    if flavour == Flavour::Cockroach {
+        // Schema changes outside the recording transaction; IF EXISTS makes a rerun's
+        // drops no-ops.
+        for d in &items {
+            on_control(connector, budget, |c| Ok(c.batch_execute(&d.drop_sql)?))?;
+        }
+    }
+    if !quiet {
+        eprintln!(
+            "--defer-indexes: dropped {} from {name} (recorded in the ledger); rebuilt after the load",
+            describe(&items)
+        );
+    }
+    Ok(Some(items))
+}
+
+fn table_flavour(connector: &Connector, budget: Duration) -> Result<Flavour> {
+    on_control(connector, budget, Flavour::detect)
+}
+
+/// `1 constraint and 2 indexes`, for messages.
+fn describe(items: &[Deferred]) -> String {
+    let n = |k: Kind| items.iter().filter(|d| d.kind == k).count();
+    let parts: Vec<String> = [
+        (Kind::Constraint, "constraint", "constraints"),
+        (Kind::Index, "index", "indexes"),
+        (Kind::ForeignKey, "foreign key", "foreign keys"),
+    ]
+    .iter()
+    .filter(|(k, ..)| n(*k) > 0)
+    .map(|(k, one, many)| format!("{} {}", n(*k), if n(*k) == 1 { one } else { many }))
+    .collect();
+    parts.join(", ")
+}
+
+/// The load's recorded items that are not rebuilt yet, in order.
+fn pending(c: &mut Client, load_id: &str) -> Result<Vec<Deferred>> {
+    Ok(c.query(
+        &format!(
+            "SELECT ord, kind, name, create_sql, drop_sql, coalesce(key_columns, '{{}}')
+             FROM {DEFERRED} WHERE load_id = $1 AND NOT rebuilt ORDER BY ord"
+        ),
+        &[&load_id],
+    )?
+    .iter()
+    .map(|r| Deferred {
+        ord: r.get(0),
+        kind: Kind::parse(r.get(1)),
+        name: r.get(2),
+        create_sql: r.get(3),
+        drop_sql: r.get(4),
+        key_columns: r.get(5),
+    })
+    .collect())
+}
+
+/// The catalog's definitions of what to defer, in rebuild order.
+fn definitions(c: &mut Client, flavour: Flavour, table: &Table) -> Result<Vec<Deferred>> {
+    let name = table.sql_name();
+    let mut out = Vec::new();
+    let mut push = |kind, obj: String, create_sql: String, drop_sql: String, keys| {
+        out.push(Deferred {
+            ord: out.len() as i32,
+            kind,
+            name: obj,
+            create_sql,
+            drop_sql,
+            key_columns: keys,
+        })
+    };
+    let key_cols = "array(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
+                      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o)";
+    if flavour == Flavour::Postgres {
+        for r in c.query(
+            &format!(
+                "SELECT c.conname::text, pg_get_constraintdef(c.oid),
+                        CASE WHEN c.contype IN ('p', 'u') AND i.indexprs IS NULL THEN {key_cols} END
+                 FROM pg_constraint c JOIN pg_index i ON i.indexrelid = c.conindid
+                 WHERE c.conrelid = $1::text::regclass AND c.contype IN ('p', 'u', 'x')
+                 ORDER BY c.contype = 'p' DESC, c.conname"
+            ),
+            &[&name],
+        )? {
+            let (con, def): (String, String) = (r.get(0), r.get(1));
+            let q = quote_ident(&con);
+            push(
+                Kind::Constraint,
+                con,
+                format!("ALTER TABLE {name} ADD CONSTRAINT {q} {def}"),
+                format!("ALTER TABLE {name} DROP CONSTRAINT IF EXISTS {q}"),
+                r.get::<_, Option<Vec<String>>>(2).unwrap_or_default(),
+            );
+        }
+    }
+    let only_plain = match flavour {
+        Flavour::Postgres => "",
+        Flavour::Cockroach => "AND NOT i.indisunique AND NOT i.indisprimary",
+    };
+    for r in c.query(
+        &format!(
+            "SELECT n.nspname::text, x.relname::text, pg_get_indexdef(i.indexrelid),
+                    CASE WHEN i.indisunique AND i.indexprs IS NULL AND i.indpred IS NULL THEN {key_cols} END
+             FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+             JOIN pg_namespace n ON n.oid = x.relnamespace
+             WHERE i.indrelid = $1::text::regclass {only_plain}
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                               WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
+             ORDER BY x.relname"
+        ),
+        &[&name],
+    )? {
+        let (schema, idx, def): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        let drop_sql = match flavour {
+            Flavour::Postgres => format!(
+                "DROP INDEX IF EXISTS {}.{}",
+                quote_ident(&schema),
+                quote_ident(&idx)
+            ),
+            Flavour::Cockroach => format!("DROP INDEX IF EXISTS {name}@{}", quote_ident(&idx)),
+        };
+        push(
+            Kind::Index,
+            idx,
+            def,
+            drop_sql,
+            r.get::<_, Option<Vec<String>>>(3).unwrap_or_default(),
+        );
+    }
+    if flavour == Flavour::Postgres {
+        for r in c.query(
+            "SELECT n.nspname::text, t.relname::text, c.conname::text, pg_get_constraintdef(c.oid)
+             FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+             JOIN pg_namespace n ON n.oid = t.relnamespace
+             WHERE c.contype = 'f' AND c.confrelid = $1::text::regclass AND c.conparentid = 0
+             ORDER BY 1, 2, 3",
+            &[&name],
+        )? {
+            let (schema, rel, con, def): (String, String, String, String) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            let other = format!("{}.{}", quote_ident(&schema), quote_ident(&rel));
+            let q = quote_ident(&con);
+            push(
+                Kind::ForeignKey,
+                format!("{con} on {other}"),
+                format!("ALTER TABLE {other} ADD CONSTRAINT {q} {def}"),
+                format!("ALTER TABLE {other} DROP CONSTRAINT IF EXISTS {q}"),
+                Vec::new(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// An item whose rebuild the data refused (a duplicate key, a NULL in a key column).
+struct Refused {
+    item: Deferred,
+    error: String,
+}
+
+/// After the load: rebuilds `items` (constraints, then indexes in parallel on up to
+/// `workers` connections, then foreign keys), marking each in the ledger. Data errors do
+/// not stop the others; they come back as one [`ErrorKind::Rebuild`] naming the
+/// duplicate keys and their source lines.
+pub(crate) fn rebuild(
+    cfg: &LoadConfig,
+    plan_view: &PlanView<'_>,
+    connector: &Connector,
+    budget: Duration,
+    load_id: &str,
+    items: Vec<Deferred>,
+) -> Result<()> {
+    let started = Instant::now();
+    let flavour = table_flavour(connector, budget)?;
+    let refused = Mutex::new(Vec::new());
+    let build = |worker: usize, d: &Deferred| -> Result<()> {
+        let (_, outcome) = with_reconnect(connector, worker, budget, |c| {
+            build_one(c, flavour, load_id, d)
+        })?;
+        if let Err(error) = outcome {
+            refused.lock().unwrap().push(Refused {
+                item: d.clone(),
+                error,
+            });
+        }
+        Ok(())
+    };
+    for kind in [Kind::Constraint, Kind::Index, Kind::ForeignKey] {
+        let group: Vec<&Deferred> = items.iter().filter(|d| d.kind == kind).collect();
+        let threads = match kind {
+            Kind::Index => cfg.workers.clamp(1, group.len().max(1)),
+            _ => 1,
+        };
+        let queue = Mutex::new(group.into_iter());
+        let failed = Mutex::new(None);
+        std::thread::scope(|s| {
+            for w in 0..threads {
+                let (queue, failed, build) = (&queue, &failed, &build);
+                s.spawn(move || loop {
+                    let next = queue.lock().unwrap().next();
+                    let Some(d) = next else { break };
+                    if let Err(e) = build(w, d) {
+                        failed.lock().unwrap().get_or_insert(e);
+                        break;
+                    }
+                });
+            }
+        });
+        if let Some(e) = failed.into_inner().unwrap() {
+            return Err(e);
+        }
+    }
+    let refused = refused.into_inner().unwrap();
+    if refused.is_empty() {
+        if cfg.progress != ProgressMode::Quiet {
+            eprintln!(
+                "rebuilt {} of {} in {:.1} s",
+                describe(&items),
+                plan_view.table.sql_name(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        return Ok(());
+    }
+    let msg = explain(cfg, plan_view, connector, budget, load_id, &items, &refused)?;
+    Err(ErrorKind::Rebuild(msg).into())
+}
+
+/// Builds one item and marks it rebuilt; `Ok(Err(message))` when the data refuses it.
+fn build_one(
+    c: &mut Client,
+    flavour: Flavour,
+    load_id: &str,
+    d: &Deferred,
+) -> Result<std::result::Result<(), String>> {
+    let outcome = if flavour == Flavour::Postgres {
+        // The object and its mark commit together.
+        let mut tx = c.transaction()?;
+        let built = tx.batch_execute(&d.create_sql);
+        match built {
+            Ok(()) => {
+                mark_rebuilt(&mut tx, load_id, d.ord)?;
+                tx.commit()?;
+                Ok(())
+            }
+            Err(e) => {
+                drop(tx);
+                settle(c, load_id, d, e)?
+            }
+        }
+    } else {
+        match c.batch_execute(&d.create_sql) {
+            Ok(()) => {
+                mark_rebuilt(c, load_id, d.ord)?;
+                Ok(())
+            }
+            Err(e) => settle(c, load_id, d, e)?,
+        }
+    };
+    Ok(outcome)
+}
+
+/// A failed build: already there counts as rebuilt; a data error is the item's refusal;
+/// anything else fails the rebuild.
+fn settle(
+    c: &mut Client,
+    load_id: &str,
+    d: &Deferred,
+    e: postgres::Error,
+) -> Result<std::result::Result<(), String>> {
+    match e.code().map(|s| s.code()) {
+        Some("42P07") | Some("42710") => {
+            mark_rebuilt(c, load_id, d.ord)?;
+            Ok(Ok(()))
+        }
+        // 42830: a foreign key whose key could not be rebuilt.
+        Some(s) if s.starts_with("23") || s == "42830" => Ok(Err(crate::error::db_message(&e))),
+        _ => Err(e.into()),
+    }
+}
+
+fn mark_rebuilt(c: &mut impl GenericClient, load_id: &str, ord: i32) -> Result<()> {
+    c.execute(
+        &format!("UPDATE {DEFERRED} SET rebuilt = true WHERE load_id = $1 AND ord = $2"),
+        &[&load_id, &ord],
+    )?;
+    Ok(())
+}
+
+/// What the duplicate lookup needs of the load's plan.
+pub(crate) struct PlanView<'a> {
+    pub(crate) table: &'a Table,
+    /// Target column names, in the order of `projections`' entries.
+    pub(crate) columns: Vec<String>,
+    /// Per file: the file field of each target column.
+    pub(crate) projections: &'a [Vec<usize>],
+}
+
+impl<'a> PlanView<'a> {
+    pub(crate) fn of(statements: &'a Statements, projections: &'a [Vec<usize>]) -> PlanView<'a> {
+        PlanView {
+            table: &statements.table,
+            columns: statements.columns.iter().map(|c| c.name.clone()).collect(),
+            projections,
+        }
+    }
+}
+
+/// Duplicate keys shown per refused item.
+const MAX_KEYS: i64 = 10;
+/// Source lines shown per duplicate key.
+const MAX_LINES: usize = 5;
+
+/// The error text of a rebuild the data refused: per item the server's message, the
+/// duplicate keys with their source lines, and how to go on.
+fn explain(
+    cfg: &LoadConfig,
+    view: &PlanView<'_>,
+    connector: &Connector,
+    budget: Duration,
+    load_id: &str,
+    items: &[Deferred],
+    refused: &[Refused],
+) -> Result<String> {
+    let name = view.table.sql_name();
+    let mut msg = format!(
+        "every row is loaded into {name}, but {} of the {} deferred indexes and constraints \
+         could not be rebuilt, so the table is left without {}:",
+        refused.len(),
+        items.len(),
+        if refused.len() == 1 { "it" } else { "them" }
+    );
+    for r in refused {
+        let d = &r.item;
+        msg.push_str(&format!("\n- {} {}: {}", d.kind.name(), d.name, r.error));
+        if d.key_columns.is_empty() {
+            continue;
+        }
+        let keys = on_control(connector, budget, |c| duplicates(c, &name, &d.key_columns))?;
+        if keys.is_empty() {
+            continue;
+        }
+        let lines = source_lines(cfg, view, &d.key_columns, &keys);
+        let cols = d.key_columns.join(", ");
+        for (key, count) in &keys {
+            let at = match lines.get(key) {
+                Some(found) if !found.is_empty() => {
+                    let shown: Vec<String> = found
+                        .iter()
+                        .take(MAX_LINES)
+                        .map(|(f, l)| format!("{f}:{l}"))
+                        .collect();
+                    let more = found.len().saturating_sub(MAX_LINES);
+                    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                    format!("at {}{more}", shown.join(", "))
+                }
+                _ => "(source lines not found: the file spells the key differently, or it is read from stdin)".into(),
+            };
+            msg.push_str(&format!(
+                "\n    duplicate key ({cols})=({}), {count} rows, {at}",
+                key.join(", ")
+            ));
+        }
+        if keys.len() as i64 == MAX_KEYS {
+            msg.push_str(&format!("\n    (the first {MAX_KEYS} duplicate keys)"));
+        }
+    }
+    msg.push_str(&format!(
+        "\nTo go on: fix or delete the offending rows in {name}, then rerun the same command: \
+         it rebuilds what is missing (load id {load_id}). Or run by hand:"
+    ));
+    for r in refused {
+        msg.push_str(&format!("\n    {};", r.item.create_sql));
+    }
+    Ok(msg)
+}
+
+/// Up to [`MAX_KEYS`] keys held by more than one row, as text, with their row counts.
+fn duplicates(c: &mut Client, table: &str, cols: &[String]) -> Result<Vec<(Vec<String>, i64)>> {
+    let quoted: Vec<String> = cols.iter().map(|c| quote_ident(c)).collect();
+    let texts: Vec<String> = quoted.iter().map(|q| format!("{q}::text")).collect();
+    let not_null: Vec<String> = quoted.iter().map(|q| format!("{q} IS NOT NULL")).collect();
+    let sql = format!(
+        "SELECT ARRAY[{}], count(*) FROM {table} WHERE {} GROUP BY {} HAVING count(*) > 1
+         ORDER BY count(*) DESC, 1 LIMIT {MAX_KEYS}",
+        texts.join(", "),
+        not_null.join(" AND "),
+        quoted.join(", ")
+    );
+    Ok(c.query(&sql, &[])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// The source lines (`file:line`) of the records whose key fields spell `keys`, found by
+/// reading the inputs again. Matching is on text, normalized where the type allows
+/// (uuid, integers), so a line named is one that holds the key; one spelt otherwise is
+/// missed, and the message says so.
+fn source_lines(
+    cfg: &LoadConfig,
+    view: &PlanView<'_>,
+    cols: &[String],
+    keys: &[(Vec<String>, i64)],
+) -> HashMap<Vec<String>, Vec<(String, u64)>> {
+    let mut found: HashMap<Vec<String>, Vec<(String, u64)>> = HashMap::new();
+    let types: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            view.table
+                .columns
+                .iter()
+                .find(|t| &t.name == c)
+                .map_or(String::new(), |t| t.type_name.clone())
+        })
+        .collect();
+    let wanted: HashMap<Vec<String>, Vec<String>> = keys
+        .iter()
+        .map(|(k, _)| {
+            let norm = k.iter().zip(&types).map(|(v, t)| normalize(t, v)).collect();
+            (norm, k.clone())
+        })
+        .collect();
+    // Target position of each key column; a key column the file does not fill has no line.
+    let Some(at): Option<Vec<usize>> = cols
+        .iter()
+        .map(|c| view.columns.iter().position(|n| n == c))
+        .collect()
+    else {
+        return found;
+    };
+    for (f, file) in cfg.files.iter().enumerate() {
+        if file == "-" {
+            continue;
+        }
+        let Ok(input) = open_input(file, cfg.compression) else {
+            continue;
+        };
+        let mut rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());
+        if cfg.dialect.has_header && rdr.read_header().is_err() {
+            continue;
+        }
+        let fields: Vec<usize> = at.iter().map(|&j| view.projections[f][j]).collect();
+        let mut rec = Record::new();
+        let mut key = Vec::with_capacity(fields.len());
+        while let Ok(true) = rdr.read_record(&mut rec) {
+            key.clear();
+            for (&i, t) in fields.iter().zip(&types) {
+                match rec.field(i) {
+                    Some(v) if !rec.is_null(i) => {
+                        key.push(normalize(t, &String::from_utf8_lossy(v)))
+                    }
+                    _ => break,
+                }
+            }
+            if key.len() != fields.len() {
+                continue;
+            }
+            if let Some(orig) = wanted.get(&key) {
+                found
+                    .entry(orig.clone())
+                    .or_default()
+                    .push((file.clone(), rec.position().line));
+            }
+        }
+    }
+    found
+}
+
+/// A key field's text in a form equal for equal values, where the type makes that cheap.
+fn normalize(type_name: &str, v: &str) -> String {
+    match type_name {
+        "uuid" => v
+            .chars()
+            .filter(|c| !matches!(c, '-' | '{' | '}'))
+            .flat_map(char::to_lowercase)
+            .collect(),
+        "smallint" | "integer" | "bigint" => {
+            let t = v.trim();
+            t.strip_prefix('+')
+                .unwrap_or(t)
+                .parse::<i128>()
+                .map_or_else(|_| v.to_string(), |n| n.to_string())
+        }
+        t if t.starts_with("character(") => v.trim_end_matches(' ').to_string(),
+        _ => v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_normalize_where_the_type_allows() {
+        assert_eq!(
+            normalize("uuid", "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}"),
+            normalize("uuid", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+        );
+        assert_eq!(normalize("bigint", " +007"), "7");
+        assert_eq!(normalize("integer", "x"), "x");
+        assert_eq!(normalize("text", " A "), " A ");
+        assert_eq!(normalize("character(4)", "ab  "), "ab");
+    }
+}
