@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS chunkload.chunkload_rejects (
 CREATE TABLE IF NOT EXISTS chunkload.chunkload_deferred (
     load_id text NOT NULL,
     ord int4 NOT NULL,
+    table_name text NOT NULL,
     kind text NOT NULL,
     name text NOT NULL,
     create_sql text NOT NULL,

@@ -94,8 +94,8 @@ pub(crate) fn prepare(
     progress: &Progress,
 ) -> Result<Option<Vec<Deferred>>> {
     let flavour = table_flavour(connector, budget)?;
-    let pending = on_control(connector, budget, |c| pending(c, load_id))?;
     let name = table.sql_name();
+    let pending = on_control(connector, budget, |c| pending(c, load_id, &name))?;
     let quiet = cfg.progress == ProgressMode::Quiet;
     if !pending.is_empty() {
         if cfg.method == Method::Upsert {
@@ -153,12 +153,13 @@ pub(crate) fn prepare(
         for d in &items {
             tx.execute(
                 &format!(
-                    "INSERT INTO {DEFERRED} (load_id, ord, kind, name, create_sql, drop_sql, key_columns)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    "INSERT INTO {DEFERRED} (load_id, ord, table_name, kind, name, create_sql, drop_sql, key_columns)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                 ),
                 &[
                     &load_id,
                     &d.ord,
+                    &name,
                     &d.kind.name(),
                     &d.name,
                     &d.create_sql,
@@ -210,25 +211,39 @@ fn describe(items: &[Deferred]) -> String {
     parts.join(", ")
 }
 
-/// The load's recorded items that are not rebuilt yet, in order.
-fn pending(c: &mut Client, load_id: &str) -> Result<Vec<Deferred>> {
-    Ok(c.query(
+/// The table's recorded items that are not rebuilt yet, in order. Items an earlier load
+/// of the table left (a `--fresh` rerun, a forgotten load) pass to this one, so no rerun
+/// leaves the table without them.
+fn pending(c: &mut Client, load_id: &str, table: &str) -> Result<Vec<Deferred>> {
+    let mut tx = c.transaction()?;
+    tx.execute(
+        &format!(
+            "UPDATE {DEFERRED} SET load_id = $1
+             WHERE NOT rebuilt AND load_id = (SELECT min(load_id) FROM {DEFERRED}
+                   WHERE table_name = $2 AND load_id <> $1 AND NOT rebuilt)
+               AND NOT EXISTS (SELECT 1 FROM {DEFERRED} o WHERE o.load_id = $1)"
+        ),
+        &[&load_id, &table],
+    )?;
+    let rows = tx.query(
         &format!(
             "SELECT ord, kind, name, create_sql, drop_sql, coalesce(key_columns, '{{}}')
              FROM {DEFERRED} WHERE load_id = $1 AND NOT rebuilt ORDER BY ord"
         ),
         &[&load_id],
-    )?
-    .iter()
-    .map(|r| Deferred {
-        ord: r.get(0),
-        kind: Kind::parse(r.get(1)),
-        name: r.get(2),
-        create_sql: r.get(3),
-        drop_sql: r.get(4),
-        key_columns: r.get(5),
-    })
-    .collect())
+    )?;
+    tx.commit()?;
+    Ok(rows
+        .iter()
+        .map(|r| Deferred {
+            ord: r.get(0),
+            kind: Kind::parse(r.get(1)),
+            name: r.get(2),
+            create_sql: r.get(3),
+            drop_sql: r.get(4),
+            key_columns: r.get(5),
+        })
+        .collect())
 }
 
 /// The catalog's definitions of what to defer, in rebuild order.

@@ -266,3 +266,22 @@ fn defer_indexes_refuses_upsert_and_a_non_empty_table() {
     assert_eq!(definitions(&url), before);
     assert_eq!(count(&url, "people"), 1);
 }
+
+#[test]
+fn defer_indexes_a_fresh_load_takes_over_what_an_earlier_one_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    let dup = people_file(&bad, 50, Some((2, 3)));
+    let file = people_file(dir.path(), 50, None);
+    let url = setup("defer_fresh", &file);
+    let before = definitions(&url);
+    let o = load(&url, &dup, &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    // Started over under a new load id: the key the first load owes still comes back.
+    client(&url).batch_execute("TRUNCATE people").unwrap();
+    let o = load(&url, &file, &["--fresh"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(definitions(&url), before);
+    assert_same_rows(&url, 50);
+}
