@@ -106,7 +106,8 @@ pub(crate) fn prepare(
                 pending.len()
             )));
         }
-        if progress.finished_at.is_none() {
+        let finished = progress.finished_at.is_some();
+        if !finished {
             on_control(connector, budget, |c| {
                 let mut tx = c.transaction()?;
                 for d in pending.iter().rev() {
@@ -115,7 +116,7 @@ pub(crate) fn prepare(
                 Ok(tx.commit()?)
             })?;
         }
-        if !quiet {
+        if !quiet && !finished {
             eprintln!(
                 "load {load_id} has {} deferred indexes and constraints of {name} to rebuild; \
                  they are rebuilt once every row is in",
@@ -359,6 +360,7 @@ pub(crate) fn rebuild(
     connector: &Connector,
     budget: Duration,
     load_id: &str,
+    rows: u64,
     items: Vec<Deferred>,
 ) -> Result<()> {
     let started = Instant::now();
@@ -413,7 +415,15 @@ pub(crate) fn rebuild(
         }
         return Ok(());
     }
-    let msg = explain(cfg, plan_view, connector, budget, load_id, &items, &refused)?;
+    let msg = explain(
+        cfg,
+        plan_view,
+        connector,
+        budget,
+        (load_id, rows),
+        &items,
+        &refused,
+    )?;
     Err(ErrorKind::Rebuild(msg).into())
 }
 
@@ -509,21 +519,28 @@ fn explain(
     view: &PlanView<'_>,
     connector: &Connector,
     budget: Duration,
-    load_id: &str,
+    (load_id, rows): (&str, u64),
     items: &[Deferred],
     refused: &[Refused],
 ) -> Result<String> {
     let name = view.table.sql_name();
     let mut msg = format!(
-        "every row is loaded into {name}, but {} of the {} deferred indexes and constraints \
-         could not be rebuilt, so the table is left without {}:",
+        "every row is loaded into {name} ({rows} rows committed), but {} of the {} deferred \
+         indexes and constraints could not be rebuilt, so the table is left without {}:",
         refused.len(),
         items.len(),
         if refused.len() == 1 { "it" } else { "them" }
     );
-    for r in refused {
+    for (n, r) in refused.iter().enumerate() {
         let d = &r.item;
-        msg.push_str(&format!("\n- {} {}: {}", d.kind.name(), d.name, r.error));
+        let sep = if n == 0 { " " } else { "; " };
+        msg.push_str(&format!(
+            "{sep}({}) {} {}: {}",
+            n + 1,
+            d.kind.name(),
+            d.name,
+            r.error
+        ));
         if d.key_columns.is_empty() {
             continue;
         }
@@ -548,21 +565,23 @@ fn explain(
                 _ => "(source lines not found: the file spells the key differently, or it is read from stdin)".into(),
             };
             msg.push_str(&format!(
-                "\n    duplicate key ({cols})=({}), {count} rows, {at}",
+                "; duplicate key ({cols})=({}) in {count} rows, {at}",
                 key.join(", ")
             ));
         }
         if keys.len() as i64 == MAX_KEYS {
-            msg.push_str(&format!("\n    (the first {MAX_KEYS} duplicate keys)"));
+            msg.push_str(&format!(" (the first {MAX_KEYS} duplicate keys)"));
         }
     }
     msg.push_str(&format!(
-        "\nTo go on: fix or delete the offending rows in {name}, then rerun the same command: \
-         it rebuilds what is missing (load id {load_id}). Or run by hand:"
+        ". To go on: fix or delete the offending rows in {name}, then rerun the same command, \
+         which rebuilds what is missing (load id {load_id}); or run by hand: {}",
+        refused
+            .iter()
+            .map(|r| format!("{};", r.item.create_sql))
+            .collect::<Vec<_>>()
+            .join(" ")
     ));
-    for r in refused {
-        msg.push_str(&format!("\n    {};", r.item.create_sql));
-    }
     Ok(msg)
 }
 

@@ -215,7 +215,7 @@ fn defer_indexes_duplicate_keys_are_named_with_lines_and_the_fixed_rerun_finishe
     let key = "00005ccd-0000-4000-8000-000000000003";
     assert!(
         err.contains(&format!(
-            "duplicate key (id)=({key}), 2 rows, at {file}:4, {file}:9"
+            "duplicate key (id)=({key}) in 2 rows, at {file}:4, {file}:9"
         )),
         "{err}"
     );
