@@ -235,6 +235,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         cfg,
         &connector,
         budget,
+        flavour,
         &plan.statements.table,
         &load_id,
         &progress,
