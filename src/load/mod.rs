@@ -12,6 +12,8 @@
 //! An encoded chunk keeps only its raw bytes and positions besides the encoded rows.
 //! Chunks commit out of order; the ledger (see [`crate::ledger`]) makes each commit
 //! exactly once, so a rerun after any interruption sends only what is missing.
+//! `--defer-indexes` drops the empty table's indexes and keys before the pipeline and
+//! rebuilds them after it (`indexes`).
 
 mod config;
 mod indexes;
