@@ -69,6 +69,9 @@ pub enum ExitStatus {
     Usage = 2,
     /// The load stopped after committing or rejecting some rows; rerunning resumes it.
     Partial = 3,
+    /// Every row is loaded, but a deferred index or constraint could not be rebuilt
+    /// (`--defer-indexes`: a duplicate key); fixing the rows and rerunning rebuilds it.
+    Rebuild = 4,
     /// Stopped by SIGHUP (the terminal went away).
     Hangup = 129,
     /// Stopped by SIGINT (Ctrl-C).
@@ -90,6 +93,7 @@ impl ExitStatus {
             ExitStatus::Data => "data",
             ExitStatus::Usage => "usage",
             ExitStatus::Partial => "partial",
+            ExitStatus::Rebuild => "rebuild",
             ExitStatus::Hangup => "hangup",
             ExitStatus::Interrupted => "interrupted",
             ExitStatus::Terminated => "terminated",
@@ -149,6 +153,9 @@ pub enum ErrorKind {
         chunks_total: Option<u64>,
         rows: u64,
     },
+    /// The data is loaded but a deferred index or constraint refused to build; the
+    /// message names the keys, their source lines and how to go on.
+    Rebuild(String),
     /// Anything else, described.
     Other(String),
 }
@@ -254,6 +261,7 @@ impl Error {
             ErrorKind::Cluster(_) => "cluster",
             ErrorKind::TooManyRejects { .. } => "too_many_rejects",
             ErrorKind::Interrupted { .. } => "interrupted",
+            ErrorKind::Rebuild(_) => "rebuild",
             ErrorKind::Other(_) => "other",
         }
     }
@@ -285,6 +293,9 @@ impl Error {
                 15 => ExitStatus::Terminated,
                 _ => ExitStatus::Interrupted,
             };
+        }
+        if let ErrorKind::Rebuild(_) = &self.0.kind {
+            return ExitStatus::Rebuild;
         }
         if self.0.committed > 0 {
             return ExitStatus::Partial;
@@ -401,7 +412,10 @@ impl Error {
                 "{path}: the compressed input ends early (a truncated or damaged file?): {source}"
             ),
             ErrorKind::Io { path, source } => write!(f, "{path}: {source}"),
-            ErrorKind::Usage(m) | ErrorKind::Schema(m) | ErrorKind::Cluster(m) => f.write_str(m),
+            ErrorKind::Usage(m)
+            | ErrorKind::Schema(m)
+            | ErrorKind::Cluster(m)
+            | ErrorKind::Rebuild(m) => f.write_str(m),
             ErrorKind::Other(m) => f.write_str(m),
             ErrorKind::Privilege { msg, ddl } => write!(f, "{msg}\n{ddl}"),
             ErrorKind::Connect { url, msg, .. } => write!(f, "cannot connect to {url}: {msg}"),
@@ -556,12 +570,15 @@ mod tests {
             ExitStatus::Data,
             ExitStatus::Usage,
             ExitStatus::Partial,
+            ExitStatus::Rebuild,
             ExitStatus::Hangup,
             ExitStatus::Interrupted,
             ExitStatus::Terminated,
         ]
         .map(ExitStatus::code);
-        assert_eq!(codes, [0, 1, 2, 3, 129, 130, 143]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 129, 130, 143]);
+        let rebuild: Error = ErrorKind::Rebuild("dup".into()).into();
+        assert_eq!(rebuild.with_committed(9).exit_code(), 4);
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub const LOADS: &str = "chunkload_loads";
 pub const LEDGER: &str = "chunkload_ledger";
 /// Rejected records, for the reject file.
 pub const REJECTS: &str = "chunkload_rejects";
+/// Indexes and keys `--defer-indexes` dropped, until they are rebuilt.
+pub const DEFERRED: &str = "chunkload_deferred";
 
 /// Where the bookkeeping tables live: a schema name, quoted (by [`crate::sql`]) into every
 /// statement of the ledger.
@@ -128,6 +130,24 @@ pub fn tables(s: &LedgerSchema) -> Vec<(&'static str, String)> {
     PRIMARY KEY (load_id, file, byte_start)
 )",
                 s.table(REJECTS)
+            ),
+        ),
+        (
+            DEFERRED,
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+    load_id text NOT NULL,
+    ord int4 NOT NULL,
+    table_name text NOT NULL,
+    kind text NOT NULL,
+    name text NOT NULL,
+    create_sql text NOT NULL,
+    drop_sql text NOT NULL,
+    key_columns text[],
+    rebuilt bool NOT NULL DEFAULT false,
+    PRIMARY KEY (load_id, ord)
+)",
+                s.table(DEFERRED)
             ),
         ),
     ]

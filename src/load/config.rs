@@ -54,6 +54,9 @@ pub struct LoadConfig {
     /// For tables created from an inferred schema: advice appended to conversion errors,
     /// given the column's type (e.g. "inferred from the first 10000 rows; ...").
     pub type_hint: Option<TypeHint>,
+    /// Drop the empty table's indexes (and on PostgreSQL its keys) for the load and
+    /// rebuild them at its end (see `load::indexes`).
+    pub defer_indexes: bool,
     /// Raised from outside (a signal handler) to stop the load between chunks.
     pub interrupt: Interrupt,
     /// `--check`: run the whole load against the real table, bad rows isolated into the
@@ -87,6 +90,7 @@ impl LoadConfig {
             ledger: true,
             ledger_schema: LedgerSchema::default(),
             type_hint: None,
+            defer_indexes: false,
             interrupt: Interrupt::new(),
             check: false,
         }
@@ -99,6 +103,18 @@ impl LoadConfig {
         if self.workers == 0 {
             return Err(Error::usage("--workers must be at least 1"));
         }
+        if self.defer_indexes && self.method == Method::Upsert {
+            return Err(Error::usage(
+                "--defer-indexes cannot go with --method upsert: an upsert finds its rows \
+                 through the primary key, which --defer-indexes drops until the end",
+            ));
+        }
+        if self.defer_indexes && self.check {
+            return Err(Error::usage(
+                "--defer-indexes cannot go with --check: a check changes nothing, and the \
+                 unique keys it checks against are the ones --defer-indexes would drop",
+            ));
+        }
         self.limits.validate()?;
         self.retry.validate()
     }
@@ -110,5 +126,28 @@ impl LoadConfig {
             l.max_params = usize::MAX;
         }
         l
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> LoadConfig {
+        LoadConfig::new(vec!["a.csv".into()], "t")
+    }
+
+    #[test]
+    fn defer_indexes_refuses_upsert_and_check() {
+        let mut cfg = config();
+        cfg.defer_indexes = true;
+        assert!(cfg.validate().is_ok());
+        cfg.method = Method::Upsert;
+        let e = cfg.validate().unwrap_err().to_string();
+        assert!(e.contains("--method upsert"), "{e}");
+        cfg.method = Method::Copy;
+        cfg.check = true;
+        let e = cfg.validate().unwrap_err().to_string();
+        assert!(e.contains("--check"), "{e}");
     }
 }

@@ -12,9 +12,12 @@
 //! An encoded chunk keeps only its raw bytes and positions besides the encoded rows.
 //! Chunks commit out of order; the ledger (see [`crate::ledger`]) makes each commit
 //! exactly once, so a rerun after any interruption sends only what is missing.
+//! `--defer-indexes` drops the empty table's indexes and keys before the pipeline and
+//! rebuilds them after it (`indexes`).
 
 mod check;
 mod config;
+mod indexes;
 mod plan;
 mod reader;
 
@@ -245,7 +248,22 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     })?;
     // Held until `run` returns: a second run of this load refuses instead of duplicating.
     let _lease = ledger::lease::Lease::take(&connector, schema, &load_id)?;
-    announce_resume(cfg, &connector, budget, &progress, &load_id, &table_name)?;
+    let deferred = indexes::prepare(
+        cfg,
+        &connector,
+        budget,
+        flavour,
+        &plan.statements.table,
+        &load_id,
+        &progress,
+    )?;
+    let resume = Resume {
+        progress: &progress,
+        load_id: &load_id,
+        table: &table_name,
+        rebuild: deferred.as_ref().map_or(0, Vec::len),
+    };
+    announce_resume(cfg, &connector, budget, &resume)?;
     let truncate = cfg.truncate && progress.is_empty();
     let counters = Arc::new(Counters::default());
     counters.chunks_skipped.store(progress.pieces, Relaxed);
@@ -339,6 +357,13 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     on_control(&target.connector, budget, |c| {
         ledger::finish_load(c, schema, &target.load_id, chunks)
     })?;
+    if let Some(items) = deferred {
+        let view = indexes::PlanView::of(&target.statements, &plan.projections);
+        let rows = counters.rows.load(Relaxed) + target.progress.rows_loaded;
+        let (connector, id) = (&target.connector, &target.load_id);
+        indexes::rebuild(cfg, &view, connector, budget, id, rows, items)
+            .map_err(|e| e.with_committed(rows))?;
+    }
     Ok(Finished {
         load_id: &target.load_id,
         table: &target.statements.table,
@@ -384,10 +409,14 @@ fn announce_resume(
     cfg: &LoadConfig,
     connector: &Connector,
     budget: Duration,
-    progress: &Progress,
-    load_id: &str,
-    table: &str,
+    resume: &Resume<'_>,
 ) -> Result<()> {
+    let Resume {
+        progress,
+        load_id,
+        table,
+        rebuild,
+    } = *resume;
     let n = progress.rows_loaded;
     if let Some(at) = &progress.finished_at {
         let now: i64 = on_control(connector, budget, |c| {
@@ -400,6 +429,13 @@ fn announce_resume(
             ),
             false => String::new(),
         };
+        if rebuild > 0 {
+            eprintln!(
+                "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
+                 rebuilding the {rebuild} deferred indexes and constraints it still owes"
+            );
+            return Ok(());
+        }
         eprintln!(
             "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
              nothing to do{emptied}; --fresh loads it again"
@@ -412,6 +448,15 @@ fn announce_resume(
         );
     }
     Ok(())
+}
+
+/// What a rerun announces: the load, what it committed, and the deferred items it owes.
+#[derive(Clone, Copy)]
+struct Resume<'a> {
+    progress: &'a Progress,
+    load_id: &'a str,
+    table: &'a str,
+    rebuild: usize,
 }
 
 /// Runs idempotent bookkeeping on a control connection, reconnecting when it is lost.

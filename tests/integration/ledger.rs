@@ -212,6 +212,7 @@ fn ledger_unwritable_reject_file_commits_nothing_and_bookkeeping_stays_in_its_sc
     assert_eq!(
         tables,
         [
+            ("chunkload".to_string(), "chunkload_deferred".to_string()),
             ("chunkload".to_string(), "chunkload_ledger".to_string()),
             ("chunkload".to_string(), "chunkload_loads".to_string()),
             ("chunkload".to_string(), "chunkload_rejects".to_string())

@@ -12,6 +12,7 @@
 //! - `faults`, `resume`, `multihost`: exactly once through cuts, kills, 40001s, too-large
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
+//! - `defer`: `--defer-indexes`: definitions identical after, a kill after the drop, duplicates.
 //! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors).
 //! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
 //! - `ledger_schema`: `--ledger-schema`, and a role without CREATE (the printed DDL).
@@ -22,6 +23,7 @@ mod check;
 mod cli;
 mod cluster;
 mod cockroach;
+mod defer;
 mod faults;
 mod import;
 mod import_scope;

@@ -73,6 +73,11 @@ pub(crate) struct LoadArgs {
     /// Create the table when it does not exist, with types inferred from the file.
     #[arg(long)]
     pub(crate) create_table: bool,
+    /// Initial loads into an empty table: drop its indexes (on PostgreSQL also its primary
+    /// key, unique constraints and the foreign keys that reference it), load, rebuild them.
+    /// Recorded in the ledger first, so a rerun after a crash finishes the rebuild.
+    #[arg(long)]
+    pub(crate) defer_indexes: bool,
     /// Skip the ledger row of each chunk: only to measure what exactly-once costs.
     /// Without it a rerun or an ambiguous commit can duplicate rows.
     #[arg(long, hide = true)]
@@ -132,6 +137,7 @@ impl LoadArgs {
         cfg.ledger = !self.unsafe_no_ledger;
         cfg.ledger_schema = self.ledger.schema()?;
         cfg.check = self.check;
+        cfg.defer_indexes = self.defer_indexes;
         // --json keeps stdout for JSON; progress still goes to a terminal's stderr.
         cfg.progress = match (self.quiet, self.progress_lines, self.json) {
             (true, _, _) => ProgressMode::Quiet,
