@@ -83,6 +83,12 @@ pub struct Piece {
 pub fn ensure(client: &mut impl GenericClient) -> Result<()> {
     match client.batch_execute(LEDGER_DDL) {
         Ok(()) => Ok(()),
+        // `IF NOT EXISTS` does not see a creation still in flight: that of a lost
+        // connection's earlier attempt (or of a run beside this one). The catalog's unique
+        // index waits for it and refuses this one; once it is done, running again holds.
+        Err(e) if e.code().is_some_and(concurrent_creation) => {
+            Ok(client.batch_execute(LEDGER_DDL)?)
+        }
         Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {
             Err(Error::usage(format!(
                 "chunkload keeps its bookkeeping in schema {SCHEMA}, and this role may not \
@@ -94,6 +100,18 @@ pub fn ensure(client: &mut impl GenericClient) -> Result<()> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A DDL statement lost a race with the same creation in another session.
+fn concurrent_creation(state: &postgres::error::SqlState) -> bool {
+    use postgres::error::SqlState;
+    [
+        SqlState::UNIQUE_VIOLATION,
+        SqlState::DUPLICATE_SCHEMA,
+        SqlState::DUPLICATE_TABLE,
+        SqlState::DUPLICATE_OBJECT,
+    ]
+    .contains(state)
 }
 
 /// The ledger row of a piece; prepared once per connection by the writers.

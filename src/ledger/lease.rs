@@ -3,7 +3,7 @@
 //! leaves its lease behind: on the same host a dead owner process frees it at once,
 //! elsewhere it lapses after [`LAPSE_SECS`] without a heartbeat.
 
-use crate::connect::Connector;
+use crate::connect::{with_reconnect, Connector};
 use crate::{Error, Result};
 use postgres::GenericClient;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
@@ -95,10 +95,11 @@ pub struct Lease {
 
 impl Lease {
     /// Takes the lease of `load_id` on a connection of `connector` and keeps it alive.
-    pub fn take(connector: &Connector, load_id: &str) -> Result<Lease> {
+    /// A connection lost on the way is reopened for up to `budget` (taking the lease is
+    /// idempotent for its owner), as for the load's other bookkeeping.
+    pub fn take(connector: &Connector, load_id: &str, budget: Duration) -> Result<Lease> {
         let owner = owner_token();
-        let mut client = connector(0, 0)?;
-        acquire(&mut client, load_id, &owner)?;
+        let (client, ()) = with_reconnect(connector, 0, budget, |c| acquire(c, load_id, &owner))?;
         let (stop, stopped) = channel::<()>();
         let (connector, load_id) = (connector.clone(), load_id.to_string());
         let beat = std::thread::spawn(move || {

@@ -229,7 +229,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         ledger::begin_load(c, &load_id, &table_name, &cfg.files, &fingerprint)
     })?;
     // Held until `run` returns: a second run of this load refuses instead of duplicating.
-    let _lease = ledger::lease::Lease::take(&connector, &load_id)?;
+    let _lease = ledger::lease::Lease::take(&connector, &load_id, budget)?;
     announce_resume(cfg, &connector, budget, &progress, &load_id, &table_name)?;
     let truncate = cfg.truncate && progress.is_empty();
     let counters = Arc::new(Counters::default());
