@@ -11,6 +11,7 @@
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
 //! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors).
+//! - `copy_start`: a COPY the server fails before it reads data, and the connection after it.
 //! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
 //! - `signals`: SIGINT/SIGTERM mid-load and their reruns, a signal while connecting, the worker cap.
 
@@ -18,6 +19,7 @@ mod bank;
 mod cli;
 mod cluster;
 mod cockroach;
+mod copy_start;
 mod faults;
 mod import;
 mod import_scope;
