@@ -30,10 +30,8 @@ fn seen_copies(url: &str) -> Vec<String> {
 
 /// Raises 40001 with CockroachDB's messages at the first row of every third attempt
 /// (counted by a sequence, which survives rollback) and logs each statement's text. A row
-/// trigger, as CockroachDB refuses while writing: an error raised before the server reads
-/// any COPY data (a statement trigger) answers the Sync the client sent after Execute and
-/// the one after CopyDone, two ReadyForQuery that desynchronize the connection; chunkload
-/// then takes it as lost, reconnects and asks the ledger.
+/// trigger, as CockroachDB refuses while writing (a refusal before the server reads any
+/// COPY data, which leaves the connection out of step, is `copy_start.rs`'s case).
 fn flaky_with_cockroach_messages(url: &str) {
     client(url)
         .batch_execute(
