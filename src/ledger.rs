@@ -276,6 +276,7 @@ pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
                         SqlState::UNIQUE_VIOLATION,
                         SqlState::DUPLICATE_SCHEMA,
                         SqlState::DUPLICATE_TABLE,
+                        SqlState::DUPLICATE_OBJECT,
                     ]
                     .contains(c) =>
             {

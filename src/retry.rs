@@ -164,7 +164,7 @@ pub fn fault(e: &Error) -> Fault {
     if is_too_large(e) {
         return Fault::TooLarge;
     }
-    if is_lost(e) {
+    if is_lost(e) || ledger_row_exists(e) {
         return Fault::Lost;
     }
     match sqlstate(e).map(class) {
@@ -176,6 +176,19 @@ pub fn fault(e: &Error) -> Fault {
         }
         _ => Fault::Fatal,
     }
+}
+
+/// The piece's ledger row is there already (23505 on the ledger's key): a commit whose
+/// answer was lost was still running when the ledger was asked, and the piece was sent
+/// again; the unique key waited for it to commit. The ledger, asked again, knows.
+fn ledger_row_exists(e: &Error) -> bool {
+    let ErrorKind::Db(pe) = e.kind() else {
+        return false;
+    };
+    pe.as_db_error().is_some_and(|d| {
+        d.code() == &SqlState::UNIQUE_VIOLATION
+            && (d.table() == Some("chunkload_ledger") || d.message().contains("chunkload_ledger"))
+    })
 }
 
 /// The server refused a transaction or a message as too large, or the transaction ran

@@ -9,7 +9,9 @@ use crate::connect::{connect_with_backoff, with_reconnect, Connector};
 use crate::encode::{self, EncodedChunk, EncodedRows};
 use crate::ledger::{self, Piece, Progress};
 use crate::report::{Counters, Reporter};
-use crate::retry::{fault, run_transaction, Fault, RetryPolicy};
+use crate::retry::{
+    classify_error, fault, retry_loop, run_transaction, Budget, Fault, GiveUp, Retry, RetryPolicy,
+};
 use crate::{Error, ErrorKind, Result};
 use postgres::{Client, GenericClient, Statement};
 use std::collections::{HashMap, VecDeque};
@@ -238,21 +240,76 @@ impl DatabaseSink<'_> {
     }
 
     /// Commits rows `lo .. lo + n` of a chunk and their ledger row in one retried
-    /// transaction.
+    /// transaction. A COPY the server refused at its start leaves the connection out of
+    /// step (see [`in_step`]): that transaction did not commit, so a 40001 (or a refusal
+    /// the client library hid) runs it again on a new connection, within the same attempt
+    /// budget; any other error is the COPY's own, and the next piece connects afresh.
     fn commit_piece(&mut self, work: &EncodedChunk, lo: u32, n: u32, truncate: bool) -> Result<()> {
+        let policy = self.target.retry;
+        let (attempts, restarts) = retry_loop(
+            Budget::Attempts(policy.max_attempts),
+            &policy,
+            &mut rand::thread_rng(),
+            std::thread::sleep,
+            |_| {
+                let attempts = self.try_piece(work, lo, n, truncate);
+                attempts.map_err(|(e, out_of_step)| {
+                    if !out_of_step {
+                        return (e, Retry::Fail);
+                    }
+                    self.conn = None;
+                    match classify_error(&e, false) {
+                        Retry::Again => (e, Retry::Again),
+                        _ if hid_the_refusal(&e) => (e, Retry::Again),
+                        _ => (e, Retry::Fail),
+                    }
+                })
+            },
+        )
+        .map_err(|g| match g {
+            GiveUp::Exhausted { attempts, last } => match last.into_kind() {
+                ErrorKind::Db(last) => ErrorKind::RetriesExhausted { attempts, last }.into(),
+                other => other.into(),
+            },
+            GiveUp::Unknown(e) | GiveUp::Fail(e) => e,
+        })?;
+        let retries = (attempts - 1) + (restarts - 1);
+        if retries > 0 {
+            self.counters.retries.fetch_add(retries as u64, Relaxed);
+        }
+        self.account(&work.rows, lo, n);
+        Ok(())
+    }
+
+    /// One run of a piece's retried transaction on the writer's connection: its attempts,
+    /// or the error and whether it is a COPY's that left the connection out of step.
+    fn try_piece(
+        &mut self,
+        work: &EncodedChunk,
+        lo: u32,
+        n: u32,
+        truncate: bool,
+    ) -> std::result::Result<u32, (Error, bool)> {
         let t = self.target;
         let st = &t.statements;
         let piece = piece_of(&work.chunk, &work.rows, lo, n, false);
         let range = encoded_range(&work.rows, lo, n);
-        let c = self.connection()?;
+        let c = self.connection().map_err(|e| (e, false))?;
         // Statements are prepared once per connection (INSERTs once per row count): a
         // chunk then costs no parse round trips.
         let stmt = match range.is_empty() {
             true => None,
-            false => Some(c.prepared(st.data_key(range.len(), work.rows.format()), st)?),
+            false => Some(
+                c.prepared(st.data_key(range.len(), work.rows.format()), st)
+                    .map_err(|e| (e, false))?,
+            ),
         };
-        let record = c.prepared(StatementKey::Ledger, st)?;
+        let record = c
+            .prepared(StatementKey::Ledger, st)
+            .map_err(|e| (e, false))?;
         let truncate_sql = truncate.then(|| format!("TRUNCATE {}", st.table.sql_name()));
+        // The COPY's error, when it left the connection out of step.
+        let mut refused = None;
         let done = run_transaction(&mut c.client, st.flavour, &t.retry, |tx| {
             if let Some(sql) = &truncate_sql {
                 tx.batch_execute(sql)?;
@@ -260,18 +317,69 @@ impl DatabaseSink<'_> {
             if t.ledger {
                 ledger::record(tx, &record, &t.load_id, &piece)?;
             }
-            match &stmt {
-                Some(stmt) => send_rows(tx, st.method, stmt, &work.rows, range.clone()),
-                None => Ok(()), // every row of the piece was rejected client-side
+            let Some(stmt) = &stmt else {
+                return Ok(()); // every row of the piece was rejected client-side
+            };
+            if st.method != Method::Copy {
+                return send_rows(tx, st.method, stmt, &work.rows, range.clone());
             }
-        })?;
-        if done.attempts > 1 {
-            self.counters
-                .retries
-                .fetch_add((done.attempts - 1) as u64, Relaxed);
+            let Err(e) = copy_rows(tx, stmt, &work.rows, range.clone()) else {
+                return Ok(());
+            };
+            if in_step(tx) {
+                return Err(e); // retried here, or classified by the caller
+            }
+            refused = Some(e);
+            // Not retried on this connection: nothing more is sent on it.
+            Err(Error::other("out of step after a refused COPY"))
+        });
+        match (done, refused) {
+            (Ok(done), _) => Ok(done.attempts),
+            (Err(_), Some(e)) => Err((e, true)),
+            (Err(e), None) => Err((e, false)),
         }
-        self.account(&work.rows, lo, n);
-        Ok(())
+    }
+}
+
+/// Sends `range` of `rows` through the prepared COPY `stmt`.
+fn copy_rows(
+    tx: &mut impl GenericClient,
+    stmt: &Statement,
+    rows: &EncodedRows,
+    range: std::ops::Range<usize>,
+) -> Result<()> {
+    let mut w = tx.copy_in(stmt)?;
+    let written = encode::copy::write_copy(rows, range, rows.format(), &mut w);
+    // Finish even after a failed write: the server's error (a 40001 raised mid-COPY, as
+    // CockroachDB does) then ends the COPY in step, and the connection stays usable for
+    // `ROLLBACK TO SAVEPOINT` and the retry.
+    let finished = w.finish();
+    written.map_err(copy_stream_error)?;
+    finished?;
+    Ok(())
+}
+
+/// The client library's own complaint (no server error, no I/O error, not closed): it
+/// read the extra answer of a refused COPY before the refusal itself, and dropped the
+/// connection. No COMMIT was sent, so the piece runs again on a new connection.
+fn hid_the_refusal(e: &Error) -> bool {
+    let ErrorKind::Db(pe) = e.kind() else {
+        return false;
+    };
+    pe.as_db_error().is_none() && !pe.is_closed() && std::error::Error::source(pe).is_none()
+}
+
+/// Whether the connection still answers in step after a failed COPY. The client library
+/// sends Sync after Execute and again after CopyDone (or CopyFail); a server that refused
+/// the COPY before reading any of it (a statement trigger, a permission check; a text
+/// COPY reads nothing before its first row) answers both, and the second ReadyForQuery
+/// would pass for the answer to the next statement. An empty query is answered in step by
+/// EmptyQueryResponse (in a failed transaction too) or an error; out of step by that lone
+/// ReadyForQuery, or the library drops the connection on it.
+fn in_step(tx: &mut impl GenericClient) -> bool {
+    match tx.simple_query("") {
+        Ok(messages) => messages.len() == 1,
+        Err(e) => e.as_db_error().is_some(),
     }
 }
 
@@ -294,16 +402,7 @@ pub(super) fn send_rows(
                 .collect();
             tx.execute(stmt, &refs)?;
         }
-        Method::Copy => {
-            let mut w = tx.copy_in(stmt)?;
-            let written = encode::copy::write_copy(rows, range, rows.format(), &mut w);
-            // Finish even after a failed write: the server's error (a 40001 raised
-            // mid-COPY, as CockroachDB does) then ends the COPY in step, and the
-            // connection stays usable for `ROLLBACK TO SAVEPOINT` and the retry.
-            let finished = w.finish();
-            written.map_err(copy_stream_error)?;
-            finished?;
-        }
+        Method::Copy => copy_rows(tx, stmt, rows, range)?,
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! elsewhere it lapses after [`LAPSE_SECS`] without a heartbeat.
 
 use super::{LedgerSchema, LOADS};
-use crate::connect::Connector;
+use crate::connect::{with_reconnect, Connector};
 use crate::{Error, Result};
 use postgres::GenericClient;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
@@ -107,11 +107,18 @@ pub struct Lease {
 
 impl Lease {
     /// Takes the lease of `load_id` (its row in schema `s`) on a connection of
-    /// `connector` and keeps it alive.
-    pub fn take(connector: &Connector, s: &LedgerSchema, load_id: &str) -> Result<Lease> {
+    /// `connector` and keeps it alive. A connection lost on the way is reopened for up to
+    /// `budget` (taking the lease is idempotent for its owner), as for the load's other
+    /// bookkeeping.
+    pub fn take(
+        connector: &Connector,
+        s: &LedgerSchema,
+        load_id: &str,
+        budget: Duration,
+    ) -> Result<Lease> {
         let owner = owner_token();
-        let mut client = connector(0, 0)?;
-        acquire(&mut client, s, load_id, &owner)?;
+        let (client, ()) =
+            with_reconnect(connector, 0, budget, |c| acquire(c, s, load_id, &owner))?;
         let loads = s.table(LOADS);
         let (stop, stopped) = channel::<()>();
         let (connector, load_id) = (connector.clone(), load_id.to_string());

@@ -247,7 +247,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         ledger::begin_load(c, schema, &load_id, &table_name, &cfg.files, &fingerprint)
     })?;
     // Held until `run` returns: a second run of this load refuses instead of duplicating.
-    let _lease = ledger::lease::Lease::take(&connector, schema, &load_id)?;
+    let _lease = ledger::lease::Lease::take(&connector, schema, &load_id, budget)?;
     let deferred = indexes::prepare(
         cfg,
         &connector,

@@ -24,8 +24,9 @@ fn cluster_starts_on_loopback_and_cleans_up_on_drop() {
     );
 }
 
-/// Starts `chunkload ARGS`, reads the URL it prints, and returns the child and the port.
-fn start_binary(args: &[&str]) -> (std::process::Child, u16) {
+/// Starts `chunkload ARGS`, reads the URL of the first line it prints that contains
+/// `ready`, and returns the child and the port.
+fn start_binary(args: &[&str], ready: &str) -> (std::process::Child, u16) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chunkload"))
         .args(args)
@@ -37,10 +38,10 @@ fn start_binary(args: &[&str]) -> (std::process::Child, u16) {
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let url = lines
         .find_map(|l| {
-            l.ok().and_then(|l| {
+            l.ok().filter(|l| l.contains(ready)).and_then(|l| {
                 l.split_whitespace()
                     .find(|w| w.starts_with("postgres://"))
-                    .map(String::from)
+                    .map(|w| w.trim_end_matches(';').to_string())
             })
         })
         .expect("the URL is printed");
@@ -71,7 +72,10 @@ fn wait_closed(port: u16) -> bool {
 
 #[test]
 fn cluster_ctrl_c_on_demo_keep_stops_the_server() {
-    let (mut child, port) = start_binary(&["demo", "--keep", "--seed", "2"]);
+    // The demo prints its URL first, then runs the bank app and a load (a Ctrl-C then
+    // interrupts them, exit 130): signal once it says it is only keeping the server.
+    let (mut child, port) =
+        start_binary(&["demo", "--keep", "--seed", "2"], "server kept running at");
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
@@ -84,7 +88,7 @@ fn cluster_ctrl_c_on_demo_keep_stops_the_server() {
 
 #[test]
 fn cluster_sigkill_of_the_owner_leaves_no_orphan_server() {
-    let (mut child, port) = start_binary(&["server"]);
+    let (mut child, port) = start_binary(&["server"], "postgres://");
     child.kill().unwrap(); // SIGKILL: no destructor runs; the watchdog must clean up
     child.wait().unwrap();
     assert!(

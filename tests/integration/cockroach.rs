@@ -3,44 +3,19 @@
 //! CockroachDB flavour (savepoint protocol, COPY text, the intent-budget probe) against a
 //! real server. CockroachDB's errors are raised by triggers with its SQLSTATEs and messages.
 
-use crate::cli::{chunkload, stderr};
-use crate::proxy::{Faults, Proxy};
+use crate::cli::stderr;
 use crate::support::{
-    accounts_file, assert_exact, client, cluster, target_and_reference, via_port,
+    accounts_file, assert_exact, client, cluster, cutting_proxy, fresh_cockroach_db,
+    killed_and_rerun_with_other_options, load_accounts, load_through_cuts, summary,
+    target_and_reference,
 };
 use chunkload::Flavour;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
-
-/// A fresh stand-in database named after the test; returns its URL.
-fn fresh_cockroach_db(test: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let name = format!("c{}_{}", N.fetch_add(1, Ordering::SeqCst), test);
-    cluster()
-        .create_cockroach_database(&name)
-        .expect("create a CockroachDB stand-in database")
-}
 
 fn load(url: &str, file: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "load",
-        file.to_str().unwrap(),
-        "--table",
-        "accounts",
-        "--url",
-        url,
-        "--reconnect-timeout",
-        "60",
-        "--retry-base-ms",
-        "2",
-    ];
+    let mut args = vec!["--retry-base-ms", "2"];
     args.extend_from_slice(extra);
-    chunkload(&args)
-}
-
-fn summary(out: &std::process::Output) -> serde_json::Value {
-    assert!(out.status.success(), "{}", stderr(out));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("summary JSON ({e})"))
+    load_accounts(url, file, &args)
 }
 
 /// Every COPY that committed into `accounts`, as the server saw it.
@@ -55,10 +30,8 @@ fn seen_copies(url: &str) -> Vec<String> {
 
 /// Raises 40001 with CockroachDB's messages at the first row of every third attempt
 /// (counted by a sequence, which survives rollback) and logs each statement's text. A row
-/// trigger, as CockroachDB refuses while writing: an error raised before the server reads
-/// any COPY data (a statement trigger) answers the Sync the client sent after Execute and
-/// the one after CopyDone, two ReadyForQuery that desynchronize the connection; chunkload
-/// then takes it as lost, reconnects and asks the ledger.
+/// trigger, as CockroachDB refuses while writing (a refusal before the server reads any
+/// COPY data, which leaves the connection out of step, is `copy_start.rs`'s case).
 fn flaky_with_cockroach_messages(url: &str) {
     client(url)
         .batch_execute(
@@ -169,27 +142,48 @@ fn cockroach_proxy_cuts_connections_on_the_savepoint_path() {
     let file = accounts_file(dir.path(), 100_000, 23);
     let url = fresh_cockroach_db("proxy");
     target_and_reference(&url, &file);
-    let proxy = Proxy::start(
-        ([127, 0, 0, 1], cluster().port()).into(),
-        Faults {
-            random_every_ms: Some((150, 600)),
-            max_random_cuts: 4,
-            cut_after_commit_every: Some(5),
-            seed: 7,
-        },
-    );
-    let out = load(
-        &via_port(&url, proxy.addr().port()),
+    let proxy = cutting_proxy(4, 5, 7);
+    load_through_cuts(&url, &file, 100_000, &proxy);
+}
+
+#[test]
+fn cockroach_sigkill_reruns_with_other_options_end_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = accounts_file(dir.path(), 30_000, 27);
+    let f = csv.to_str().unwrap().to_string();
+    killed_and_rerun_with_other_options(&fresh_cockroach_db("sigkill"), &f, &csv, 30_000, 4);
+}
+
+#[test]
+fn cockroach_rerun_of_a_finished_load_says_already_loaded_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 3_000, 28);
+    let url = fresh_cockroach_db("rerun");
+    target_and_reference(&url, &file);
+    let o = load(&url, &file, &["--chunk-bytes", "16K", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Other options, same data: the same load, already complete: it says so in one line,
+    // even quiet, and warns of nothing.
+    let o = load(
+        &url,
         &file,
-        &["--chunk-bytes", "64K", "--workers", "2", "--json"],
+        &["--chunk-bytes", "64K", "--method", "insert", "--quiet"],
     );
-    let s = summary(&out);
-    assert!(s["reconnects"].as_u64().unwrap() >= 1, "{s}");
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("already loaded"))
+        .collect();
+    assert_eq!(said.len(), 1, "{err}");
     assert!(
-        s["commits_confirmed"].as_u64().unwrap() >= 1,
-        "a COMMIT whose answer was cut was found in the ledger: {s}"
+        said[0].starts_with("already loaded completely at")
+            && said[0].contains("3000 rows into")
+            && said[0].ends_with("nothing to do; --fresh loads it again"),
+        "{err}"
     );
-    assert_exact(&url, 100_000);
+    assert!(!err.contains("warning"), "{err}");
+    assert_exact(&url, 3_000);
 }
 
 /// Raises `sqlstate`/`message` once a transaction has written more than 20 000 bytes.

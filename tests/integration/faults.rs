@@ -2,40 +2,20 @@
 //! connection, the server or the loader. Each is deterministic (seeded) and bounded.
 
 use crate::cli::{chunkload, stderr};
-use crate::proxy::{Faults, Proxy};
 use crate::support::{
-    accounts_file, assert_exact, client, cluster, count, fresh_db, own_cluster,
-    target_and_reference, via_port,
+    accounts_file, assert_exact, client, command, count, cutting_proxy, fresh_db, load_accounts,
+    load_through_cuts, own_cluster, summary as json_summary, target_and_reference,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::time::Duration;
 
-fn json_summary(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "summary JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            stderr(out)
-        )
-    })
-}
-
+/// A `--json` load of `accounts` (see [`load_accounts`]).
 fn load(url: &str, file: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "load",
-        file.to_str().unwrap(),
-        "--table",
-        "accounts",
-        "--url",
-        url,
-        "--json",
-        "--reconnect-timeout",
-        "60",
-    ];
+    let mut args = vec!["--json"];
     args.extend_from_slice(extra);
-    chunkload(&args)
+    load_accounts(url, file, &args)
 }
 
 #[test]
@@ -44,37 +24,10 @@ fn faults_1_proxy_cuts_connections_including_during_commit() {
     let file = accounts_file(dir.path(), 200_000, 11);
     let url = fresh_db("faults_proxy");
     target_and_reference(&url, &file);
-    let proxy = Proxy::start(
-        ([127, 0, 0, 1], cluster().port()).into(),
-        Faults {
-            random_every_ms: Some((150, 600)),
-            max_random_cuts: 6,
-            cut_after_commit_every: Some(7),
-            seed: 42,
-        },
-    );
-    let out = load(
-        &via_port(&url, proxy.addr().port()),
-        &file,
-        &[
-            "--chunk-bytes",
-            "64K",
-            "--workers",
-            "2",
-            "--retry-base-ms",
-            "5",
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let s = json_summary(&out);
+    let proxy = cutting_proxy(6, 7, 42);
+    load_through_cuts(&url, &file, 200_000, &proxy);
     let cuts = proxy.cuts.load(std::sync::atomic::Ordering::SeqCst);
     assert!(cuts >= 3, "the proxy did cut connections: {cuts}");
-    assert!(s["reconnects"].as_u64().unwrap() >= 1, "{s}");
-    assert!(
-        s["commits_confirmed"].as_u64().unwrap() >= 1,
-        "a commit whose answer was cut was found in the ledger, not sent again: {s}"
-    );
-    assert_exact(&url, 200_000);
 }
 
 #[test]
@@ -103,8 +56,7 @@ fn faults_2_sigkill_five_times_then_rerun() {
     targets.sort_unstable();
     let mut killed = 0;
     for target in targets {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chunkload"))
-            .args(args)
+        let mut child = command(&args)
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
@@ -373,4 +325,97 @@ fn faults_6_one_percent_bad_rows_go_to_the_reject_file_and_load_after_fixing() {
         20_000,
         "the corrected reject file completes the table"
     );
+}
+
+#[test]
+fn faults_7_ledger_creation_still_in_flight_elsewhere_is_waited_for() {
+    // A lost connection's attempt that the server still runs: the ledger's DDL, not yet
+    // committed. The next attempt's `IF NOT EXISTS` does not see it, and the catalog's
+    // unique index makes it wait, then refuse: it must run again and succeed.
+    let url = fresh_db("faults_ddl_race");
+    let mut first = client(&url);
+    let mut tx = first.transaction().unwrap();
+    let schema = chunkload::ledger::LedgerSchema::default();
+    let mut ddl = format!("CREATE SCHEMA {};", schema.quoted());
+    for (_, table) in chunkload::ledger::tables(&schema) {
+        ddl.push_str(&table);
+        ddl.push(';');
+    }
+    tx.batch_execute(&ddl).unwrap();
+    let u = url.clone();
+    let second = std::thread::spawn(move || chunkload::ledger::ensure(&mut client(&u), &schema));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 = client(&url)
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second creation never waited"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    tx.commit().unwrap();
+    second
+        .join()
+        .unwrap()
+        .expect("the ledger exists once the first creation committed");
+    assert_eq!(crate::support::pieces(&url), 0);
+}
+
+#[test]
+fn faults_8_a_cut_commit_still_running_when_the_ledger_is_asked_is_not_sent_twice() {
+    // The first transaction's COMMIT takes 3 s (a deferred trigger naps); the proxy cuts
+    // its connection after waiting 1 s for the answer. The loader asks the ledger while
+    // that commit still runs ("not committed"), sends the piece again, and the ledger's
+    // key waits for the first commit, then refuses the second: the ledger, asked again,
+    // says committed. Nothing is duplicated, nothing fails.
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 2_000, 16);
+    let url = fresh_db("faults_slow_commit");
+    target_and_reference(&url, &file);
+    client(&url)
+        .batch_execute(
+            "CREATE SEQUENCE commits;
+             CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF nextval('commits') = 1 THEN PERFORM pg_sleep(3); END IF;
+               RETURN NULL;
+             END $$;
+             CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON accounts
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();",
+        )
+        .unwrap();
+    let proxy = crate::proxy::Proxy::start(
+        ([127, 0, 0, 1], crate::support::cluster().port()).into(),
+        crate::proxy::Faults {
+            cut_after_commit_every: Some(1),
+            ..Default::default()
+        },
+    );
+    let out = load(
+        &crate::support::via_port(&url, proxy.addr().port()),
+        &file,
+        &[
+            "--chunk-bytes",
+            "1M",
+            "--workers",
+            "1",
+            "--max-errors",
+            "10",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = json_summary(&out);
+    assert!(s["commits_confirmed"].as_u64().unwrap() >= 1, "{s}");
+    assert_eq!(s["rejected"].as_u64(), Some(0), "{s}");
+    assert_exact(&url, 2_000);
 }

@@ -2,138 +2,22 @@
 //! sizes, methods and worker counts ends with the source exactly once, for a plain file,
 //! a gzip file and stdin.
 
-use crate::support::{accounts_file, assert_exact, client, fresh_db, target_and_reference};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use crate::support::{
+    accounts_file, assert_exact, client, command, fresh_db, killed_and_rerun_with_other_options,
+    pieces, run, target_and_reference,
+};
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ROWS: i64 = 30_000;
-
-/// Committed pieces of every load in the database (0 before the ledger exists).
-fn pieces(url: &str) -> i64 {
-    let mut c = client(url);
-    let exists: bool = c
-        .query_one(
-            "SELECT to_regclass('chunkload.chunkload_ledger') IS NOT NULL",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    match exists {
-        true => c
-            .query_one("SELECT count(*) FROM chunkload.chunkload_ledger", &[])
-            .unwrap()
-            .get(0),
-        false => 0,
-    }
-}
-
-/// Runs one load of `input` (`-`: `data` on stdin) with `opts`; with `kill_after`, kills
-/// it with SIGKILL once the ledger holds that many pieces. Returns whether it was killed.
-fn run(url: &str, input: &str, data: &[u8], opts: &[&str], kill_after: Option<i64>) -> bool {
-    let mut args = vec![
-        "load", input, "--table", "accounts", "--url", url, "--quiet",
-    ];
-    args.extend_from_slice(opts);
-    if input == "-" {
-        args.extend_from_slice(&["--load-id", "from-stdin"]);
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chunkload"))
-        .args(&args)
-        .stdin(if input == "-" {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let feeder = child.stdin.take().map(|mut w| {
-        let data = data.to_vec();
-        // A killed loader closes the pipe: the write error is expected then.
-        std::thread::spawn(move || {
-            let _ = w.write_all(&data);
-        })
-    });
-    let mut killed = false;
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
-        if kill_after.is_some_and(|k| pieces(url) >= k) {
-            child.kill().unwrap(); // SIGKILL
-            killed = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    if !killed && child.try_wait().unwrap().is_none() {
-        child.kill().unwrap();
-        panic!("the load did not finish in time: {args:?}");
-    }
-    let out = child.wait_with_output().unwrap();
-    if let Some(f) = feeder {
-        f.join().unwrap();
-    }
-    if !killed {
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    killed
-}
-
-fn killed_and_rerun_with_other_options(name: &str, input: &str, csv: &Path, seed: u64) {
-    let url = fresh_db(name);
-    target_and_reference(&url, csv);
-    let data = std::fs::read(if input == "-" { csv } else { Path::new(input) }).unwrap();
-    let mut rng = StdRng::seed_from_u64(seed);
-    let runs: [&[&str]; 4] = [
-        &["--chunk-bytes", "16K", "--method", "copy", "--workers", "2"],
-        &[
-            "--chunk-bytes",
-            "48K",
-            "--method",
-            "insert",
-            "--workers",
-            "1",
-        ],
-        &["--chunk-bytes", "8K", "--method", "copy", "--workers", "3"],
-        &[
-            "--chunk-bytes",
-            "24K",
-            "--method",
-            "insert",
-            "--workers",
-            "2",
-        ],
-    ];
-    let mut killed = 0;
-    for opts in runs {
-        let k = pieces(&url) + rng.gen_range(2..8);
-        killed += run(&url, input, &data, opts, Some(k)) as usize;
-    }
-    assert!(killed >= 2, "killed mid-load {killed} of 4 times");
-    let partial: i64 = client(&url)
-        .query_one("SELECT count(*) FROM accounts", &[])
-        .unwrap()
-        .get(0);
-    assert!(partial < ROWS, "work was left for the last run: {partial}");
-    let last = ["--chunk-bytes", "1M", "--method", "copy", "--workers", "4"];
-    assert!(!run(&url, input, &data, &last, None));
-    assert_exact(&url, ROWS);
-}
 
 #[test]
 fn ledger_sigkill_reruns_with_other_options_plain_file() {
     let dir = tempfile::tempdir().unwrap();
     let csv = accounts_file(dir.path(), ROWS as u64, 21);
     let f = csv.to_str().unwrap().to_string();
-    killed_and_rerun_with_other_options("ledger_plain", &f, &csv, 1);
+    killed_and_rerun_with_other_options(&fresh_db("ledger_plain"), &f, &csv, ROWS, 1);
 }
 
 #[test]
@@ -145,14 +29,14 @@ fn ledger_sigkill_reruns_with_other_options_gzip_file() {
     e.write_all(&std::fs::read(&csv).unwrap()).unwrap();
     std::fs::write(&gz, e.finish().unwrap()).unwrap();
     let g = gz.to_str().unwrap().to_string();
-    killed_and_rerun_with_other_options("ledger_gzip", &g, &csv, 2);
+    killed_and_rerun_with_other_options(&fresh_db("ledger_gzip"), &g, &csv, ROWS, 2);
 }
 
 #[test]
 fn ledger_sigkill_reruns_with_other_options_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let csv = accounts_file(dir.path(), ROWS as u64, 23);
-    killed_and_rerun_with_other_options("ledger_stdin", "-", &csv, 3);
+    killed_and_rerun_with_other_options(&fresh_db("ledger_stdin"), "-", &csv, ROWS, 3);
 }
 
 #[test]
@@ -481,14 +365,19 @@ fn ledger_a_second_concurrent_run_of_a_load_refuses_naming_the_first() {
         .unwrap();
     let path = file.to_str().unwrap();
     let args = |extra: &'static str| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_chunkload"));
-        c.args([
-            "load", path, "--table", "accounts", "--url", &url, "--quiet",
+        command(&[
+            "load",
+            path,
+            "--table",
+            "accounts",
+            "--url",
+            &url,
+            "--quiet",
+            "--chunk-rows",
+            extra,
+            "--workers",
+            "1",
         ])
-        .args(["--chunk-rows", extra, "--workers", "1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-        c
     };
     let first = args("500").spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -14,6 +14,7 @@
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
 //! - `defer`: `--defer-indexes`: definitions identical after, a kill after the drop, duplicates.
 //! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors).
+//! - `copy_start`: a COPY the server fails before it reads data, and the connection after it.
 //! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
 //! - `ledger_schema`: `--ledger-schema`, and a role without CREATE (the printed DDL).
 //! - `signals`: SIGINT/SIGTERM mid-load and their reruns, a signal while connecting, the worker cap.
@@ -23,6 +24,7 @@ mod check;
 mod cli;
 mod cluster;
 mod cockroach;
+mod copy_start;
 mod defer;
 mod faults;
 mod import;

@@ -1,43 +1,15 @@
 //! Signals end every command within seconds: a load stops between chunks, says what is
 //! committed in one line, exits 128 + the signal, and its rerun ends exact.
 
-use crate::support::{client, count, fresh_db, own_cluster};
+use crate::support::{
+    client, command, count, fresh_db, own_cluster, spawn, stderr_of, wait_bounded,
+};
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const ROWS: i64 = 3000;
-
-fn spawn(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_chunkload"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chunkload")
-}
-
-/// Waits at most `limit` for `child`; kills it (and returns None) past that.
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if let Some(status) = child.try_wait().expect("wait for chunkload") {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
-
-fn stderr_of(child: &mut Child) -> String {
-    let mut s = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut s).unwrap();
-    s
-}
 
 fn numbers_file(dir: &Path) -> String {
     let path = dir.join("numbers.csv");
@@ -189,26 +161,23 @@ fn signals_workers_beyond_the_servers_connections_are_capped_and_the_load_is_exa
     client(&url)
         .batch_execute("CREATE TABLE slow (id int8, v text)")
         .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chunkload"))
-        .args([
-            "--url",
-            &url,
-            "load",
-            &file,
-            "--table",
-            "slow",
-            "--chunk-rows",
-            "10",
-            "--workers",
-            "500",
-            "--json",
-            "-q",
-        ])
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = command(&[
+        "--url",
+        &url,
+        "load",
+        &file,
+        "--table",
+        "slow",
+        "--chunk-rows",
+        "10",
+        "--workers",
+        "500",
+        "--json",
+        "-q",
+    ])
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
     let status = wait_bounded(&mut child, Duration::from_secs(60)).expect("load ends");
     let err = stderr_of(&mut child);
     let mut out = String::new();

@@ -1,9 +1,15 @@
 //! Shared test harness: one throwaway server per test binary, one database per test.
 
+use crate::proxy::{Faults, Proxy};
 use chunkload::cluster::{ClusterOptions, LocalCluster};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// The server all tests of this binary share; stopped by its watchdog when the binary exits.
 pub fn cluster() -> &'static LocalCluster {
@@ -39,6 +45,16 @@ pub fn fresh_db(test: &str) -> String {
     cluster()
         .create_database(&name)
         .expect("create test database")
+}
+
+/// A fresh database of the CockroachDB stand-in (it answers `SELECT version()` like
+/// CockroachDB, so chunkload takes that flavour), named after the test; returns its URL.
+pub fn fresh_cockroach_db(test: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name = format!("c{}_{}", N.fetch_add(1, Ordering::SeqCst), test);
+    cluster()
+        .create_cockroach_database(&name)
+        .expect("create a CockroachDB stand-in database")
 }
 
 /// A plain client on `url`.
@@ -121,4 +137,235 @@ pub fn assert_exact(url: &str, rows: i64) {
     };
     assert_eq!(sums.0, 0, "balance checksum");
     assert_eq!(sums.1, sums.2, "content checksum");
+}
+
+/// The chunkload binary with `args`, `DATABASE_URL` unset, stdout discarded and stderr
+/// piped (read it with [`stderr_of`]); adjust before spawning.
+pub fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_chunkload"));
+    c.args(args)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// Starts chunkload with `args` (see [`command`]).
+pub fn spawn(args: &[&str]) -> Child {
+    command(args).spawn().expect("start chunkload")
+}
+
+/// Waits at most `limit` for `child`; kills it (and returns None) past that.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if let Some(status) = child.try_wait().expect("wait for chunkload") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// What a spawned chunkload wrote to stderr (after it ended).
+pub fn stderr_of(child: &mut Child) -> String {
+    let mut s = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut s).unwrap();
+    s
+}
+
+/// The JSON summary a `--json` load printed, or a panic showing what it printed instead.
+pub fn summary(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "summary JSON ({e}), exit {:?}: {}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// `chunkload load FILE --table accounts --url URL`, riding out lost connections for up
+/// to a minute, with `extra` options.
+pub fn load_accounts(url: &str, file: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "load",
+        file.to_str().unwrap(),
+        "--table",
+        "accounts",
+        "--url",
+        url,
+        "--reconnect-timeout",
+        "60",
+    ];
+    args.extend_from_slice(extra);
+    crate::cli::chunkload(&args)
+}
+
+/// Committed pieces of every load in the database (0 before the ledger exists).
+pub fn pieces(url: &str) -> i64 {
+    let mut c = client(url);
+    let exists: bool = c
+        .query_one(
+            "SELECT to_regclass('chunkload.chunkload_ledger') IS NOT NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    match exists {
+        true => c
+            .query_one("SELECT count(*) FROM chunkload.chunkload_ledger", &[])
+            .unwrap()
+            .get(0),
+        false => 0,
+    }
+}
+
+/// Runs one load of `input` into `accounts` (`-`: `data` on stdin) with `opts`; with
+/// `kill_after`, kills it with SIGKILL once the ledger holds that many pieces. Returns
+/// whether it was killed; a run that was not must succeed within 90 s.
+pub fn run(url: &str, input: &str, data: &[u8], opts: &[&str], kill_after: Option<i64>) -> bool {
+    let mut args = vec![
+        "load", input, "--table", "accounts", "--url", url, "--quiet",
+    ];
+    args.extend_from_slice(opts);
+    if input == "-" {
+        args.extend_from_slice(&["--load-id", "from-stdin"]);
+    }
+    let mut cmd = command(&args);
+    if input == "-" {
+        cmd.stdin(Stdio::piped());
+    }
+    let mut child = cmd.spawn().expect("start chunkload");
+    let feeder = child.stdin.take().map(|mut w| {
+        let data = data.to_vec();
+        // A killed loader closes the pipe: the write error is expected then.
+        std::thread::spawn(move || {
+            let _ = w.write_all(&data);
+        })
+    });
+    let mut killed = false;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        if kill_after.is_some_and(|k| pieces(url) >= k) {
+            child.kill().unwrap(); // SIGKILL
+            killed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    if !killed && child.try_wait().unwrap().is_none() {
+        child.kill().unwrap();
+        panic!("the load did not finish in time: {args:?}");
+    }
+    let out = child.wait_with_output().unwrap();
+    if let Some(f) = feeder {
+        f.join().unwrap();
+    }
+    if !killed {
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    killed
+}
+
+/// Four runs of a load of `input` (the source `csv`, `rows` records) into a new
+/// `accounts` of `url` (see [`target_and_reference`]), each with other chunk sizes, methods and
+/// worker counts and SIGKILLed a few pieces in (seeded), then a last run to the end: the
+/// table must equal the source as a multiset.
+pub fn killed_and_rerun_with_other_options(
+    url: &str,
+    input: &str,
+    csv: &Path,
+    rows: i64,
+    seed: u64,
+) {
+    target_and_reference(url, csv);
+    let data = std::fs::read(if input == "-" { csv } else { Path::new(input) }).unwrap();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let runs: [&[&str]; 4] = [
+        &["--chunk-bytes", "16K", "--method", "copy", "--workers", "2"],
+        &[
+            "--chunk-bytes",
+            "48K",
+            "--method",
+            "insert",
+            "--workers",
+            "1",
+        ],
+        &["--chunk-bytes", "8K", "--method", "copy", "--workers", "3"],
+        &[
+            "--chunk-bytes",
+            "24K",
+            "--method",
+            "insert",
+            "--workers",
+            "2",
+        ],
+    ];
+    let mut killed = 0;
+    for opts in runs {
+        let k = pieces(url) + rng.gen_range(2..8);
+        killed += run(url, input, &data, opts, Some(k)) as usize;
+    }
+    assert!(killed >= 2, "killed mid-load {killed} of 4 times");
+    let partial = count(url, "accounts");
+    assert!(partial < rows, "work was left for the last run: {partial}");
+    let last = ["--chunk-bytes", "1M", "--method", "copy", "--workers", "4"];
+    assert!(!run(url, input, &data, &last, None));
+    assert_exact(url, rows);
+}
+
+/// A proxy in front of the shared server that cuts every connection at seeded random
+/// moments (150–600 ms apart, at most `random_cuts` times) and right after forwarding
+/// every `commit_every`th COMMIT, so that commit's answer is lost.
+pub fn cutting_proxy(random_cuts: u64, commit_every: u64, seed: u64) -> Proxy {
+    Proxy::start(
+        ([127, 0, 0, 1], cluster().port()).into(),
+        Faults {
+            random_every_ms: Some((150, 600)),
+            max_random_cuts: random_cuts,
+            cut_after_commit_every: Some(commit_every),
+            seed,
+        },
+    )
+}
+
+/// Loads `file` (`rows` records) into `url`'s `accounts` through `proxy` in 64 KiB chunks
+/// with 2 workers: it must succeed, reconnect, find a commit whose answer was cut in the
+/// ledger, and end exact. Returns the summary.
+pub fn load_through_cuts(url: &str, file: &Path, rows: i64, proxy: &Proxy) -> serde_json::Value {
+    let out = load_accounts(
+        &via_port(url, proxy.addr().port()),
+        file,
+        &[
+            "--json",
+            "--chunk-bytes",
+            "64K",
+            "--workers",
+            "2",
+            "--retry-base-ms",
+            "5",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = summary(&out);
+    assert!(s["reconnects"].as_u64().unwrap() >= 1, "{s}");
+    assert!(
+        s["commits_confirmed"].as_u64().unwrap() >= 1,
+        "a commit whose answer was cut was found in the ledger, not sent again: {s}"
+    );
+    assert_exact(url, rows);
+    s
 }

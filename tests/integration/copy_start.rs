@@ -1,0 +1,195 @@
+//! A COPY the server fails before it reads any data. The client sent Sync after Execute
+//! and sends another after CopyDone (or CopyFail): an error raised at COPY start (a
+//! statement trigger, a permission check) answers both with ReadyForQuery, one more than
+//! the client library expects, so the connection's next statement would read the answer
+//! of the one before. The loader must neither take a shifted answer for its own (a
+//! ROLLBACK TO SAVEPOINT, a COMMIT) nor stop on it: it retries the 40001, isolates the
+//! bad row and reports the permission error as the server gave it.
+
+use crate::cli::{chunkload, stderr};
+use crate::support::{
+    accounts_file, assert_exact, client, count, fresh_cockroach_db, fresh_db, load_accounts,
+    summary, target_and_reference,
+};
+use std::path::Path;
+
+/// A statement trigger on `accounts` that raises 40001 before COPY reads a row, on the
+/// first of every two statements (a sequence counts them, whatever rolls back).
+fn refuse_every_other_statement(url: &str) {
+    client(url)
+        .batch_execute(
+            "CREATE SEQUENCE statements;
+             CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF nextval('statements') % 2 = 1 THEN
+                 RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE =
+                   'restart transaction: TransactionRetryWithProtoRefreshError: RETRY_SERIALIZABLE';
+               END IF;
+               RETURN NULL;
+             END $$;
+             CREATE TRIGGER refuse BEFORE INSERT ON accounts
+               FOR EACH STATEMENT EXECUTE FUNCTION refuse();",
+        )
+        .unwrap();
+}
+
+fn retried_at_copy_start(url: &str, file: &Path, rows: i64) {
+    target_and_reference(url, file);
+    refuse_every_other_statement(url);
+    let out = load_accounts(
+        url,
+        file,
+        &[
+            "--json",
+            "--method",
+            "copy",
+            "--chunk-bytes",
+            "16K",
+            "--workers",
+            "1",
+            "--retry-base-ms",
+            "1",
+        ],
+    );
+    let s = summary(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let chunks = s["chunks"].as_u64().unwrap();
+    assert!(chunks >= 10, "{s}");
+    assert!(
+        s["retries"].as_u64().unwrap() >= chunks,
+        "every chunk was refused once at COPY start and retried: {s}\n{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        s["reconnects"].as_u64(),
+        Some(0),
+        "a refused COPY did not commit: nothing to look up in the ledger: {s}"
+    );
+    assert_exact(url, rows);
+}
+
+#[test]
+fn copy_start_40001_is_retried_and_the_table_ends_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 5_000, 31);
+    retried_at_copy_start(&fresh_db("copy_start_retry"), &file, 5_000);
+}
+
+#[test]
+fn copy_start_40001_on_the_savepoint_path_ends_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 5_000, 32);
+    retried_at_copy_start(&fresh_cockroach_db("copy_start_retry"), &file, 5_000);
+}
+
+/// Loads 3 000 accounts into `url` (which takes `file`): the row of line 1234 is refused
+/// at COPY start, and only it.
+fn isolated_at_copy_start(url: &str, file: &Path, dir: &Path) {
+    let url = url.to_string();
+    target_and_reference(&url, file);
+    // Refuses, before COPY reads a row, any piece whose ledger row (written first in the
+    // same transaction) covers line 1234: only the data can tell which row is bad, so the
+    // loader halves the piece down to that line. The transaction's rows are those of its
+    // xid or later (a savepoint's subtransaction takes a later one; one worker writes).
+    client(&url)
+        .batch_execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF EXISTS (SELECT 1 FROM chunkload.chunkload_ledger
+                          WHERE xmin::text::int8 >= pg_current_xact_id()::text::int8
+                            AND 1234 BETWEEN first_line AND last_line) THEN
+                 RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'line 1234 is refused';
+               END IF;
+               RETURN NULL;
+             END $$;
+             CREATE TRIGGER refuse BEFORE INSERT ON accounts
+               FOR EACH STATEMENT EXECUTE FUNCTION refuse();",
+        )
+        .unwrap();
+    let rejects = dir.join("rejects.csv");
+    let out = load_accounts(
+        &url,
+        file,
+        &[
+            "--json",
+            "--method",
+            "copy",
+            "--chunk-bytes",
+            "16K",
+            "--workers",
+            "1",
+            "--max-errors",
+            "5",
+            "--reject-file",
+            rejects.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let s = summary(&out);
+    assert_eq!(s["rejected"].as_u64(), Some(1), "{s}");
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[1].contains(",1234,") && lines[1].contains("line 1234 is refused"),
+        "{text}"
+    );
+    assert_eq!(count(&url, "accounts"), 2_999);
+    client(&url)
+        .batch_execute("DELETE FROM reference WHERE id NOT IN (SELECT id FROM accounts)")
+        .unwrap();
+    assert_exact(&url, 2_999);
+}
+
+#[test]
+fn copy_start_data_error_is_isolated_to_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 3_000, 33);
+    isolated_at_copy_start(&fresh_db("copy_start_isolate"), &file, dir.path());
+}
+
+#[test]
+fn copy_start_data_error_is_isolated_to_its_row_on_the_savepoint_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 3_000, 35);
+    isolated_at_copy_start(&fresh_cockroach_db("copy_start_isolate"), &file, dir.path());
+}
+
+#[test]
+fn copy_start_permission_error_is_reported_as_the_server_gave_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 2_000, 34);
+    let url = fresh_db("copy_start_permission");
+    target_and_reference(&url, &file);
+    // A role that may create the ledger and read the table, but not insert into it: COPY
+    // fails at its start, before the server asks for data.
+    let db: String = client(&url)
+        .query_one("SELECT current_database()", &[])
+        .unwrap()
+        .get(0);
+    client(&url)
+        .batch_execute(&format!(
+            "CREATE ROLE {db}_reader LOGIN;
+             GRANT CREATE ON DATABASE {db} TO {db}_reader;
+             GRANT USAGE ON SCHEMA public TO {db}_reader;
+             GRANT SELECT ON accounts TO {db}_reader;"
+        ))
+        .unwrap();
+    let reader = url.replacen("postgres@", &format!("{db}_reader@"), 1);
+    assert_ne!(reader, url);
+    let out = chunkload(&[
+        "load",
+        file.to_str().unwrap(),
+        "--table",
+        "accounts",
+        "--url",
+        &reader,
+        "--method",
+        "copy",
+    ]);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(!err.contains("unexpected message"), "{err}");
+    assert_eq!(count(&url, "accounts"), 0);
+}
