@@ -7,6 +7,7 @@
 //! - `retry`, `bank`, `table`: the retry helper (server-raised 40001, real serialization
 //!   conflicts, ambiguous commits), the tutorial's bank app, the catalog.
 //! - `load`, `oracle`: the loader's features, and its tables against PostgreSQL's own COPY.
+//! - `chunk_defaults`: the chunk bounds of each server flavour, and the flags over them.
 //! - `faults`, `resume`, `multihost`: exactly once through cuts, kills, 40001s, too-large
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
@@ -15,6 +16,7 @@
 //! - `signals`: SIGINT/SIGTERM mid-load and their reruns, a signal while connecting, the worker cap.
 
 mod bank;
+mod chunk_defaults;
 mod cli;
 mod cluster;
 mod cockroach;

@@ -1031,8 +1031,8 @@ fn oracle_in(seed: u64, other: bool, method: Method, settings: (&str, &str)) {
                 ..Dialect::default()
             };
             cfg.method = method;
-            cfg.limits.max_bytes = bytes;
-            cfg.limits.max_rows = chunk_rows;
+            cfg.chunk_bytes = Some(bytes);
+            cfg.chunk_rows = Some(chunk_rows);
             cfg.workers = workers;
             let what = format!(
                 "{} table, {}, null {:?}, eol {:?}, chunk {bytes} B / {chunk_rows} rows, {workers} workers ({})",
@@ -1210,7 +1210,7 @@ fn benchmark_datasets_need_no_fallback_chunk() {
         let path = dir.path().join(format!("{table}.csv"));
         generate_to(ds, 20_000, 7, &path).unwrap();
         let mut cfg = LoadConfig::new(vec![path.to_str().unwrap().into()], table);
-        cfg.limits.max_rows = 2_000;
+        cfg.chunk_rows = Some(2_000);
         let summary = run(&cfg, connector(&url)).unwrap();
         assert_eq!(summary.rows, 20_000, "{table}");
         assert_eq!(summary.fallback_chunks, 0, "{table}");
