@@ -25,8 +25,8 @@ pub(crate) struct LoadArgs {
     #[command(flatten)]
     pub(crate) infer: InferArgs,
     /// Source bytes per chunk (transaction); suffixes K, M allowed. Default 1M on both
-    /// servers: fewer commits than smaller chunks, peak memory about 64 MiB at 2 workers
-    /// (it grows with the chunk size and the workers); on CockroachDB also kept under half
+    /// servers: fewer commits than smaller chunks, peak memory about 64 MiB (copy, 2 workers;
+    /// insert needs more; it grows with chunk size and workers); on CockroachDB kept under half
     /// the cluster's intent budget.
     #[arg(long, value_parser = parse_size, value_name = "BYTES")]
     pub(crate) chunk_bytes: Option<usize>,
