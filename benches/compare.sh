@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
-# Side-by-side load benchmark: chunkload against psql (\copy and 1000-row INSERTs) and,
-# when installed, pgloader, on a throwaway PostgreSQL with fsync on.
+# Side-by-side load benchmark on a throwaway PostgreSQL with fsync on: chunkload (defaults
+# and tuned) against psql (\copy and 1000-row INSERTs), psycopg 3 cursor.copy(), DuckDB
+# with its postgres extension (both from PyPI, in a venv under the work dir; the DuckDB
+# extension is loaded from the duckdb-extension-postgres wheel, never downloaded), and
+# pgloader and sling when installed.
 #
 # Usage: benches/compare.sh [--rounds N] [--rows N] [--workers LIST] [--datasets LIST]
 #                           [--big] [--big-only] [--no-build] [--keep DIR]
 #   --rounds N      alternating rounds per dataset (default 5)
 #   --rows N        rows per generated file (default 1000000)
-#   --workers LIST  comma-separated --workers values tried for chunkload copy and insert
-#                   (default 2, the CLI default); e.g. 1,2,4
+#   --workers LIST  also run chunkload copy and insert at these --workers (e.g. 1,4);
+#                   the default runs use the CLI's defaults
 #   --datasets LIST accounts,wide (default both)
 #   --big           also measure the peak RSS of loading a ~1 GB generated file
 #   --big-only      only the 1 GB peak-RSS measurement
 #   --no-build      use the existing target/release/chunkload
-#   --keep DIR      work in DIR (generated files are reused) instead of a temp dir
-# Environment: COPY_ARGS (extra flags of the chunkload copy runs), INSERT_ARGS (of the
-# insert runs).
+#   --no-python     skip the psycopg and DuckDB peers (no venv, no pip)
+#   --keep DIR      work in DIR (generated files and the venv are reused) instead of a
+#                   temp dir
+# Environment: COPY_ARGS, INSERT_ARGS: extra flags of every chunkload copy / insert run
+# (default none, so the plain rows are chunkload's defaults; e.g. a later
+# COPY_ARGS=--defer-indexes); TUNED_ARGS: the flags of the chunkload-copy-tuned row
+# (default "--workers 3"); PYTHON: the interpreter the venv is made from (python3).
+#
+# Prints, per dataset, medians with ratios to psql \copy (and to psql's INSERTs for the
+# insert rows), and writes them as Markdown to WORK/compare.md.
 #
 # Every run starts from an empty table (TRUNCATE + CHECKPOINT, untimed) and is checked
 # with count(*) afterwards (untimed). Methods run interleaved, in an order that rotates
@@ -24,9 +34,10 @@ set -euo pipefail
 
 ROUNDS=5
 ROWS=1000000
-WORKERS_LIST=2
+WORKERS_LIST=
 DATASETS=accounts,wide
 BIG=0
+NO_PYTHON=0
 BIG_ONLY=0
 BUILD=1
 KEEP=
@@ -40,12 +51,14 @@ while [ $# -gt 0 ]; do
         --big-only) BIG=1; BIG_ONLY=1; shift ;;
         --no-build) BUILD=0; shift ;;
         --keep) KEEP=$2; shift 2 ;;
+        --no-python) NO_PYTHON=1; shift ;;
         -h|--help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;/^set -e/d'; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
-COPY_ARGS=${COPY_ARGS:---chunk-bytes 4M}
+COPY_ARGS=${COPY_ARGS:-}
 INSERT_ARGS=${INSERT_ARGS:-}
+TUNED_ARGS=${TUNED_ARGS:---workers 3}
 
 cd "$(dirname "$0")/.."
 if [ "$BUILD" = 1 ]; then
@@ -89,7 +102,8 @@ q() { psql "$URL" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 
 echo "# server: $(q 'SELECT version()')"
 echo "# fsync: $(q 'SHOW fsync'), synchronous_commit: $(q 'SHOW synchronous_commit'), shared_buffers: $(q 'SHOW shared_buffers'), max_wal_size: $(q 'SHOW max_wal_size')"
-echo "# rows: $ROWS, rounds: $ROUNDS, workers: $WORKERS_LIST, copy args: $COPY_ARGS, insert args: ${INSERT_ARGS:-(defaults)}"
+echo "# rows: $ROWS, rounds: $ROUNDS, extra workers: ${WORKERS_LIST:-(none)}, copy args: ${COPY_ARGS:-(defaults)}, insert args: ${INSERT_ARGS:-(defaults)}, tuned: $TUNED_ARGS"
+echo "# machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 now() { date +%s.%N; }
 
@@ -125,9 +139,36 @@ cl_load=$WORK/cl_load
 printf '#!/bin/sh\nexec "%s" load "$@" --url "%s" --fresh --quiet --json\n' "$BIN" "$URL" > "$cl_load"
 chmod +x "$cl_load"
 
-IFS=, read -r -a WORKERS_ARR <<< "$WORKERS_LIST"
+WORKERS_ARR=()
+[ -z "$WORKERS_LIST" ] || IFS=, read -r -a WORKERS_ARR <<< "$WORKERS_LIST"
 IFS=, read -r -a DS_ARR <<< "$DATASETS"
 PGLOADER=$(command -v pgloader || true)
+SLING=$(command -v sling || true)
+PEERS=$PWD/benches/peers.py
+
+# --- the Python peers: a venv under the work dir, filled from PyPI when missing ----------
+# duckdb-extension-postgres pins the duckdb it was built for and ships the extension
+# file; peers.py loads that file with extension autoloading and autoinstalling off.
+VENV_PY=
+if [ "$NO_PYTHON" = 0 ]; then
+    venv=$WORK/venv
+    if [ ! -x "$venv/bin/python" ]; then
+        "${PYTHON:-python3}" -m venv "$venv"
+    fi
+    if ! "$venv/bin/python" -c 'import psycopg, duckdb, duckdb_extension_postgres' 2>/dev/null; then
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            'psycopg[binary]' duckdb-extension-postgres \
+            || echo "# pip install failed: psycopg and DuckDB rows left out" >&2
+    fi
+    if "$venv/bin/python" "$PEERS" duckdb-extension > "$WORK/duckdb-ext.path" 2>&1; then
+        VENV_PY=$venv/bin/python
+        echo "# peers: $("$VENV_PY" -c 'import psycopg, duckdb; print(f"psycopg {psycopg.__version__}, duckdb {duckdb.__version__}")'), extension $(cat "$WORK/duckdb-ext.path")"
+    else
+        cat "$WORK/duckdb-ext.path" >&2
+    fi
+fi
+[ -z "$PGLOADER" ] || echo "# pgloader: $("$PGLOADER" --version 2>&1 | head -n1)"
+[ -z "$SLING" ] || echo "# sling: $("$SLING" --version 2>&1 | head -n1)"
 
 if [ "$BIG_ONLY" = 0 ]; then
 for ds in "${DS_ARR[@]}"; do
@@ -149,11 +190,13 @@ for ds in "${DS_ARR[@]}"; do
     echo
     echo "## $ds: $ROWS rows, $size bytes ($(echo "$size / 1048576" | bc -l | xargs printf '%.1f') MiB), $(grep -c '^INSERT' "$sql") INSERT statements"
 
-    methods=(psql-copy)
+    methods=(psql-copy chunkload-copy chunkload-copy-tuned)
     for w in "${WORKERS_ARR[@]}"; do methods+=("chunkload-copy-w$w"); done
-    methods+=(psql-insert)
+    methods+=(psql-insert chunkload-insert)
     for w in "${WORKERS_ARR[@]}"; do methods+=("chunkload-insert-w$w"); done
+    if [ -n "$VENV_PY" ]; then methods+=(psycopg-copy duckdb); fi
     if [ -n "$PGLOADER" ]; then methods+=(pgloader); fi
+    if [ -n "$SLING" ]; then methods+=(sling); fi
     methods+=(chunkload-dry-run)
     nm=${#methods[@]}
     for ROUND in $(seq 1 "$ROUNDS"); do
@@ -166,6 +209,15 @@ for ds in "${DS_ARR[@]}"; do
                         -c "\\copy $ds FROM '$file' WITH (FORMAT csv, HEADER)" ;;
                 psql-insert)
                     run "$m" "$ds" psql "$URL" -qX -v ON_ERROR_STOP=1 -f "$sql" ;;
+                chunkload-copy)
+                    # shellcheck disable=SC2086
+                    run "$m" "$ds" "$cl_load" "$file" --table "$ds" $COPY_ARGS ;;
+                chunkload-copy-tuned)
+                    # shellcheck disable=SC2086
+                    run "$m" "$ds" "$cl_load" "$file" --table "$ds" $COPY_ARGS $TUNED_ARGS ;;
+                chunkload-insert)
+                    # shellcheck disable=SC2086
+                    run "$m" "$ds" "$cl_load" "$file" --table "$ds" --method insert $INSERT_ARGS ;;
                 chunkload-copy-w*)
                     # shellcheck disable=SC2086
                     run "$m" "$ds" "$cl_load" "$file" --table "$ds" --method copy \
@@ -174,6 +226,13 @@ for ds in "${DS_ARR[@]}"; do
                     # shellcheck disable=SC2086
                     run "$m" "$ds" "$cl_load" "$file" --table "$ds" --method insert \
                         --workers "${m##*-w}" $INSERT_ARGS ;;
+                psycopg-copy)
+                    run "$m" "$ds" "$VENV_PY" "$PEERS" psycopg "$URL" "$ds" "$file" ;;
+                duckdb)
+                    run "$m" "$ds" "$VENV_PY" "$PEERS" duckdb "$URL" "$ds" "$file" ;;
+                sling)
+                    run "$m" "$ds" "$SLING" run --src-stream "file://$file" \
+                        --tgt-conn "$URL" --tgt-object "public.$ds" --mode truncate ;;
                 pgloader)
                     run "$m" "$ds" "$PGLOADER" --type csv --with "skip header = 1" \
                         --with "fields terminated by ','" \
@@ -184,7 +243,7 @@ for ds in "${DS_ARR[@]}"; do
                     # Client side alone: the table stays empty.
                     EXPECT_SAVED=$EXPECT; EXPECT=0
                     run "$m" "$ds" "$BIN" load "$file" --table "$ds" --url "$URL" \
-                        --dry-run --quiet --json $COPY_ARGS
+                        --dry-run --quiet --json
                     EXPECT=$EXPECT_SAVED ;;
             esac
         done
@@ -193,7 +252,7 @@ done
 
 # --- medians and ratios ------------------------------------------------------------------
 echo
-python3 - "$RESULTS" "$ROWS" "$WORK" <<'PY'
+python3 - "$RESULTS" "$ROWS" "$WORK" <<'PY' | tee "$WORK/compare.md"
 import os, statistics, sys
 from collections import defaultdict
 path, rows, work = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -201,32 +260,29 @@ secs, rss = defaultdict(list), defaultdict(list)
 for line in open(path):
     ds, name, rnd, s, r = line.rstrip("\n").split("\t")
     secs[(ds, name)].append(float(s)); rss[(ds, name)].append(int(r))
-dss = sorted({k[0] for k in secs}, key=lambda d: ["accounts", "wide"].index(d) if d in ("accounts", "wide") else 9)
+order = ["accounts", "wide"]
+dss = sorted({k[0] for k in secs}, key=lambda d: order.index(d) if d in order else 9)
 for ds in dss:
     size = os.path.getsize(os.path.join(work, f"{ds}-{rows}.csv"))
-    print(f"## {ds}: medians of {max(len(v) for (d, _), v in secs.items() if d == ds)} runs")
-    print(f"| method | median s | min s | max s | rows/s | MB/s | peak RSS MiB |")
-    print(f"|---|---:|---:|---:|---:|---:|---:|")
-    med = {}
-    for (d, name), v in secs.items():
-        if d != ds:
-            continue
-        m = statistics.median(v)
-        med[name] = m
+    runs = max(len(v) for (d, _), v in secs.items() if d == ds)
+    med = {name: statistics.median(v) for (d, name), v in secs.items() if d == ds}
+    print(f"## {ds}: {rows} rows, {size / 1e6:.1f} MB, medians of {runs} runs\n")
+    print("| method | median s | min s | max s | rows/s | MB/s | peak RSS MiB | vs psql \\copy | vs psql INSERTs |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    base_copy, base_insert = med.get("psql-copy"), med.get("psql-insert")
+    # Fastest first; the dry run (no server) last.
+    for name in sorted(med, key=lambda n: (n == "chunkload-dry-run", med[n])):
+        v, m = secs[(ds, name)], med[name]
+        vs_copy = f"{base_copy / m:.2f}x" if base_copy and name != "chunkload-dry-run" else ""
+        is_insert = "insert" in name
+        vs_insert = f"{base_insert / m:.2f}x" if base_insert and is_insert else ""
         print(f"| {name} | {m:.3f} | {min(v):.3f} | {max(v):.3f} | {rows / m:.0f} | "
-              f"{size / m / 1e6:.1f} | {max(rss[(d, name)]) / 1024:.1f} |")
+              f"{size / m / 1e6:.1f} | {max(rss[(ds, name)]) / 1024:.1f} | {vs_copy} | {vs_insert} |")
     print()
-    for kind in ("copy", "insert"):
-        base = med.get(f"psql-{kind}")
-        for name in sorted(med):
-            if name.startswith(f"chunkload-{kind}-w") and base:
-                print(f"ratio {ds} {name} / psql-{kind} (rows/s): {base / med[name]:.2f}x")
-    if "pgloader" in med and "psql-copy" in med:
-        print(f"ratio {ds} pgloader / psql-copy (rows/s): {med['psql-copy'] / med['pgloader']:.2f}x")
-    if "chunkload-dry-run" in med:
-        print(f"dry-run {ds}: {size / med['chunkload-dry-run'] / 1e6:.1f} MB/s "
-              f"({size / med['chunkload-dry-run'] / 2**20:.1f} MiB/s)")
-    print()
+    peers = [n for n in ("psycopg-copy", "duckdb", "pgloader", "sling") if n in med]
+    if peers and "chunkload-copy" in med:
+        best = min(peers, key=lambda n: med[n])
+        print(f"chunkload-copy (defaults) / best peer ({best}): {med[best] / med['chunkload-copy']:.2f}x\n")
 PY
 fi
 
@@ -249,7 +305,8 @@ if [ "$BIG" = 1 ]; then
     ROUND=big
     # shellcheck disable=SC2086
     run big-chunkload-copy "$ds" "$cl_load" "$big" --table "$ds" --method copy $COPY_ARGS
-    run big-chunkload-copy-default "$ds" "$cl_load" "$big" --table "$ds" --method copy
+    # shellcheck disable=SC2086
+    run big-chunkload-copy-tuned "$ds" "$cl_load" "$big" --table "$ds" $COPY_ARGS $TUNED_ARGS
     run big-chunkload-insert "$ds" "$cl_load" "$big" --table "$ds" --method insert $INSERT_ARGS
     grep '^wide	big' "$RESULTS" | awk -F'\t' '{printf "%s: %.1f s, peak RSS %.1f MiB\n", $2, $4, $5/1024}'
 fi

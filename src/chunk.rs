@@ -27,15 +27,12 @@ pub const MESSAGE_BYTES_PER_RECORD: usize = 16;
 /// record that alone passes one goes alone in an `oversized` chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkLimits {
-    /// Raw source bytes per chunk. Default 256 KiB: small enough that a retried
-    /// transaction is cheap and far under CockroachDB's 4 MiB intent budget (the keys and
-    /// index entries a chunk writes are a multiple of its source bytes), large enough to
-    /// amortise the per-transaction round trips.
+    /// Raw source bytes per chunk. A load takes its server's default
+    /// ([`crate::flavour::Flavour::chunk_defaults`], chosen from a sweep and memory bounds);
+    /// `Default` here is 256 KiB, for callers of the chunker alone.
     pub max_bytes: usize,
-    /// Records per chunk. Default 10 000: CockroachDB's docs advise batches of 10 to
-    /// 1 000 rows and warn against 100 000+; with the 256 KiB byte cap, rows of 26 bytes
-    /// or more hit the byte cap first, so this only bounds tables of tiny rows, whose cost
-    /// is per row (one KV write each) rather than per byte.
+    /// Records per chunk: a load's default is per server as for the bytes (none on
+    /// PostgreSQL, 10 000 on CockroachDB, whose cost is per row); `Default` here is 10 000.
     pub max_rows: usize,
     /// Rows × columns per chunk: the wire protocol allows 65 535 bind parameters per
     /// statement. Irrelevant for COPY: set it to `usize::MAX` there.

@@ -16,7 +16,12 @@
 //!   16:10:39, go1.19.4)`; platform, build and Go version vary; `server_version` says
 //!   `13.0.0`, so only `version()` tells the two apart.
 
+use crate::chunk::ChunkLimits;
 use crate::Result;
+
+/// Default chunk bytes, on both flavours: the peak RSS of a 1 GB `wide` load at 2
+/// workers was 64 MiB at 1 MiB chunks, 126 MiB at 2 MiB, 243 MiB at 4 MiB (BENCHMARKS.md).
+const CHUNK_BYTES: usize = 1 << 20;
 
 /// Which server we talk to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +63,28 @@ impl Flavour {
         }
     }
 
+    /// The chunk bounds of a load that names none (`--chunk-bytes`, `--chunk-rows`), from
+    /// the sweep and the memory measurements in BENCHMARKS.md ("Chunk defaults").
+    /// - PostgreSQL: nothing but the client's memory bounds a transaction, and each commit
+    ///   waits for an fsync, so chunks are as large as the memory bound allows: 1 MiB of
+    ///   source (4 × fewer commits than 256 KiB, 15–30 % faster), no row bound.
+    /// - CockroachDB: the same 1 MiB, half of the 2 MiB that half the default 4 MiB intent
+    ///   budget allows (a smaller probed budget lowers it, `load::cap_for_intents`), far
+    ///   under the 64 MiB raft command and committed well inside the one-minute deadline;
+    ///   10 000 rows, a tenth of the batch size its docs warn against, for tables of tiny
+    ///   rows whose cost is per row (a KV write each).
+    pub fn chunk_defaults(self) -> ChunkLimits {
+        let (max_bytes, max_rows) = match self {
+            Flavour::Postgres => (CHUNK_BYTES, usize::MAX),
+            Flavour::Cockroach => (CHUNK_BYTES, 10_000),
+        };
+        ChunkLimits {
+            max_bytes,
+            max_rows,
+            ..ChunkLimits::default()
+        }
+    }
+
     /// Asks the server once; callers keep the answer for the connection's lifetime.
     pub fn detect(client: &mut postgres::Client) -> Result<Flavour> {
         let row = client.query_one("SELECT version()", &[])?;
@@ -95,6 +122,21 @@ mod tests {
         ] {
             assert_eq!(Flavour::from_version(v), Flavour::Postgres, "{v}");
             assert_eq!(Flavour::cockroach_version(v), None, "{v}");
+        }
+    }
+
+    #[test]
+    fn chunk_defaults_follow_the_flavour() {
+        let pg = Flavour::Postgres.chunk_defaults();
+        assert_eq!((pg.max_bytes, pg.max_rows), (CHUNK_BYTES, usize::MAX));
+        let crdb = Flavour::Cockroach.chunk_defaults();
+        assert_eq!((crdb.max_bytes, crdb.max_rows), (1 << 20, 10_000));
+        // Inside the intent budget as probed by default, far under the raft command limit.
+        assert!(crdb.max_bytes as u64 <= crate::load::DEFAULT_MAX_INTENTS_BYTES / 2);
+        for l in [pg, crdb] {
+            assert!(l.validate().is_ok());
+            assert!(l.max_bytes < 64 << 20 && l.max_bytes < l.max_message);
+            assert_eq!(l.max_params, 65_535);
         }
     }
 

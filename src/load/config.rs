@@ -3,6 +3,7 @@
 use crate::chunk::ChunkLimits;
 use crate::commit::Method;
 use crate::encode::TypeHint;
+use crate::flavour::Flavour;
 use crate::interrupt::Interrupt;
 use crate::ledger::LedgerSchema;
 use crate::report::ProgressMode;
@@ -24,8 +25,11 @@ pub struct LoadConfig {
     pub dialect: Dialect,
     /// Forced decompression (otherwise detected from the first bytes).
     pub compression: Option<Compression>,
-    /// Chunk bounds.
-    pub limits: ChunkLimits,
+    /// Source bytes per chunk; `None`: the server flavour's default, resolved at connect
+    /// time ([`Flavour::chunk_defaults`]).
+    pub chunk_bytes: Option<usize>,
+    /// Records per chunk; `None`: the server flavour's default.
+    pub chunk_rows: Option<usize>,
     /// Transport.
     pub method: Method,
     /// Empty the table in the first chunk's transaction.
@@ -76,7 +80,8 @@ impl LoadConfig {
             columns: None,
             dialect: Dialect::default(),
             compression: None,
-            limits: ChunkLimits::default(),
+            chunk_bytes: None,
+            chunk_rows: None,
             method: Method::Copy,
             truncate: false,
             workers: 2,
@@ -115,13 +120,34 @@ impl LoadConfig {
                  unique keys it checks against are the ones --defer-indexes would drop",
             ));
         }
-        self.limits.validate()?;
+        if self.chunk_bytes == Some(0) || self.chunk_rows == Some(0) {
+            return Err(Error::usage(
+                "the chunk bytes and rows limits must be at least 1",
+            ));
+        }
         self.retry.validate()
     }
 
-    /// The chunk limits in force: INSERT also bounds bind parameters per statement.
+    /// This config with the chunk bounds it leaves open set to `flavour`'s defaults: a load
+    /// resolves them once, when it knows the server.
+    pub(crate) fn with_chunk_defaults(&self, flavour: Flavour) -> LoadConfig {
+        let defaults = flavour.chunk_defaults();
+        let mut cfg = self.clone();
+        cfg.chunk_bytes.get_or_insert(defaults.max_bytes);
+        cfg.chunk_rows.get_or_insert(defaults.max_rows);
+        cfg
+    }
+
+    /// The chunk limits in force (PostgreSQL's defaults for bounds still open, which
+    /// [`LoadConfig::with_chunk_defaults`] has closed before a load reads): INSERT also
+    /// bounds bind parameters per statement.
     pub(crate) fn effective_limits(&self) -> ChunkLimits {
-        let mut l = self.limits;
+        let defaults = Flavour::Postgres.chunk_defaults();
+        let mut l = ChunkLimits {
+            max_bytes: self.chunk_bytes.unwrap_or(defaults.max_bytes),
+            max_rows: self.chunk_rows.unwrap_or(defaults.max_rows),
+            ..defaults
+        };
         if self.method == Method::Copy {
             l.max_params = usize::MAX;
         }

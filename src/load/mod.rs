@@ -58,11 +58,12 @@ pub fn cap_for_intents(max_bytes: usize, max_intents_bytes: u64) -> usize {
 /// CockroachDB's documented default of `kv.transaction.max_intents_bytes` (since v21.2).
 pub const DEFAULT_MAX_INTENTS_BYTES: u64 = 4 << 20;
 
-/// On CockroachDB, reads `kv.transaction.max_intents_bytes` and keeps chunks under it.
+/// Sets the chunk bounds left open to `flavour`'s defaults; on CockroachDB, also reads
+/// `kv.transaction.max_intents_bytes` and keeps chunks under it.
 /// Reading it needs admin, `VIEWCLUSTERSETTING` or `MODIFYCLUSTERSETTING`, so for ordinary
 /// users the probe fails: then the documented default stands, with one warning.
 fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> LoadConfig {
-    let mut cfg = cfg.clone();
+    let mut cfg = cfg.with_chunk_defaults(flavour);
     if flavour != Flavour::Cockroach {
         return cfg;
     }
@@ -85,7 +86,7 @@ fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> 
         }
         DEFAULT_MAX_INTENTS_BYTES
     });
-    cfg.limits.max_bytes = cap_for_intents(cfg.limits.max_bytes, budget);
+    cfg.chunk_bytes = Some(cap_for_intents(cfg.effective_limits().max_bytes, budget));
     cfg
 }
 
@@ -153,6 +154,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
         return Err(Error::usage(CHECK_NOT_DRY));
     }
     let started = Instant::now();
+    let cfg = &cfg.with_chunk_defaults(flavour);
     let mut plan = plan::resolve(cfg, table, flavour)?;
     let counters = Arc::new(Counters::default());
     let rejects = Rejects::new(RejectBudget::new(counters.clone(), cfg.max_errors), None);

@@ -9,6 +9,7 @@
 //! - `load`, `oracle`: the loader's features, and its values against the server's parser;
 //!   `oracle_table` (rows from `oracle_gen`): its tables against PostgreSQL's own COPY;
 //!   `check`: `load --check` against a real load of the same file.
+//! - `chunk_defaults`: the chunk bounds of each server flavour, and the flags over them.
 //! - `faults`, `resume`, `multihost`: exactly once through cuts, kills, 40001s, too-large
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
@@ -21,6 +22,7 @@
 
 mod bank;
 mod check;
+mod chunk_defaults;
 mod cli;
 mod cluster;
 mod cockroach;

@@ -505,7 +505,7 @@ fn benchmark_datasets_need_no_fallback_chunk() {
         let path = dir.path().join(format!("{table}.csv"));
         generate_to(ds, 20_000, 7, &path).unwrap();
         let mut cfg = LoadConfig::new(vec![path.to_str().unwrap().into()], table);
-        cfg.limits.max_rows = 2_000;
+        cfg.chunk_rows = Some(2_000);
         let summary = run(&cfg, connector(&url)).unwrap();
         assert_eq!(summary.rows, 20_000, "{table}");
         assert_eq!(summary.fallback_chunks, 0, "{table}");

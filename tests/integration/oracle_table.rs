@@ -192,8 +192,8 @@ fn oracle(seed: u64, other: bool, method: Method, settings: (&str, &str)) {
                 ..Dialect::default()
             };
             cfg.method = method;
-            cfg.limits.max_bytes = bytes;
-            cfg.limits.max_rows = chunk_rows;
+            cfg.chunk_bytes = Some(bytes);
+            cfg.chunk_rows = Some(chunk_rows);
             cfg.workers = workers;
             cfg.max_errors = rows.len() as u64;
             let rejects = dir.path().join(format!("rejects{k}.csv"));

@@ -51,7 +51,7 @@ pub(crate) fn run(
     let data = demo_data()?;
     println!("Loading {} in 32 KiB chunks...", data.display());
     let mut cfg = LoadConfig::new(vec![data.display().to_string()], "accounts");
-    cfg.limits.max_bytes = 32 * 1024;
+    cfg.chunk_bytes = Some(32 * 1024);
     cfg.progress = ProgressMode::Auto;
     let summary = chunkload::load::run(&cfg, connector(ConnectOptions::parse(&url)?))?;
     println!("{summary}");
