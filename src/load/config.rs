@@ -1,7 +1,7 @@
 //! What a load is asked to do: inputs, target, dialect, bounds and fault tolerance.
 
 use crate::chunk::ChunkLimits;
-use crate::commit::Method;
+use crate::commit::{Method, SyncCommit};
 use crate::encode::TypeHint;
 use crate::interrupt::Interrupt;
 use crate::report::ProgressMode;
@@ -51,6 +51,8 @@ pub struct LoadConfig {
     /// For tables created from an inferred schema: advice appended to conversion errors,
     /// given the column's type (e.g. "inferred from the first 10000 rows; ...").
     pub type_hint: Option<TypeHint>,
+    /// Whether chunk commits wait for the disk (the load's last commit always does).
+    pub synchronous_commit: SyncCommit,
     /// Raised from outside (a signal handler) to stop the load between chunks.
     pub interrupt: Interrupt,
 }
@@ -77,6 +79,7 @@ impl LoadConfig {
             progress: ProgressMode::Quiet,
             ledger: true,
             type_hint: None,
+            synchronous_commit: SyncCommit::Auto,
             interrupt: Interrupt::new(),
         }
     }

@@ -12,12 +12,14 @@
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
 //! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors).
 //! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
+//! - `durability`: chunk commits that skip the flush; crashes mid-load and right after.
 //! - `signals`: SIGINT/SIGTERM mid-load and their reruns, a signal while connecting, the worker cap.
 
 mod bank;
 mod cli;
 mod cluster;
 mod cockroach;
+mod durability;
 mod faults;
 mod import;
 mod import_scope;

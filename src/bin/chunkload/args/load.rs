@@ -1,7 +1,7 @@
 //! `chunkload load` flags and their [`LoadConfig`].
 
 use super::shared::{DialectArgs, InferArgs, RetryArgs};
-use chunkload::load::{LoadConfig, Method};
+use chunkload::load::{LoadConfig, Method, SyncCommit};
 use chunkload::report::ProgressMode;
 use clap::Args;
 use std::time::Duration;
@@ -68,6 +68,11 @@ pub(crate) struct LoadArgs {
     /// Create the table when it does not exist, with types inferred from the file.
     #[arg(long)]
     pub(crate) create_table: bool,
+    /// Whether chunk commits wait for the disk: auto (PostgreSQL: not, unless
+    /// synchronous_commit is set for the session or role), off, or on (as the session
+    /// says). The load's last commit always waits, so success means everything is on disk.
+    #[arg(long, value_enum, default_value_t = SyncCommitArg::Auto)]
+    pub(crate) synchronous_commit: SyncCommitArg,
     /// Skip the ledger row of each chunk: only to measure what exactly-once costs.
     /// Without it a rerun or an ambiguous commit can duplicate rows.
     #[arg(long, hide = true)]
@@ -81,6 +86,13 @@ pub(crate) enum MethodArg {
     Copy,
     Insert,
     Upsert,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum SyncCommitArg {
+    Auto,
+    On,
+    Off,
 }
 
 /// `--chunk-bytes`: a count with an optional K, M or G suffix (powers of 1024).
@@ -123,6 +135,11 @@ impl LoadArgs {
         cfg.fresh = self.fresh;
         cfg.reconnect_timeout = Duration::from_secs(self.reconnect_timeout);
         cfg.ledger = !self.unsafe_no_ledger;
+        cfg.synchronous_commit = match self.synchronous_commit {
+            SyncCommitArg::Auto => SyncCommit::Auto,
+            SyncCommitArg::On => SyncCommit::On,
+            SyncCommitArg::Off => SyncCommit::Off,
+        };
         // --json keeps stdout for JSON; progress still goes to a terminal's stderr.
         cfg.progress = match (self.quiet, self.progress_lines, self.json) {
             (true, _, _) => ProgressMode::Quiet,
