@@ -25,11 +25,12 @@ use postgres::Client;
 pub enum SyncCommit {
     /// `off` per chunk on PostgreSQL, unless `synchronous_commit` was set for the session
     /// explicitly (connection `options`, `PGOPTIONS`, `ALTER ROLE`/`ALTER DATABASE ... SET`):
-    /// then that setting stands. Nothing on CockroachDB.
-    #[default]
+    /// then that setting stands. Nothing on CockroachDB. Not the default: it measured no
+    /// faster on a busy 2-core machine (BENCHMARKS.md).
     Auto,
     /// Chunk commits wait as the session's `synchronous_commit` says: chunkload sets nothing
-    /// per chunk (the load's last commit still waits for the disk).
+    /// per chunk (the load's last commit still waits for the disk). The default.
+    #[default]
     On,
     /// `off` per chunk on PostgreSQL whatever the session says; refused on CockroachDB.
     Off,

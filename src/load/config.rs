@@ -79,7 +79,7 @@ impl LoadConfig {
             progress: ProgressMode::Quiet,
             ledger: true,
             type_hint: None,
-            synchronous_commit: SyncCommit::Auto,
+            synchronous_commit: SyncCommit::On,
             interrupt: Interrupt::new(),
         }
     }

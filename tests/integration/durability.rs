@@ -86,7 +86,11 @@ fn durability_crash_mid_load_then_a_rerun_loads_the_source_exactly() {
     target_and_reference(&url, &file);
     // The load gives up soon after the crash: the server stays down.
     let out = crash_during(&server, &url, 20_000, false, || {
-        load(&url, &file, &["--reconnect-timeout", "1"])
+        load(
+            &url,
+            &file,
+            &["--reconnect-timeout", "1", "--synchronous-commit", "auto"],
+        )
     });
     assert!(
         !out.status.success(),
@@ -97,7 +101,7 @@ fn durability_crash_mid_load_then_a_rerun_loads_the_source_exactly() {
     assert!(survived < 60_000, "{survived}");
     // The same command again: it sends exactly what the crash left out, commits lost
     // with their ledger rows included.
-    let s = summary(&load(&url, &file, &["--reconnect-timeout", "60"]));
+    let s = summary(&load(&url, &file, &["--synchronous-commit", "auto"]));
     assert_eq!(s["rows"].as_u64().unwrap(), 60_000 - survived as u64, "{s}");
     if survived > 0 {
         assert!(s["chunks_resumed"].as_u64().unwrap() >= 1, "{s}");
@@ -113,13 +117,13 @@ fn durability_a_crash_the_load_reconnects_through_never_ends_in_a_false_success(
     let file = accounts_file(dir.path(), 60_000, 22);
     target_and_reference(&url, &file);
     let out = crash_during(&server, &url, 20_000, true, || {
-        load(&url, &file, &["--reconnect-timeout", "60"])
+        load(&url, &file, &["--synchronous-commit", "off"])
     });
     if !out.status.success() {
         // Commits lost in the crash: the load says so instead of reporting success.
         let err = stderr(&out);
         assert!(err.contains("sends only what is missing"), "{err}");
-        let s = summary(&load(&url, &file, &["--reconnect-timeout", "60"]));
+        let s = summary(&load(&url, &file, &["--synchronous-commit", "off"]));
         assert!(s["rows"].as_u64().unwrap() >= 1, "{s}");
     }
     assert_exact(&url, 60_000);
@@ -129,8 +133,9 @@ fn durability_a_crash_the_load_reconnects_through_never_ends_in_a_false_success(
 fn durability_a_load_that_succeeded_survives_a_crash_right_after() {
     let server = lazy_wal_cluster();
     let url = server.create_database("after").unwrap();
-    // Every session of the database commits without waiting, chunkload's bookkeeping
-    // connections too: only its durable end can put the load on disk.
+    // Every session of the database commits without waiting (and the default
+    // `--synchronous-commit on` keeps that), chunkload's bookkeeping connections too: only
+    // its durable end can put the load on disk.
     client(&url)
         .batch_execute("ALTER DATABASE after SET synchronous_commit = off")
         .unwrap();
@@ -173,7 +178,11 @@ fn durability_chunks_skip_the_flush_unless_the_session_chose_or_on_cockroachdb()
     let file = accounts_file(dir.path(), 3_000, 24);
     let url = server.create_database("settings").unwrap();
     client(&url).batch_execute(SEEN_SQL).unwrap();
-    assert_eq!(settings_seen(&url, &file, &[]), ["off"]);
+    assert_eq!(settings_seen(&url, &file, &[]), ["on"]);
+    assert_eq!(
+        settings_seen(&url, &file, &["--synchronous-commit", "auto"]),
+        ["off"]
+    );
     assert_eq!(
         settings_seen(&url, &file, &["--synchronous-commit", "off"]),
         ["off"]
@@ -186,13 +195,20 @@ fn durability_chunks_skip_the_flush_unless_the_session_chose_or_on_cockroachdb()
     let chosen = format!("{url}?options=-c%20synchronous_commit%3Dremote_write");
     assert_eq!(settings_seen(&chosen, &file, &[]), ["remote_write"]);
     assert_eq!(
+        settings_seen(&chosen, &file, &["--synchronous-commit", "auto"]),
+        ["remote_write"]
+    );
+    assert_eq!(
         settings_seen(&chosen, &file, &["--synchronous-commit", "off"]),
         ["off"]
     );
     // CockroachDB has no such setting: never sent, and refused when asked for.
     let crdb = server.create_cockroach_database("settings_crdb").unwrap();
     client(&crdb).batch_execute(SEEN_SQL).unwrap();
-    assert_eq!(settings_seen(&crdb, &file, &[]), ["on"]);
+    assert_eq!(
+        settings_seen(&crdb, &file, &["--synchronous-commit", "auto"]),
+        ["on"]
+    );
     let out = load(&crdb, &file, &["--synchronous-commit", "off"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("no such setting"), "{}", stderr(&out));

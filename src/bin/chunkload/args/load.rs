@@ -68,10 +68,10 @@ pub(crate) struct LoadArgs {
     /// Create the table when it does not exist, with types inferred from the file.
     #[arg(long)]
     pub(crate) create_table: bool,
-    /// Whether chunk commits wait for the disk: auto (PostgreSQL: not, unless
-    /// synchronous_commit is set for the session or role), off, or on (as the session
-    /// says). The load's last commit always waits, so success means everything is on disk.
-    #[arg(long, value_enum, default_value_t = SyncCommitArg::Auto)]
+    /// Whether chunk commits wait for the disk: on (as the session says), off, or auto
+    /// (PostgreSQL: off unless synchronous_commit is set for the session or role). The
+    /// load's last commit always waits, so success means everything is on disk.
+    #[arg(long, value_enum, default_value_t = SyncCommitArg::On)]
     pub(crate) synchronous_commit: SyncCommitArg,
     /// Skip the ledger row of each chunk: only to measure what exactly-once costs.
     /// Without it a rerun or an ambiguous commit can duplicate rows.
