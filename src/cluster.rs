@@ -428,6 +428,23 @@ rm -rf "$1""#;
         self.wait_ready(Duration::from_secs(60))
     }
 
+    /// Stops the server the way a crash does (`pg_ctl stop -m immediate`): no checkpoint,
+    /// and WAL still in its buffers is lost; [`LocalCluster::start_again`] recovers.
+    pub fn crash(&self) -> Result<()> {
+        let mut c = self.command("pg_ctl");
+        c.arg("stop")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "-w", "-t", "60"]);
+        self.run(c, "pg_ctl stop -m immediate")
+    }
+
+    /// Starts the server again on its data directory and port, after [`LocalCluster::crash`]
+    /// (crash recovery replays the WAL that reached the disk).
+    pub fn start_again(&self) -> Result<()> {
+        self.pg_ctl_start(Duration::from_secs(60))
+    }
+
     /// Stops the server and removes its files; also what `Drop` does.
     pub fn stop(mut self) -> Result<()> {
         self.shutdown()

@@ -85,6 +85,13 @@ impl Flavour {
         }
     }
 
+    /// Whether a transaction can commit without waiting for its WAL to reach the disk
+    /// (`SET LOCAL synchronous_commit = off`). PostgreSQL only: CockroachDB has no such
+    /// setting (its commits are replicated by Raft before they are acknowledged).
+    pub fn has_async_commit(self) -> bool {
+        self == Flavour::Postgres
+    }
+
     /// Asks the server once; callers keep the answer for the connection's lifetime.
     pub fn detect(client: &mut postgres::Client) -> Result<Flavour> {
         let row = client.query_one("SELECT version()", &[])?;

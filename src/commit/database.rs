@@ -2,6 +2,7 @@
 //! ledger row; bad rows isolated, oversized transactions split, lost commits resolved.
 
 use super::control::{PipelineControl, Rejects};
+use super::durability::ASYNC_CHUNK_SQL;
 use super::sink::{encoded_range, ChunkSink};
 use super::statement::{Method, StatementKey, Statements};
 use crate::chunk::Chunk;
@@ -32,6 +33,8 @@ pub(crate) struct CommitTarget {
     pub(crate) connector: Connector,
     /// Total time to keep reconnecting after a lost connection.
     pub(crate) reconnect_timeout: Duration,
+    /// Chunk commits do not wait for the disk (see [`super::durability`]).
+    pub(crate) async_commit: bool,
 }
 
 /// Rows per transaction after the server refused one as too large, shared by the writers.
@@ -311,6 +314,9 @@ impl DatabaseSink<'_> {
         // The COPY's error, when it left the connection out of step.
         let mut refused = None;
         let done = run_transaction(&mut c.client, st.flavour, &t.retry, |tx| {
+            if t.async_commit {
+                tx.batch_execute(ASYNC_CHUNK_SQL)?;
+            }
             if let Some(sql) = &truncate_sql {
                 tx.batch_execute(sql)?;
             }

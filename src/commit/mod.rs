@@ -9,18 +9,23 @@
 //! - a lost connection or an unknown commit outcome: reconnect (bounded in time) and ask the
 //!   ledger whether the piece committed; send it again only if it did not.
 //!
+//! On PostgreSQL chunk commits need not wait for the disk; the load's last commit does
+//! ([`durability`]).
+//!
 //! The [`DryRunSink`] of `--dry-run` only counts what would be sent; the check sink of
 //! `--check` sends everything and commits nothing.
 
 mod check;
 mod control;
 mod database;
+pub(crate) mod durability;
 mod sink;
 mod statement;
 
 pub(crate) use check::{CheckSink, CheckTarget, InOrder};
 pub use control::{PipelineControl, RejectBudget, RejectStore, Rejects};
 pub(crate) use database::{CommitTarget, DatabaseSink, PieceCap};
+pub use durability::SyncCommit;
 pub use sink::{drain, ChunkSink, DryRunSink, DryRunStats};
 pub use statement::Method;
 pub(crate) use statement::Statements;

@@ -1,7 +1,7 @@
 //! What a load is asked to do: inputs, target, dialect, bounds and fault tolerance.
 
 use crate::chunk::ChunkLimits;
-use crate::commit::Method;
+use crate::commit::{Method, SyncCommit};
 use crate::encode::TypeHint;
 use crate::flavour::Flavour;
 use crate::interrupt::Interrupt;
@@ -61,6 +61,8 @@ pub struct LoadConfig {
     /// Drop the empty table's indexes (and on PostgreSQL its keys) for the load and
     /// rebuild them at its end (see `load::indexes`).
     pub defer_indexes: bool,
+    /// Whether chunk commits wait for the disk (the load's last commit always does).
+    pub synchronous_commit: SyncCommit,
     /// Raised from outside (a signal handler) to stop the load between chunks.
     pub interrupt: Interrupt,
     /// `--check`: run the whole load against the real table, bad rows isolated into the
@@ -96,6 +98,7 @@ impl LoadConfig {
             ledger_schema: LedgerSchema::default(),
             type_hint: None,
             defer_indexes: false,
+            synchronous_commit: SyncCommit::On,
             interrupt: Interrupt::new(),
             check: false,
         }

@@ -25,8 +25,8 @@ pub use config::LoadConfig;
 
 use crate::chunk::Chunk;
 use crate::commit::{
-    drain, ChunkSink, CommitTarget, DatabaseSink, DryRunSink, DryRunStats, InOrder, PieceCap,
-    PipelineControl, RejectBudget, RejectStore, Rejects,
+    drain, durability, ChunkSink, CommitTarget, DatabaseSink, DryRunSink, DryRunStats, InOrder,
+    PieceCap, PipelineControl, RejectBudget, RejectStore, Rejects,
 };
 use crate::encode::{encode_chunk, ChunkShape, EncodedChunk};
 use crate::flavour::Flavour;
@@ -42,7 +42,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use crate::commit::Method;
+pub use crate::commit::{Method, SyncCommit};
 pub use crate::connect::Connector;
 pub use crate::encode::TypeHint;
 pub use crate::interrupt::Interrupt;
@@ -223,11 +223,14 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     }
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
-    let (flavour, cfg, capped) = on_control(&connector, budget, |c| {
+    let (flavour, cfg, capped, async_commit) = on_control(&connector, budget, |c| {
         let flavour = Flavour::detect(c)?;
         let mut cfg = cockroach_limits(cfg, flavour, c);
         let capped = cap_workers(&mut cfg, flavour, c);
-        Ok((flavour, cfg, capped))
+        let async_commit = cfg
+            .synchronous_commit
+            .chunks_async(flavour, cfg.ledger, c)?;
+        Ok((flavour, cfg, capped, async_commit))
     })?;
     let cfg = &cfg;
     let table = on_control(&connector, budget, |c| Table::read(c, &cfg.table))?;
@@ -300,6 +303,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         ledger: cfg.ledger,
         connector,
         reconnect_timeout: budget,
+        async_commit,
     };
     let reporter = Reporter::start(counters.clone(), cfg.progress);
     if let Some(asked) = capped {
@@ -354,10 +358,17 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     if let Some(n) = rewritten? {
         counters.rejected.store(n, Relaxed);
     }
-    // Every record is covered: mark the load finished.
+    // Every record is covered: mark the load finished, on PostgreSQL in a commit that
+    // waits for the disk whatever the chunks' commits did (see `commit::durability`).
     let chunks = chunks + target.progress.pieces;
+    let expected_rows = cfg
+        .ledger
+        .then(|| target.progress.rows_loaded + counters.rows.load(Relaxed));
     on_control(&target.connector, budget, |c| {
-        ledger::finish_load(c, schema, &target.load_id, chunks)
+        match flavour.has_async_commit() {
+            true => durability::finish_durably(c, schema, &target.load_id, chunks, expected_rows),
+            false => ledger::finish_load(c, schema, &target.load_id, chunks),
+        }
     })?;
     if let Some(items) = deferred {
         let view = indexes::PlanView::of(&target.statements, &plan.projections);

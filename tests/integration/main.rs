@@ -18,6 +18,7 @@
 //! - `copy_start`: a COPY the server fails before it reads data, and the connection after it.
 //! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
 //! - `ledger_schema`: `--ledger-schema`, and a role without CREATE (the printed DDL).
+//! - `durability`: chunk commits that skip the flush; crashes mid-load and right after.
 //! - `signals`: SIGINT/SIGTERM mid-load and their reruns, a signal while connecting, the worker cap.
 
 mod bank;
@@ -28,6 +29,7 @@ mod cluster;
 mod cockroach;
 mod copy_start;
 mod defer;
+mod durability;
 mod faults;
 mod import;
 mod import_scope;

@@ -1,7 +1,7 @@
 //! `chunkload load` flags and their [`LoadConfig`].
 
 use super::shared::{DialectArgs, InferArgs, LedgerArgs, RetryArgs};
-use chunkload::load::{LoadConfig, Method};
+use chunkload::load::{LoadConfig, Method, SyncCommit};
 use chunkload::report::ProgressMode;
 use clap::Args;
 use std::time::Duration;
@@ -82,6 +82,11 @@ pub(crate) struct LoadArgs {
     /// Recorded in the ledger first, so a rerun after a crash finishes the rebuild.
     #[arg(long)]
     pub(crate) defer_indexes: bool,
+    /// Whether chunk commits wait for the disk: on (as the session says), off, or auto
+    /// (PostgreSQL: off unless synchronous_commit is set for the session or role). The
+    /// load's last commit always waits, so success means everything is on disk.
+    #[arg(long, value_enum, default_value_t = SyncCommitArg::On)]
+    pub(crate) synchronous_commit: SyncCommitArg,
     /// Skip the ledger row of each chunk: only to measure what exactly-once costs.
     /// Without it a rerun or an ambiguous commit can duplicate rows.
     #[arg(long, hide = true)]
@@ -97,6 +102,13 @@ pub(crate) enum MethodArg {
     Copy,
     Insert,
     Upsert,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum SyncCommitArg {
+    Auto,
+    On,
+    Off,
 }
 
 /// `--chunk-bytes`: a count with an optional K, M or G suffix (powers of 1024).
@@ -142,6 +154,11 @@ impl LoadArgs {
         cfg.ledger_schema = self.ledger.schema()?;
         cfg.check = self.check;
         cfg.defer_indexes = self.defer_indexes;
+        cfg.synchronous_commit = match self.synchronous_commit {
+            SyncCommitArg::Auto => SyncCommit::Auto,
+            SyncCommitArg::On => SyncCommit::On,
+            SyncCommitArg::Off => SyncCommit::Off,
+        };
         // --json keeps stdout for JSON; progress still goes to a terminal's stderr.
         cfg.progress = match (self.quiet, self.progress_lines, self.json) {
             (true, _, _) => ProgressMode::Quiet,
