@@ -68,6 +68,7 @@ fn ledger_schema_option_keeps_every_table_there_and_status_resume_forget_use_it(
     let committed = count(&url, "t");
     assert!(committed > 0 && committed < 2_000, "{committed}");
     let in_other = vec![
+        ("other".to_string(), "chunkload_deferred".to_string()),
         ("other".to_string(), "chunkload_ledger".to_string()),
         ("other".to_string(), "chunkload_loads".to_string()),
         ("other".to_string(), "chunkload_rejects".to_string()),

@@ -24,6 +24,8 @@ pub struct Faults {
     pub max_random_cuts: u64,
     /// After forwarding every Nth COMMIT, cut that connection before the reply returns.
     pub cut_after_commit_every: Option<u64>,
+    /// At most this many of those cuts (0: no bound).
+    pub max_commit_cuts: u64,
     /// Seed of the random moments.
     pub seed: u64,
 }
@@ -83,7 +85,9 @@ impl Proxy {
                         c.push(client.try_clone().unwrap());
                         c.push(server.try_clone().unwrap());
                     }
-                    let every = faults.cut_after_commit_every;
+                    let every = faults
+                        .cut_after_commit_every
+                        .map(|n| (n, faults.max_commit_cuts));
                     let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
                     let (commits, cuts, up) = (commits.clone(), cuts.clone(), up.clone());
                     let mute = Arc::new(Mute::default());
@@ -172,7 +176,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, mute: &Mute) {
 fn pump_up(
     mut from: TcpStream,
     mut to: TcpStream,
-    every: Option<u64>,
+    every: Option<(u64, u64)>,
     commits: &AtomicU64,
     cuts: &AtomicU64,
     up: &AtomicU64,
@@ -186,8 +190,11 @@ fn pump_up(
                 up.fetch_add(n as u64, SeqCst);
                 let has_commit =
                     every.is_some() && buf[..n].windows(COMMIT_MSG.len()).any(|w| w == COMMIT_MSG);
-                let cut =
-                    has_commit && (commits.fetch_add(1, SeqCst) + 1) % every.unwrap_or(1) == 0;
+                let cut = has_commit
+                    && every.is_some_and(|(every, max)| {
+                        let n = commits.fetch_add(1, SeqCst) + 1;
+                        n % every == 0 && (max == 0 || n / every <= max)
+                    });
                 if cut {
                     // The server gets the COMMIT and commits; its answer never reaches
                     // the client: an ambiguous commit.
