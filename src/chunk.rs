@@ -341,6 +341,19 @@ impl<'a> RecordRef<'a> {
         (!s.null).then(|| &self.values()[s.start..s.end])
     }
 
+    /// The fields picked by `proj` (field indexes), in that order; `None` is NULL. The
+    /// record's spans are looked up once, not once per field.
+    pub fn project<'p>(&self, proj: &'p [usize]) -> impl Iterator<Item = Option<&'a [u8]>> + 'p
+    where
+        'a: 'p,
+    {
+        let (spans, values) = (self.spans(), self.values());
+        proj.iter().map(move |&j| {
+            let s = spans[j];
+            (!s.null).then(|| &values[s.start..s.end])
+        })
+    }
+
     /// All fields in order; `None` is NULL.
     pub fn fields(&self) -> impl Iterator<Item = Option<&'a [u8]>> + 'a {
         let values = self.values();

@@ -74,7 +74,7 @@ fn encode_all(
     let proj = &shape.projections[chunk.file_index];
     for i in 0..chunk.batch.len() {
         let rec = chunk.batch.record(i);
-        if let Err(e) = encoder.encode_row(proj.iter().map(|&j| rec.field(j)), i as u32, rows) {
+        if let Err(e) = encoder.encode_row(rec.project(proj), i as u32, rows) {
             if e.deferred {
                 return false;
             }

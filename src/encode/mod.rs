@@ -22,6 +22,7 @@ mod chunked;
 pub mod column;
 pub mod copy;
 mod datetime;
+mod direct;
 mod fast;
 pub mod insert;
 mod interval;
@@ -419,6 +420,10 @@ fn check_null(col: &Column, i: usize) -> Result<(), FieldError> {
 /// Appends the binary value of `v` when the fast path is certain of it (see `fast`);
 /// `false`, with `buf` as before, when the server must convert it.
 fn fast_binary(ty: ColumnType, v: &[u8], buf: &mut Vec<u8>) -> bool {
+    // The common types: admission and conversion in one pass.
+    if let Some(ok) = direct::encode(ty, v, buf) {
+        return ok;
+    }
     if !fast::certain(ty, v) {
         return false;
     }
