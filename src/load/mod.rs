@@ -24,7 +24,7 @@ use crate::commit::{
     drain, ChunkSink, CommitTarget, DatabaseSink, DryRunSink, DryRunStats, PieceCap,
     PipelineControl, RejectBudget, RejectStore, Rejects,
 };
-use crate::encode::{encode_chunk, ChunkShape, EncodedChunk};
+use crate::encode::{encode_chunk_into, ChunkShape, EncodedChunk, Recycler};
 use crate::flavour::Flavour;
 use crate::ledger::{self, Progress};
 use crate::report::{Counters, ProgressMode, RejectWriter, Reporter, Summary};
@@ -162,6 +162,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
         rejects: &rejects,
         control: &control,
         reporter: &reporter,
+        pool: None,
     };
     let shape = chunk_shape(cfg, &plan);
     let (chunks, bytes) = pipeline(cfg.workers, reader, &shape, &control, false, |_| {
@@ -277,6 +278,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         rejects: &rejects,
         control: &control,
         reporter: &reporter,
+        pool: None,
     };
     let warn_reconnects = cfg.progress != ProgressMode::Quiet;
     let (chunks, bytes) = pipeline(cfg.workers, reader, &shape, &control, truncate, |w| {
@@ -476,7 +478,7 @@ impl Finished<'_> {
 /// source bytes read. Errors stop the load through `control`.
 fn pipeline<S: ChunkSink>(
     workers: usize,
-    reader: ChunkReader<'_>,
+    mut reader: ChunkReader<'_>,
     shape: &ChunkShape,
     control: &PipelineControl,
     truncate: bool,
@@ -484,6 +486,15 @@ fn pipeline<S: ChunkSink>(
 ) -> (u64, u64) {
     let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(workers);
     let (encoded_tx, encoded_rx) = crossbeam_channel::bounded::<EncodedChunk>(1);
+    // A chunk done with gives its buffers back: batches to the reader, encoded rows to the
+    // encoders. The pools are small, so memory stays bounded by the chunks in flight.
+    let (batch_tx, batch_rx) = crossbeam_channel::bounded(2);
+    let (rows_tx, rows_rx) = crossbeam_channel::bounded(2);
+    let recycler = Recycler {
+        batches: batch_tx,
+        rows: rows_tx,
+    };
+    reader.pool = Some(batch_rx);
     std::thread::scope(|s| {
         let reading = s.spawn(move || reader.read_all(chunk_tx));
         let encoding = s.spawn(move || {
@@ -491,7 +502,9 @@ fn pipeline<S: ChunkSink>(
                 if control.aborted() {
                     return;
                 }
-                let _ = encoded_tx.send(encode_chunk(shape, chunk));
+                let rows = rows_rx.try_recv().unwrap_or_default();
+                let recycle = Some(recycler.clone());
+                let _ = encoded_tx.send(encode_chunk_into(shape, chunk, rows, recycle));
             });
             drop(encoded_tx);
         });
