@@ -9,7 +9,9 @@
 //! Memory is bounded by the chunks in flight, whatever the size of the input: the one the
 //! reader fills, `workers` queued for encoding, one per encoder thread, one encoded and
 //! waiting, and one per writer, i.e. about `(2 × workers + encoder threads + 2)` chunks.
-//! An encoded chunk keeps only its raw bytes and positions besides the encoded rows.
+//! An encoded chunk keeps only its raw bytes and positions besides the encoded rows; once
+//! done with, its buffers go back to the reader and the encoders (pools of two each) to be
+//! refilled instead of allocated again.
 //! Chunks commit out of order; the ledger (see [`crate::ledger`]) makes each commit
 //! exactly once, so a rerun after any interruption sends only what is missing.
 
