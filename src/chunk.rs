@@ -217,12 +217,22 @@ impl RecordBatch {
     /// are all about the same size, so the next one then fills without reallocating
     /// (growing from empty copied each 4 MiB chunk about twice over).
     fn with_capacity_of(like: &RecordBatch) -> Self {
-        RecordBatch {
-            raw: Vec::with_capacity(like.raw.len()),
-            data: Vec::with_capacity(like.data.len()),
-            spans: Vec::with_capacity(like.spans.len()),
-            recs: Vec::with_capacity(like.recs.len()),
+        let mut b = RecordBatch::default();
+        b.reserve_like(like);
+        b
+    }
+
+    /// Makes room for as much as `like` holds and an eighth more (the next chunk is
+    /// rarely exactly as large: without slack every other one grew once, copying itself),
+    /// in a batch that may have it already (recycled).
+    fn reserve_like(&mut self, like: &RecordBatch) {
+        fn room<T>(v: &mut Vec<T>, like: usize) {
+            v.reserve((like + like / 8).saturating_sub(v.len()));
         }
+        room(&mut self.raw, like.raw.len());
+        room(&mut self.data, like.data.len());
+        room(&mut self.spans, like.spans.len());
+        room(&mut self.recs, like.recs.len());
     }
 
     /// Appends a copy of `rec`.
@@ -336,6 +346,19 @@ impl<'a> RecordRef<'a> {
     pub fn field(&self, j: usize) -> Option<&'a [u8]> {
         let s = self.spans()[j];
         (!s.null).then(|| &self.values()[s.start..s.end])
+    }
+
+    /// The fields picked by `proj` (field indexes), in that order; `None` is NULL. The
+    /// record's spans are looked up once, not once per field.
+    pub fn project<'p>(&self, proj: &'p [usize]) -> impl Iterator<Item = Option<&'a [u8]>> + 'p
+    where
+        'a: 'p,
+    {
+        let (spans, values) = (self.spans(), self.values());
+        proj.iter().map(move |&j| {
+            let s = spans[j];
+            (!s.null).then(|| &values[s.start..s.end])
+        })
     }
 
     /// All fields in order; `None` is NULL.
@@ -454,6 +477,7 @@ pub struct ChunkStream<R: Read> {
     header: Option<Vec<String>>,
     coverage: Coverage,
     skipped: u64,
+    pool: Option<crossbeam_channel::Receiver<RecordBatch>>,
 }
 
 impl<R: Read> ChunkStream<R> {
@@ -479,6 +503,7 @@ impl<R: Read> ChunkStream<R> {
             header,
             coverage: Coverage::default(),
             skipped: 0,
+            pool: None,
         })
     }
 
@@ -525,12 +550,26 @@ impl<R: Read> ChunkStream<R> {
         self.next_seq
     }
 
+    /// Takes the next batches from `pool` (batches of chunks done with) instead of
+    /// allocating them.
+    pub fn recycle_from(&mut self, pool: crossbeam_channel::Receiver<RecordBatch>) {
+        self.pool = Some(pool);
+    }
+
     fn take(&mut self, oversized: bool) -> Chunk {
         // After a lone oversized record, start small again.
-        let fresh = if oversized {
-            RecordBatch::default()
-        } else {
-            RecordBatch::with_capacity_of(&self.batch)
+        let recycled = match oversized {
+            true => None,
+            false => self.pool.as_ref().and_then(|p| p.try_recv().ok()),
+        };
+        let fresh = match recycled {
+            Some(mut b) => {
+                b.clear();
+                b.reserve_like(&self.batch);
+                b
+            }
+            None if oversized => RecordBatch::default(),
+            None => RecordBatch::with_capacity_of(&self.batch),
         };
         let batch = std::mem::replace(&mut self.batch, fresh);
         let seq = self.next_seq;

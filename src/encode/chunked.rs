@@ -2,7 +2,7 @@
 //! kept apart with their place in the input.
 
 use super::{Column, EncodedRows, Encoder, Format};
-use crate::chunk::Chunk;
+use crate::chunk::{Chunk, RecordBatch};
 use crate::{Error, Location};
 use std::sync::Arc;
 
@@ -25,6 +25,16 @@ pub struct ChunkShape {
     pub hint: Option<TypeHint>,
 }
 
+/// Where a finished chunk's buffers go back to, to be refilled instead of allocated:
+/// the record batch to the reader, the encoded rows to the encoders.
+#[derive(Clone)]
+pub struct Recycler {
+    /// Record batches for the reader.
+    pub batches: crossbeam_channel::Sender<RecordBatch>,
+    /// Encoded-row buffers for the encoders.
+    pub rows: crossbeam_channel::Sender<EncodedRows>,
+}
+
 /// A chunk and its encoded rows; rows that failed conversion are listed apart.
 pub struct EncodedChunk {
     /// The source chunk: raw records and positions, for rejects and error messages.
@@ -36,12 +46,36 @@ pub struct EncodedChunk {
     /// The fast path was not certain of some value, so the whole chunk is encoded as
     /// text for the server's parser (COPY text, text parameters).
     pub fallback: bool,
+    /// Takes the buffers back once the chunk is done with (dropped).
+    pub recycle: Option<Recycler>,
+}
+
+impl Drop for EncodedChunk {
+    fn drop(&mut self) {
+        if let Some(r) = self.recycle.take() {
+            // A full pool (or a reader gone) just frees them.
+            let _ = r.batches.try_send(std::mem::take(&mut self.chunk.batch));
+            let _ = r.rows.try_send(std::mem::take(&mut self.rows));
+        }
+    }
 }
 
 /// Encodes every record of `chunk`; its parsed fields are dropped afterwards, its raw
 /// bytes kept.
-pub fn encode_chunk(shape: &ChunkShape, mut chunk: Chunk) -> EncodedChunk {
-    let mut rows = EncodedRows::with_capacity(chunk.bytes(), chunk.rows(), shape.columns.len());
+pub fn encode_chunk(shape: &ChunkShape, chunk: Chunk) -> EncodedChunk {
+    encode_chunk_into(shape, chunk, EncodedRows::new(), None)
+}
+
+/// [`encode_chunk`] into the buffers of `rows` (an earlier chunk's, cleared here); the
+/// result gives its buffers to `recycle` when dropped.
+pub fn encode_chunk_into(
+    shape: &ChunkShape,
+    mut chunk: Chunk,
+    mut rows: EncodedRows,
+    recycle: Option<Recycler>,
+) -> EncodedChunk {
+    rows.clear();
+    rows.reserve_for(chunk.bytes(), chunk.rows(), shape.columns.len());
     let mut bad = Vec::new();
     let mut fallback = false;
     if !encode_all(shape, shape.format, &chunk, &mut rows, &mut bad) {
@@ -59,6 +93,7 @@ pub fn encode_chunk(shape: &ChunkShape, mut chunk: Chunk) -> EncodedChunk {
         rows,
         bad,
         fallback,
+        recycle,
     }
 }
 
@@ -74,7 +109,7 @@ fn encode_all(
     let proj = &shape.projections[chunk.file_index];
     for i in 0..chunk.batch.len() {
         let rec = chunk.batch.record(i);
-        if let Err(e) = encoder.encode_row(proj.iter().map(|&j| rec.field(j)), i as u32, rows) {
+        if let Err(e) = encoder.encode_row(rec.project(proj), i as u32, rows) {
             if e.deferred {
                 return false;
             }

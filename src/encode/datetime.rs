@@ -7,14 +7,14 @@ pub(super) const USECS_PER_SEC: i64 = 1_000_000;
 pub(super) const USECS_PER_MINUTE: i64 = 60 * USECS_PER_SEC;
 pub(super) const USECS_PER_HOUR: i64 = 60 * USECS_PER_MINUTE;
 pub(super) const USECS_PER_DAY: i64 = 24 * USECS_PER_HOUR;
-const POSTGRES_EPOCH_JDATE: i64 = 2_451_545;
+pub(super) const POSTGRES_EPOCH_JDATE: i64 = 2_451_545;
 /// Julian day 0 is the first valid date; dates end before this Julian day.
 const DATE_END_JULIAN: i64 = 2_147_483_494;
 const MIN_TIMESTAMP: i64 = -211_813_488_000_000_000;
 const END_TIMESTAMP: i64 = 9_223_371_331_200_000_000;
 
 /// PostgreSQL's `date2j`: Julian day of a proleptic Gregorian date (astronomical year).
-fn date2j(y: i64, m: i64, d: i64) -> i64 {
+pub(super) fn date2j(y: i64, m: i64, d: i64) -> i64 {
     let (y, m) = if m > 2 {
         (y + 4800, m + 1)
     } else {
@@ -31,7 +31,7 @@ fn is_leap(y: i64) -> bool {
     y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
 }
 
-fn days_in_month(y: i64, m: i64) -> i64 {
+pub(super) fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         2 if is_leap(y) => 29,
         2 => 28,

@@ -22,12 +22,13 @@ mod chunked;
 pub mod column;
 pub mod copy;
 mod datetime;
+mod direct;
 mod fast;
 pub mod insert;
 mod interval;
 mod numeric;
 mod scalar;
-pub use chunked::{encode_chunk, ChunkShape, EncodedChunk, TypeHint};
+pub use chunked::{encode_chunk, encode_chunk_into, ChunkShape, EncodedChunk, Recycler, TypeHint};
 
 pub use column::{Column, ColumnType};
 
@@ -144,13 +145,21 @@ impl EncodedRows {
     /// Room for `rows` rows of `ncols` fields from about `source_bytes` of CSV, so a
     /// chunk's buffers are allocated once instead of grown by doubling.
     pub fn with_capacity(source_bytes: usize, rows: usize, ncols: usize) -> EncodedRows {
-        EncodedRows {
-            buf: Vec::with_capacity(source_bytes + rows * (2 + 4 * ncols)),
-            ends: Vec::with_capacity(rows),
-            spans: Vec::with_capacity(rows * ncols),
-            sources: Vec::with_capacity(rows),
-            ..EncodedRows::default()
-        }
+        let mut r = EncodedRows::default();
+        r.reserve_for(source_bytes, rows, ncols);
+        r
+    }
+
+    /// Makes room as [`EncodedRows::with_capacity`] does, in buffers that may already
+    /// have it (recycled from an earlier chunk).
+    pub fn reserve_for(&mut self, source_bytes: usize, rows: usize, ncols: usize) {
+        self.buf
+            .reserve((source_bytes + rows * (2 + 4 * ncols)).saturating_sub(self.buf.len()));
+        self.ends.reserve(rows.saturating_sub(self.ends.len()));
+        self.spans
+            .reserve((rows * ncols).saturating_sub(self.spans.len()));
+        self.sources
+            .reserve(rows.saturating_sub(self.sources.len()));
     }
 
     /// Forgets the rows, keeping the allocations.
@@ -419,6 +428,10 @@ fn check_null(col: &Column, i: usize) -> Result<(), FieldError> {
 /// Appends the binary value of `v` when the fast path is certain of it (see `fast`);
 /// `false`, with `buf` as before, when the server must convert it.
 fn fast_binary(ty: ColumnType, v: &[u8], buf: &mut Vec<u8>) -> bool {
+    // The common types: admission and conversion in one pass.
+    if let Some(ok) = direct::encode(ty, v, buf) {
+        return ok;
+    }
     if !fast::certain(ty, v) {
         return false;
     }

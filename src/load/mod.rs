@@ -9,7 +9,9 @@
 //! Memory is bounded by the chunks in flight, whatever the size of the input: the one the
 //! reader fills, `workers` queued for encoding, one per encoder thread, one encoded and
 //! waiting, and one per writer, i.e. about `(2 × workers + encoder threads + 2)` chunks.
-//! An encoded chunk keeps only its raw bytes and positions besides the encoded rows.
+//! An encoded chunk keeps only its raw bytes and positions besides the encoded rows; once
+//! done with, its buffers go back to the reader and the encoders (pools of two each) to be
+//! refilled instead of allocated again.
 //! Chunks commit out of order; the ledger (see [`crate::ledger`]) makes each commit
 //! exactly once, so a rerun after any interruption sends only what is missing.
 //! `--defer-indexes` drops the empty table's indexes and keys before the pipeline and
@@ -28,7 +30,7 @@ use crate::commit::{
     drain, durability, ChunkSink, CommitTarget, DatabaseSink, DryRunSink, DryRunStats, InOrder,
     PieceCap, PipelineControl, RejectBudget, RejectStore, Rejects,
 };
-use crate::encode::{encode_chunk, ChunkShape, EncodedChunk};
+use crate::encode::{encode_chunk_into, ChunkShape, EncodedChunk, Recycler};
 use crate::flavour::Flavour;
 use crate::ledger::{self, Progress};
 use crate::report::{Counters, ProgressMode, RejectWriter, Reporter, Summary};
@@ -171,6 +173,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
         rejects: &rejects,
         control: &control,
         reporter: &reporter,
+        pool: None,
     };
     let shape = chunk_shape(cfg, &plan);
     let (chunks, bytes) = pipeline(cfg.workers, reader, &shape, &control, false, false, |_| {
@@ -321,6 +324,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         rejects: &rejects,
         control: &control,
         reporter: &reporter,
+        pool: None,
     };
     let warn_reconnects = cfg.progress != ProgressMode::Quiet;
     let (chunks, bytes) = pipeline(
@@ -568,7 +572,7 @@ impl Finished<'_> {
 #[allow(clippy::too_many_arguments)]
 fn pipeline<S: ChunkSink>(
     workers: usize,
-    reader: ChunkReader<'_>,
+    mut reader: ChunkReader<'_>,
     shape: &ChunkShape,
     control: &PipelineControl,
     truncate: bool,
@@ -577,6 +581,15 @@ fn pipeline<S: ChunkSink>(
 ) -> (u64, u64) {
     let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(workers);
     let (encoded_tx, encoded_rx) = crossbeam_channel::bounded::<EncodedChunk>(1);
+    // A chunk done with gives its buffers back: batches to the reader, encoded rows to the
+    // encoders. The pools are small, so memory stays bounded by the chunks in flight.
+    let (batch_tx, batch_rx) = crossbeam_channel::bounded(2);
+    let (rows_tx, rows_rx) = crossbeam_channel::bounded(2);
+    let recycler = Recycler {
+        batches: batch_tx,
+        rows: rows_tx,
+    };
+    reader.pool = Some(batch_rx);
     std::thread::scope(|s| {
         let reading = s.spawn(move || reader.read_all(chunk_tx));
         let encoding = s.spawn(move || {
@@ -584,7 +597,9 @@ fn pipeline<S: ChunkSink>(
                 if control.aborted() {
                     return;
                 }
-                let _ = encoded_tx.send(encode_chunk(shape, chunk));
+                let rows = rows_rx.try_recv().unwrap_or_default();
+                let recycle = Some(recycler.clone());
+                let _ = encoded_tx.send(encode_chunk_into(shape, chunk, rows, recycle));
             });
             drop(encoded_tx);
         });

@@ -3,7 +3,7 @@
 
 use super::config::LoadConfig;
 use super::plan::OpenReader;
-use crate::chunk::{Chunk, ChunkStream, Coverage};
+use crate::chunk::{Chunk, ChunkStream, Coverage, RecordBatch};
 use crate::commit::{PipelineControl, Rejects};
 use crate::ledger::Progress;
 use crate::report::{Counters, Reporter};
@@ -30,6 +30,8 @@ pub(crate) struct ChunkReader<'a> {
     pub(crate) rejects: &'a Rejects,
     pub(crate) control: &'a PipelineControl,
     pub(crate) reporter: &'a Reporter,
+    /// Record batches of chunks done with, to refill.
+    pub(crate) pool: Option<crossbeam_channel::Receiver<RecordBatch>>,
 }
 
 impl ChunkReader<'_> {
@@ -62,6 +64,9 @@ impl ChunkReader<'_> {
                 }
             };
             let mut stream = ChunkStream::new(rdr, cfg.effective_limits(), fi, seq)?;
+            if let Some(pool) = &self.pool {
+                stream.recycle_from(pool.clone());
+            }
             stream.reader_mut().set_expected_fields(self.widths[fi]);
             if seekable {
                 if let Some(at) = self.seek_past_covered(&mut stream, fi)? {

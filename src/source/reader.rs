@@ -384,6 +384,28 @@ impl<R: Read> RecordReader<R> {
     /// Reads one record (header or data) into `rec` without the field-count check.
     fn read_raw(&mut self, rec: &mut Record, number: u64) -> Result<Got> {
         let byte = self.bytes_read();
+        let unread = &self.buf[self.pos..self.end];
+        if let Some(line) = self
+            .scanner
+            .plain_line(unread, &self.dialect, &mut rec.spans)
+        {
+            // The common record, scanned and split in one pass.
+            let raw = line.content + 1;
+            rec.pos = Position {
+                line: self.line,
+                byte,
+                record: number,
+            };
+            rec.raw.clear();
+            rec.raw.extend_from_slice(&unread[..raw]);
+            rec.in_raw = true;
+            self.pos += raw;
+            self.line += 1;
+            if line.ascii {
+                return Ok(Got::Ok);
+            }
+            return Ok(self.check_utf8(rec));
+        }
         let Some(scan) = self.scan()? else {
             return Ok(Got::Eof);
         };
@@ -437,17 +459,22 @@ impl<R: Read> RecordReader<R> {
         if rec.raw.is_ascii() {
             return Ok(Got::Ok);
         }
+        Ok(self.check_utf8(rec))
+    }
+
+    fn check_utf8(&self, rec: &Record) -> Got {
+        let (pos, byte) = (rec.pos, rec.pos.byte);
         if let Err(e) = std::str::from_utf8(&rec.raw) {
-            return Ok(Got::Bad(self.parse_error(
+            return Got::Bad(self.parse_error(
                 pos,
                 format!(
                     "invalid UTF-8 at byte {}{}",
                     byte + e.valid_up_to() as u64,
                     compressed_hint(byte, &rec.raw)
                 ),
-            )));
+            ));
         }
-        Ok(Got::Ok)
+        Got::Ok
     }
 }
 

@@ -195,6 +195,116 @@ impl Scanner {
         Step::Record(scan)
     }
 }
+/// What [`Scanner::plain_line`] found: a record of one line without quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PlainLine {
+    /// Length without the `\n`.
+    pub(crate) content: usize,
+    /// Every byte is ASCII.
+    pub(crate) ascii: bool,
+}
+
+impl Scanner {
+    /// The common record in one pass: when `rec` (the unread bytes, a record's start)
+    /// holds a line ending in `\n` with no quote and no carriage return before it, and
+    /// lines end in `\n`, splits it into `spans` as [`split_plain`] would and returns its
+    /// extent. `None` otherwise (a quote, a `\r`, no `\n` in `rec`): [`Scanner::scan`] then
+    /// reads the record from its start, `spans` is to be overwritten.
+    pub(crate) fn plain_line(
+        &mut self,
+        rec: &[u8],
+        d: &Dialect,
+        spans: &mut Vec<Span>,
+    ) -> Option<PlainLine> {
+        if self.i != 0 || !matches!(self.eol, Eol::Unknown | Eol::Nl) {
+            return None;
+        }
+        spans.clear();
+        let found = plain_line(rec, d, spans)?;
+        self.eol = Eol::Nl;
+        Some(found)
+    }
+}
+
+/// The fields of one `\n`-terminated line without quotes or `\r`, 16 bytes at a time.
+fn plain_line(rec: &[u8], d: &Dialect, spans: &mut Vec<Span>) -> Option<PlainLine> {
+    let (delim, q) = (d.delimiter, d.quote);
+    let mut start = 0;
+    let mut high = 0u8;
+    let field = |start: &mut usize, k: usize, spans: &mut Vec<Span>| {
+        spans.push(Span {
+            start: *start,
+            end: k,
+            null: is_null(&rec[*start..k], &d.null),
+        });
+        *start = k + 1;
+    };
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    while i + 16 <= rec.len() {
+        // SAFETY: SSE2 is part of x86_64; the load reads rec[i..i + 16], in bounds.
+        let (delims, special, nonascii) = unsafe { block16(rec.as_ptr().add(i), delim, q) };
+        if special != 0 {
+            let k = special.trailing_zeros() as usize;
+            let before = (1u32 << k) - 1;
+            if rec[i + k] != b'\n' {
+                return None;
+            }
+            let mut m = delims & before;
+            while m != 0 {
+                field(&mut start, i + m.trailing_zeros() as usize, spans);
+                m &= m - 1;
+            }
+            field(&mut start, i + k, spans);
+            let ascii = high & 0x80 == 0 && nonascii & before == 0;
+            return Some(PlainLine {
+                content: i + k,
+                ascii,
+            });
+        }
+        let mut m = delims;
+        while m != 0 {
+            field(&mut start, i + m.trailing_zeros() as usize, spans);
+            m &= m - 1;
+        }
+        high |= (nonascii != 0) as u8 * 0x80;
+        i += 16;
+    }
+    while i < rec.len() {
+        let c = rec[i];
+        if c == delim {
+            field(&mut start, i, spans);
+        } else if c == b'\n' {
+            field(&mut start, i, spans);
+            return Some(PlainLine {
+                content: i,
+                ascii: high & 0x80 == 0,
+            });
+        } else if c == q || c == b'\r' {
+            return None;
+        }
+        high |= c;
+        i += 1;
+    }
+    None
+}
+
+/// Bit masks of one 16-byte block: delimiters, line ends or quotes, non-ASCII bytes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn block16(p: *const u8, delim: u8, q: u8) -> (u32, u32, u32) {
+    use std::arch::x86_64::*;
+    let v = _mm_loadu_si128(p as *const __m128i);
+    let eq = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+    let delims = _mm_movemask_epi8(eq(delim)) as u32;
+    let special = _mm_or_si128(_mm_or_si128(eq(q), eq(b'\n')), eq(b'\r'));
+    (
+        delims,
+        _mm_movemask_epi8(special) as u32,
+        _mm_movemask_epi8(v) as u32,
+    )
+}
+
 /// Bytes checked one by one before handing over to `memchr`: fields are usually short,
 /// and for them a plain loop beats the set-up cost of the vectorised search.
 const SHORT: usize = 16;
@@ -332,6 +442,72 @@ pub(crate) fn split_quoted(line: &[u8], d: &Dialect, out: &mut Vec<u8>, spans: &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass line agrees with scan + split on every prefix of random lines: same
+    /// extent, same spans, and `None` exactly where the scan sees a quote or a `\r`
+    /// first, or no line end.
+    #[test]
+    fn plain_line_agrees_with_scan_and_split() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        const BYTES: &[u8] = b"ab,,,,xy\n\n\"\r;NA\xc3\xa9 0123456789";
+        for null in [&b""[..], b"NA"] {
+            let d = Dialect {
+                null: null.to_vec(),
+                ..Dialect::default()
+            };
+            for _ in 0..20_000 {
+                let len = (next() % 70) as usize;
+                let mut line: Vec<u8> = (0..len)
+                    .map(|_| match BYTES[(next() % BYTES.len() as u64) as usize] {
+                        // Rare: most random lines should get past the first block.
+                        b'\n' | b'"' | b'\r' if next() % 8 != 0 => b'x',
+                        b => b,
+                    })
+                    .collect();
+                if next() % 2 == 0 {
+                    line.push(b'\n');
+                }
+                let mut fast = Scanner::new(b'"', b'"');
+                let mut spans = Vec::new();
+                let got = fast.plain_line(&line, &d, &mut spans);
+                let mut slow = Scanner::new(b'"', b'"');
+                let want = match slow.scan(&line, false) {
+                    Step::Record(r)
+                        if !r.saw_quote
+                            && r.eol_err.is_none()
+                            && r.raw == r.content + 1
+                            && line[r.content] == b'\n' =>
+                    {
+                        let mut want_spans = Vec::new();
+                        split_plain(&line[..r.content], &d, &mut want_spans);
+                        assert_eq!(spans, want_spans, "{:?}", String::from_utf8_lossy(&line));
+                        Some(PlainLine {
+                            content: r.content,
+                            ascii: line[..r.content].is_ascii(),
+                        })
+                    }
+                    _ => None,
+                };
+                assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&line));
+                if got.is_some() {
+                    assert_eq!(fast.eol(), Eol::Nl);
+                }
+            }
+        }
+        // A file whose lines end in \r\n never takes the one-pass path.
+        let mut s = Scanner::new(b'"', b'"');
+        assert!(matches!(s.scan(b"a\r\n", false), Step::Record(_)));
+        assert_eq!(
+            s.plain_line(b"b\n", &Dialect::default(), &mut Vec::new()),
+            None
+        );
+    }
 
     /// Scans all of `input` in one call per record.
     fn whole(input: &[u8], q: u8, e: u8) -> Vec<Scan> {
