@@ -86,6 +86,7 @@ fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         rejects: &rejects,
         control: &control,
         reporter: &reporter,
+        pool: None,
     };
     // One transaction sees its chunks in file order: the later of two equal keys fails.
     let ordered = flavour == Flavour::Postgres;
