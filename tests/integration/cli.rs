@@ -467,7 +467,11 @@ fn cli_json_error_object_on_stdout() {
     assert_eq!(e["exit_code"], 3, "{v}");
     assert_eq!(e["kind"], "convert", "{v}");
     assert_eq!(e["status"], "partial", "{v}");
-    assert_eq!(e["rows_committed"], 2, "{v}");
+    // The chunks before the bad one are encoded in parallel and may reach the one writer
+    // after it: what the error counts is what the table holds.
+    let committed = e["rows_committed"].as_i64().unwrap();
+    assert!(committed <= 2, "{v}");
+    assert_eq!(crate::support::count(&url, "t"), committed, "{v}");
     assert_eq!(e["location"]["line"], 4, "{v}");
     assert_eq!(e["location"]["column"], "n", "{v}");
     assert!(e["location"]["file"].as_str().unwrap().ends_with("bad.csv"));

@@ -24,8 +24,9 @@ pub struct Faults {
     pub max_random_cuts: u64,
     /// After forwarding every Nth COMMIT, cut that connection before the reply returns.
     pub cut_after_commit_every: Option<u64>,
-    /// At most this many of those cuts (0: no bound).
-    pub max_commit_cuts: u64,
+    /// Count only the COMMITs of transactions that sent a COPY (a chunk's), not those of
+    /// the load's bookkeeping.
+    pub only_after_copy: bool,
     /// Seed of the random moments.
     pub seed: u64,
 }
@@ -87,7 +88,7 @@ impl Proxy {
                     }
                     let every = faults
                         .cut_after_commit_every
-                        .map(|n| (n, faults.max_commit_cuts));
+                        .map(|n| (n, faults.only_after_copy));
                     let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
                     let (commits, cuts, up) = (commits.clone(), cuts.clone(), up.clone());
                     let mute = Arc::new(Mute::default());
@@ -176,25 +177,27 @@ fn pump(mut from: TcpStream, mut to: TcpStream, mute: &Mute) {
 fn pump_up(
     mut from: TcpStream,
     mut to: TcpStream,
-    every: Option<(u64, u64)>,
+    every: Option<(u64, bool)>,
     commits: &AtomicU64,
     cuts: &AtomicU64,
     up: &AtomicU64,
     mute: &Mute,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
+    let mut copied = false;
     loop {
         match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 up.fetch_add(n as u64, SeqCst);
+                copied |= buf[..n].windows(5).any(|w| w == b"COPY ");
                 let has_commit =
                     every.is_some() && buf[..n].windows(COMMIT_MSG.len()).any(|w| w == COMMIT_MSG);
-                let cut = has_commit
-                    && every.is_some_and(|(every, max)| {
-                        let n = commits.fetch_add(1, SeqCst) + 1;
-                        n % every == 0 && (max == 0 || n / every <= max)
-                    });
+                let counted = has_commit && every.is_some_and(|(_, only)| copied || !only);
+                copied &= !has_commit;
+                let cut = counted
+                    && every
+                        .is_some_and(|(every, _)| (commits.fetch_add(1, SeqCst) + 1) % every == 0);
                 if cut {
                     // The server gets the COMMIT and commits; its answer never reaches
                     // the client: an ambiguous commit.

@@ -333,7 +333,7 @@ pub fn cutting_proxy(random_cuts: u64, commit_every: u64, seed: u64) -> Proxy {
             random_every_ms: Some((150, 600)),
             max_random_cuts: random_cuts,
             cut_after_commit_every: Some(commit_every),
-            max_commit_cuts: 0,
+            only_after_copy: false,
             seed,
         },
     )
