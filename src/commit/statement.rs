@@ -79,7 +79,14 @@ impl Statements {
             },
             _ => encode::insert::Conflict::None,
         };
-        encode::insert::insert_sql(&self.table.qualified(), &self.columns, rows, &conflict)
+        let postgres = self.flavour == Flavour::Postgres;
+        encode::insert::insert_sql(
+            &self.table.qualified(),
+            &self.columns,
+            rows,
+            &conflict,
+            postgres,
+        )
     }
 
     /// The SQL the first chunk sends (shown by `--dry-run`).

@@ -94,6 +94,41 @@ pub fn params<'a>(rows: &'a EncodedRows, select: &[usize]) -> Vec<RawParam<'a>> 
     v
 }
 
+/// The typmod of an `interval` restricted to fields (`interval year to month`,
+/// `interval day to second(3)`, as `format_type` prints it): PostgreSQL's
+/// `INTERVAL_TYPMOD(precision, range)`, the range a mask of datetime.h's field bits.
+/// `None` for a plain interval (or only a precision), whose input needs no typmod.
+pub fn interval_typmod(type_name: &str) -> Option<i32> {
+    const MONTH: i32 = 1 << 1;
+    const YEAR: i32 = 1 << 2;
+    const DAY: i32 = 1 << 3;
+    const HOUR: i32 = 1 << 10;
+    const MINUTE: i32 = 1 << 11;
+    const SECOND: i32 = 1 << 12;
+    let rest = type_name.strip_prefix("interval ")?;
+    let (fields, precision) = match rest.split_once('(') {
+        Some((f, p)) => (f.trim(), p.strip_suffix(')')?.trim().parse::<i32>().ok()?),
+        None => (rest.trim(), 0xFFFF),
+    };
+    let range = match fields {
+        "year" => YEAR,
+        "month" => MONTH,
+        "day" => DAY,
+        "hour" => HOUR,
+        "minute" => MINUTE,
+        "second" => SECOND,
+        "year to month" => YEAR | MONTH,
+        "day to hour" => DAY | HOUR,
+        "day to minute" => DAY | HOUR | MINUTE,
+        "day to second" => DAY | HOUR | MINUTE | SECOND,
+        "hour to minute" => HOUR | MINUTE,
+        "hour to second" => HOUR | MINUTE | SECOND,
+        "minute to second" => MINUTE | SECOND,
+        _ => return None,
+    };
+    Some(((range & 0x7FFF) << 16) | (precision & 0xFFFF))
+}
+
 /// The type of `type_name` (as `format_type` prints it) without its typmod: the INSERT's
 /// assignment then applies the typmod as `COPY` does (`value too long` for `varchar(5)[]`,
 /// a length error for `bit(3)`), where an explicit cast would truncate or pad silently.
@@ -137,6 +172,7 @@ pub fn insert_sql(
     columns: &[Column],
     rows: usize,
     conflict: &Conflict,
+    postgres: bool,
 ) -> String {
     let verb = match conflict {
         Conflict::UpsertCockroach => "UPSERT",
@@ -156,9 +192,18 @@ pub fn insert_sql(
             if c > 0 {
                 s.push(',');
             }
-            let _ = write!(s, "${n}");
-            if col.ty == ColumnType::Other {
-                let _ = write!(s, "::text::{}", cast_type(&col.type_name));
+            match interval_typmod(&col.type_name) {
+                // A bare `5` or `1:30` means what the fields say only to an input function
+                // given the typmod, as COPY gives it; a cast parses first, then cuts.
+                Some(typmod) if postgres && col.ty == ColumnType::Other => {
+                    let _ = write!(s, "interval_in(${n}::text::cstring, 0, {typmod})");
+                }
+                _ if col.ty == ColumnType::Other => {
+                    let _ = write!(s, "${n}::text::{}", cast_type(&col.type_name));
+                }
+                _ => {
+                    let _ = write!(s, "${n}");
+                }
             }
             n += 1;
         }
@@ -189,11 +234,23 @@ mod tests {
     use crate::encode::Encoder;
 
     #[test]
+    fn interval_typmods_are_postgres_own() {
+        // INTERVAL_TYPMOD(0xFFFF, YEAR|MONTH) and (3, SECOND); the integration test
+        // `interval_fields_under_insert_and_upsert_store_what_copy_stores` holds every
+        // form against the catalog's atttypmod.
+        assert_eq!(interval_typmod("interval year to month"), Some(458_751));
+        assert_eq!(interval_typmod("interval second(3)"), Some(268_435_459));
+        assert_eq!(interval_typmod("interval"), None);
+        assert_eq!(interval_typmod("interval(3)"), None);
+        assert_eq!(interval_typmod("interval year to month[]"), None);
+    }
+
+    #[test]
     fn insert_sql_golden_strings() {
         let t = QualifiedName::parse("\"my.schema\".\"Tab\"").unwrap();
         let cols = weird_cols();
         assert_eq!(
-            insert_sql(&t, &cols, 2, &Conflict::None),
+            insert_sql(&t, &cols, 2, &Conflict::None, true),
             "INSERT INTO \"my.schema\".\"Tab\" (\"id\",\"Cost Total $\",\"select\",\"a\"\"b\") \
              VALUES ($1,$2,$3,$4::text::mood),($5,$6,$7,$8::text::mood)"
         );
@@ -204,7 +261,8 @@ mod tests {
                 1,
                 &Conflict::UpsertPg {
                     pk: vec!["id".into()]
-                }
+                },
+                true
             ),
             "INSERT INTO \"t\" (\"id\",\"Cost Total $\",\"select\") VALUES ($1,$2,$3) \
              ON CONFLICT (\"id\") DO UPDATE SET \"Cost Total $\" = excluded.\"Cost Total $\", \
@@ -217,7 +275,8 @@ mod tests {
                 1,
                 &Conflict::UpsertPg {
                     pk: vec!["id".into()]
-                }
+                },
+                true
             ),
             "INSERT INTO \"t\" (\"id\") VALUES ($1) ON CONFLICT (\"id\") DO NOTHING"
         );
@@ -226,7 +285,8 @@ mod tests {
                 &QualifiedName::parse("public.accounts").unwrap(),
                 &cols[..2],
                 1,
-                &Conflict::UpsertCockroach
+                &Conflict::UpsertCockroach,
+                false
             ),
             "UPSERT INTO \"public\".\"accounts\" (\"id\",\"Cost Total $\") VALUES ($1,$2)"
         );
@@ -254,7 +314,7 @@ mod tests {
         }
         let cols = vec![col("a", "character varying(5)[]"), col("b", "bit(3)")];
         assert_eq!(
-            insert_sql(&QualifiedName::parse("t").unwrap(), &cols, 1, &Conflict::None),
+            insert_sql(&QualifiedName::parse("t").unwrap(), &cols, 1, &Conflict::None, true),
             "INSERT INTO \"t\" (\"a\",\"b\") VALUES ($1::text::character varying[],$2::text::\"bit\")"
         );
     }

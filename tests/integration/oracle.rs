@@ -511,3 +511,115 @@ fn benchmark_datasets_need_no_fallback_chunk() {
         assert_eq!(summary.fallback_chunks, 0, "{table}");
     }
 }
+
+/// An interval restricted to fields reads a bare `5` or `1:30` by its fields, as COPY's
+/// input function with the column's typmod does; `--method insert`/`upsert` must store the
+/// same (and the typmods chunkload derives from the type's name are the catalog's).
+#[test]
+fn interval_fields_under_insert_and_upsert_store_what_copy_stores() {
+    let url = fresh_db("oracle_interval_fields");
+    let forms = [
+        "year",
+        "month",
+        "day",
+        "hour",
+        "minute",
+        "second",
+        "year to month",
+        "day to hour",
+        "day to minute",
+        "day to second",
+        "hour to minute",
+        "hour to second",
+        "minute to second",
+        "second(3)",
+        "day to second(2)",
+    ];
+    let cols: Vec<String> = (0..forms.len())
+        .map(|i| format!("c{i} interval {}", forms[i]))
+        .collect();
+    let mut c = client(&url);
+    for t in ["via_copy", "via_insert", "via_upsert"] {
+        c.batch_execute(&format!(
+            "CREATE TABLE {t} (id int PRIMARY KEY, {})",
+            cols.join(", ")
+        ))
+        .unwrap();
+    }
+    for i in 0..forms.len() {
+        let row = c
+            .query_one(
+                "SELECT atttypmod, format_type(atttypid, atttypmod) FROM pg_attribute
+                  WHERE attrelid = 'via_copy'::regclass AND attname = $1",
+                &[&format!("c{i}")],
+            )
+            .unwrap();
+        let (typmod, name): (i32, String) = (row.get(0), row.get(1));
+        assert_eq!(
+            chunkload::encode::insert::interval_typmod(&name),
+            Some(typmod),
+            "{name}"
+        );
+    }
+    let values = [
+        "5",
+        "-7",
+        "1.5",
+        "1:30",
+        "1:30:15",
+        "1-2",
+        "3 4:05:06",
+        "12:34:56.789",
+        "2 10",
+        "1 year 2 mons 3 days 04:05:06.789",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("iv.csv");
+    let header: Vec<String> = (0..forms.len()).map(|i| format!("c{i}")).collect();
+    let mut csv = format!("id,{}\n", header.join(","));
+    for (id, v) in values.iter().enumerate() {
+        let fields = vec![format!("\"{v}\""); forms.len()];
+        csv.push_str(&format!("{id},{}\n", fields.join(",")));
+        // One COPY per row: a row the server refuses refuses only itself.
+        let mut w = c
+            .copy_in("COPY via_copy FROM STDIN (FORMAT csv, HEADER)")
+            .unwrap();
+        use std::io::Write;
+        w.write_all(format!("id,{}\n{id},{}\n", header.join(","), fields.join(",")).as_bytes())
+            .unwrap();
+        let _ = w.finish();
+    }
+    std::fs::write(&file, &csv).unwrap();
+    let rows = |c: &mut postgres::Client, t: &str| -> Vec<String> {
+        c.query(&format!("SELECT (t.*)::text FROM {t} t ORDER BY id"), &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let reference = rows(&mut c, "via_copy");
+    assert!(reference.len() >= 5, "most rows load: {reference:?}");
+    for (t, method) in [("via_insert", "insert"), ("via_upsert", "upsert")] {
+        let out = crate::cli::chunkload(&[
+            "load",
+            file.to_str().unwrap(),
+            "--table",
+            t,
+            "--url",
+            &url,
+            "--method",
+            method,
+            "--max-errors",
+            "100",
+            "--reject-file",
+            dir.path().join(format!("{t}.rejects")).to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(
+            matches!(out.status.code(), Some(0) | Some(3)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(rows(&mut c, t), reference, "{method}");
+    }
+}
