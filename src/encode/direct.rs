@@ -8,6 +8,7 @@
 //! them. Types not handled here (`None`) take the general path.
 
 use super::datetime::{date2j, days_in_month, POSTGRES_EPOCH_JDATE, USECS_PER_DAY};
+use super::scalar::HEX;
 use super::ColumnType;
 
 /// `Some(true)`: the value of `v` is appended to `buf`; `Some(false)`: the fast path does
@@ -75,23 +76,6 @@ fn int(v: &[u8], min: i64, max: i64) -> Option<i64> {
         (acc <= max as u64).then_some(acc as i64)
     }
 }
-
-/// Hex digit values; 0xFF for any other byte.
-static HEX: [u8; 256] = {
-    let mut t = [0xFFu8; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
 
 /// 32 hex digits, or `8-4-4-4-12` with hyphens.
 #[inline]

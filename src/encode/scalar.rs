@@ -178,7 +178,7 @@ pub(super) fn parse_bool(v: &[u8]) -> ParseResult<bool> {
 
 /// Hex digit values; 0xFF marks a non-hex byte. A table keeps random hex free of
 /// mispredicted branches.
-static HEX: [u8; 256] = {
+pub(super) static HEX: [u8; 256] = {
     let mut t = [0xFFu8; 256];
     let mut i = 0;
     while i < 10 {
