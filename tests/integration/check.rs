@@ -7,7 +7,7 @@ use crate::cli::stderr;
 use crate::support::{client, cluster, fresh_db};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// NOT NULL, CHECK, a primary key, a foreign key, an int and a date column, and one row
 /// already there.
@@ -42,16 +42,9 @@ const FILE: &str = "id,qty,day,cat
 14,14,2024-01-15,b
 ";
 
-/// Runs chunkload with one encoder thread, so that a real load with one writer takes the
-/// chunks in file order, as a check does (which of two equal keys is rejected then
-/// depends on nothing).
+/// A real load with one writer takes the chunks in file order then, as a check does.
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chunkload"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env("RAYON_NUM_THREADS", "1")
-        .output()
-        .expect("run chunkload")
+    crate::cli::chunkload_in_order(args)
 }
 
 fn load(url: &str, file: &Path, rejects: &Path, extra: &[&str]) -> Output {

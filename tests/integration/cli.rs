@@ -11,6 +11,18 @@ pub fn chunkload(args: &[&str]) -> Output {
         .expect("run chunkload")
 }
 
+/// [`chunkload`] with one encoder thread: with one worker, chunks then reach the writer in
+/// file order, so the first bad row is the one that stops a load and, of two equal keys,
+/// the later is refused (with more threads a later chunk may get there first).
+pub fn chunkload_in_order(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chunkload"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .expect("run chunkload")
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

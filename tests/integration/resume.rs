@@ -181,8 +181,9 @@ fn resume_of_a_plain_file_seeks_past_the_committed_bytes_and_keeps_line_numbers(
     }
     std::fs::write(&file, &csv).unwrap();
     let rejects = dir.path().join("rejects.csv");
+    // In file order, so the first bad row is the one that stops each run.
     let run = |max: &str| {
-        chunkload(&[
+        crate::cli::chunkload_in_order(&[
             "load",
             file.to_str().unwrap(),
             "--table",
