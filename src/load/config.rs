@@ -133,10 +133,18 @@ impl LoadConfig {
 
     /// This config with the chunk bounds it leaves open set to `flavour`'s defaults: a load
     /// resolves them once, when it knows the server.
+    /// INSERT and upsert keep every value of a chunk as a bind parameter as well, about
+    /// twice copy's memory per source byte, so their default is half the bytes: a 166 MB
+    /// `wide` load peaked at 131 MiB at 1 MiB and 71 MiB at 512 KiB, no slower
+    /// (BENCHMARKS.md, "The defaults, and why").
     pub(crate) fn with_chunk_defaults(&self, flavour: Flavour) -> LoadConfig {
         let defaults = flavour.chunk_defaults();
         let mut cfg = self.clone();
-        cfg.chunk_bytes.get_or_insert(defaults.max_bytes);
+        let bytes = match self.method {
+            Method::Copy => defaults.max_bytes,
+            Method::Insert | Method::Upsert => defaults.max_bytes / 2,
+        };
+        cfg.chunk_bytes.get_or_insert(bytes);
         cfg.chunk_rows.get_or_insert(defaults.max_rows);
         cfg
     }
@@ -164,6 +172,25 @@ mod tests {
 
     fn config() -> LoadConfig {
         LoadConfig::new(vec!["a.csv".into()], "t")
+    }
+
+    #[test]
+    fn insert_and_upsert_default_to_half_the_chunk_bytes_of_copy() {
+        let mut cfg = config();
+        let copy = cfg
+            .with_chunk_defaults(Flavour::Postgres)
+            .chunk_bytes
+            .unwrap();
+        for method in [Method::Insert, Method::Upsert] {
+            cfg.method = method;
+            let b = cfg.with_chunk_defaults(Flavour::Postgres).chunk_bytes;
+            assert_eq!(b, Some(copy / 2));
+        }
+        cfg.chunk_bytes = Some(4096);
+        assert_eq!(
+            cfg.with_chunk_defaults(Flavour::Postgres).chunk_bytes,
+            Some(4096)
+        );
     }
 
     #[test]

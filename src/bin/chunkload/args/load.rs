@@ -24,10 +24,10 @@ pub(crate) struct LoadArgs {
     pub(crate) dialect: DialectArgs,
     #[command(flatten)]
     pub(crate) infer: InferArgs,
-    /// Source bytes per chunk (transaction); suffixes K, M allowed. Default 1M on both
-    /// servers: fewer commits than smaller chunks, peak memory about 64 MiB (copy, 2 workers;
-    /// insert needs more; it grows with chunk size and workers); on CockroachDB kept under half
-    /// the cluster's intent budget.
+    /// Source bytes per chunk (transaction); suffixes K, M allowed. Default 1M for copy on
+    /// both servers (fewer commits than smaller chunks, peak memory about 64 MiB with 2
+    /// workers; it grows with chunk size and workers), 512K for insert and upsert (their bind
+    /// parameters double the memory); on CockroachDB kept under half the intent budget.
     #[arg(long, value_parser = parse_size, value_name = "BYTES")]
     pub(crate) chunk_bytes: Option<usize>,
     /// Rows per chunk. Default: no bound on PostgreSQL (the bytes decide), 10000 on
