@@ -248,7 +248,7 @@ pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
             Some(_) if missing.is_empty() && !usable => {
                 return Err(privilege_error(client, s, Missing::Tables, None))
             }
-            Some(_) if missing.is_empty() => return Ok(()),
+            Some(_) if missing.is_empty() => return upgrade(client, s),
             Some(_) => {}
         }
         for t in missing {
@@ -256,7 +256,7 @@ pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
             ddl.push_str(";\n");
         }
         let e = match client.batch_execute(&ddl) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return upgrade(client, s),
             Err(e) => e,
         };
         use postgres::error::SqlState;
@@ -285,6 +285,41 @@ pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
             _ => return Err(e.into()),
         }
     }
+}
+
+/// Columns added to the ledger's tables since they were first released, with their types:
+/// a ledger made by an earlier build gains them (NULL in its old rows, which then resume by
+/// reading and skipping instead of seeking).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    (LOADS, "owner", "text"),
+    (LOADS, "heartbeat", "timestamptz"),
+    (LEDGER, "end_line", "int8"),
+    (LEDGER, "end_record", "int8"),
+];
+
+/// Adds the [`ADDED_COLUMNS`] an existing ledger lacks.
+fn upgrade(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
+    let present: Vec<(String, String)> = client
+        .query(
+            "SELECT c.relname::text, a.attname::text
+               FROM pg_catalog.pg_attribute a
+               JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1 AND a.attnum > 0 AND NOT a.attisdropped",
+            &[&s.name()],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    for &(table, column, ty) in ADDED_COLUMNS {
+        if !present.iter().any(|(t, c)| t == table && c == column) {
+            client.batch_execute(&format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {column} {ty}",
+                s.table(table)
+            ))?;
+        }
+    }
+    Ok(())
 }
 
 /// The DDL an administrator runs so that `role` can keep a ledger in `s` without any
@@ -715,9 +750,12 @@ impl Progress {
         )? {
             let (file, start, end): (i32, i64, i64) = (row.get(0), row.get(1), row.get(2));
             p.add(file as u32, start as u64, end as u64);
-            let (line, record): (i64, i64) = (row.get(6), row.get(7));
-            p.ends
-                .insert((file as u32, end as u64), (line as u64, record as u64));
+            // NULL in a row an earlier build wrote: no seeking past it.
+            let (line, record): (Option<i64>, Option<i64>) = (row.get(6), row.get(7));
+            if let (Some(line), Some(record)) = (line, record) {
+                p.ends
+                    .insert((file as u32, end as u64), (line as u64, record as u64));
+            }
             if row.get::<_, bool>(5) {
                 p.rows_rejected += row.get::<_, i32>(3) as u64;
             } else {

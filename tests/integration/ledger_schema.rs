@@ -219,3 +219,64 @@ fn ledger_without_create_privilege_names_it_prints_the_ddl_and_loads_once_it_ran
     let loads: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(loads[0]["rows"].as_i64(), Some(500), "{loads}");
 }
+
+/// A ledger an earlier build made lacks the columns added since (`end_line`, `end_record`):
+/// a load adds them, and rows of that build (NULL there) resume by reading, not seeking.
+#[test]
+fn ledger_of_an_earlier_build_is_upgraded_and_its_rows_resume_by_reading() {
+    let url = fresh_db("ledger_upgrade");
+    let mut c = client(&url);
+    c.batch_execute("CREATE TABLE t (id int8, n int8)").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = numbers_csv(dir.path(), 3_000, &[2_001]);
+    let load = |max: &str| {
+        crate::cli::chunkload_in_order(&[
+            "load",
+            &file,
+            "--table",
+            "t",
+            "--url",
+            &url,
+            "--chunk-bytes",
+            "4K",
+            "--workers",
+            "1",
+            "--max-errors",
+            max,
+            "--progress-lines",
+            "60",
+        ])
+    };
+    let o = load("0");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let committed = count(&url, "t");
+    assert!(committed > 0 && committed < 3_000, "{committed}");
+    // What the earlier build left: no such columns, so its rows have no line/record ends.
+    c.batch_execute(
+        "ALTER TABLE chunkload.chunkload_ledger DROP COLUMN end_line, DROP COLUMN end_record;
+         ALTER TABLE chunkload.chunkload_loads DROP COLUMN owner, DROP COLUMN heartbeat;
+         DROP TABLE chunkload.chunkload_deferred",
+    )
+    .unwrap();
+    let o = load("5");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "one row rejected: {err}");
+    assert!(
+        !err.contains("resuming at byte"),
+        "no seek without ends: {err}"
+    );
+    assert_eq!(count(&url, "t"), 2_999, "{err}");
+    let columns: i64 = c
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'chunkload'
+               AND column_name IN ('end_line', 'end_record', 'owner', 'heartbeat')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(columns, 4, "the columns are back");
+    // A third run of the finished load: nothing to do, nothing twice.
+    let o = load("5");
+    assert!(stderr(&o).contains("already loaded completely"), "{}", stderr(&o));
+    assert_eq!(count(&url, "t"), 2_999);
+}
