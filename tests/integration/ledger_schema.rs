@@ -277,6 +277,10 @@ fn ledger_of_an_earlier_build_is_upgraded_and_its_rows_resume_by_reading() {
     assert_eq!(columns, 4, "the columns are back");
     // A third run of the finished load: nothing to do, nothing twice.
     let o = load("5");
-    assert!(stderr(&o).contains("already loaded completely"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already loaded completely"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(count(&url, "t"), 2_999);
 }
