@@ -259,6 +259,20 @@ pub enum GiveUp<E> {
     Fail(E),
 }
 
+impl GiveUp<Error> {
+    /// The error to report: exhausted retries of a server error become
+    /// [`ErrorKind::RetriesExhausted`] (with the count); the others stand as they are.
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            GiveUp::Exhausted { attempts, last } => match last.into_kind() {
+                ErrorKind::Db(last) => ErrorKind::RetriesExhausted { attempts, last }.into(),
+                other => other.into(),
+            },
+            GiveUp::Unknown(e) | GiveUp::Fail(e) => e,
+        }
+    }
+}
+
 /// The one retry loop: runs `op(attempt)` (attempt counts from 1) until it succeeds, a
 /// non-retryable error comes, or the budget is spent; waits between attempts follow
 /// `policy`'s backoff. Sleeping and the random source are passed in, so tests need
@@ -327,15 +341,11 @@ pub fn run_transaction<T>(
     outcome
         .map(|(value, attempts)| Committed { value, attempts })
         .map_err(|g| match g {
-            GiveUp::Exhausted { attempts, last } => match last.into_kind() {
-                ErrorKind::Db(last) => ErrorKind::RetriesExhausted { attempts, last }.into(),
-                other => other.into(),
-            },
             GiveUp::Unknown(e) => match e.into_kind() {
                 ErrorKind::Db(source) => ErrorKind::CommitUnknown { source }.into(),
                 other => other.into(),
             },
-            GiveUp::Fail(e) => e,
+            g => g.into_error(),
         })
 }
 

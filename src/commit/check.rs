@@ -25,7 +25,7 @@ use crate::encode::EncodedChunk;
 use crate::flavour::Flavour;
 use crate::report::Counters;
 use crate::retry::{classify_error, fault, retry_loop, Budget, Fault, GiveUp, Retry, RetryPolicy};
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -151,7 +151,7 @@ impl ChunkSink for CheckSink<'_> {
             Err(g) => {
                 // The check stops here: its transaction goes with the connection.
                 self.conn = None;
-                return Err(give_up(g));
+                return Err(g.into_error());
             }
         };
         let end = match flavour {
@@ -253,17 +253,6 @@ fn exec(conn: &mut Conn, sql: &str) -> std::result::Result<(), (Error, Retry)> {
         let r = classify_error(&e, false);
         (e, r)
     })
-}
-
-/// The error a chunk that could not be checked ends the check with.
-fn give_up(g: GiveUp<Error>) -> Error {
-    match g {
-        GiveUp::Exhausted { attempts, last } => match last.into_kind() {
-            ErrorKind::Db(last) => ErrorKind::RetriesExhausted { attempts, last }.into(),
-            other => other.into(),
-        },
-        GiveUp::Unknown(e) | GiveUp::Fail(e) => e,
-    }
 }
 
 /// Items of `inner` in sequence order (`key`), from 0 up, whatever order they come in:

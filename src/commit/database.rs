@@ -269,13 +269,7 @@ impl DatabaseSink<'_> {
                 })
             },
         )
-        .map_err(|g| match g {
-            GiveUp::Exhausted { attempts, last } => match last.into_kind() {
-                ErrorKind::Db(last) => ErrorKind::RetriesExhausted { attempts, last }.into(),
-                other => other.into(),
-            },
-            GiveUp::Unknown(e) | GiveUp::Fail(e) => e,
-        })?;
+        .map_err(GiveUp::into_error)?;
         let retries = (attempts - 1) + (restarts - 1);
         if retries > 0 {
             self.counters.retries.fetch_add(retries as u64, Relaxed);

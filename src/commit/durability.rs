@@ -25,8 +25,8 @@ use postgres::Client;
 pub enum SyncCommit {
     /// `off` per chunk on PostgreSQL, unless `synchronous_commit` was set for the session
     /// explicitly (connection `options`, `PGOPTIONS`, `ALTER ROLE`/`ALTER DATABASE ... SET`):
-    /// then that setting stands. Nothing on CockroachDB. Not the default: it measured no
-    /// faster on a busy 2-core machine (BENCHMARKS.md).
+    /// then that setting stands. Nothing on CockroachDB. Not the default: on a quiet 2-core
+    /// machine it gained 11 % on `wide` and nothing on `accounts` (BENCHMARKS.md).
     Auto,
     /// Chunk commits wait as the session's `synchronous_commit` says: chunkload sets nothing
     /// per chunk (the load's last commit still waits for the disk). The default.
@@ -88,7 +88,7 @@ impl SyncCommit {
         match self {
             SyncCommit::On => Ok(false),
             SyncCommit::Off if !flavour.has_async_commit() => Err(Error::usage(format!(
-                "--synchronous-commit off: {flavour} has no such setting; leave it at auto"
+                "--synchronous-commit off: {flavour} has no such setting; leave it at on (the default)"
             ))),
             SyncCommit::Off => Ok(true),
             SyncCommit::Auto if !flavour.has_async_commit() || !ledger => Ok(false),
