@@ -24,7 +24,10 @@
 # (default "--workers 3"); PYTHON: the interpreter the venv is made from (python3).
 #
 # Prints, per dataset, medians with ratios to psql \copy (and to psql's INSERTs for the
-# insert rows), and writes them as Markdown to WORK/compare.md.
+# insert rows), and writes them as Markdown to WORK/compare.md. Besides wall time each run
+# records the CPU seconds (user + sys) of the client process tree and of the whole server
+# (postmaster, its live children and the backends it reaped during the run): on 2 cores a
+# run can take no less than (client + server CPU) / 2, which is what bounds the ratios.
 #
 # Every run starts from an empty table (TRUNCATE + CHECKPOINT, untimed) and is checked
 # with count(*) afterwards (untimed). Methods run interleaved, in an order that rotates
@@ -99,6 +102,26 @@ URL=$(head -n1 "$WORK/server.out")
 [ -n "$URL" ] || { echo "server did not start" >&2; exit 1; }
 export PGCONNECT_TIMEOUT=10
 q() { psql "$URL" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+POSTMASTER=$(head -n1 "$(q 'SHOW data_directory')/postmaster.pid")
+TICK=$(getconf CLK_TCK)
+# CPU ticks of the whole server: the postmaster's own and its reaped children's (fields
+# 14-17 of /proc/PID/stat), and those of its live children (14-15).
+server_ticks() {
+    local t c
+    t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$POSTMASTER/stat")
+    for c in $(ps -o pid= --ppid "$POSTMASTER"); do
+        t=$(( t + $(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || echo 0) ))
+    done
+    echo "$t"
+}
+# Waits until the run's backends have exited (and so were reaped into the postmaster's
+# children's time).
+backends_gone() {
+    for _ in $(seq 1 100); do
+        [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" = 0 ] && return
+        sleep 0.05
+    done
+}
 
 echo "# server: $(q 'SELECT version()')"
 echo "# fsync: $(q 'SHOW fsync'), synchronous_commit: $(q 'SHOW synchronous_commit'), shared_buffers: $(q 'SHOW shared_buffers'), max_wal_size: $(q 'SHOW max_wal_size')"
@@ -112,15 +135,20 @@ run() {
     local name=$1 ds=$2; shift 2
     q "TRUNCATE $ds" >/dev/null
     q "CHECKPOINT" >/dev/null
-    local t0 t1 rss
+    local t0 t1 rss s0 s1
+    s0=$(server_ticks)
     t0=$(now)
-    if ! "$TIME" -f '%M' -o "$WORK/time.out" "$@" > "$WORK/run.out" 2> "$WORK/run.err"; then
+    if ! "$TIME" -f '%M %U %S' -o "$WORK/time.out" "$@" > "$WORK/run.out" 2> "$WORK/run.err"; then
         echo "FAILED: $name ($*)" >&2
         cat "$WORK/run.err" >&2
         exit 1
     fi
     t1=$(now)
-    rss=$(tail -n1 "$WORK/time.out")
+    backends_gone
+    s1=$(server_ticks)
+    local ccpu scpu
+    read -r rss ccpu scpu < <(tail -n1 "$WORK/time.out" | awk -v d=$(( s1 - s0 )) -v tick="$TICK" \
+        '{printf "%s %.2f %.2f\n", $1, $2 + $3, d / tick}')
     local n
     n=$(q "SELECT count(*) FROM $ds")
     if [ "$n" != "$EXPECT" ]; then
@@ -129,9 +157,9 @@ run() {
     fi
     local secs
     secs=$(echo "$t1 - $t0" | bc -l)
-    printf '%s\t%s\t%s\t%.3f\t%s\n' "$ds" "$name" "$ROUND" "$secs" "$rss" >> "$RESULTS"
-    printf '  %-22s %8.3f s %10.0f rows/s  peak RSS %6.1f MiB\n' "$name" "$secs" \
-        "$(echo "$EXPECT / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+    printf '%s\t%s\t%s\t%.3f\t%s\t%s\t%s\n' "$ds" "$name" "$ROUND" "$secs" "$rss" "$ccpu" "$scpu" >> "$RESULTS"
+    printf '  %-22s %8.3f s %10.0f rows/s  peak RSS %6.1f MiB  CPU client %5.2f s server %5.2f s\n' \
+        "$name" "$secs" "$(echo "$EXPECT / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$ccpu" "$scpu"
 }
 
 # A load as a user runs it; a script file, so that /usr/bin/time can run it.
@@ -257,9 +285,12 @@ import os, statistics, sys
 from collections import defaultdict
 path, rows, work = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 secs, rss = defaultdict(list), defaultdict(list)
+ccpu, scpu = defaultdict(list), defaultdict(list)
 for line in open(path):
-    ds, name, rnd, s, r = line.rstrip("\n").split("\t")
+    ds, name, rnd, s, r, cc, sc = line.rstrip("\n").split("\t")
     secs[(ds, name)].append(float(s)); rss[(ds, name)].append(int(r))
+    ccpu[(ds, name)].append(float(cc)); scpu[(ds, name)].append(float(sc))
+cores = os.cpu_count()
 order = ["accounts", "wide"]
 dss = sorted({k[0] for k in secs}, key=lambda d: order.index(d) if d in order else 9)
 for ds in dss:
@@ -267,8 +298,8 @@ for ds in dss:
     runs = max(len(v) for (d, _), v in secs.items() if d == ds)
     med = {name: statistics.median(v) for (d, name), v in secs.items() if d == ds}
     print(f"## {ds}: {rows} rows, {size / 1e6:.1f} MB, medians of {runs} runs\n")
-    print("| method | median s | min s | max s | rows/s | MB/s | peak RSS MiB | vs psql \\copy | vs psql INSERTs |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| method | median s | min s | max s | rows/s | MB/s | peak RSS MiB | client CPU s | server CPU s | CPU floor s | vs psql \\copy | vs psql INSERTs |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     base_copy, base_insert = med.get("psql-copy"), med.get("psql-insert")
     # Fastest first; the dry run (no server) last.
     for name in sorted(med, key=lambda n: (n == "chunkload-dry-run", med[n])):
@@ -276,13 +307,22 @@ for ds in dss:
         vs_copy = f"{base_copy / m:.2f}x" if base_copy and name != "chunkload-dry-run" else ""
         is_insert = "insert" in name
         vs_insert = f"{base_insert / m:.2f}x" if base_insert and is_insert else ""
+        cc, sc = statistics.median(ccpu[(ds, name)]), statistics.median(scpu[(ds, name)])
+        # No run can be shorter than all the CPU it needs spread over every core.
+        floor = (cc + sc) / cores
         print(f"| {name} | {m:.3f} | {min(v):.3f} | {max(v):.3f} | {rows / m:.0f} | "
-              f"{size / m / 1e6:.1f} | {max(rss[(ds, name)]) / 1024:.1f} | {vs_copy} | {vs_insert} |")
+              f"{size / m / 1e6:.1f} | {max(rss[(ds, name)]) / 1024:.1f} | {cc:.2f} | {sc:.2f} | "
+              f"{floor:.2f} | {vs_copy} | {vs_insert} |")
     print()
     peers = [n for n in ("psycopg-copy", "duckdb", "pgloader", "sling") if n in med]
     if peers and "chunkload-copy" in med:
         best = min(peers, key=lambda n: med[n])
         print(f"chunkload-copy (defaults) / best peer ({best}): {med[best] / med['chunkload-copy']:.2f}x\n")
+    if base_copy and "chunkload-copy" in med:
+        cc = statistics.median(ccpu[(ds, "chunkload-copy")])
+        sc = statistics.median(scpu[(ds, "chunkload-copy")])
+        print(f"chunkload-copy's CPU floor on {cores} cores: {(cc + sc) / cores:.2f} s, "
+              f"so at most {base_copy / ((cc + sc) / cores):.2f}x psql \\copy with this much work\n")
 PY
 fi
 
@@ -308,5 +348,5 @@ if [ "$BIG" = 1 ]; then
     # shellcheck disable=SC2086
     run big-chunkload-copy-tuned "$ds" "$cl_load" "$big" --table "$ds" $COPY_ARGS $TUNED_ARGS
     run big-chunkload-insert "$ds" "$cl_load" "$big" --table "$ds" --method insert $INSERT_ARGS
-    grep '^wide	big' "$RESULTS" | awk -F'\t' '{printf "%s: %.1f s, peak RSS %.1f MiB\n", $2, $4, $5/1024}'
+    grep '^wide	big' "$RESULTS" | awk -F'\t' '{printf "%s: %.1f s, peak RSS %.1f MiB, CPU client %.2f s server %.2f s\n", $2, $4, $5/1024, $6, $7}'
 fi
