@@ -23,7 +23,9 @@
 //! check stops, with the server's error.
 
 use super::control::{PipelineControl, Rejects};
-use super::database::{describe_piece_error, reject, send_rows, worth_resending, Conn, Unsent};
+use super::database::{
+    describe_piece_error, hid_the_refusal, reject, send_rows, worth_resending, Conn, Unsent,
+};
 use super::sink::{encoded_range, ChunkSink};
 use super::statement::Statements;
 use crate::connect::{connect_with_backoff, Connector};
@@ -293,11 +295,14 @@ fn refused_at_start(t: &CheckTarget, work: &EncodedChunk, lo: u32, n: u32, e: Er
     let chunk = &work.chunk;
     let first = chunk.batch.record(lo as usize).position().line;
     let last = chunk.batch.record((lo + n - 1) as usize).position().line;
+    let why = match hid_the_refusal(&e) {
+        true => format!(" (the client library saw only its extra answer: {e})"),
+        false => format!(": {e}"),
+    };
     Error::other(format!(
-        "{}: lines {first}–{last} (chunk {}): {e}; the server refused the COPY before it \
-         read any data, which leaves the connection out of step: the check's transaction \
-         went with it, so the check stops here (a real load sends such rows again on a new \
-         connection)",
+        "{}: lines {first}–{last} (chunk {}): the server refused the COPY before it read any \
+         data{why}; that leaves the connection out of step, and the check's transaction went \
+         with it: the check stops here (a real load sends such rows again on a new connection)",
         t.files[chunk.file_index], chunk.seq
     ))
 }

@@ -396,7 +396,7 @@ fn try_copy(
 /// The client library's own complaint (no server error, no I/O error, not closed): it
 /// read the extra answer of a refused COPY before the refusal itself, and dropped the
 /// connection. No COMMIT was sent, so the piece runs again on a new connection.
-fn hid_the_refusal(e: &Error) -> bool {
+pub(super) fn hid_the_refusal(e: &Error) -> bool {
     let ErrorKind::Db(pe) = e.kind() else {
         return false;
     };
