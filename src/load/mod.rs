@@ -621,7 +621,7 @@ impl Run<'_> {
             rejects: &self.rejects,
             control,
             reporter: self.reporter(),
-            pool: Some(batch_rx),
+            pool: batch_rx,
         };
         std::thread::scope(|s| {
             let reading = s.spawn(move || reader.read_all(chunk_tx));
