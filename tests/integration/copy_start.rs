@@ -9,7 +9,7 @@
 use crate::cli::{chunkload, stderr};
 use crate::support::{
     accounts_file, assert_exact, client, count, fresh_cockroach_db, fresh_db, load_accounts,
-    summary, target_and_reference,
+    load_args, summary, target_and_reference,
 };
 use std::path::Path;
 
@@ -286,13 +286,7 @@ fn check_on_postgres_stops_clearly_on_a_copy_refused_at_its_start() {
     }
     std::fs::write(&file, text).unwrap();
     let load = |url: &str, extra: &[&str]| {
-        let mut args = vec![
-            "load",
-            file.to_str().unwrap(),
-            "--table",
-            "hosts",
-            "--url",
-            url,
+        let one = [
             "--json",
             "--method",
             "copy",
@@ -300,11 +294,9 @@ fn check_on_postgres_stops_clearly_on_a_copy_refused_at_its_start() {
             "100",
             "--workers",
             "1",
-            "--retry-base-ms",
-            "1",
         ];
-        args.extend_from_slice(extra);
-        chunkload(&args)
+        let fast = ["--retry-base-ms", "1"];
+        chunkload(&load_args(&file, "hosts", url, &[&one, &fast, extra]))
     };
     let url = fresh_db("copy_start_check_pg");
     client(&url)
