@@ -12,7 +12,9 @@
 //! `--workers` says: two writers' open transactions could not see each other's rows, and
 //! a key repeated in their chunks would wait on the other instead of failing.
 
-use super::{cockroach_limits, on_control, planned, reject_writer, Input, LoadConfig, Mode, Run};
+use super::{
+    cockroach_limits, on_control, pipeline, planned, reject_writer, Input, LoadConfig, Mode, Run,
+};
 use crate::commit::{CheckSink, CheckTarget, PieceCap, RejectBudget, Rejects};
 use crate::connect::Connector;
 use crate::flavour::Flavour;
@@ -66,7 +68,7 @@ fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     };
     // One transaction sees its chunks in file order: the later of two equal keys fails.
     let ordered = flavour == Flavour::Postgres;
-    let (chunks, bytes) = run.pipeline(input, &Progress::default(), ordered, |w| {
+    let (chunks, bytes) = pipeline(&run, input, &Progress::default(), ordered, |w| {
         CheckSink::new(&target, &run.control, &run.counters, &run.rejects, w)
     });
     run.end()?;

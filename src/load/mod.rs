@@ -163,7 +163,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
     let mut run = Run::start(cfg, started, counters, rejects, false)?;
     let stats = DryRunStats::default();
     let input = Input::take(cfg, &mut plan);
-    let (chunks, bytes) = run.pipeline(input, &Progress::default(), false, |_| DryRunSink {
+    let (chunks, bytes) = pipeline(&run, input, &Progress::default(), false, |_| DryRunSink {
         counters: &run.counters,
         rejects: &run.rejects,
         stats: &stats,
@@ -282,7 +282,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         async_commit,
     };
     let warn_reconnects = cfg.progress != ProgressMode::Quiet;
-    let (chunks, bytes) = run.pipeline(input, &target.progress, false, |w| {
+    let (chunks, bytes) = pipeline(&run, input, &target.progress, false, |w| {
         let r = &run;
         DatabaseSink::new(
             &target,
@@ -586,85 +586,82 @@ impl<'a> Run<'a> {
     }
 }
 
-/// The pipeline of a run, its channels and threads.
-impl Run<'_> {
-    /// Runs the reader of `input` (skipping what `progress` covers), the encoders and
-    /// `cfg.workers` writers (each with the sink `sink` gives it) until the input ends or
-    /// the load stops; returns the number of chunks and the source bytes read. Errors stop
-    /// the load through `control`. `ordered`: each writer takes its chunks in file order
-    /// (for `--check`'s one writer).
-    fn pipeline<S: ChunkSink>(
-        &self,
-        input: Input,
-        progress: &Progress,
-        ordered: bool,
-        sink: impl Fn(usize) -> S + Sync,
-    ) -> (u64, u64) {
-        let (workers, control, truncate) = (self.cfg.workers, &self.control, self.truncate);
-        let shape = &input.shape;
-        let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(workers);
-        let (encoded_tx, encoded_rx) = crossbeam_channel::bounded::<EncodedChunk>(1);
-        // A chunk done with gives its buffers back: batches to the reader, encoded rows to the
-        // encoders. The pools are small, so memory stays bounded by the chunks in flight.
-        let (batch_tx, batch_rx) = crossbeam_channel::bounded(2);
-        let (rows_tx, rows_rx) = crossbeam_channel::bounded(2);
-        let recycler = Recycler {
-            batches: batch_tx,
-            rows: rows_tx,
-        };
-        let reader = ChunkReader {
-            cfg: self.cfg,
-            stdin: input.stdin,
-            widths: &input.widths,
-            progress,
-            counters: &self.counters,
-            rejects: &self.rejects,
-            control,
-            reporter: self.reporter(),
-            pool: batch_rx,
-        };
-        std::thread::scope(|s| {
-            let reading = s.spawn(move || reader.read_all(chunk_tx));
-            let encoding = s.spawn(move || {
-                chunk_rx.into_iter().par_bridge().for_each(|chunk| {
-                    if control.aborted() {
-                        return;
-                    }
-                    let rows = rows_rx.try_recv().unwrap_or_default();
-                    let recycle = Some(recycler.clone());
-                    let _ = encoded_tx.send(encode_chunk_into(shape, chunk, rows, recycle));
-                });
-                drop(encoded_tx);
-            });
-            let sink = &sink;
-            let writers: Vec<_> = (0..workers)
-                .map(|w| {
-                    let rx = encoded_rx.clone();
-                    s.spawn(move || match ordered {
-                        // A few times the chunks in flight: memory stays bounded.
-                        true => {
-                            let window = 4 * (workers + rayon::current_num_threads()) + 8;
-                            let rx = InOrder::new(rx.into_iter(), |c| c.chunk.seq, window);
-                            drain(control, rx, truncate, &mut sink(w))
-                        }
-                        false => drain(control, rx, truncate, &mut sink(w)),
-                    })
-                })
-                .collect();
-            drop(encoded_rx);
-            for h in writers {
-                h.join().expect("writer thread");
-            }
-            encoding.join().expect("encoder thread");
-            match reading.join().expect("reader thread") {
-                Ok(v) => v,
-                Err(e) => {
-                    control.fail(e);
-                    (0, 0)
+/// Runs the reader of `input` (skipping what `progress` covers), the encoders and
+/// `run`'s `cfg.workers` writers (each with the sink `sink` gives it) until the input
+/// ends or the load stops; returns the number of chunks and the source bytes read.
+/// Errors stop the load through `run`'s control. `ordered`: each writer takes its chunks
+/// in file order (for `--check`'s one writer).
+fn pipeline<S: ChunkSink>(
+    run: &Run<'_>,
+    input: Input,
+    progress: &Progress,
+    ordered: bool,
+    sink: impl Fn(usize) -> S + Sync,
+) -> (u64, u64) {
+    let (workers, control, truncate) = (run.cfg.workers, &run.control, run.truncate);
+    let shape = &input.shape;
+    let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(workers);
+    let (encoded_tx, encoded_rx) = crossbeam_channel::bounded::<EncodedChunk>(1);
+    // A chunk done with gives its buffers back: batches to the reader, encoded rows to the
+    // encoders. The pools are small, so memory stays bounded by the chunks in flight.
+    let (batch_tx, batch_rx) = crossbeam_channel::bounded(2);
+    let (rows_tx, rows_rx) = crossbeam_channel::bounded(2);
+    let recycler = Recycler {
+        batches: batch_tx,
+        rows: rows_tx,
+    };
+    let reader = ChunkReader {
+        cfg: run.cfg,
+        stdin: input.stdin,
+        widths: &input.widths,
+        progress,
+        counters: &run.counters,
+        rejects: &run.rejects,
+        control,
+        reporter: run.reporter(),
+        pool: batch_rx,
+    };
+    std::thread::scope(|s| {
+        let reading = s.spawn(move || reader.read_all(chunk_tx));
+        let encoding = s.spawn(move || {
+            chunk_rx.into_iter().par_bridge().for_each(|chunk| {
+                if control.aborted() {
+                    return;
                 }
+                let rows = rows_rx.try_recv().unwrap_or_default();
+                let recycle = Some(recycler.clone());
+                let _ = encoded_tx.send(encode_chunk_into(shape, chunk, rows, recycle));
+            });
+            drop(encoded_tx);
+        });
+        let sink = &sink;
+        let writers: Vec<_> = (0..workers)
+            .map(|w| {
+                let rx = encoded_rx.clone();
+                s.spawn(move || match ordered {
+                    // A few times the chunks in flight: memory stays bounded.
+                    true => {
+                        let window = 4 * (workers + rayon::current_num_threads()) + 8;
+                        let rx = InOrder::new(rx.into_iter(), |c| c.chunk.seq, window);
+                        drain(control, rx, truncate, &mut sink(w))
+                    }
+                    false => drain(control, rx, truncate, &mut sink(w)),
+                })
+            })
+            .collect();
+        drop(encoded_rx);
+        for h in writers {
+            h.join().expect("writer thread");
+        }
+        encoding.join().expect("encoder thread");
+        match reading.join().expect("reader thread") {
+            Ok(v) => v,
+            Err(e) => {
+                control.fail(e);
+                (0, 0)
             }
-        })
-    }
+        }
+    })
 }
 
 /// A load that stops on bad input keeps the chunks it committed before: say so, and how
