@@ -20,7 +20,7 @@
 //! privilege) leaves the connection out of step ([`super::database`]): it is dropped, and
 //! the transaction with it. On CockroachDB that is the chunk's only, and a 40001 runs the
 //! chunk again on a new connection; on PostgreSQL it held every chunk before, so the
-//! check stops, with the server's error.
+//! check stops and says why.
 
 use super::control::{PipelineControl, Rejects};
 use super::database::{
