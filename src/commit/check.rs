@@ -15,16 +15,24 @@
 //! good ones stay visible to the rest of the chunk. A 40001 rolls the chunk back to its
 //! savepoint (CockroachDB's `cockroach_restart`) and runs it again; the chunk's rejects are
 //! only counted once it went through.
+//!
+//! A COPY the server refuses before it reads any data (a statement trigger, a missing
+//! privilege) leaves the connection out of step ([`super::database`]): it is dropped, and
+//! the transaction with it. On CockroachDB that is the chunk's only, and a 40001 runs the
+//! chunk again on a new connection; on PostgreSQL it held every chunk before, so the
+//! check stops and says why.
 
 use super::control::{PipelineControl, Rejects};
-use super::database::{describe_piece_error, reject, send_rows, Conn};
+use super::database::{
+    describe_piece_error, hid_the_refusal, reject, send_rows, worth_resending, Conn, Unsent,
+};
 use super::sink::{encoded_range, ChunkSink};
 use super::statement::Statements;
 use crate::connect::{connect_with_backoff, Connector};
 use crate::encode::EncodedChunk;
 use crate::flavour::Flavour;
 use crate::report::Counters;
-use crate::retry::{classify_error, fault, retry_loop, Budget, Fault, GiveUp, Retry, RetryPolicy};
+use crate::retry::{classify_error, fault, retry_loop, Budget, Fault, Retry, RetryPolicy};
 use crate::{Error, Result};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
@@ -117,7 +125,6 @@ impl ChunkSink for CheckSink<'_> {
         let t = self.target;
         let tolerate = self.rejects.tolerates_any();
         let control = self.control;
-        let conn = self.connection()?;
         let chunk_sp = match flavour {
             Flavour::Postgres => "chunkload_chunk",
             Flavour::Cockroach => "cockroach_restart",
@@ -131,21 +138,39 @@ impl ChunkSink for CheckSink<'_> {
             begin.push_str(&format!("TRUNCATE {}; ", t.statements.table.sql_name()));
         }
         begin.push_str(&format!("SAVEPOINT {chunk_sp}"));
-        let outcome = conn.client.batch_execute(&begin).map_err(Error::from);
-        let outcome = outcome.map_err(GiveUp::Fail).and_then(|()| {
-            retry_loop(
-                Budget::Attempts(t.retry.max_attempts),
-                &t.retry,
-                &mut rand::thread_rng(),
-                std::thread::sleep,
-                |attempt| {
-                    if attempt > 1 {
-                        exec(conn, &format!("ROLLBACK TO SAVEPOINT {chunk_sp}"))?;
+        // Whether the chunk's savepoint is open on the connection: a retry rolls back to it.
+        let mut open = false;
+        let outcome = retry_loop(
+            Budget::Attempts(t.retry.max_attempts),
+            &t.retry,
+            &mut rand::thread_rng(),
+            std::thread::sleep,
+            |_| {
+                let conn = self.connection().map_err(|e| (e, Retry::Fail))?;
+                match open {
+                    true => exec(conn, &format!("ROLLBACK TO SAVEPOINT {chunk_sp}"))?,
+                    false => {
+                        let begun = conn.client.batch_execute(&begin);
+                        begun.map_err(|e| (Error::from(e), Retry::Fail))?;
+                        open = true;
                     }
-                    pieces(conn, t, &work, chunk_sp, tolerate, control)
-                },
-            )
-        });
+                }
+                match pieces(conn, t, &work, chunk_sp, tolerate, control) {
+                    Ok(bad) => Ok(bad),
+                    Err(Stopped::InStep(e, retry)) => Err((e, retry)),
+                    Err(Stopped::OutOfStep { error, lo, n }) => {
+                        // Nothing more is sent on it; its transaction goes with it.
+                        self.conn = None;
+                        open = false;
+                        // One transaction per chunk: nothing else was lost.
+                        if flavour == Flavour::Cockroach && worth_resending(&error) {
+                            return Err((error, Retry::Again));
+                        }
+                        Err((refused_at_start(t, &work, lo, n, error), Retry::Fail))
+                    }
+                }
+            },
+        );
         let (server_bad, attempts) = match outcome {
             Ok(v) => v,
             Err(g) => {
@@ -154,6 +179,7 @@ impl ChunkSink for CheckSink<'_> {
                 return Err(g.into_error());
             }
         };
+        let conn = self.conn.as_mut().expect("the chunk went through on it");
         let end = match flavour {
             Flavour::Postgres => format!("RELEASE SAVEPOINT {chunk_sp}"),
             Flavour::Cockroach => "ROLLBACK".to_string(),
@@ -176,6 +202,21 @@ impl ChunkSink for CheckSink<'_> {
     }
 }
 
+/// Why an attempt at a chunk stopped short.
+enum Stopped {
+    /// An error and what it calls for; the connection still answers in step.
+    InStep(Error, Retry),
+    /// The COPY of rows `lo .. lo + n` was refused before the server read any data, and
+    /// the connection is out of step (see [`Unsent`]): it must be dropped.
+    OutOfStep { error: Error, lo: u32, n: u32 },
+}
+
+impl From<(Error, Retry)> for Stopped {
+    fn from((e, retry): (Error, Retry)) -> Stopped {
+        Stopped::InStep(e, retry)
+    }
+}
+
 /// One attempt at a chunk, inside its savepoint: the rows the server refused, each with
 /// its message. A 40001 comes back as [`Retry::Again`] for the chunk to run again.
 fn pieces(
@@ -185,7 +226,7 @@ fn pieces(
     chunk_sp: &str,
     tolerate: bool,
     control: &PipelineControl,
-) -> std::result::Result<Vec<(u32, String)>, (Error, Retry)> {
+) -> std::result::Result<Vec<(u32, String)>, Stopped> {
     let rows = work.chunk.rows() as u32;
     let mut bad = Vec::new();
     let mut queue: VecDeque<(u32, u32)> = VecDeque::from([(0, rows)]);
@@ -199,15 +240,22 @@ fn pieces(
         if !whole {
             exec(conn, &format!("SAVEPOINT {PIECE}"))?;
         }
-        let Err(e) = send(conn, &t.statements, work, lo, n) else {
-            if !whole {
-                exec(conn, &format!("RELEASE SAVEPOINT {PIECE}"))?;
+        let e = match send(conn, &t.statements, work, lo, n) {
+            Ok(()) => {
+                if !whole {
+                    exec(conn, &format!("RELEASE SAVEPOINT {PIECE}"))?;
+                }
+                continue;
             }
-            continue;
+            Err(Unsent {
+                error,
+                out_of_step: true,
+            }) => return Err(Stopped::OutOfStep { error, lo, n }),
+            Err(Unsent { error, .. }) => error,
         };
         // After a 40001 CockroachDB only lets the restart savepoint roll back.
         if classify_error(&e, false) == Retry::Again {
-            return Err((e, Retry::Again));
+            return Err(Stopped::InStep(e, Retry::Again));
         }
         exec(conn, &format!("ROLLBACK TO SAVEPOINT {sp}"))?;
         if !whole {
@@ -216,7 +264,7 @@ fn pieces(
         match fault(&e) {
             Fault::Data if !tolerate => {
                 let e = describe_piece_error(&t.files, work, lo, n, e);
-                return Err((e, Retry::Fail));
+                return Err(Stopped::InStep(e, Retry::Fail));
             }
             Fault::Data if n == 1 => {
                 let e = describe_piece_error(&t.files, work, lo, n, e);
@@ -228,21 +276,52 @@ fn pieces(
             }
             // A lost connection took the check's transaction with it: the check ends.
             Fault::Data | Fault::TooLarge | Fault::Lost | Fault::Fatal => {
-                return Err((e, Retry::Fail))
+                return Err(Stopped::InStep(e, Retry::Fail))
             }
         }
     }
     Ok(bad)
 }
 
+/// Why a check stops on a COPY refused out of step, which took the check's transaction
+/// (on CockroachDB, the chunk's) with its connection. An error that stops a real load
+/// too (a lost connection, a missing privilege) stands as the server gave it; for the
+/// others a real load would send the rows again on a new connection (to retry a 40001 or
+/// isolate a bad row), which a check cannot do without the chunks before: say so.
+fn refused_at_start(t: &CheckTarget, work: &EncodedChunk, lo: u32, n: u32, e: Error) -> Error {
+    if matches!(fault(&e), Fault::Lost | Fault::Fatal) && !worth_resending(&e) {
+        return e;
+    }
+    let chunk = &work.chunk;
+    let first = chunk.batch.record(lo as usize).position().line;
+    let last = chunk.batch.record((lo + n - 1) as usize).position().line;
+    let why = match hid_the_refusal(&e) {
+        true => format!(" (the client library saw only its extra answer: {e})"),
+        false => format!(": {e}"),
+    };
+    Error::other(format!(
+        "{}: lines {first}–{last} (chunk {}): the server refused the COPY before it read any \
+         data{why}; that leaves the connection out of step, and the check's transaction went \
+         with it: the check stops here (a real load sends such rows again on a new connection)",
+        t.files[chunk.file_index], chunk.seq
+    ))
+}
+
 /// Sends rows `lo .. lo + n` of a chunk (nothing when all of them were rejected
 /// client-side).
-fn send(conn: &mut Conn, st: &Statements, work: &EncodedChunk, lo: u32, n: u32) -> Result<()> {
+fn send(
+    conn: &mut Conn,
+    st: &Statements,
+    work: &EncodedChunk,
+    lo: u32,
+    n: u32,
+) -> std::result::Result<(), Unsent> {
     let range = encoded_range(&work.rows, lo, n);
     if range.is_empty() {
         return Ok(());
     }
-    let stmt = conn.prepared(st.data_key(range.len(), work.rows.format()), st)?;
+    let key = st.data_key(range.len(), work.rows.format());
+    let stmt = conn.prepared(key, st).map_err(Unsent::still_in_step)?;
     send_rows(&mut conn.client, st.method, &stmt, &work.rows, range)
 }
 

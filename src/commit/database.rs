@@ -261,10 +261,9 @@ impl DatabaseSink<'_> {
                         return (e, Retry::Fail);
                     }
                     self.conn = None;
-                    match classify_error(&e, false) {
-                        Retry::Again => (e, Retry::Again),
-                        _ if hid_the_refusal(&e) => (e, Retry::Again),
-                        _ => (e, Retry::Fail),
+                    match worth_resending(&e) {
+                        true => (e, Retry::Again),
+                        false => (e, Retry::Fail),
                     }
                 })
             },
@@ -320,18 +319,19 @@ impl DatabaseSink<'_> {
             let Some(stmt) = &stmt else {
                 return Ok(()); // every row of the piece was rejected client-side
             };
-            if st.method != Method::Copy {
-                return send_rows(tx, st.method, stmt, &work.rows, range.clone());
+            match send_rows(tx, st.method, stmt, &work.rows, range.clone()) {
+                Ok(()) => Ok(()),
+                // Retried here, or classified by the caller.
+                Err(Unsent {
+                    error,
+                    out_of_step: false,
+                }) => Err(error),
+                Err(Unsent { error, .. }) => {
+                    refused = Some(error);
+                    // Not retried on this connection: nothing more is sent on it.
+                    Err(Error::other("out of step after a refused COPY"))
+                }
             }
-            let Err(e) = copy_rows(tx, stmt, &work.rows, range.clone()) else {
-                return Ok(());
-            };
-            if in_step(tx) {
-                return Err(e); // retried here, or classified by the caller
-            }
-            refused = Some(e);
-            // Not retried on this connection: nothing more is sent on it.
-            Err(Error::other("out of step after a refused COPY"))
         });
         match (done, refused) {
             (Ok(done), _) => Ok(done.attempts),
@@ -341,8 +341,42 @@ impl DatabaseSink<'_> {
     }
 }
 
-/// Sends `range` of `rows` through the prepared COPY `stmt`.
+/// Rows that did not reach the table: the error, and whether it left the connection out
+/// of step (see [`in_step`]). Then nothing more may be sent on that connection, not even
+/// a `ROLLBACK`: its answer would be the one of the statement before. Every caller of
+/// [`send_rows`] must drop the connection then.
+pub(super) struct Unsent {
+    pub(super) error: Error,
+    pub(super) out_of_step: bool,
+}
+
+impl Unsent {
+    pub(super) fn still_in_step(error: impl Into<Error>) -> Unsent {
+        Unsent {
+            error: error.into(),
+            out_of_step: false,
+        }
+    }
+}
+
+/// Sends `range` of `rows` through the prepared COPY `stmt`; after a failure, checks that
+/// the connection is still in step.
 fn copy_rows(
+    tx: &mut impl GenericClient,
+    stmt: &Statement,
+    rows: &EncodedRows,
+    range: std::ops::Range<usize>,
+) -> std::result::Result<(), Unsent> {
+    let Err(error) = try_copy(tx, stmt, rows, range) else {
+        return Ok(());
+    };
+    Err(Unsent {
+        error,
+        out_of_step: !in_step(tx),
+    })
+}
+
+fn try_copy(
     tx: &mut impl GenericClient,
     stmt: &Statement,
     rows: &EncodedRows,
@@ -362,11 +396,17 @@ fn copy_rows(
 /// The client library's own complaint (no server error, no I/O error, not closed): it
 /// read the extra answer of a refused COPY before the refusal itself, and dropped the
 /// connection. No COMMIT was sent, so the piece runs again on a new connection.
-fn hid_the_refusal(e: &Error) -> bool {
+pub(super) fn hid_the_refusal(e: &Error) -> bool {
     let ErrorKind::Db(pe) = e.kind() else {
         return false;
     };
     pe.as_db_error().is_none() && !pe.is_closed() && std::error::Error::source(pe).is_none()
+}
+
+/// Whether a COPY refused out of step may succeed when sent again on a new connection:
+/// a 40001, or a refusal the client library hid.
+pub(super) fn worth_resending(e: &Error) -> bool {
+    classify_error(e, false) == Retry::Again || hid_the_refusal(e)
 }
 
 /// Whether the connection still answers in step after a failed COPY. The client library
@@ -391,7 +431,7 @@ pub(super) fn send_rows(
     stmt: &Statement,
     rows: &EncodedRows,
     range: std::ops::Range<usize>,
-) -> Result<()> {
+) -> std::result::Result<(), Unsent> {
     match method {
         Method::Insert | Method::Upsert => {
             let select: Vec<usize> = range.collect();
@@ -400,11 +440,11 @@ pub(super) fn send_rows(
                 .iter()
                 .map(|p| p as &(dyn postgres::types::ToSql + Sync))
                 .collect();
-            tx.execute(stmt, &refs)?;
+            tx.execute(stmt, &refs).map_err(Unsent::still_in_step)?;
+            Ok(())
         }
-        Method::Copy => copy_rows(tx, stmt, rows, range)?,
+        Method::Copy => copy_rows(tx, stmt, rows, range),
     }
-    Ok(())
 }
 
 /// Sends a bad row of `chunk` to the reject file, within the budget.

@@ -12,17 +12,14 @@
 //! `--workers` says: two writers' open transactions could not see each other's rows, and
 //! a key repeated in their chunks would wait on the other instead of failing.
 
-use super::plan;
-use super::reader::ChunkReader;
 use super::{
-    chunk_shape, cockroach_limits, on_control, pipeline, reject_writer, Finished, LoadConfig,
+    cockroach_limits, on_control, pipeline, planned, reject_writer, Input, LoadConfig, Mode, Run,
 };
-use crate::commit::{CheckSink, CheckTarget, PieceCap, PipelineControl, RejectBudget, Rejects};
+use crate::commit::{CheckSink, CheckTarget, PieceCap, RejectBudget, Rejects};
 use crate::connect::Connector;
 use crate::flavour::Flavour;
 use crate::ledger::Progress;
-use crate::report::{Counters, Reporter, Summary};
-use crate::table::Table;
+use crate::report::{Counters, Summary};
 use crate::{Error, Result};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -52,22 +49,16 @@ fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         Flavour::Cockroach => {}
     }
     let cfg = &cfg;
-    let table = on_control(&connector, budget, |c| Table::read(c, &cfg.table))?;
-    let mut plan = plan::resolve(cfg, table, flavour)?;
+    let mut plan = planned(cfg, &connector, budget, flavour)?;
     let counters = Arc::new(Counters::default());
-    if cfg.interrupt.is_raised() {
-        return Err(cfg.interrupt.error());
-    }
     let writer = reject_writer(cfg, &plan).replacing();
     let emptied = reject_writer(cfg, &plan);
     let rejects = Rejects::new(
         RejectBudget::new(counters.clone(), cfg.max_errors),
         Some(writer),
     );
-    rejects.check_writable()?;
-    let control = PipelineControl::new(cfg.truncate).with_interrupt(cfg.interrupt.clone());
-    let shape = chunk_shape(cfg, &plan);
-    let stdin = plan.stdin.take();
+    let mut run = Run::start(cfg, started, counters, rejects, cfg.truncate)?;
+    let input = Input::take(cfg, &mut plan);
     let target = CheckTarget {
         statements: plan.statements,
         files: cfg.files.clone(),
@@ -75,53 +66,17 @@ fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         connector,
         reconnect_timeout: budget,
     };
-    let progress = Progress::default();
-    let reporter = Reporter::start(counters.clone(), cfg.progress);
-    let reader = ChunkReader {
-        cfg,
-        stdin,
-        widths: &plan.widths,
-        progress: &progress,
-        counters: &counters,
-        rejects: &rejects,
-        control: &control,
-        reporter: &reporter,
-        pool: None,
-    };
     // One transaction sees its chunks in file order: the later of two equal keys fails.
     let ordered = flavour == Flavour::Postgres;
-    let (chunks, bytes) = pipeline(
-        cfg.workers,
-        reader,
-        &shape,
-        &control,
-        cfg.truncate,
-        ordered,
-        |w| CheckSink::new(&target, &control, &counters, &rejects, w),
-    );
-    reporter.finish();
-    if cfg.interrupt.is_raised() {
-        return Err(cfg.interrupt.error());
-    }
-    if let Some(e) = control.take_error() {
-        return Err(e);
-    }
+    let (chunks, bytes) = pipeline(&run, input, &Progress::default(), ordered, |w| {
+        CheckSink::new(&target, &run.control, &run.counters, &run.rejects, w)
+    });
+    run.end()?;
     // A new load's reject file holds its own rejects only: when there are none, an
     // earlier file is emptied to its header, as a new load leaves it.
-    if counters.rejected.load(Relaxed) == 0 {
+    if run.counters.rejected.load(Relaxed) == 0 {
         emptied.rewrite(&[])?;
     }
-    Ok(Finished {
-        load_id: "check",
-        table: &target.statements.table,
-        counters: &counters,
-        rejects: &rejects,
-        cap: &PieceCap::default(),
-        chunks,
-        bytes,
-        started,
-        dry_run: false,
-        check: true,
-    }
-    .summary(cfg))
+    let (table, cap) = (&target.statements.table, &PieceCap::default());
+    Ok(run.summary("check", table, cap, (chunks, bytes), Mode::Check))
 }

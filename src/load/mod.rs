@@ -36,7 +36,7 @@ use crate::ledger::{self, Progress};
 use crate::report::{Counters, ProgressMode, RejectWriter, Reporter, Summary};
 use crate::table::Table;
 use crate::{Error, Result};
-use plan::LoadPlan;
+use plan::{LoadPlan, OpenReader};
 use postgres::Client;
 use rayon::iter::{ParallelBridge, ParallelIterator};
 use reader::ChunkReader;
@@ -160,49 +160,22 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
     let mut plan = plan::resolve(cfg, table, flavour)?;
     let counters = Arc::new(Counters::default());
     let rejects = Rejects::new(RejectBudget::new(counters.clone(), cfg.max_errors), None);
-    let control = PipelineControl::new(false).with_interrupt(cfg.interrupt.clone());
-    let progress = Progress::default();
+    let mut run = Run::start(cfg, started, counters, rejects, false)?;
     let stats = DryRunStats::default();
-    let reporter = Reporter::start(counters.clone(), cfg.progress);
-    let reader = ChunkReader {
-        cfg,
-        stdin: plan.stdin.take(),
-        widths: &plan.widths,
-        progress: &progress,
-        counters: &counters,
-        rejects: &rejects,
-        control: &control,
-        reporter: &reporter,
-        pool: None,
-    };
-    let shape = chunk_shape(cfg, &plan);
-    let (chunks, bytes) = pipeline(cfg.workers, reader, &shape, &control, false, false, |_| {
-        DryRunSink {
-            counters: &counters,
-            rejects: &rejects,
-            stats: &stats,
-        }
+    let input = Input::take(cfg, &mut plan);
+    let (chunks, bytes) = pipeline(&run, input, &Progress::default(), false, |_| DryRunSink {
+        counters: &run.counters,
+        rejects: &run.rejects,
+        stats: &stats,
     });
-    reporter.finish();
-    if cfg.interrupt.is_raised() {
-        return Err(cfg.interrupt.error());
-    }
-    if let Some(e) = control.take_error() {
-        return Err(e);
-    }
-    let summary = Finished {
-        load_id: "dry-run",
-        table: &plan.statements.table,
-        counters: &counters,
-        rejects: &rejects,
-        cap: &PieceCap::default(),
-        chunks,
-        bytes,
-        started,
-        dry_run: true,
-        check: false,
-    }
-    .summary(cfg);
+    run.end()?;
+    let summary = run.summary(
+        "dry-run",
+        &plan.statements.table,
+        &PieceCap::default(),
+        (chunks, bytes),
+        Mode::DryRun,
+    );
     let first_rows = stats.first_chunk_rows.load(Relaxed).max(1) as usize;
     Ok(DryRun {
         summary,
@@ -236,8 +209,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         Ok((flavour, cfg, capped, async_commit))
     })?;
     let cfg = &cfg;
-    let table = on_control(&connector, budget, |c| Table::read(c, &cfg.table))?;
-    let mut plan = plan::resolve(cfg, table, flavour)?;
+    let mut plan = planned(cfg, &connector, budget, flavour)?;
     let load_id = load_id(cfg, &plan);
     let fingerprint = ledger::fingerprint_all(&cfg.files)?;
     let table_name = plan.statements.table.sql_name();
@@ -277,9 +249,6 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     counters.chunks_skipped.store(progress.pieces, Relaxed);
     cfg.interrupt
         .track(counters.clone(), progress.pieces, progress.rows_loaded);
-    if cfg.interrupt.is_raised() {
-        return Err(cfg.interrupt.error());
-    }
     let mut rejects = Rejects::new(
         RejectBudget::new(counters.clone(), cfg.max_errors),
         Some(reject_writer(cfg, &plan)),
@@ -292,11 +261,15 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
             budget,
         ));
     }
-    rejects.check_writable()?;
-    let control = PipelineControl::new(truncate).with_interrupt(cfg.interrupt.clone());
+    let mut run = Run::start(cfg, started, counters, rejects, truncate)?;
+    if let Some(asked) = capped {
+        run.reporter().warn(&format!(
+            "--workers {asked} is more than the server has free connections for; using {}",
+            cfg.workers
+        ));
+    }
     let cap = PieceCap::default();
-    let shape = chunk_shape(cfg, &plan);
-    let stdin = plan.stdin.take();
+    let input = Input::take(cfg, &mut plan);
     let target = CommitTarget {
         statements: plan.statements,
         load_id,
@@ -308,57 +281,32 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         reconnect_timeout: budget,
         async_commit,
     };
-    let reporter = Reporter::start(counters.clone(), cfg.progress);
-    if let Some(asked) = capped {
-        reporter.warn(&format!(
-            "--workers {asked} is more than the server has free connections for; using {}",
-            cfg.workers
-        ));
-    }
-    let reader = ChunkReader {
-        cfg,
-        stdin,
-        widths: &plan.widths,
-        progress: &target.progress,
-        counters: &counters,
-        rejects: &rejects,
-        control: &control,
-        reporter: &reporter,
-        pool: None,
-    };
     let warn_reconnects = cfg.progress != ProgressMode::Quiet;
-    let (chunks, bytes) = pipeline(
-        cfg.workers,
-        reader,
-        &shape,
-        &control,
-        truncate,
-        false,
-        |w| {
-            DatabaseSink::new(
-                &target,
-                &control,
-                &counters,
-                &rejects,
-                &cap,
-                &reporter,
-                warn_reconnects,
-                w,
-            )
-        },
-    );
-    reporter.finish();
+    let (chunks, bytes) = pipeline(&run, input, &target.progress, false, |w| {
+        let r = &run;
+        DatabaseSink::new(
+            &target,
+            &r.control,
+            &r.counters,
+            &r.rejects,
+            &cap,
+            r.reporter(),
+            warn_reconnects,
+            w,
+        )
+    });
     // The reject file holds every record any run of this load rejected, once.
-    let rewritten = rejects.rewrite_file();
-    // Stopped from outside: what is committed stays, the ledger lets a rerun resume.
-    if cfg.interrupt.is_raised() {
-        rewritten?;
-        return Err(cfg.interrupt.error());
-    }
-    if let Some(e) = control.take_error() {
-        let committed = counters.rows.load(Relaxed) + target.progress.rows_loaded;
+    let rewritten = run.rejects.rewrite_file();
+    if let Err(e) = run.end() {
+        // Stopped from outside: what is committed stays, the ledger lets a rerun resume.
+        if cfg.interrupt.is_raised() {
+            rewritten?;
+            return Err(e);
+        }
+        let committed = run.counters.rows.load(Relaxed) + target.progress.rows_loaded;
         return Err(explain_partial(e, committed, &target.load_id));
     }
+    let counters = &run.counters;
     if let Some(n) = rewritten? {
         counters.rejected.store(n, Relaxed);
     }
@@ -381,19 +329,8 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         indexes::rebuild(cfg, &view, connector, budget, id, rows, items)
             .map_err(|e| e.with_committed(rows))?;
     }
-    Ok(Finished {
-        load_id: &target.load_id,
-        table: &target.statements.table,
-        counters: &counters,
-        rejects: &rejects,
-        cap: &cap,
-        chunks,
-        bytes,
-        started,
-        dry_run: false,
-        check: false,
-    }
-    .summary(cfg))
+    let table = &target.statements.table;
+    Ok(run.summary(&target.load_id, table, &cap, (chunks, bytes), Mode::Load))
 }
 
 /// The load id: explicit or derived from the inputs, the table, the column mapping and the
@@ -513,36 +450,120 @@ fn chunk_shape(cfg: &LoadConfig, plan: &LoadPlan) -> ChunkShape {
     }
 }
 
-/// What a finished pipeline reports, for its summary.
-struct Finished<'a> {
-    load_id: &'a str,
-    table: &'a Table,
-    counters: &'a Counters,
-    rejects: &'a Rejects,
-    cap: &'a PieceCap,
-    chunks: u64,
-    bytes: u64,
-    started: Instant,
-    dry_run: bool,
-    check: bool,
+/// The table and plan of a load of `cfg` (as the catalog says now).
+fn planned(
+    cfg: &LoadConfig,
+    connector: &Connector,
+    budget: Duration,
+    flavour: Flavour,
+) -> Result<LoadPlan> {
+    let table = on_control(connector, budget, |c| Table::read(c, &cfg.table))?;
+    plan::resolve(cfg, table, flavour)
 }
 
-impl Finished<'_> {
-    fn summary(&self, cfg: &LoadConfig) -> Summary {
-        let c = self.counters;
+/// What the reader and the encoders take of a plan.
+struct Input {
+    /// Stdin's reader, its header already read by the plan.
+    stdin: Option<OpenReader>,
+    /// Field count of each file.
+    widths: Vec<usize>,
+    shape: ChunkShape,
+}
+
+impl Input {
+    fn take(cfg: &LoadConfig, plan: &mut LoadPlan) -> Input {
+        Input {
+            stdin: plan.stdin.take(),
+            widths: plan.widths.clone(),
+            shape: chunk_shape(cfg, plan),
+        }
+    }
+}
+
+/// Which run a summary is of.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Load,
+    Check,
+    DryRun,
+}
+
+/// One run of the pipeline, whatever its sink (a load's writers, a check's, a dry run's
+/// counters): what the stages share while it runs and what its summary reads after.
+struct Run<'a> {
+    cfg: &'a LoadConfig,
+    started: Instant,
+    counters: Arc<Counters>,
+    rejects: Rejects,
+    control: PipelineControl,
+    /// Chunk 0 empties the table, before any other chunk.
+    truncate: bool,
+    /// The progress display, until the run ends.
+    reporter: Option<Reporter>,
+}
+
+impl<'a> Run<'a> {
+    /// Starts the progress display (the clock started at `started`), unless a signal came first or the
+    /// reject file cannot be written.
+    fn start(
+        cfg: &'a LoadConfig,
+        started: Instant,
+        counters: Arc<Counters>,
+        rejects: Rejects,
+        truncate: bool,
+    ) -> Result<Run<'a>> {
+        if cfg.interrupt.is_raised() {
+            return Err(cfg.interrupt.error());
+        }
+        rejects.check_writable()?;
+        Ok(Run {
+            cfg,
+            started,
+            reporter: Some(Reporter::start(counters.clone(), cfg.progress)),
+            counters,
+            rejects,
+            control: PipelineControl::new(truncate).with_interrupt(cfg.interrupt.clone()),
+            truncate,
+        })
+    }
+
+    fn reporter(&self) -> &Reporter {
+        self.reporter.as_ref().expect("the run has not ended")
+    }
+
+    /// Ends the progress display; the error that stopped the pipeline, a signal's first.
+    fn end(&mut self) -> Result<()> {
+        if let Some(r) = self.reporter.take() {
+            r.finish();
+        }
+        if self.cfg.interrupt.is_raised() {
+            return Err(self.cfg.interrupt.error());
+        }
+        self.control.take_error().map_or(Ok(()), Err)
+    }
+
+    fn summary(
+        &self,
+        load_id: &str,
+        table: &Table,
+        cap: &PieceCap,
+        (chunks, bytes): (u64, u64),
+        mode: Mode,
+    ) -> Summary {
+        let (cfg, c) = (self.cfg, &self.counters);
         let elapsed = self.started.elapsed().as_secs_f64();
         let rows = c.rows.load(Relaxed);
         let rejected = c.rejected.load(Relaxed);
-        let cap = self.cap.rows.load(Relaxed);
+        let lowered = cap.rows.load(Relaxed);
         Summary {
-            load_id: self.load_id.to_string(),
-            table: self.table.sql_name(),
+            load_id: load_id.to_string(),
+            table: table.sql_name(),
             files: cfg.files.len(),
             rows,
-            chunks: self.chunks,
+            chunks,
             chunks_resumed: c.chunks_skipped.load(Relaxed),
             bytes_seeked: c.bytes_seeked.load(Relaxed),
-            bytes: self.bytes,
+            bytes,
             retries: c.retries.load(Relaxed),
             reconnects: c.reconnects.load(Relaxed),
             commits_confirmed: c.commits_confirmed.load(Relaxed),
@@ -552,33 +573,33 @@ impl Finished<'_> {
                 .path()
                 .filter(|_| rejected > 0)
                 .map(str::to_string),
-            too_large_splits: self.cap.splits.load(Relaxed),
-            lowered_chunk_rows: (cap > 0).then_some(cap),
+            too_large_splits: cap.splits.load(Relaxed),
+            lowered_chunk_rows: (lowered > 0).then_some(lowered),
             elapsed_secs: elapsed,
             rows_per_sec: rows as f64 / elapsed.max(1e-9),
             method: cfg.method.name().into(),
             workers: cfg.workers,
-            dry_run: self.dry_run,
-            check: self.check,
+            dry_run: mode == Mode::DryRun,
+            check: mode == Mode::Check,
             fallback_chunks: c.fallback_chunks.load(Relaxed),
         }
     }
 }
 
-/// Runs the reader, the encoders and `workers` writers (each with the sink `sink` gives
-/// it) until the input ends or the load stops; returns the number of chunks and the
-/// source bytes read. Errors stop the load through `control`. `ordered`: each writer
-/// takes its chunks in file order (for `--check`'s one writer).
-#[allow(clippy::too_many_arguments)]
+/// Runs the reader of `input` (skipping what `progress` covers), the encoders and
+/// `run`'s `cfg.workers` writers (each with the sink `sink` gives it) until the input
+/// ends or the load stops; returns the number of chunks and the source bytes read.
+/// Errors stop the load through `run`'s control. `ordered`: each writer takes its chunks
+/// in file order (for `--check`'s one writer).
 fn pipeline<S: ChunkSink>(
-    workers: usize,
-    mut reader: ChunkReader<'_>,
-    shape: &ChunkShape,
-    control: &PipelineControl,
-    truncate: bool,
+    run: &Run<'_>,
+    input: Input,
+    progress: &Progress,
     ordered: bool,
     sink: impl Fn(usize) -> S + Sync,
 ) -> (u64, u64) {
+    let (workers, control, truncate) = (run.cfg.workers, &run.control, run.truncate);
+    let shape = &input.shape;
     let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(workers);
     let (encoded_tx, encoded_rx) = crossbeam_channel::bounded::<EncodedChunk>(1);
     // A chunk done with gives its buffers back: batches to the reader, encoded rows to the
@@ -589,7 +610,17 @@ fn pipeline<S: ChunkSink>(
         batches: batch_tx,
         rows: rows_tx,
     };
-    reader.pool = Some(batch_rx);
+    let reader = ChunkReader {
+        cfg: run.cfg,
+        stdin: input.stdin,
+        widths: &input.widths,
+        progress,
+        counters: &run.counters,
+        rejects: &run.rejects,
+        control,
+        reporter: run.reporter(),
+        pool: batch_rx,
+    };
     std::thread::scope(|s| {
         let reading = s.spawn(move || reader.read_all(chunk_tx));
         let encoding = s.spawn(move || {

@@ -30,8 +30,8 @@ pub(crate) struct ChunkReader<'a> {
     pub(crate) rejects: &'a Rejects,
     pub(crate) control: &'a PipelineControl,
     pub(crate) reporter: &'a Reporter,
-    /// Record batches of chunks done with, to refill.
-    pub(crate) pool: Option<crossbeam_channel::Receiver<RecordBatch>>,
+    /// Record batches of chunks done with, to refill (the pipeline's recycling channel).
+    pub(crate) pool: crossbeam_channel::Receiver<RecordBatch>,
 }
 
 impl ChunkReader<'_> {
@@ -64,9 +64,7 @@ impl ChunkReader<'_> {
                 }
             };
             let mut stream = ChunkStream::new(rdr, cfg.effective_limits(), fi, seq)?;
-            if let Some(pool) = &self.pool {
-                stream.recycle_from(pool.clone());
-            }
+            stream.recycle_from(self.pool.clone());
             stream.reader_mut().set_expected_fields(self.widths[fi]);
             if seekable {
                 if let Some(at) = self.seek_past_covered(&mut stream, fi)? {

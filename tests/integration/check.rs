@@ -4,7 +4,7 @@
 //! after the check the table is as it was and no ledger exists.
 
 use crate::cli::stderr;
-use crate::support::{client, cluster, fresh_db};
+use crate::support::{client, cluster, fresh_db, load_args};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
@@ -48,22 +48,9 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn load(url: &str, file: &Path, rejects: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "load",
-        file.to_str().unwrap(),
-        "--table",
-        "items",
-        "--url",
-        url,
-        "--reject-file",
-        rejects.to_str().unwrap(),
-        "--chunk-rows",
-        "3",
-        "--json",
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    run(&args)
+    let rejects = ["--reject-file", rejects.to_str().unwrap()];
+    let small = ["--chunk-rows", "3", "--json", "--quiet"];
+    run(&load_args(file, "items", url, &[&rejects, &small, extra]))
 }
 
 fn json(out: &Output) -> serde_json::Value {

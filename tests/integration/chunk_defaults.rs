@@ -1,24 +1,19 @@
 //! Chunk bounds: each server flavour's defaults when none is given, and an explicit
 //! `--chunk-bytes` / `--chunk-rows` over them.
 
-use crate::cli::{chunkload, stderr};
-use crate::support::{accounts_file, assert_exact, cluster, fresh_db, target_and_reference};
+use crate::cli::chunkload;
+use crate::support::{
+    accounts_file, assert_exact, cluster, fresh_db, load_args, ok_summary, target_and_reference,
+};
 
 fn load_json(url: &str, file: &std::path::Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec![
-        "load",
-        file.to_str().unwrap(),
-        "--table",
+    let quiet = ["--json", "--quiet"];
+    ok_summary(&chunkload(&load_args(
+        file,
         "accounts",
-        "--url",
         url,
-        "--json",
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    let o = chunkload(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("summary JSON ({e})"))
+        &[&quiet, extra],
+    )))
 }
 
 /// 20 000 rows of `accounts` are ~880 KB: one chunk under PostgreSQL's 1 MiB default

@@ -1,6 +1,6 @@
 //! The command line as a user meets it: exit codes, one-line errors, no secrets.
 
-use crate::support::fresh_db;
+use crate::support::{fresh_db, load_args};
 use std::process::{Command, Output};
 
 pub fn chunkload(args: &[&str]) -> Output {
@@ -404,9 +404,8 @@ fn rows(n: u64, bad_at: &[u64]) -> String {
 }
 
 fn load(url: &str, f: &str, extra: &[&str]) -> Output {
-    let mut args = vec!["load", f, "--table", "t", "--url", url, "-q"];
-    args.extend_from_slice(extra);
-    chunkload(&args)
+    let file = std::path::Path::new(f);
+    chunkload(&load_args(file, "t", url, &[&["-q"], extra]))
 }
 
 #[test]

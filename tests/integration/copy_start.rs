@@ -9,15 +9,20 @@
 use crate::cli::{chunkload, stderr};
 use crate::support::{
     accounts_file, assert_exact, client, count, fresh_cockroach_db, fresh_db, load_accounts,
-    summary, target_and_reference,
+    load_args, summary, target_and_reference,
 };
 use std::path::Path;
 
 /// A statement trigger on `accounts` that raises 40001 before COPY reads a row, on the
 /// first of every two statements (a sequence counts them, whatever rolls back).
 fn refuse_every_other_statement(url: &str) {
+    refuse_every_other_statement_on(url, "accounts")
+}
+
+/// [`refuse_every_other_statement`] on `table`.
+fn refuse_every_other_statement_on(url: &str, table: &str) {
     client(url)
-        .batch_execute(
+        .batch_execute(&format!(
             "CREATE SEQUENCE statements;
              CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN
@@ -27,9 +32,9 @@ fn refuse_every_other_statement(url: &str) {
                END IF;
                RETURN NULL;
              END $$;
-             CREATE TRIGGER refuse BEFORE INSERT ON accounts
-               FOR EACH STATEMENT EXECUTE FUNCTION refuse();",
-        )
+             CREATE TRIGGER refuse BEFORE INSERT ON {table}
+               FOR EACH STATEMENT EXECUTE FUNCTION refuse();"
+        ))
         .unwrap();
 }
 
@@ -155,19 +160,15 @@ fn copy_start_data_error_is_isolated_to_its_row_on_the_savepoint_path() {
     isolated_at_copy_start(&fresh_cockroach_db("copy_start_isolate"), &file, dir.path());
 }
 
-#[test]
-fn copy_start_permission_error_is_reported_as_the_server_gave_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = accounts_file(dir.path(), 2_000, 34);
-    let url = fresh_db("copy_start_permission");
-    target_and_reference(&url, &file);
-    // A role that may create the ledger and read the table, but not insert into it: COPY
-    // fails at its start, before the server asks for data.
-    let db: String = client(&url)
+/// A role of `url`'s database that may create the ledger and read `accounts`, but not
+/// insert into it: COPY fails at its start, before the server asks for data. Returns the
+/// URL that connects as that role.
+fn reader_role(url: &str) -> String {
+    let db: String = client(url)
         .query_one("SELECT current_database()", &[])
         .unwrap()
         .get(0);
-    client(&url)
+    client(url)
         .batch_execute(&format!(
             "CREATE ROLE {db}_reader LOGIN;
              GRANT CREATE ON DATABASE {db} TO {db}_reader;
@@ -177,6 +178,16 @@ fn copy_start_permission_error_is_reported_as_the_server_gave_it() {
         .unwrap();
     let reader = url.replacen("postgres@", &format!("{db}_reader@"), 1);
     assert_ne!(reader, url);
+    reader
+}
+
+#[test]
+fn copy_start_permission_error_is_reported_as_the_server_gave_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 2_000, 34);
+    let url = fresh_db("copy_start_permission");
+    target_and_reference(&url, &file);
+    let reader = reader_role(&url);
     let out = chunkload(&[
         "load",
         file.to_str().unwrap(),
@@ -192,4 +203,128 @@ fn copy_start_permission_error_is_reported_as_the_server_gave_it() {
     assert!(err.contains("permission denied"), "{err}");
     assert!(!err.contains("unexpected message"), "{err}");
     assert_eq!(count(&url, "accounts"), 0);
+}
+
+/// The JSON error object of a failed `--json` run.
+fn error_of(out: &std::process::Output) -> serde_json::Value {
+    summary(out)["error"].clone()
+}
+
+#[test]
+fn check_stops_on_a_copy_refused_for_a_permission_as_a_real_load_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 2_000, 36);
+    let url = fresh_db("copy_start_check_permission");
+    target_and_reference(&url, &file);
+    let reader = reader_role(&url);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--json", "--method", "copy", "--max-errors", "5"];
+        args.extend_from_slice(extra);
+        load_accounts(&reader, &file, &args)
+    };
+    let (checked, real) = (run(&["--check"]), run(&[]));
+    let (c, r) = (error_of(&checked), error_of(&real));
+    assert_eq!(checked.status.code(), real.status.code(), "{c}\n{r}");
+    assert_eq!(checked.status.code(), Some(1), "{c}");
+    assert_eq!(c["kind"], r["kind"], "{c}\n{r}");
+    let msg = c["message"].as_str().unwrap();
+    assert!(msg.contains("permission denied"), "{c}");
+    assert!(msg.ends_with("(--check: nothing was written)"), "{c}");
+    assert!(!msg.contains("unexpected message"), "{c}");
+    assert_eq!(c["rows_committed"], 0, "{c}");
+    assert_eq!(count(&url, "accounts"), 0);
+}
+
+#[test]
+fn check_on_the_savepoint_path_runs_a_chunk_refused_at_copy_start_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 5_000, 37);
+    let url = fresh_cockroach_db("copy_start_check_retry");
+    target_and_reference(&url, &file);
+    refuse_every_other_statement(&url);
+    let out = load_accounts(
+        &url,
+        &file,
+        &[
+            "--json",
+            "--check",
+            "--method",
+            "copy",
+            "--chunk-bytes",
+            "16K",
+            "--workers",
+            "1",
+            "--retry-base-ms",
+            "1",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = summary(&out);
+    assert_eq!(s["check"], true, "{s}");
+    assert_eq!(
+        (s["rows"].as_u64(), s["rejected"].as_u64()),
+        (Some(5_000), Some(0)),
+        "{s}"
+    );
+    let chunks = s["chunks"].as_u64().unwrap();
+    assert!(chunks >= 10, "{s}");
+    // Each chunk's transaction was refused once at COPY start, on a connection then
+    // dropped, and ran again on a new one.
+    assert_eq!(s["retries"].as_u64(), Some(chunks), "{s}");
+    assert_eq!(count(&url, "accounts"), 0, "nothing was written");
+}
+
+#[test]
+fn check_on_postgres_stops_clearly_on_a_copy_refused_at_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    // An inet column has no binary encoder: the COPY is text, which the server refuses
+    // before reading anything.
+    let file = dir.path().join("hosts.csv");
+    let mut text = String::from("id,addr\n");
+    for i in 0..500 {
+        text.push_str(&format!("{i},10.0.{}.{}\n", i / 250, i % 250));
+    }
+    std::fs::write(&file, text).unwrap();
+    let load = |url: &str, extra: &[&str]| {
+        let one = [
+            "--json",
+            "--method",
+            "copy",
+            "--chunk-rows",
+            "100",
+            "--workers",
+            "1",
+        ];
+        let fast = ["--retry-base-ms", "1"];
+        chunkload(&load_args(&file, "hosts", url, &[&one, &fast, extra]))
+    };
+    let url = fresh_db("copy_start_check_pg");
+    client(&url)
+        .batch_execute("CREATE TABLE hosts (id int PRIMARY KEY, addr inet)")
+        .unwrap();
+    refuse_every_other_statement_on(&url, "hosts");
+    // The real load runs each refused chunk again on a new connection.
+    let real = load(&url, &[]);
+    assert!(real.status.success(), "{}", stderr(&real));
+    assert_eq!(summary(&real)["retries"].as_u64(), Some(5));
+    assert_eq!(count(&url, "hosts"), 500);
+    client(&url).batch_execute("TRUNCATE hosts").unwrap();
+    // The check's one transaction went with the connection: it stops, and says why.
+    let checked = load(&url, &["--check", "--max-errors", "10"]);
+    let e = error_of(&checked);
+    assert_eq!(checked.status.code(), Some(1), "{e}");
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.contains("lines 2–101 (chunk 0): the server refused the COPY before it read any data"),
+        "{e}"
+    );
+    // The server's error, unless the client library read the extra answer first (then
+    // the refusal itself is lost, and the message says so).
+    assert!(
+        msg.contains(": restart transaction: TransactionRetryWithProtoRefreshError")
+            || msg.contains("(the client library saw only its extra answer: "),
+        "{e}"
+    );
+    assert!(msg.ends_with("(--check: nothing was written)"), "{e}");
+    assert_eq!(count(&url, "hosts"), 0);
 }

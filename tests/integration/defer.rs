@@ -2,7 +2,7 @@
 //! after the drop, or duplicate keys at rebuild time, leave a ledger that a rerun finishes.
 
 use crate::cli::{chunkload, stderr};
-use crate::support::{client, count, fresh_db};
+use crate::support::{client, count, fresh_db, load_args};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -88,19 +88,13 @@ fn assert_same_rows(url: &str, rows: i64) {
 }
 
 fn load(url: &str, file: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "load",
-        file,
-        "--table",
+    let deferred = ["--defer-indexes", "--chunk-rows", "50"];
+    chunkload(&load_args(
+        Path::new(file),
         "people",
-        "--url",
         url,
-        "--defer-indexes",
-        "--chunk-rows",
-        "50",
-    ];
-    args.extend_from_slice(extra);
-    chunkload(&args)
+        &[&deferred, extra],
+    ))
 }
 
 #[test]

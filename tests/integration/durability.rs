@@ -3,7 +3,9 @@
 //! reaches the chunk transactions only where it should.
 
 use crate::cli::{chunkload, stderr};
-use crate::support::{accounts_file, assert_exact, client, count, target_and_reference};
+use crate::support::{
+    accounts_file, assert_exact, client, count, load_args, ok_summary, target_and_reference,
+};
 use chunkload::cluster::{ClusterOptions, LocalCluster};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -24,24 +26,8 @@ fn lazy_wal_cluster() -> LocalCluster {
 }
 
 fn load(url: &str, file: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "load",
-        file.to_str().unwrap(),
-        "--table",
-        "accounts",
-        "--url",
-        url,
-        "--json",
-        "--chunk-bytes",
-        "16K",
-    ];
-    args.extend_from_slice(extra);
-    chunkload(&args)
-}
-
-fn summary(out: &std::process::Output) -> serde_json::Value {
-    assert!(out.status.success(), "{}", stderr(out));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("summary JSON ({e})"))
+    let small = ["--json", "--chunk-bytes", "16K"];
+    chunkload(&load_args(file, "accounts", url, &[&small, extra]))
 }
 
 /// Runs `load` while a thread crashes the server once `at` rows are in (and, with
@@ -101,7 +87,7 @@ fn durability_crash_mid_load_then_a_rerun_loads_the_source_exactly() {
     assert!(survived < 60_000, "{survived}");
     // The same command again: it sends exactly what the crash left out, commits lost
     // with their ledger rows included.
-    let s = summary(&load(&url, &file, &["--synchronous-commit", "auto"]));
+    let s = ok_summary(&load(&url, &file, &["--synchronous-commit", "auto"]));
     assert_eq!(s["rows"].as_u64().unwrap(), 60_000 - survived as u64, "{s}");
     if survived > 0 {
         assert!(s["chunks_resumed"].as_u64().unwrap() >= 1, "{s}");
@@ -123,7 +109,7 @@ fn durability_a_crash_the_load_reconnects_through_never_ends_in_a_false_success(
         // Commits lost in the crash: the load says so instead of reporting success.
         let err = stderr(&out);
         assert!(err.contains("sends only what is missing"), "{err}");
-        let s = summary(&load(&url, &file, &["--synchronous-commit", "off"]));
+        let s = ok_summary(&load(&url, &file, &["--synchronous-commit", "off"]));
         assert!(s["rows"].as_u64().unwrap() >= 1, "{s}");
     }
     assert_exact(&url, 60_000);
@@ -142,14 +128,14 @@ fn durability_a_load_that_succeeded_survives_a_crash_right_after() {
     let dir = tempfile::tempdir().unwrap();
     let file = accounts_file(dir.path(), 30_000, 23);
     target_and_reference(&url, &file);
-    let s = summary(&load(&url, &file, &[]));
+    let s = ok_summary(&load(&url, &file, &[]));
     assert_eq!(s["rows"].as_u64().unwrap(), 30_000, "{s}");
     // No checkpoint, no WAL writer round: only the load's final durable commit put the
     // chunks' asynchronous commits on disk.
     server.crash().unwrap();
     server.start_again().unwrap();
     assert_exact(&url, 30_000);
-    let s = summary(&load(&url, &file, &[]));
+    let s = ok_summary(&load(&url, &file, &[]));
     assert_eq!(s["rows"].as_u64().unwrap(), 0, "finished: nothing to send");
 }
 
@@ -159,7 +145,7 @@ fn settings_seen(url: &str, file: &Path, extra: &[&str]) -> Vec<String> {
     c.batch_execute("TRUNCATE accounts, seen").unwrap();
     let mut args = vec!["--fresh"];
     args.extend_from_slice(extra);
-    summary(&load(url, file, &args));
+    ok_summary(&load(url, file, &args));
     let rows = c.query("SELECT DISTINCT setting FROM seen", &[]).unwrap();
     rows.iter().map(|r| r.get(0)).collect()
 }

@@ -394,18 +394,15 @@ fn faults_8_a_cut_commit_still_running_when_the_ledger_is_asked_is_not_sent_twic
                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();",
         )
         .unwrap();
-    let proxy = crate::proxy::Proxy::start(
-        ([127, 0, 0, 1], crate::support::cluster().port()).into(),
-        crate::proxy::Faults {
-            cut_after_commit_every: Some(1),
-            // The piece's commit, not the bookkeeping's (the load's durable end is a COMMIT
-            // too, and a connection cut at every COMMIT could never finish).
-            only_after_copy: true,
-            ..Default::default()
-        },
-    );
+    let proxy = crate::support::proxy(crate::proxy::Faults {
+        cut_after_commit_every: Some(1),
+        // The piece's commit, not the bookkeeping's (the load's durable end is a COMMIT
+        // too, and a connection cut at every COMMIT could never finish).
+        only_after_copy: true,
+        ..Default::default()
+    });
     let out = load(
-        &crate::support::via_port(&url, proxy.addr().port()),
+        &crate::support::via(&url, &proxy),
         &file,
         &[
             "--chunk-bytes",

@@ -3,7 +3,7 @@
 //! DDL an administrator runs, after which the same role loads).
 
 use crate::cli::{chunkload, stderr};
-use crate::support::{client, cluster, count, fresh_db};
+use crate::support::{client, cluster, count, fresh_db, load_args};
 use std::path::Path;
 use std::sync::Once;
 
@@ -22,7 +22,7 @@ fn ledger_tables(url: &str) -> Vec<(String, String)> {
 }
 
 /// `id,n` rows 1..=rows; the values of `bad` lines are not numbers.
-fn numbers_csv(dir: &Path, rows: u64, bad: &[u64]) -> String {
+fn numbers_csv(dir: &Path, rows: u64, bad: &[u64]) -> std::path::PathBuf {
     let mut csv = String::from("id,n\n");
     for i in 1..=rows {
         let line = i + 1;
@@ -33,7 +33,7 @@ fn numbers_csv(dir: &Path, rows: u64, bad: &[u64]) -> String {
     }
     let path = dir.join("numbers.csv");
     std::fs::write(&path, csv).unwrap();
-    path.display().to_string()
+    path
 }
 
 #[test]
@@ -45,13 +45,7 @@ fn ledger_schema_option_keeps_every_table_there_and_status_resume_forget_use_it(
     let dir = tempfile::tempdir().unwrap();
     let file = numbers_csv(dir.path(), 3_000, &[2_001]);
     let load = |extra: &[&str]| {
-        let mut a = vec![
-            "load",
-            &file,
-            "--table",
-            "t",
-            "--url",
-            &url,
+        let small = [
             "--chunk-bytes",
             "4K",
             "--workers",
@@ -59,8 +53,7 @@ fn ledger_schema_option_keeps_every_table_there_and_status_resume_forget_use_it(
             "--ledger-schema",
             "other",
         ];
-        a.extend_from_slice(extra);
-        chunkload(&a)
+        chunkload(&load_args(&file, "t", &url, &[&small, extra]))
     };
     // Stops at the bad row with the chunks before it committed.
     let o = load(&[]);
@@ -157,11 +150,7 @@ fn ledger_without_create_privilege_names_it_prints_the_ddl_and_loads_once_it_ran
     let as_role = url.replace("postgres://postgres@", &format!("postgres://{ROLE}@"));
     let dir = tempfile::tempdir().unwrap();
     let file = numbers_csv(dir.path(), 500, &[]);
-    let load = |extra: &[&str]| {
-        let mut a = vec!["load", &file, "--table", "t", "--url", &as_role, "--json"];
-        a.extend_from_slice(extra);
-        chunkload(&a)
-    };
+    let load = |extra: &[&str]| chunkload(&load_args(&file, "t", &as_role, &[&["--json"], extra]));
     // No schema, no CREATE on the database.
     let o = load(&[]);
     let err = stderr(&o);
@@ -230,22 +219,16 @@ fn ledger_of_an_earlier_build_is_upgraded_and_its_rows_resume_by_reading() {
     let dir = tempfile::tempdir().unwrap();
     let file = numbers_csv(dir.path(), 3_000, &[2_001]);
     let load = |max: &str| {
-        crate::cli::chunkload_in_order(&[
-            "load",
-            &file,
-            "--table",
-            "t",
-            "--url",
-            &url,
+        let small = [
             "--chunk-bytes",
             "4K",
             "--workers",
             "1",
-            "--max-errors",
-            max,
             "--progress-lines",
             "60",
-        ])
+        ];
+        let args = load_args(&file, "t", &url, &[&small, &["--max-errors", max]]);
+        crate::cli::chunkload_in_order(&args)
     };
     let o = load("0");
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));

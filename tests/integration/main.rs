@@ -15,7 +15,8 @@
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
 //! - `defer`: `--defer-indexes`: definitions identical after, a kill after the drop, duplicates.
 //! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors).
-//! - `copy_start`: a COPY the server fails before it reads data, and the connection after it.
+//! - `copy_start`: a COPY the server fails before it reads data, and the connection after it
+//!   (in a real load and in `--check`).
 //! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
 //! - `ledger_schema`: `--ledger-schema`, and a role without CREATE (the printed DDL).
 //! - `durability`: chunk commits that skip the flush; crashes mid-load and right after.

@@ -4,7 +4,7 @@
 
 use crate::cli::{chunkload, stderr};
 use crate::proxy::{Faults, Proxy};
-use crate::support::{accounts_file, assert_exact, cluster, fresh_db, target_and_reference};
+use crate::support::{accounts_file, assert_exact, fresh_db, proxy, target_and_reference};
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
@@ -15,10 +15,7 @@ fn multihost_writers_spread_over_nodes_and_survive_one_going_away() {
     let url = fresh_db("multihost");
     target_and_reference(&url, &file);
 
-    let upstream = ([127, 0, 0, 1], cluster().port()).into();
-    let nodes: Vec<Proxy> = (0..3)
-        .map(|_| Proxy::start(upstream, Faults::default()))
-        .collect();
+    let nodes: Vec<Proxy> = (0..3).map(|_| proxy(Faults::default())).collect();
     let hosts: Vec<String> = nodes
         .iter()
         .map(|p| format!("127.0.0.1:{}", p.addr().port()))

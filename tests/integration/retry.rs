@@ -160,20 +160,16 @@ fn retry_resolves_a_real_serialization_conflict() {
 
 #[test]
 fn retry_connection_lost_during_commit_is_commit_outcome_unknown() {
-    use crate::proxy::{Faults, Proxy};
+    use crate::proxy::Faults;
     let url = fresh_db("retry_ambiguous");
     client(&url)
         .batch_execute("CREATE TABLE t (id int PRIMARY KEY)")
         .unwrap();
-    let port = crate::support::cluster().port();
-    let proxy = Proxy::start(
-        ([127, 0, 0, 1], port).into(),
-        Faults {
-            cut_after_commit_every: Some(1),
-            ..Faults::default()
-        },
-    );
-    let via_proxy = crate::support::via_port(&url, proxy.addr().port());
+    let proxy = crate::support::proxy(Faults {
+        cut_after_commit_every: Some(1),
+        ..Faults::default()
+    });
+    let via_proxy = crate::support::via(&url, &proxy);
     let mut c = client(&via_proxy);
     let mut runs = 0;
     let err = run_transaction(&mut c, Flavour::Postgres, &fast_policy(10), |tx| {

@@ -27,8 +27,14 @@ pub fn own_cluster() -> LocalCluster {
     .expect("start a throwaway PostgreSQL server")
 }
 
-/// `url` with its port replaced, to go through a proxy.
-pub fn via_port(url: &str, port: u16) -> String {
+/// A proxy in front of the shared server that misbehaves as `faults` says.
+pub fn proxy(faults: Faults) -> Proxy {
+    Proxy::start(([127, 0, 0, 1], cluster().port()).into(), faults)
+}
+
+/// `url` through `proxy` (its port replaced by the proxy's).
+pub fn via(url: &str, proxy: &Proxy) -> String {
+    let port = proxy.addr().port();
     let own: u16 = url
         .rsplit(':')
         .next()
@@ -177,6 +183,34 @@ pub fn stderr_of(child: &mut Child) -> String {
     s
 }
 
+/// The arguments of `chunkload load FILE --table TABLE --url URL`, then each of
+/// `options` in turn (a test's fixed ones, then a run's): one spelling of a load for the
+/// tests, whichever way they run it.
+pub fn load_args<'a>(
+    file: &'a Path,
+    table: &'a str,
+    url: &'a str,
+    options: &[&[&'a str]],
+) -> Vec<&'a str> {
+    let file = file.to_str().expect("a UTF-8 path");
+    let mut args = vec!["load", file, "--table", table, "--url", url];
+    for o in options {
+        args.extend_from_slice(o);
+    }
+    args
+}
+
+/// The summary of a `--json` run that must have succeeded.
+pub fn ok_summary(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    summary(out)
+}
+
 /// The JSON summary a `--json` load printed, or a panic showing what it printed instead.
 pub fn summary(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -192,18 +226,8 @@ pub fn summary(out: &std::process::Output) -> serde_json::Value {
 /// `chunkload load FILE --table accounts --url URL`, riding out lost connections for up
 /// to a minute, with `extra` options.
 pub fn load_accounts(url: &str, file: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "load",
-        file.to_str().unwrap(),
-        "--table",
-        "accounts",
-        "--url",
-        url,
-        "--reconnect-timeout",
-        "60",
-    ];
-    args.extend_from_slice(extra);
-    crate::cli::chunkload(&args)
+    let ride_out = ["--reconnect-timeout", "60"];
+    crate::cli::chunkload(&load_args(file, "accounts", url, &[&ride_out, extra]))
 }
 
 /// Committed pieces of every load in the database (0 before the ledger exists).
@@ -229,10 +253,7 @@ pub fn pieces(url: &str) -> i64 {
 /// `kill_after`, kills it with SIGKILL once the ledger holds that many pieces. Returns
 /// whether it was killed; a run that was not must succeed within 90 s.
 pub fn run(url: &str, input: &str, data: &[u8], opts: &[&str], kill_after: Option<i64>) -> bool {
-    let mut args = vec![
-        "load", input, "--table", "accounts", "--url", url, "--quiet",
-    ];
-    args.extend_from_slice(opts);
+    let mut args = load_args(Path::new(input), "accounts", url, &[&["--quiet"], opts]);
     if input == "-" {
         args.extend_from_slice(&["--load-id", "from-stdin"]);
     }
@@ -327,16 +348,13 @@ pub fn killed_and_rerun_with_other_options(
 /// moments (150–600 ms apart, at most `random_cuts` times) and right after forwarding
 /// every `commit_every`th COMMIT, so that commit's answer is lost.
 pub fn cutting_proxy(random_cuts: u64, commit_every: u64, seed: u64) -> Proxy {
-    Proxy::start(
-        ([127, 0, 0, 1], cluster().port()).into(),
-        Faults {
-            random_every_ms: Some((150, 600)),
-            max_random_cuts: random_cuts,
-            cut_after_commit_every: Some(commit_every),
-            only_after_copy: false,
-            seed,
-        },
-    )
+    proxy(Faults {
+        random_every_ms: Some((150, 600)),
+        max_random_cuts: random_cuts,
+        cut_after_commit_every: Some(commit_every),
+        only_after_copy: false,
+        seed,
+    })
 }
 
 /// Loads `file` (`rows` records) into `url`'s `accounts` through `proxy` in 64 KiB chunks
@@ -344,7 +362,7 @@ pub fn cutting_proxy(random_cuts: u64, commit_every: u64, seed: u64) -> Proxy {
 /// ledger, and end exact. Returns the summary.
 pub fn load_through_cuts(url: &str, file: &Path, rows: i64, proxy: &Proxy) -> serde_json::Value {
     let out = load_accounts(
-        &via_port(url, proxy.addr().port()),
+        &via(url, proxy),
         file,
         &[
             "--json",

@@ -4,6 +4,7 @@
 use super::{Deferred, Refused};
 use crate::commit::Statements;
 use crate::connect::Connector;
+use crate::encode::{self, ColumnType};
 use crate::flavour::Flavour;
 use crate::load::config::LoadConfig;
 use crate::load::on_control;
@@ -133,9 +134,8 @@ fn duplicates(c: &mut Client, table: &str, cols: &[String]) -> Result<Vec<(Vec<S
 }
 
 /// The source lines (`file:line`) of the records whose key fields spell `keys`, found by
-/// reading the inputs again. Matching is on text, normalized where the type allows
-/// (uuid, integers), so a line named is one that holds the key; one spelt otherwise is
-/// missed, and the message says so.
+/// reading the inputs again. Matching is on each field's [`KeyForm`], so a line named is
+/// one that holds the key; one spelt otherwise is missed, and the message says so.
 fn source_lines(
     cfg: &LoadConfig,
     view: &PlanView<'_>,
@@ -143,20 +143,21 @@ fn source_lines(
     keys: &[(Vec<String>, i64)],
 ) -> HashMap<Vec<String>, Vec<(String, u64)>> {
     let mut found: HashMap<Vec<String>, Vec<(String, u64)>> = HashMap::new();
-    let types: Vec<String> = cols
+    let forms: Vec<KeyForm> = cols
         .iter()
         .map(|c| {
-            view.table
-                .columns
-                .iter()
-                .find(|t| &t.name == c)
-                .map_or(String::new(), |t| t.type_name.clone())
+            let t = view.table.columns.iter().find(|t| &t.name == c);
+            KeyForm::of(t.map_or("", |t| t.type_name.as_str()))
         })
         .collect();
-    let wanted: HashMap<Vec<String>, Vec<String>> = keys
+    let mut scratch = Vec::new();
+    let wanted: HashMap<Vec<Vec<u8>>, Vec<String>> = keys
         .iter()
         .map(|(k, _)| {
-            let norm = k.iter().zip(&types).map(|(v, t)| normalize(t, v)).collect();
+            let norm = k.iter().zip(&forms);
+            let norm = norm
+                .map(|(v, f)| f.form(v.as_bytes(), &mut scratch))
+                .collect();
             (norm, k.clone())
         })
         .collect();
@@ -184,11 +185,9 @@ fn source_lines(
         let mut key = Vec::with_capacity(fields.len());
         while let Ok(true) = rdr.read_record(&mut rec) {
             key.clear();
-            for (&i, t) in fields.iter().zip(&types) {
+            for (&i, f) in fields.iter().zip(&forms) {
                 match rec.field(i) {
-                    Some(v) if !rec.is_null(i) => {
-                        key.push(normalize(t, &String::from_utf8_lossy(v)))
-                    }
+                    Some(v) if !rec.is_null(i) => key.push(f.form(v, &mut scratch)),
                     _ => break,
                 }
             }
@@ -206,23 +205,43 @@ fn source_lines(
     found
 }
 
-/// A key field's text in a form equal for equal values, where the type makes that cheap.
-fn normalize(type_name: &str, v: &str) -> String {
-    match type_name {
-        "uuid" => v
-            .chars()
-            .filter(|c| !matches!(c, '-' | '{' | '}'))
-            .flat_map(char::to_lowercase)
-            .collect(),
-        "smallint" | "integer" | "bigint" => {
-            let t = v.trim();
-            t.strip_prefix('+')
-                .unwrap_or(t)
-                .parse::<i128>()
-                .map_or_else(|_| v.to_string(), |n| n.to_string())
+/// How a key column's values compare: in a form equal for equal values, where the type
+/// makes that cheap.
+#[derive(Clone, Copy)]
+enum KeyForm {
+    /// uuid and the integers: the value as the encoder converts it ([`encode::check_value`]
+    /// leaves its binary form in the scratch buffer), so braces, case and hyphens of a uuid
+    /// and signs, blanks and leading zeros of an integer make no difference.
+    Converted(ColumnType),
+    /// `character(n)`: trailing blanks do not count.
+    BlankPadded,
+    /// The text as it is.
+    Text,
+}
+
+impl KeyForm {
+    fn of(type_name: &str) -> KeyForm {
+        match ColumnType::from_pg(type_name) {
+            ty @ (ColumnType::Uuid | ColumnType::Int2 | ColumnType::Int4 | ColumnType::Int8) => {
+                KeyForm::Converted(ty)
+            }
+            _ if type_name.starts_with("character(") => KeyForm::BlankPadded,
+            _ => KeyForm::Text,
         }
-        t if t.starts_with("character(") => v.trim_end_matches(' ').to_string(),
-        _ => v.to_string(),
+    }
+
+    /// The form of `v`, tagged so that a converted value never equals a text (a value that
+    /// does not convert is compared as text).
+    fn form(self, v: &[u8], scratch: &mut Vec<u8>) -> Vec<u8> {
+        let text = match self {
+            KeyForm::Converted(ty) => match encode::check_value(ty, v, scratch) {
+                Ok(()) if !scratch.is_empty() => return [&[0], &scratch[..]].concat(),
+                _ => v,
+            },
+            KeyForm::BlankPadded => &v[..v.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1)],
+            KeyForm::Text => v,
+        };
+        [&[1], text].concat()
     }
 }
 
@@ -230,15 +249,32 @@ fn normalize(type_name: &str, v: &str) -> String {
 mod tests {
     use super::*;
 
+    fn form(type_name: &str, v: &str) -> Vec<u8> {
+        KeyForm::of(type_name).form(v.as_bytes(), &mut Vec::new())
+    }
+
     #[test]
-    fn keys_normalize_where_the_type_allows() {
+    fn keys_compare_as_the_encoder_converts_them_where_the_type_allows() {
         assert_eq!(
-            normalize("uuid", "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}"),
-            normalize("uuid", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+            form("uuid", "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}"),
+            form("uuid", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
         );
-        assert_eq!(normalize("bigint", " +007"), "7");
-        assert_eq!(normalize("integer", "x"), "x");
-        assert_eq!(normalize("text", " A "), " A ");
-        assert_eq!(normalize("character(4)", "ab  "), "ab");
+        assert_eq!(
+            form("uuid", "a0eebc999c0b4ef8bb6d6bb9bd380a11"),
+            form("uuid", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+        );
+        assert_ne!(
+            form("uuid", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+            form("uuid", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12")
+        );
+        assert_eq!(form("bigint", " +007"), form("bigint", "7"));
+        assert_eq!(form("smallint", "-0012"), form("smallint", "-12"));
+        assert_ne!(form("integer", "7"), form("integer", "8"));
+        // Not a number: compared as text, never equal to a number.
+        assert_eq!(form("integer", "x"), form("text", "x"));
+        assert_ne!(form("integer", "x"), form("integer", "0"));
+        assert_ne!(form("text", " A "), form("text", "A"));
+        assert_eq!(form("character(4)", "ab  "), form("character(4)", "ab"));
+        assert_ne!(form("character(4)", "ab\t"), form("character(4)", "ab"));
     }
 }
