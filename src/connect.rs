@@ -46,6 +46,7 @@ mod reconnect;
 pub use reconnect::{connect_with_backoff, with_reconnect, Connector};
 
 mod libpq;
+mod service;
 
 use libpq::Settings;
 pub use libpq::{

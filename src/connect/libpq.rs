@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use postgres::error::SqlState;
 
+use super::service::{self, ServiceFile};
 use super::{ConnectOptions, SslMode, DEFAULT_APPLICATION_NAME, DEFAULT_CONNECT_TIMEOUT_SECS};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -22,7 +23,12 @@ pub struct Environment {
     os_user: Option<String>,
     passfile: Option<String>,
     socket_dir: Option<PathBuf>,
+    services: Vec<ServiceFile>,
 }
+
+/// Where libpq looks for a socket when no host is given; a password file's `localhost`
+/// stands for these (and for no host), any other socket directory is matched as written.
+pub const DEFAULT_SOCKET_DIRS: &[&str] = &["/var/run/postgresql", "/tmp"];
 
 /// The variables libpq reads that chunkload honours.
 pub const VARIABLES: &[&str] = &[
@@ -40,6 +46,8 @@ pub const VARIABLES: &[&str] = &[
     "PGOPTIONS",
     "PGTZ",
     "PGDATESTYLE",
+    "PGSERVICE",
+    "PGCLIENTENCODING",
 ];
 
 impl Environment {
@@ -60,7 +68,18 @@ impl Environment {
             os_user,
             passfile,
             socket_dir,
+            services: Vec::new(),
         }
+    }
+
+    /// Adds a service file (`pg_service.conf`) to look services up in, after those added
+    /// before: the user's file first, then the system's, as libpq.
+    pub fn with_service_file(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
+        self.services.push(ServiceFile {
+            name: name.into(),
+            text: text.into(),
+        });
+        self
     }
 
     /// The process's environment, as libpq sees it. A password file readable by group or
@@ -79,11 +98,27 @@ impl Environment {
                 None
             }
         });
-        let socket_dir = ["/var/run/postgresql", "/tmp"]
+        let socket_dir = DEFAULT_SOCKET_DIRS
             .iter()
             .map(PathBuf::from)
             .find(|d| socket_in(d));
-        Environment::new(vars, os_user(), passfile, socket_dir)
+        let mut env = Environment::new(vars, os_user(), passfile, socket_dir);
+        // libpq: PGSERVICEFILE or ~/.pg_service.conf, then PGSYSCONFDIR/pg_service.conf
+        // (the system directory: Debian's libpq uses /etc/postgresql-common).
+        let user_file = std::env::var_os("PGSERVICEFILE")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pg_service.conf")));
+        let sys_dir = std::env::var_os("PGSYSCONFDIR")
+            .map_or_else(|| PathBuf::from("/etc/postgresql-common"), PathBuf::from);
+        for path in user_file
+            .into_iter()
+            .chain([sys_dir.join("pg_service.conf")])
+        {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                env = env.with_service_file(path.display().to_string(), text);
+            }
+        }
+        env
     }
 
     fn var(&self, name: &str) -> Option<&str> {
@@ -162,7 +197,9 @@ fn split_pgpass_line(line: &str) -> Vec<String> {
 /// The password of the first `hostname:port:database:username:password` line that
 /// matches, as libpq: a socket host matches `localhost`, comments and short lines skip.
 pub fn pgpass_lookup(text: &str, host: &str, port: u16, db: &str, user: &str) -> Option<String> {
-    let host = if host.starts_with('/') {
+    // libpq: `localhost` stands for no host and the default socket directory; another
+    // socket directory matches only a line naming that directory.
+    let host = if host.is_empty() || DEFAULT_SOCKET_DIRS.contains(&host) {
         "localhost"
     } else {
         host
@@ -255,13 +292,36 @@ pub(super) struct Settings {
     pub connect_timeout: Option<String>,
     pub application_name: Option<String>,
     pub options: Option<String>,
+    pub service: Option<String>,
+    pub client_encoding: Option<String>,
 }
 
 /// The keywords of both string forms.
 const KEYWORDS: &str = "host, port, user, password, dbname, sslmode, sslrootcert, sslcert, \
-                        sslkey, connect_timeout, application_name, options";
+                        sslkey, connect_timeout, application_name, options, service, \
+                        client_encoding";
 
 impl Settings {
+    /// Fills each field left unset from `other` (a service's settings).
+    fn or(self, other: Settings) -> Settings {
+        Settings {
+            hosts: self.hosts.or(other.hosts),
+            ports: self.ports.or(other.ports),
+            user: self.user.or(other.user),
+            password: self.password.or(other.password),
+            dbname: self.dbname.or(other.dbname),
+            ssl_mode: self.ssl_mode.or(other.ssl_mode),
+            ssl_root_cert: self.ssl_root_cert.or(other.ssl_root_cert),
+            ssl_cert: self.ssl_cert.or(other.ssl_cert),
+            ssl_key: self.ssl_key.or(other.ssl_key),
+            connect_timeout: self.connect_timeout.or(other.connect_timeout),
+            application_name: self.application_name.or(other.application_name),
+            options: self.options.or(other.options),
+            service: self.service,
+            client_encoding: self.client_encoding.or(other.client_encoding),
+        }
+    }
+
     /// Takes one keyword (URL query parameter or keyword/value pair).
     pub fn set(&mut self, key: &str, value: String, what: &str) -> Result<(), String> {
         match key {
@@ -277,6 +337,8 @@ impl Settings {
             "connect_timeout" => self.connect_timeout = Some(value),
             "application_name" => self.application_name = Some(value),
             "options" => self.options = Some(value),
+            "service" => self.service = Some(value),
+            "client_encoding" => self.client_encoding = Some(value),
             other => {
                 return Err(format!(
                     "unsupported {what} {other:?} (supported: {KEYWORDS})"
@@ -312,6 +374,31 @@ pub(super) fn finish(
     redacted: String,
     env: &Environment,
 ) -> Result<ConnectOptions, String> {
+    // libpq: a service's settings come after the string's and before the variables'.
+    let s = match s
+        .service
+        .clone()
+        .or_else(|| env.var("PGSERVICE").map(String::from))
+    {
+        Some(name) => s.or(service::lookup(&name, &env.services)?),
+        None => s,
+    };
+    // Input is read as UTF-8 and sent as UTF-8 (the server converts to its encoding, as for
+    // psql in a UTF-8 locale); another client encoding would store other characters.
+    if let Some(enc) = s
+        .client_encoding
+        .as_deref()
+        .or_else(|| env.var("PGCLIENTENCODING"))
+    {
+        let e = enc.to_ascii_lowercase().replace(['-', '_'], "");
+        if !matches!(e.as_str(), "utf8" | "unicode" | "auto") {
+            return Err(format!(
+                "client_encoding (PGCLIENTENCODING) {enc:?} is not supported: chunkload reads \
+                 its input as UTF-8; convert the file (e.g. iconv -f {enc} -t UTF-8) and \
+                 leave the client encoding unset or UTF8"
+            ));
+        }
+    }
     let default_host = || {
         env.socket_dir
             .as_ref()

@@ -15,9 +15,14 @@ use std::time::{Duration, Instant};
 fn run(args: &[&str], env: &[(&str, &str)], home: &Path) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_chunkload"));
     c.args(args).env_remove("DATABASE_URL").env("HOME", home);
-    for v in connect::LIBPQ_VARIABLES.iter().chain(&["PGPASSFILE"]) {
+    for v in connect::LIBPQ_VARIABLES
+        .iter()
+        .chain(&["PGPASSFILE", "PGSERVICEFILE"])
+    {
         c.env_remove(v);
     }
+    // No system service file either.
+    c.env("PGSYSCONFDIR", home);
     c.envs(env.iter().copied());
     c.output().expect("run chunkload")
 }
@@ -293,4 +298,129 @@ fn libpq_psql_flags_name_the_server_and_never_mean_help() {
     let o = run(&["status", "--url", &url, "-U", "bob"], &[], home.path());
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("use one of them"), "{}", stderr(&o));
+}
+
+fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+#[test]
+fn libpq_password_file_names_a_socket_directory_as_written() {
+    password_role();
+    let url = fresh_db("libpq_pw_sock");
+    let db = db_name(&url);
+    let home = tempfile::tempdir().unwrap();
+    let port = cluster().port().to_string();
+    let sock = cluster().dir().display().to_string();
+    let passfile = home.path().join("pass");
+    let pf = passfile.display().to_string();
+    let env = [
+        ("PGHOST", sock.as_str()),
+        ("PGPORT", port.as_str()),
+        ("PGUSER", USER),
+        ("PGDATABASE", db),
+        ("PGPASSFILE", pf.as_str()),
+    ];
+    // libpq matches a socket directory other than the default one as written (psql
+    // connects with this file)...
+    let escaped = sock.replace('\\', "\\\\").replace(':', "\\:");
+    write_private(
+        &passfile,
+        &format!("{escaped}:{port}:*:{USER}:{PASSWORD}\n"),
+    );
+    let o = run(&["status"], &env, home.path());
+    assert_ok(&o);
+    assert!(!stderr(&o).contains(PASSWORD));
+    // ... and `localhost` stands only for the default socket directory, not this one
+    // (psql: "no password supplied").
+    write_private(
+        &passfile,
+        &format!("localhost:{port}:*:{USER}:{PASSWORD}\n"),
+    );
+    let o = run(&["status"], &env, home.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("password"), "{}", stderr(&o));
+}
+
+#[test]
+fn libpq_service_file_fills_in_before_the_variables() {
+    password_role();
+    let url = fresh_db("libpq_service");
+    let db = db_name(&url);
+    let home = tempfile::tempdir().unwrap();
+    let port = cluster().port().to_string();
+    let sock = cluster().dir().display().to_string();
+    let services = home.path().join("services.conf");
+    std::fs::write(
+        &services,
+        format!(
+            "# services\n[other]\ndbname=nope\n\n[app]\nhost={sock}\nport={port}\n\
+             user={USER}\npassword={PASSWORD}\ndbname={db}\n"
+        ),
+    )
+    .unwrap();
+    let sf = services.display().to_string();
+    // PGSERVICE, or `service` in the string, as psql takes them; the service's dbname
+    // wins over PGDATABASE.
+    let env = [
+        ("PGSERVICEFILE", sf.as_str()),
+        ("PGSERVICE", "app"),
+        ("PGDATABASE", "no_such_db"),
+    ];
+    let o = run(&["init"], &env, home.path());
+    assert_ok(&o);
+    assert!(!stderr(&o).contains(PASSWORD));
+    let n: i64 = client(&url)
+        .query_one("SELECT count(*) FROM accounts", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "init ran in the service's database");
+    let env = [("PGSERVICEFILE", sf.as_str())];
+    for s in ["service=app", "postgres:///?service=app"] {
+        assert_ok(&run(&["status", "--url", s], &env, home.path()));
+    }
+    // The string wins over the service.
+    let o = run(
+        &["status", "--url", "service=app dbname=no_such_db"],
+        &env,
+        home.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no_such_db"), "{}", stderr(&o));
+    // ~/.pg_service.conf is the default file.
+    std::fs::copy(&services, home.path().join(".pg_service.conf")).unwrap();
+    assert_ok(&run(&["status"], &[("PGSERVICE", "app")], home.path()));
+    // An unknown service is an error, as in libpq, not the default server.
+    let o = run(&["status"], &[("PGSERVICE", "nosuch")], home.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("definition of service \"nosuch\" not found"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn libpq_client_encoding_other_than_utf8_is_refused() {
+    let url = fresh_db("libpq_encoding");
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("d.csv");
+    std::fs::write(&data, "a\n1\n").unwrap();
+    let args = [
+        "load",
+        data.to_str().unwrap(),
+        "--table",
+        "t",
+        "--create-table",
+        "--url",
+        &url,
+    ];
+    // psql would read the file as LATIN1; chunkload reads UTF-8 only, so it says so
+    // rather than storing other characters.
+    let o = run(&args, &[("PGCLIENTENCODING", "LATIN1")], home.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("UTF-8"), "{}", stderr(&o));
+    assert_ok(&run(&args, &[("PGCLIENTENCODING", "UTF8")], home.path()));
 }
