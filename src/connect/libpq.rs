@@ -779,6 +779,7 @@ mod tests {
                 url: String::new(),
                 msg: String::new(),
                 permanent,
+                sqlstate: None,
             }
             .into()
         };

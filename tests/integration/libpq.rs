@@ -222,10 +222,18 @@ fn libpq_wrong_password_fails_fast_with_exit_2() {
         assert!(stderr(&o).contains("password"), "{}", stderr(&o));
         assert!(!stderr(&o).contains("n0tIt9"), "{}", stderr(&o));
     }
+    // --json names the server's SQLSTATE, as for any other server error.
+    let o = run(&["status", "--json", "--url", &target], &[], home.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["error"]["sqlstate"], "28P01", "{v}");
+    assert_eq!(v["error"]["kind"], "connect", "{v}");
+    assert!(!v.to_string().contains("n0tIt9"), "{v}");
     let e = connect::connect(&ConnectOptions::parse(&target).unwrap())
         .err()
         .unwrap();
     assert!(connect::is_permanent(&e), "{e}");
+    assert_eq!(e.sqlstate(), Some("28P01"));
     // Refused connections are transient.
     let closed = chunkload::cluster::free_port().unwrap();
     let e = connect::connect(
