@@ -60,12 +60,14 @@ impl Table {
                 schemas.extend(raw.schema);
             }
         }
+        // The path's schemas are compared by name: a cast to regnamespace would parse
+        // each as an identifier and fold "Sales" to sales.
         let row = client.query_opt(
             "SELECT c.oid::int8, n.nspname::text, c.relname::text
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE c.relkind IN ('r', 'p')
                AND c.relname = ANY($1)
-               AND (CASE WHEN cardinality($2::text[]) = 0 THEN n.oid = ANY(current_schemas(false)::regnamespace[])
+               AND (CASE WHEN cardinality($2::text[]) = 0 THEN n.nspname = ANY(current_schemas(false))
                          ELSE n.nspname = ANY($2) END)
              ORDER BY (c.relname = $3) DESC, (n.nspname = $4) DESC,
                       array_position(current_schemas(false), n.nspname::name)
