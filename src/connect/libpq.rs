@@ -33,6 +33,7 @@ pub const DEFAULT_SOCKET_DIRS: &[&str] = &["/var/run/postgresql", "/tmp"];
 /// The variables libpq reads that chunkload honours.
 pub const VARIABLES: &[&str] = &[
     "PGHOST",
+    "PGHOSTADDR",
     "PGPORT",
     "PGUSER",
     "PGPASSWORD",
@@ -294,12 +295,13 @@ pub(super) struct Settings {
     pub options: Option<String>,
     pub service: Option<String>,
     pub client_encoding: Option<String>,
+    pub hostaddr: Option<String>,
 }
 
 /// The keywords of both string forms.
 const KEYWORDS: &str = "host, port, user, password, dbname, sslmode, sslrootcert, sslcert, \
                         sslkey, connect_timeout, application_name, options, service, \
-                        client_encoding";
+                        client_encoding, hostaddr";
 
 impl Settings {
     /// Fills each field left unset from `other` (a service's settings).
@@ -319,6 +321,7 @@ impl Settings {
             options: self.options.or(other.options),
             service: self.service,
             client_encoding: self.client_encoding.or(other.client_encoding),
+            hostaddr: self.hostaddr.or(other.hostaddr),
         }
     }
 
@@ -339,6 +342,7 @@ impl Settings {
             "options" => self.options = Some(value),
             "service" => self.service = Some(value),
             "client_encoding" => self.client_encoding = Some(value),
+            "hostaddr" => self.hostaddr = Some(value),
             other => {
                 return Err(format!(
                     "unsupported {what} {other:?} (supported: {KEYWORDS})"
@@ -404,11 +408,29 @@ pub(super) fn finish(
             .as_ref()
             .map_or("localhost".to_string(), |d| d.display().to_string())
     };
-    let hosts = s.hosts.unwrap_or_else(|| {
+    let hosts = s.hosts.or_else(|| {
         env.var("PGHOST")
             .map(|h| h.split(',').map(|h| (h.to_string(), None)).collect())
-            .unwrap_or_else(|| vec![(String::new(), None)])
     });
+    // libpq: `hostaddr` (PGHOSTADDR) is the numeric address to connect to; with no host it
+    // is the host. Beside a host it would be the address while the host name serves TLS
+    // and the password file: not supported, so refused rather than one of them ignored.
+    let hostaddr = s
+        .hostaddr
+        .clone()
+        .or_else(|| env.var("PGHOSTADDR").map(String::from))
+        .filter(|a| !a.is_empty());
+    let hosts = match (hosts, hostaddr) {
+        (Some(_), Some(addr)) => {
+            return Err(format!(
+                "hostaddr (PGHOSTADDR) {addr:?} together with a host is not supported: give \
+                 the address as the host instead"
+            ))
+        }
+        (None, Some(addr)) => addr.split(',').map(|h| (h.to_string(), None)).collect(),
+        (Some(h), None) => h,
+        (None, None) => vec![(String::new(), None)],
+    };
     let ports = match s.ports.as_deref().filter(|p| !p.is_empty()) {
         Some(p) => Some((p, true)),
         None => env.var("PGPORT").map(|p| (p, false)),

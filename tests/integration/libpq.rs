@@ -432,3 +432,43 @@ fn libpq_client_encoding_other_than_utf8_is_refused() {
     assert!(stderr(&o).contains("UTF-8"), "{}", stderr(&o));
     assert_ok(&run(&args, &[("PGCLIENTENCODING", "UTF8")], home.path()));
 }
+
+#[test]
+fn libpq_hostaddr_without_a_host_is_the_address_to_connect_to() {
+    let url = fresh_db("libpq_hostaddr");
+    let db = db_name(&url);
+    let port = cluster().port().to_string();
+    // The default socket directory would be this cluster's; PGHOSTADDR says TCP, as psql.
+    let env = |extra: &[(&str, &str)]| {
+        let mut vars = vec![
+            ("PGHOSTADDR", "127.0.0.1"),
+            ("PGPORT", port.as_str()),
+            ("PGUSER", "postgres"),
+            ("PGDATABASE", db),
+        ];
+        vars.extend_from_slice(extra);
+        connect::Environment::new(
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+            None,
+            None,
+            Some(cluster().dir().to_path_buf()),
+        )
+    };
+    let opts = ConnectOptions::resolve(None, &env(&[])).unwrap();
+    let mut c = connect::connect(&opts).unwrap();
+    let addr: Option<String> = c
+        .query_one("SELECT host(inet_client_addr())", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(addr.as_deref(), Some("127.0.0.1"));
+    // Beside a host it is refused, not one of them silently ignored.
+    let sock = cluster().dir().display().to_string();
+    let e = ConnectOptions::resolve(None, &env(&[("PGHOST", sock.as_str())]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("hostaddr"), "{e}");
+    let e = ConnectOptions::resolve(Some("host=h hostaddr=127.0.0.1"), &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("hostaddr"), "{e}");
+}
