@@ -472,3 +472,43 @@ fn libpq_hostaddr_without_a_host_is_the_address_to_connect_to() {
         .to_string();
     assert!(e.contains("hostaddr"), "{e}");
 }
+
+#[test]
+fn libpq_psql_dbname_flag_takes_a_whole_connection_string() {
+    let url = fresh_db("libpq_d_conninfo");
+    let db = db_name(&url).to_string();
+    let home = tempfile::tempdir().unwrap();
+    let port = cluster().port().to_string();
+    let sock = cluster().dir().display().to_string();
+    // psql -d "host=... dbname=..." and psql -d postgres://...: the string names the server.
+    let kv = format!("host={sock} port={port} user=postgres dbname={db}");
+    assert_ok(&run(&["-d", &kv, "init"], &[], home.path()));
+    let n: i64 = client(&url)
+        .query_one("SELECT count(*) FROM accounts", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "init ran in the database the -d string named");
+    let u = format!("postgres://postgres@127.0.0.1:{port}/{db}");
+    assert_ok(&run(&["status", "-d", &u], &[], home.path()));
+    // The flags fill what the string leaves out; the string's fields win.
+    let partial = format!("user=postgres dbname={db}");
+    assert_ok(&run(
+        &["status", "-h", "127.0.0.1", "-p", &port, "-d", &partial],
+        &[],
+        home.path(),
+    ));
+    let o = run(
+        &["status", "-p", "1", "-d", &format!("{kv} port={port}")],
+        &[],
+        home.path(),
+    );
+    assert_ok(&o);
+    // A URL with flags beside it: refused, not merged by guess.
+    let o = run(&["status", "-p", &port, "-d", &u], &[], home.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("-d names a connection URL"),
+        "{}",
+        stderr(&o)
+    );
+}
