@@ -63,3 +63,15 @@ fn table_read_follows_a_search_path_of_quoted_schemas() {
     assert_eq!(count(&url, "\"Sales\".t"), 2);
     assert_eq!(count(&url, "public.t"), 0);
 }
+
+#[test]
+fn table_read_names_a_view_for_what_it_is() {
+    // \copy says "cannot copy to view"; "does not exist, pass --create-table" would mislead.
+    let url = fresh_db("table_view");
+    let mut c = client(&url);
+    c.batch_execute("CREATE TABLE base (a int); CREATE VIEW v AS SELECT a FROM base;")
+        .unwrap();
+    let err = Table::read(&mut c, "v").unwrap_err().to_string();
+    assert!(err.contains("\"public\".\"v\" is a view"), "{err}");
+    assert!(!err.contains("--create-table"), "{err}");
+}
