@@ -366,8 +366,9 @@ fn parse_timeout(v: &str) -> Result<Option<Duration>, String> {
         .trim()
         .parse()
         .map_err(|_| format!("connect_timeout {v:?} is not a number of seconds"))?;
-    // libpq: zero or negative waits forever.
-    Ok((secs > 0).then(|| Duration::from_secs(secs as u64)))
+    // libpq: zero or negative waits forever, and 1 is taken as 2 ("rounding could cause
+    // connection to fail unexpectedly quickly").
+    Ok((secs > 0).then(|| Duration::from_secs(secs.max(2) as u64)))
 }
 
 /// Fills what the string left out from the environment, then libpq's defaults: per field,
@@ -707,6 +708,12 @@ mod tests {
         assert_eq!(with(Some("host=k"), &e).user(), Some("eu"));
         assert!(ConnectOptions::resolve(None, &env(&[("PGSSLMODE", "x")])).is_err());
         assert!(ConnectOptions::resolve(None, &env(&[("PGPORT", "no")])).is_err());
+        let one = with(None, &env(&[("PGCONNECT_TIMEOUT", "1")]));
+        assert_eq!(
+            one.connect_timeout(),
+            Some(Duration::from_secs(2)),
+            "as libpq"
+        );
     }
 
     #[test]

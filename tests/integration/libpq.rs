@@ -259,11 +259,13 @@ fn libpq_connect_timeout_bounds_a_silent_server() {
     let home = tempfile::tempdir().unwrap();
     let t = Instant::now();
     let kv = format!("host=127.0.0.1 port={port} user=u dbname=d sslmode=disable");
+    // libpq waits at least 2 s whatever connect_timeout says.
     let env = [("PGCONNECT_TIMEOUT", "1")];
     let o = run(&["status", "--url", &kv], &env, home.path());
     let took = t.elapsed();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(took >= Duration::from_secs(2), "{took:?}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
     assert!(stderr(&o).contains("timed out"), "{}", stderr(&o));
     let t = Instant::now();
     let opts = ConnectOptions::parse(&format!(
@@ -271,7 +273,7 @@ fn libpq_connect_timeout_bounds_a_silent_server() {
     ))
     .unwrap();
     let e = connect::connect(&opts).err().unwrap();
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     assert!(!connect::is_permanent(&e), "{e}");
     accepted.join().unwrap();
 }
