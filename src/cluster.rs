@@ -121,7 +121,7 @@ fn lookup_user(name: &str) -> Option<User> {
     }
 }
 
-/// Roles in this group log in over TCP with a SCRAM password; all others are trusted.
+/// Roles in this group log in with a SCRAM password (TCP and socket); all others are trusted.
 pub const PASSWORD_ROLE: &str = "password_auth";
 
 /// A port on 127.0.0.1 that nobody listens on right now.
@@ -302,10 +302,11 @@ rm -rf "$1""#;
         f.write_all(conf.as_bytes())
             .map_err(|e| Error::io(p.display().to_string(), e))?;
         // Only loopback TCP, no password: it is a throwaway server. Members of the role
-        // `password_auth` (see [`PASSWORD_ROLE`]) must give a password over TCP, so tests
-        // can exercise password sources and wrong passwords.
+        // `password_auth` (see [`PASSWORD_ROLE`]) must give a password over TCP and the
+        // socket, so tests can exercise password sources and wrong passwords.
         let hba = format!(
-            "local all all trust\nhost all +{PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n\
+            "local all +{PASSWORD_ROLE} scram-sha-256\nlocal all all trust\n\
+             host all +{PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n\
              host all all 127.0.0.1/32 trust\nhostssl all all 127.0.0.1/32 trust\n"
         );
         let p = self.data().join("pg_hba.conf");

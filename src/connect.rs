@@ -46,6 +46,7 @@ mod reconnect;
 pub use reconnect::{connect_with_backoff, with_reconnect, Connector};
 
 mod libpq;
+mod service;
 
 use libpq::Settings;
 pub use libpq::{
@@ -427,14 +428,15 @@ impl ConnectOptions {
     }
 
     fn connect_error(&self, msg: String) -> Error {
-        self.connect_failure(msg, false)
+        self.connect_failure(msg, false, None)
     }
 
-    fn connect_failure(&self, msg: String, permanent: bool) -> Error {
+    fn connect_failure(&self, msg: String, permanent: bool, sqlstate: Option<String>) -> Error {
         ErrorKind::Connect {
             url: self.redacted.clone(),
             msg: self.scrub(&msg),
             permanent,
+            sqlstate,
         }
         .into()
     }
@@ -819,7 +821,8 @@ pub fn connect_host(opts: &ConnectOptions, host_index: usize) -> Result<Client> 
     result.map_err(|e| {
         let mut msg = format!("{host}:{port}: {}", describe(&e, opts.connect_timeout));
         msg.push_str(tls_hint(opts, &msg));
-        opts.connect_failure(msg, libpq::permanent_driver_error(&e))
+        let sqlstate = e.code().map(|c| c.code().to_string());
+        opts.connect_failure(msg, libpq::permanent_driver_error(&e), sqlstate)
     })
 }
 
@@ -828,12 +831,19 @@ pub fn connect_host(opts: &ConnectOptions, host_index: usize) -> Result<Client> 
 pub fn connect(opts: &ConnectOptions) -> Result<Client> {
     let mut failures = Vec::new();
     let mut all_permanent = true;
+    let mut state = None;
     for i in 0..opts.hosts.len() {
         match connect_host(opts, i) {
             Ok(c) => return Ok(c),
             Err(e) => match e.into_kind() {
-                ErrorKind::Connect { msg, permanent, .. } => {
+                ErrorKind::Connect {
+                    msg,
+                    permanent,
+                    sqlstate,
+                    ..
+                } => {
                     all_permanent &= permanent;
+                    state = state.or(sqlstate);
                     failures.push(msg)
                 }
                 other => return Err(other.into()),
@@ -844,6 +854,7 @@ pub fn connect(opts: &ConnectOptions) -> Result<Client> {
         url: opts.redacted.clone(),
         msg: failures.join("; "),
         permanent: all_permanent,
+        sqlstate: state,
     }
     .into())
 }

@@ -125,11 +125,13 @@ pub enum ErrorKind {
     /// missing privilege, `ddl` is what an administrator can run instead.
     Privilege { msg: String, ddl: String },
     /// Could not connect; `url` is already redacted. `permanent` when retrying cannot
-    /// help (see [`crate::connect::is_permanent`]).
+    /// help (see [`crate::connect::is_permanent`]). `sqlstate` is the server's, when the
+    /// server refused the connection (28P01 wrong password, 3D000 no such database).
     Connect {
         url: String,
         msg: String,
         permanent: bool,
+        sqlstate: Option<String>,
     },
     /// The server refused a statement with a non-retryable error.
     Db(postgres::Error),
@@ -280,6 +282,7 @@ impl Error {
             ErrorKind::Db(e)
             | ErrorKind::RetriesExhausted { last: e, .. }
             | ErrorKind::CommitUnknown { source: e } => e.code().map(|c| c.code()),
+            ErrorKind::Connect { sqlstate, .. } => sqlstate.as_deref(),
             _ => None,
         }
     }

@@ -60,12 +60,14 @@ impl Table {
                 schemas.extend(raw.schema);
             }
         }
+        // The path's schemas are compared by name: a cast to regnamespace would parse
+        // each as an identifier and fold "Sales" to sales.
         let row = client.query_opt(
             "SELECT c.oid::int8, n.nspname::text, c.relname::text
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE c.relkind IN ('r', 'p')
                AND c.relname = ANY($1)
-               AND (CASE WHEN cardinality($2::text[]) = 0 THEN n.oid = ANY(current_schemas(false)::regnamespace[])
+               AND (CASE WHEN cardinality($2::text[]) = 0 THEN n.nspname = ANY(current_schemas(false))
                          ELSE n.nspname = ANY($2) END)
              ORDER BY (c.relname = $3) DESC, (n.nspname = $4) DESC,
                       array_position(current_schemas(false), n.nspname::name)
@@ -73,6 +75,40 @@ impl Table {
             &[&names, &schemas, &parsed.name, &parsed.schema.clone().unwrap_or_default()],
         )?;
         let Some(row) = row else {
+            // Something else of that name (a view, a foreign table): say what it is, since
+            // "does not exist" and --create-table would both mislead.
+            let other = client.query_opt(
+                "SELECT c.relkind::text, n.nspname::text, c.relname::text
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.relname = ANY($1)
+                   AND (CASE WHEN cardinality($2::text[]) = 0 THEN n.nspname = ANY(current_schemas(false))
+                             ELSE n.nspname = ANY($2) END)
+                 ORDER BY (c.relname = $3) DESC,
+                          array_position(current_schemas(false), n.nspname::name)
+                 LIMIT 1",
+                &[&names, &schemas, &parsed.name],
+            )?;
+            if let Some(r) = other {
+                let (kind, schema, rel): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+                let what = match kind.as_str() {
+                    "v" => "a view",
+                    "m" => "a materialized view",
+                    "f" => "a foreign table",
+                    "S" => "a sequence",
+                    "i" | "I" => "an index",
+                    "c" => "a composite type",
+                    _ => "not a table",
+                };
+                let q = QualifiedName {
+                    schema: Some(schema),
+                    name: rel,
+                };
+                return Err(Error::schema(format!(
+                    "{q} is {what}: chunkload loads into tables and partitioned tables only \
+                     (psql's \\copy loads a view only through an INSTEAD OF INSERT trigger); \
+                     load the table behind it"
+                )));
+            }
             return Err(Error::schema(format!(
                 "table {name} does not exist in the database the URL names (create it first, e.g. with `chunkload init --schema FILE`, or pass --create-table)"
             )));

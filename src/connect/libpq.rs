@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use postgres::error::SqlState;
 
+use super::service::{self, ServiceFile};
 use super::{ConnectOptions, SslMode, DEFAULT_APPLICATION_NAME, DEFAULT_CONNECT_TIMEOUT_SECS};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -22,11 +23,17 @@ pub struct Environment {
     os_user: Option<String>,
     passfile: Option<String>,
     socket_dir: Option<PathBuf>,
+    services: Vec<ServiceFile>,
 }
+
+/// Where libpq looks for a socket when no host is given; a password file's `localhost`
+/// stands for these (and for no host), any other socket directory is matched as written.
+pub const DEFAULT_SOCKET_DIRS: &[&str] = &["/var/run/postgresql", "/tmp"];
 
 /// The variables libpq reads that chunkload honours.
 pub const VARIABLES: &[&str] = &[
     "PGHOST",
+    "PGHOSTADDR",
     "PGPORT",
     "PGUSER",
     "PGPASSWORD",
@@ -40,6 +47,8 @@ pub const VARIABLES: &[&str] = &[
     "PGOPTIONS",
     "PGTZ",
     "PGDATESTYLE",
+    "PGSERVICE",
+    "PGCLIENTENCODING",
 ];
 
 impl Environment {
@@ -60,7 +69,18 @@ impl Environment {
             os_user,
             passfile,
             socket_dir,
+            services: Vec::new(),
         }
+    }
+
+    /// Adds a service file (`pg_service.conf`) to look services up in, after those added
+    /// before: the user's file first, then the system's, as libpq.
+    pub fn with_service_file(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
+        self.services.push(ServiceFile {
+            name: name.into(),
+            text: text.into(),
+        });
+        self
     }
 
     /// The process's environment, as libpq sees it. A password file readable by group or
@@ -79,11 +99,27 @@ impl Environment {
                 None
             }
         });
-        let socket_dir = ["/var/run/postgresql", "/tmp"]
+        let socket_dir = DEFAULT_SOCKET_DIRS
             .iter()
             .map(PathBuf::from)
             .find(|d| socket_in(d));
-        Environment::new(vars, os_user(), passfile, socket_dir)
+        let mut env = Environment::new(vars, os_user(), passfile, socket_dir);
+        // libpq: PGSERVICEFILE or ~/.pg_service.conf, then PGSYSCONFDIR/pg_service.conf
+        // (the system directory: Debian's libpq uses /etc/postgresql-common).
+        let user_file = std::env::var_os("PGSERVICEFILE")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pg_service.conf")));
+        let sys_dir = std::env::var_os("PGSYSCONFDIR")
+            .map_or_else(|| PathBuf::from("/etc/postgresql-common"), PathBuf::from);
+        for path in user_file
+            .into_iter()
+            .chain([sys_dir.join("pg_service.conf")])
+        {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                env = env.with_service_file(path.display().to_string(), text);
+            }
+        }
+        env
     }
 
     fn var(&self, name: &str) -> Option<&str> {
@@ -162,7 +198,9 @@ fn split_pgpass_line(line: &str) -> Vec<String> {
 /// The password of the first `hostname:port:database:username:password` line that
 /// matches, as libpq: a socket host matches `localhost`, comments and short lines skip.
 pub fn pgpass_lookup(text: &str, host: &str, port: u16, db: &str, user: &str) -> Option<String> {
-    let host = if host.starts_with('/') {
+    // libpq: `localhost` stands for no host and the default socket directory; another
+    // socket directory matches only a line naming that directory.
+    let host = if host.is_empty() || DEFAULT_SOCKET_DIRS.contains(&host) {
         "localhost"
     } else {
         host
@@ -255,13 +293,38 @@ pub(super) struct Settings {
     pub connect_timeout: Option<String>,
     pub application_name: Option<String>,
     pub options: Option<String>,
+    pub service: Option<String>,
+    pub client_encoding: Option<String>,
+    pub hostaddr: Option<String>,
 }
 
 /// The keywords of both string forms.
 const KEYWORDS: &str = "host, port, user, password, dbname, sslmode, sslrootcert, sslcert, \
-                        sslkey, connect_timeout, application_name, options";
+                        sslkey, connect_timeout, application_name, options, service, \
+                        client_encoding, hostaddr";
 
 impl Settings {
+    /// Fills each field left unset from `other` (a service's settings).
+    fn or(self, other: Settings) -> Settings {
+        Settings {
+            hosts: self.hosts.or(other.hosts),
+            ports: self.ports.or(other.ports),
+            user: self.user.or(other.user),
+            password: self.password.or(other.password),
+            dbname: self.dbname.or(other.dbname),
+            ssl_mode: self.ssl_mode.or(other.ssl_mode),
+            ssl_root_cert: self.ssl_root_cert.or(other.ssl_root_cert),
+            ssl_cert: self.ssl_cert.or(other.ssl_cert),
+            ssl_key: self.ssl_key.or(other.ssl_key),
+            connect_timeout: self.connect_timeout.or(other.connect_timeout),
+            application_name: self.application_name.or(other.application_name),
+            options: self.options.or(other.options),
+            service: self.service,
+            client_encoding: self.client_encoding.or(other.client_encoding),
+            hostaddr: self.hostaddr.or(other.hostaddr),
+        }
+    }
+
     /// Takes one keyword (URL query parameter or keyword/value pair).
     pub fn set(&mut self, key: &str, value: String, what: &str) -> Result<(), String> {
         match key {
@@ -277,6 +340,9 @@ impl Settings {
             "connect_timeout" => self.connect_timeout = Some(value),
             "application_name" => self.application_name = Some(value),
             "options" => self.options = Some(value),
+            "service" => self.service = Some(value),
+            "client_encoding" => self.client_encoding = Some(value),
+            "hostaddr" => self.hostaddr = Some(value),
             other => {
                 return Err(format!(
                     "unsupported {what} {other:?} (supported: {KEYWORDS})"
@@ -300,8 +366,9 @@ fn parse_timeout(v: &str) -> Result<Option<Duration>, String> {
         .trim()
         .parse()
         .map_err(|_| format!("connect_timeout {v:?} is not a number of seconds"))?;
-    // libpq: zero or negative waits forever.
-    Ok((secs > 0).then(|| Duration::from_secs(secs as u64)))
+    // libpq: zero or negative waits forever, and 1 is taken as 2 ("rounding could cause
+    // connection to fail unexpectedly quickly").
+    Ok((secs > 0).then(|| Duration::from_secs(secs.max(2) as u64)))
 }
 
 /// Fills what the string left out from the environment, then libpq's defaults: per field,
@@ -312,16 +379,59 @@ pub(super) fn finish(
     redacted: String,
     env: &Environment,
 ) -> Result<ConnectOptions, String> {
+    // libpq: a service's settings come after the string's and before the variables'.
+    let s = match s
+        .service
+        .clone()
+        .or_else(|| env.var("PGSERVICE").map(String::from))
+    {
+        Some(name) => s.or(service::lookup(&name, &env.services)?),
+        None => s,
+    };
+    // Input is read as UTF-8 and sent as UTF-8 (the server converts to its encoding, as for
+    // psql in a UTF-8 locale); another client encoding would store other characters.
+    if let Some(enc) = s
+        .client_encoding
+        .as_deref()
+        .or_else(|| env.var("PGCLIENTENCODING"))
+    {
+        let e = enc.to_ascii_lowercase().replace(['-', '_'], "");
+        if !matches!(e.as_str(), "utf8" | "unicode" | "auto") {
+            return Err(format!(
+                "client_encoding (PGCLIENTENCODING) {enc:?} is not supported: chunkload reads \
+                 its input as UTF-8; convert the file (e.g. iconv -f {enc} -t UTF-8) and \
+                 leave the client encoding unset or UTF8"
+            ));
+        }
+    }
     let default_host = || {
         env.socket_dir
             .as_ref()
             .map_or("localhost".to_string(), |d| d.display().to_string())
     };
-    let hosts = s.hosts.unwrap_or_else(|| {
+    let hosts = s.hosts.or_else(|| {
         env.var("PGHOST")
             .map(|h| h.split(',').map(|h| (h.to_string(), None)).collect())
-            .unwrap_or_else(|| vec![(String::new(), None)])
     });
+    // libpq: `hostaddr` (PGHOSTADDR) is the numeric address to connect to; with no host it
+    // is the host. Beside a host it would be the address while the host name serves TLS
+    // and the password file: not supported, so refused rather than one of them ignored.
+    let hostaddr = s
+        .hostaddr
+        .clone()
+        .or_else(|| env.var("PGHOSTADDR").map(String::from))
+        .filter(|a| !a.is_empty());
+    let hosts = match (hosts, hostaddr) {
+        (Some(_), Some(addr)) => {
+            return Err(format!(
+                "hostaddr (PGHOSTADDR) {addr:?} together with a host is not supported: give \
+                 the address as the host instead"
+            ))
+        }
+        (None, Some(addr)) => addr.split(',').map(|h| (h.to_string(), None)).collect(),
+        (Some(h), None) => h,
+        (None, None) => vec![(String::new(), None)],
+    };
     let ports = match s.ports.as_deref().filter(|p| !p.is_empty()) {
         Some(p) => Some((p, true)),
         None => env.var("PGPORT").map(|p| (p, false)),
@@ -598,6 +708,12 @@ mod tests {
         assert_eq!(with(Some("host=k"), &e).user(), Some("eu"));
         assert!(ConnectOptions::resolve(None, &env(&[("PGSSLMODE", "x")])).is_err());
         assert!(ConnectOptions::resolve(None, &env(&[("PGPORT", "no")])).is_err());
+        let one = with(None, &env(&[("PGCONNECT_TIMEOUT", "1")]));
+        assert_eq!(
+            one.connect_timeout(),
+            Some(Duration::from_secs(2)),
+            "as libpq"
+        );
     }
 
     #[test]
@@ -692,6 +808,7 @@ mod tests {
                 url: String::new(),
                 msg: String::new(),
                 permanent,
+                sqlstate: None,
             }
             .into()
         };

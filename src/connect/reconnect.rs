@@ -115,6 +115,7 @@ mod tests {
                     url: "u".into(),
                     msg: "m".into(),
                     permanent,
+                    sqlstate: None,
                 }
                 .into())
             });

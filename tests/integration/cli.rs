@@ -471,7 +471,21 @@ fn cli_exit_codes_follow_the_table() {
 fn cli_json_error_object_on_stdout() {
     let (url, dir) = exit_db("cli_json_error");
     let f = file(&dir, "bad.csv", &rows(4, &[3]));
-    let o = load(&url, &f, &["--json", "--chunk-rows", "1", "--workers", "1"]);
+    // One encoder thread: the chunk after the bad one cannot reach the writer first.
+    let o = chunkload_in_order(&[
+        "load",
+        &f,
+        "--table",
+        "t",
+        "--url",
+        &url,
+        "-q",
+        "--json",
+        "--chunk-rows",
+        "1",
+        "--workers",
+        "1",
+    ]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
     let e = &v["error"];

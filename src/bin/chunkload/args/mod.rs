@@ -43,30 +43,71 @@ pub(crate) fn command() -> clap::Command {
 
 impl Cli {
     /// The connection string: `--url`/`DATABASE_URL`, or one built from psql's flags. Both
-    /// at once is refused: which one wins would be a guess.
+    /// at once is refused: which one wins would be a guess. As in psql, `-d` may be a whole
+    /// connection string (it holds `=` or starts with a URL scheme); its fields win over
+    /// `-h`/`-p`/`-U`, as libpq's expanded dbname does.
     pub(crate) fn connection(&self) -> Result<Option<String>, chunkload::Error> {
-        let mut kv = Vec::new();
-        let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
-        if let Some(h) = &self.host {
-            kv.push(format!("host={}", quote(h)));
-        }
-        if let Some(p) = self.port {
-            kv.push(format!("port={p}"));
-        }
-        if let Some(u) = &self.username {
-            kv.push(format!("user={}", quote(u)));
-        }
-        if let Some(d) = &self.dbname {
-            kv.push(format!("dbname={}", quote(d)));
-        }
-        match (&self.url, kv.is_empty()) {
-            (url, true) => Ok(url.clone()),
-            (None, false) => Ok(Some(kv.join(" "))),
-            (Some(_), false) => Err(chunkload::Error::usage(
+        let conninfo = self.dbname.as_deref().filter(|d| {
+            d.contains('=')
+                || ["postgresql://", "postgres://", "cockroachdb://"]
+                    .iter()
+                    .any(|p| d.starts_with(p))
+        });
+        let dbname = if conninfo.is_some() {
+            None
+        } else {
+            self.dbname.as_deref()
+        };
+        let kv = flag_string(
+            self.host.as_deref(),
+            self.port,
+            self.username.as_deref(),
+            dbname,
+        );
+        let from_flags = match (conninfo, kv) {
+            (None, kv) => kv,
+            (Some(d), None) => Some(d.to_string()),
+            // Later keywords win: the string's fields override the flags'.
+            (Some(d), Some(kv)) if !d.contains("://") => Some(format!("{kv} {d}")),
+            (Some(_), Some(_)) => {
+                return Err(chunkload::Error::usage(
+                    "-d names a connection URL: put the host, port and user in it instead of \
+                     -h/-p/-U",
+                ))
+            }
+        };
+        match (&self.url, from_flags) {
+            (url, None) => Ok(url.clone()),
+            (None, Some(s)) => Ok(Some(s)),
+            (Some(_), Some(_)) => Err(chunkload::Error::usage(
                 "-h/-p/-U/-d and --url (or DATABASE_URL) both name the database: use one of them",
             )),
         }
     }
+}
+
+/// psql's `-h`/`-p`/`-U`/`-d` as a keyword/value string; `None` when none is given.
+fn flag_string(
+    host: Option<&str>,
+    port: Option<u16>,
+    user: Option<&str>,
+    dbname: Option<&str>,
+) -> Option<String> {
+    let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+    let mut kv = Vec::new();
+    if let Some(h) = host {
+        kv.push(format!("host={}", quote(h)));
+    }
+    if let Some(p) = port {
+        kv.push(format!("port={p}"));
+    }
+    if let Some(u) = user {
+        kv.push(format!("user={}", quote(u)));
+    }
+    if let Some(d) = dbname {
+        kv.push(format!("dbname={}", quote(d)));
+    }
+    (!kv.is_empty()).then(|| kv.join(" "))
 }
 
 #[derive(Parser)]
