@@ -13,7 +13,7 @@
 use std::io::Read;
 
 use crate::error::{Error, ErrorKind, Position, Result};
-use crate::source::{Record, RecordReader, Span};
+use crate::source::{Buffers, Mark, Record, RecordReader, Span, MAX_BATCH_BYTES};
 
 /// Upper bound of how much larger than its text a field can get once encoded (binary COPY
 /// or a bind parameter): a 4-byte length plus a value up to 16 bytes (interval, uuid)
@@ -106,7 +106,7 @@ impl ChunkLimits {
         let mut next = cur;
         next.add(raw_len, nfields);
         next.rows <= self.max_rows
-            && next.bytes <= self.max_bytes
+            && next.bytes <= self.max_bytes.min(MAX_BATCH_BYTES)
             && next.params <= self.max_params
             && next.message <= self.max_message
     }
@@ -183,19 +183,17 @@ impl Chunker {
 #[derive(Debug, Clone, Copy)]
 struct Meta {
     pos: Position,
-    raw_end: usize,
-    spans_end: usize,
-    /// The record's spans index `raw` (it had no quotes) rather than `data`.
-    in_raw: bool,
+    /// Where the record ends in the raw bytes and in the spans (a batch holds less than
+    /// 2 GiB: `ChunkLimits::fits`).
+    raw_end: u32,
+    spans_end: u32,
 }
 
 /// Many records in a few flat buffers: raw bytes, unescaped values, field spans and
 /// positions. Reusable with [`RecordBatch::clear`].
 #[derive(Debug, Clone, Default)]
 pub struct RecordBatch {
-    raw: Vec<u8>,
-    data: Vec<u8>,
-    spans: Vec<Span>,
+    bufs: Buffers,
     recs: Vec<Meta>,
 }
 
@@ -207,9 +205,7 @@ impl RecordBatch {
 
     /// Empties the batch, keeping its memory.
     pub fn clear(&mut self) {
-        self.raw.clear();
-        self.data.clear();
-        self.spans.clear();
+        self.bufs.clear();
         self.recs.clear();
     }
 
@@ -229,33 +225,24 @@ impl RecordBatch {
         fn room<T>(v: &mut Vec<T>, like: usize) {
             v.reserve((like + like / 8).saturating_sub(v.len()));
         }
-        room(&mut self.raw, like.raw.len());
-        room(&mut self.data, like.data.len());
-        room(&mut self.spans, like.spans.len());
+        room(&mut self.bufs.raw, like.bufs.raw.len());
+        room(&mut self.bufs.data, like.bufs.data.len());
+        room(&mut self.bufs.spans, like.bufs.spans.len());
         room(&mut self.recs, like.recs.len());
     }
 
     /// Appends a copy of `rec`.
     pub fn push(&mut self, rec: &Record) {
-        let raw_base = self.raw.len();
-        self.raw.extend_from_slice(&rec.raw);
-        let base = if rec.in_raw {
-            raw_base
-        } else {
-            let b = self.data.len();
-            self.data.extend_from_slice(&rec.data);
-            b
-        };
-        self.spans.extend(rec.spans.iter().map(|s| Span {
-            start: s.start + base,
-            end: s.end + base,
-            null: s.null,
-        }));
+        self.bufs.append_tail(&rec.bufs, Mark::default());
+        self.close_record(rec.position());
+    }
+
+    /// Makes what was appended to the buffers since the last record a record at `pos`.
+    fn close_record(&mut self, pos: Position) {
         self.recs.push(Meta {
-            pos: rec.pos,
-            raw_end: self.raw.len(),
-            spans_end: self.spans.len(),
-            in_raw: rec.in_raw,
+            pos,
+            raw_end: self.bufs.raw.len() as u32,
+            spans_end: self.bufs.spans.len() as u32,
         });
     }
 
@@ -264,8 +251,8 @@ impl RecordBatch {
     /// waiting for a connection then holds about half the memory. Afterwards
     /// [`RecordRef::field`] must not be called.
     pub fn drop_fields(&mut self) {
-        self.data = Vec::new();
-        self.spans = Vec::new();
+        self.bufs.data = Vec::new();
+        self.bufs.spans = Vec::new();
     }
 
     /// Number of records.
@@ -280,12 +267,12 @@ impl RecordBatch {
 
     /// Raw source bytes of all records.
     pub fn bytes(&self) -> usize {
-        self.raw.len()
+        self.bufs.raw.len()
     }
 
     /// All records' raw bytes, concatenated as in the input: an IMPORT shard as is.
     pub fn raw(&self) -> &[u8] {
-        &self.raw
+        &self.bufs.raw
     }
 
     /// Record `i`. Panics if `i >= len()`, like indexing.
@@ -319,17 +306,9 @@ impl<'a> RecordRef<'a> {
     fn spans(&self) -> &'a [Span] {
         let start = match self.i {
             0 => 0,
-            i => self.batch.recs[i - 1].spans_end,
+            i => self.batch.recs[i - 1].spans_end as usize,
         };
-        &self.batch.spans[start..self.meta().spans_end]
-    }
-
-    fn values(&self) -> &'a [u8] {
-        if self.meta().in_raw {
-            &self.batch.raw
-        } else {
-            &self.batch.data
-        }
+        &self.batch.bufs.spans[start..self.meta().spans_end as usize]
     }
 
     /// Number of fields.
@@ -344,8 +323,7 @@ impl<'a> RecordRef<'a> {
 
     /// Field `j`, unescaped; `None` is SQL NULL. Panics if `j >= len()`.
     pub fn field(&self, j: usize) -> Option<&'a [u8]> {
-        let s = self.spans()[j];
-        (!s.null).then(|| &self.values()[s.start..s.end])
+        self.batch.bufs.get(self.spans()[j])
     }
 
     /// The fields picked by `proj` (field indexes), in that order; `None` is NULL. The
@@ -354,28 +332,23 @@ impl<'a> RecordRef<'a> {
     where
         'a: 'p,
     {
-        let (spans, values) = (self.spans(), self.values());
-        proj.iter().map(move |&j| {
-            let s = spans[j];
-            (!s.null).then(|| &values[s.start..s.end])
-        })
+        let (spans, bufs) = (self.spans(), &self.batch.bufs);
+        proj.iter().map(move |&j| bufs.get(spans[j]))
     }
 
     /// All fields in order; `None` is NULL.
     pub fn fields(&self) -> impl Iterator<Item = Option<&'a [u8]>> + 'a {
-        let values = self.values();
-        self.spans()
-            .iter()
-            .map(move |s| (!s.null).then(|| &values[s.start..s.end]))
+        let bufs = &self.batch.bufs;
+        self.spans().iter().map(move |&s| bufs.get(s))
     }
 
     /// The record's bytes as in the input, terminator included.
     pub fn raw(&self) -> &'a [u8] {
         let start = match self.i {
             0 => 0,
-            i => self.batch.recs[i - 1].raw_end,
+            i => self.batch.recs[i - 1].raw_end as usize,
         };
-        &self.batch.raw[start..self.meta().raw_end]
+        &self.batch.bufs.raw[start..self.meta().raw_end as usize]
     }
 
     /// Where the record starts in its input.
