@@ -187,6 +187,8 @@ struct Meta {
     /// 2 GiB: `ChunkLimits::fits`).
     raw_end: u32,
     spans_end: u32,
+    /// The record's spans index the raw bytes, else the unescaped values.
+    in_raw: bool,
 }
 
 /// Many records in a few flat buffers: raw bytes, unescaped values, field spans and
@@ -233,16 +235,18 @@ impl RecordBatch {
 
     /// Appends a copy of `rec`.
     pub fn push(&mut self, rec: &Record) {
-        self.bufs.append_tail(&rec.bufs, Mark::default());
-        self.close_record(rec.position());
+        self.bufs
+            .append_tail(&rec.bufs, Mark::default(), rec.in_raw);
+        self.close_record(rec.position(), rec.in_raw);
     }
 
     /// Makes what was appended to the buffers since the last record a record at `pos`.
-    fn close_record(&mut self, pos: Position) {
+    fn close_record(&mut self, pos: Position, in_raw: bool) {
         self.recs.push(Meta {
             pos,
             raw_end: self.bufs.raw.len() as u32,
             spans_end: self.bufs.spans.len() as u32,
+            in_raw,
         });
     }
 
@@ -311,6 +315,10 @@ impl<'a> RecordRef<'a> {
         &self.batch.bufs.spans[start..self.meta().spans_end as usize]
     }
 
+    fn values(&self) -> &'a [u8] {
+        self.batch.bufs.values(self.meta().in_raw)
+    }
+
     /// Number of fields.
     pub fn len(&self) -> usize {
         self.spans().len()
@@ -323,7 +331,7 @@ impl<'a> RecordRef<'a> {
 
     /// Field `j`, unescaped; `None` is SQL NULL. Panics if `j >= len()`.
     pub fn field(&self, j: usize) -> Option<&'a [u8]> {
-        self.batch.bufs.get(self.spans()[j])
+        self.spans()[j].get(self.values())
     }
 
     /// The fields picked by `proj` (field indexes), in that order; `None` is NULL. The
@@ -332,14 +340,14 @@ impl<'a> RecordRef<'a> {
     where
         'a: 'p,
     {
-        let (spans, bufs) = (self.spans(), &self.batch.bufs);
-        proj.iter().map(move |&j| bufs.get(spans[j]))
+        let (spans, values) = (self.spans(), self.values());
+        proj.iter().map(move |&j| spans[j].get(values))
     }
 
     /// All fields in order; `None` is NULL.
     pub fn fields(&self) -> impl Iterator<Item = Option<&'a [u8]>> + 'a {
-        let bufs = &self.batch.bufs;
-        self.spans().iter().map(move |&s| bufs.get(s))
+        let values = self.values();
+        self.spans().iter().map(move |&s| s.get(values))
     }
 
     /// The record's bytes as in the input, terminator included.
@@ -495,7 +503,8 @@ impl<R: Read> ChunkStream<R> {
         &mut self.reader
     }
 
-    /// The last record read: after a parse error, the bad one (raw bytes and position).
+    /// After a parse error, the bad record (raw bytes and position); good records go
+    /// straight into their chunk and never pass through here.
     pub fn last_record(&self) -> &Record {
         &self.rec
     }
@@ -529,7 +538,9 @@ impl<R: Read> ChunkStream<R> {
         self.pool = Some(pool);
     }
 
-    fn take(&mut self, oversized: bool) -> Chunk {
+    /// Closes the open chunk. With `tail`, the record appended after that mark (just
+    /// read) stays out of it and opens the next one instead.
+    fn take(&mut self, oversized: bool, tail: Option<(Mark, bool)>) -> Chunk {
         // After a lone oversized record, start small again.
         let recycled = match oversized {
             true => None,
@@ -544,6 +555,11 @@ impl<R: Read> ChunkStream<R> {
             None if oversized => RecordBatch::default(),
             None => RecordBatch::with_capacity_of(&self.batch),
         };
+        let mut fresh = fresh;
+        if let Some((m, in_raw)) = tail {
+            fresh.bufs.append_tail(&self.batch.bufs, m, in_raw);
+            self.batch.bufs.truncate(m);
+        }
         let batch = std::mem::replace(&mut self.batch, fresh);
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -561,9 +577,22 @@ impl<R: Read> ChunkStream<R> {
             return Ok(Some(c));
         }
         while !self.done {
-            match self.reader.read_record(&mut self.rec) {
+            // The record is read straight into the open chunk's buffers.
+            let mark = self.batch.bufs.mark();
+            let (mut pos, mut in_raw) = (Position::default(), true);
+            match self
+                .reader
+                .read_fields(&mut self.batch.bufs, &mut pos, &mut in_raw)
+            {
                 Err(e) => {
-                    if !matches!(e.kind(), ErrorKind::Parse { .. }) {
+                    if matches!(e.kind(), ErrorKind::Parse { .. }) {
+                        // The bad record leaves the chunk, for the reject file.
+                        self.rec.bufs.clear();
+                        self.rec.bufs.append_tail(&self.batch.bufs, mark, in_raw);
+                        self.rec.pos = pos;
+                        self.rec.in_raw = in_raw;
+                        self.batch.bufs.truncate(mark);
+                    } else {
                         self.done = true;
                         self.batch.clear();
                     }
@@ -574,21 +603,24 @@ impl<R: Read> ChunkStream<R> {
                     self.chunker.reset();
                 }
                 Ok(true) => {
-                    let start = self.rec.position().byte;
-                    let end = start + self.rec.raw().len() as u64;
-                    if self.coverage.covers(start, end) {
+                    let raw_len = self.batch.bufs.raw.len() - mark.raw;
+                    let nfields = self.batch.bufs.spans.len() - mark.spans;
+                    if self.coverage.covers(pos.byte, pos.byte + raw_len as u64) {
+                        self.batch.bufs.truncate(mark);
                         self.skipped += 1;
                         if !self.batch.is_empty() {
                             self.chunker.reset();
-                            return Ok(Some(self.take(false)));
+                            return Ok(Some(self.take(false, None)));
                         }
                         continue;
                     }
-                    let p = self.chunker.place(self.rec.raw().len(), self.rec.len());
-                    let before = p.close_before.then(|| self.take(false));
-                    self.batch.push(&self.rec);
+                    let p = self.chunker.place(raw_len, nfields);
+                    let before = p
+                        .close_before
+                        .then(|| self.take(false, Some((mark, in_raw))));
+                    self.batch.close_record(pos, in_raw);
                     if p.close_after {
-                        let after = self.take(p.oversized);
+                        let after = self.take(p.oversized, None);
                         return Ok(Some(match before {
                             Some(b) => {
                                 self.ready = Some(after);
@@ -606,7 +638,7 @@ impl<R: Read> ChunkStream<R> {
         if self.batch.is_empty() {
             Ok(None)
         } else {
-            Ok(Some(self.take(false)))
+            Ok(Some(self.take(false, None)))
         }
     }
 }

@@ -2,11 +2,10 @@
 //! (`chunk::RecordBatch`) in the same three flat buffers, so the reader can append a
 //! record straight into a chunk instead of copying it there afterwards.
 
-use std::ops::Range;
-
-/// A field's bytes, 8 bytes a field: `start..end` of the raw record bytes, or of the
-/// unescaped values when [`Span::DATA`] is set in `start` (a quoted field that needed
-/// unescaping); NULL is `start == u32::MAX`. Offsets stay below [`MAX_OFFSET`].
+/// A field's bytes, 8 bytes a field: `start..end` of the raw record bytes or, for a
+/// record that had values to unescape, of the unescaped values (the record says which,
+/// once for all its fields: the encoders' field loops stay small); NULL is
+/// `start == u32::MAX`. Offsets stay below [`MAX_OFFSET`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Span {
     start: u32,
@@ -26,30 +25,18 @@ pub(crate) const MAX_RECORD_BYTES: usize = (1 << 30) - 1;
 pub(crate) const MAX_BATCH_BYTES: usize = 1 << 30;
 
 impl Span {
-    const DATA: u32 = 1 << 31;
-
     /// A NULL field.
     pub(crate) const NULL: Span = Span {
         start: u32::MAX,
         end: u32::MAX,
     };
 
-    /// Bytes `start..end` of the raw record bytes.
+    /// Bytes `start..end` of the record's buffer.
     #[inline(always)]
-    pub(crate) fn raw(start: usize, end: usize) -> Span {
+    pub(crate) fn new(start: usize, end: usize) -> Span {
         debug_assert!(start <= end && end < MAX_OFFSET);
         Span {
             start: start as u32,
-            end: end as u32,
-        }
-    }
-
-    /// Bytes `start..end` of the unescaped values.
-    #[inline(always)]
-    pub(crate) fn data(start: usize, end: usize) -> Span {
-        debug_assert!(start <= end && end < MAX_OFFSET);
-        Span {
-            start: start as u32 | Span::DATA,
             end: end as u32,
         }
     }
@@ -59,26 +46,20 @@ impl Span {
         self.start == u32::MAX
     }
 
+    /// The field's bytes in `values`; `None` is NULL.
     #[inline(always)]
-    fn in_data(self) -> bool {
-        self.start & Span::DATA != 0
+    pub(crate) fn get(self, values: &[u8]) -> Option<&[u8]> {
+        (!self.is_null()).then(|| &values[self.start as usize..self.end as usize])
     }
 
-    #[inline(always)]
-    fn range(self) -> Range<usize> {
-        (self.start & !Span::DATA) as usize..self.end as usize
-    }
-
-    /// The same field after its record's raw bytes moved from offset `raw.0` to `raw.1`
-    /// and its values from `data.0` to `data.1`.
-    fn moved(self, raw: (usize, usize), data: (usize, usize)) -> Span {
-        if self.is_null() {
-            return self;
-        }
-        let r = self.range();
-        match self.in_data() {
-            true => Span::data(r.start + data.1 - data.0, r.end + data.1 - data.0),
-            false => Span::raw(r.start + raw.1 - raw.0, r.end + raw.1 - raw.0),
+    /// The same field after its record's buffer moved from offset `from` to `to`.
+    fn moved(self, from: usize, to: usize) -> Span {
+        match self.is_null() {
+            true => self,
+            false => Span::new(
+                self.start as usize + to - from,
+                self.end as usize + to - from,
+            ),
         }
     }
 }
@@ -124,27 +105,29 @@ impl Buffers {
         self.spans.truncate(m.spans);
     }
 
-    /// Field `s`; `None` is NULL.
+    /// The buffer a record's spans index: the raw bytes, or the unescaped values when
+    /// the record had some (`in_raw` false).
     #[inline(always)]
-    pub(crate) fn get(&self, s: Span) -> Option<&[u8]> {
-        if s.is_null() {
-            None
-        } else if s.in_data() {
-            Some(&self.data[s.range()])
-        } else {
-            Some(&self.raw[s.range()])
+    pub(crate) fn values(&self, in_raw: bool) -> &[u8] {
+        match in_raw {
+            true => &self.raw,
+            false => &self.data,
         }
     }
 
-    /// Appends what `from` holds after `m` (one record), its spans moved to index here.
-    pub(crate) fn append_tail(&mut self, from: &Buffers, m: Mark) {
-        let (raw, data) = (self.raw.len(), self.data.len());
+    /// Appends what `from` holds after `m` (one record, whose spans index the raw bytes
+    /// if `in_raw`), its spans moved to index here.
+    pub(crate) fn append_tail(&mut self, from: &Buffers, m: Mark, in_raw: bool) {
+        let (from_at, to_at) = match in_raw {
+            true => (m.raw, self.raw.len()),
+            false => (m.data, self.data.len()),
+        };
         self.raw.extend_from_slice(&from.raw[m.raw..]);
         self.data.extend_from_slice(&from.data[m.data..]);
         self.spans.extend(
             from.spans[m.spans..]
                 .iter()
-                .map(|s| s.moved((m.raw, raw), (m.data, data))),
+                .map(|s| s.moved(from_at, to_at)),
         );
     }
 }
@@ -154,31 +137,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spans_index_raw_or_data_and_move_with_their_record() {
+    fn spans_move_with_their_record() {
         let mut a = Buffers::default();
         a.raw.extend_from_slice(b"x\n");
+        a.data.extend_from_slice(b"old");
         let m = a.mark();
         a.raw.extend_from_slice(b"ab,\"c\"\"d\",\n");
-        a.data.extend_from_slice(b"c\"d");
-        a.spans
-            .extend([Span::raw(2, 4), Span::data(0, 3), Span::NULL]);
-        let got = |b: &Buffers, from: usize| -> Vec<Option<Vec<u8>>> {
+        a.data.extend_from_slice(b"abc\"d");
+        let got = |b: &Buffers, from: usize, in_raw: bool| -> Vec<Option<Vec<u8>>> {
             b.spans[from..]
                 .iter()
-                .map(|&s| b.get(s).map(<[u8]>::to_vec))
+                .map(|&s| s.get(b.values(in_raw)).map(<[u8]>::to_vec))
                 .collect()
         };
-        let want = vec![Some(b"ab".to_vec()), Some(b"c\"d".to_vec()), None];
-        assert_eq!(got(&a, 0), want);
-        let mut b = Buffers::default();
-        b.append_tail(&a, m);
-        assert_eq!(got(&b, 0), want);
-        assert_eq!(b.raw, b"ab,\"c\"\"d\",\n");
-        // And forward, behind other records.
-        let mut c = a.clone();
-        c.append_tail(&a, m);
-        assert_eq!(got(&c, 0), [want.clone(), want.clone()].concat());
-        a.truncate(m);
-        assert_eq!((a.raw.len(), a.data.len(), a.spans.len()), (2, 0, 0));
+        let v = |f: &[u8]| Some(f.to_vec());
+        // Spans of the raw bytes (`c` is the quoted field's raw bytes between its quotes),
+        // then of the unescaped values.
+        for (in_raw, spans, want) in [
+            (
+                true,
+                [Span::new(2, 4), Span::new(6, 7), Span::NULL],
+                vec![v(b"ab"), v(b"c"), None],
+            ),
+            (
+                false,
+                [Span::new(3, 5), Span::new(5, 8), Span::NULL],
+                vec![v(b"ab"), v(b"c\"d"), None],
+            ),
+        ] {
+            let mut a = a.clone();
+            a.spans.extend(spans);
+            assert_eq!(got(&a, 0, in_raw), want);
+            let mut b = Buffers::default();
+            b.append_tail(&a, m, in_raw);
+            assert_eq!(got(&b, 0, in_raw), want);
+            assert_eq!(b.raw, b"ab,\"c\"\"d\",\n");
+            // And forward, behind other records.
+            let mut c = a.clone();
+            c.append_tail(&a, m, in_raw);
+            assert_eq!(got(&c, 0, in_raw), [want.clone(), want].concat());
+            a.truncate(m);
+            assert_eq!((a.raw.len(), a.data.len(), a.spans.len()), (2, 3, 0));
+        }
     }
 }

@@ -22,6 +22,8 @@ pub struct Record {
     /// Raw bytes (terminator included), unescaped values, spans.
     pub(crate) bufs: Buffers,
     pub(crate) pos: Position,
+    /// The spans index the raw bytes, else the unescaped values.
+    pub(crate) in_raw: bool,
 }
 
 impl Record {
@@ -42,7 +44,7 @@ impl Record {
 
     /// Field `i`, unescaped; `None` is SQL NULL. Panics if `i >= len()`, like indexing.
     pub fn field(&self, i: usize) -> Option<&[u8]> {
-        self.bufs.get(self.bufs.spans[i])
+        self.bufs.spans[i].get(self.bufs.values(self.in_raw))
     }
 
     /// Whether field `i` is NULL. Panics if `i >= len()`.
@@ -52,7 +54,8 @@ impl Record {
 
     /// All fields in order; `None` is NULL.
     pub fn fields(&self) -> impl Iterator<Item = Option<&[u8]>> + '_ {
-        self.bufs.spans.iter().map(|&s| self.bufs.get(s))
+        let values = self.bufs.values(self.in_raw);
+        self.bufs.spans.iter().map(move |&s| s.get(values))
     }
 
     /// The record's bytes exactly as in the input, line terminator included: what a
@@ -180,7 +183,7 @@ impl<R: Read> RecordReader<R> {
         self.start()?;
         self.header_done = true;
         let mut rec = Record::new();
-        match self.read_raw(&mut rec.bufs, 0, &mut rec.pos)? {
+        match self.read_raw(&mut rec.bufs, 0, &mut rec.pos, &mut rec.in_raw)? {
             Got::Eof => Ok(None),
             Got::Bad(e) => Err(e),
             Got::Ok => {
@@ -223,21 +226,27 @@ impl<R: Read> RecordReader<R> {
     /// Reads the next data record into `rec`; `Ok(false)` at the end of the input.
     pub fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
         rec.bufs.clear();
-        self.read_fields(&mut rec.bufs, &mut rec.pos)
+        self.read_fields(&mut rec.bufs, &mut rec.pos, &mut rec.in_raw)
     }
 
     /// Reads the next data record and appends it to `out`, its spans indexing `out`'s
-    /// buffers, and sets `pos` to its position: a chunk's records are read in place,
-    /// not copied there from a [`Record`]. `Ok(false)` at the end of the input. After a
-    /// [`ErrorKind::Parse`] error the bad record has been consumed and appended too.
-    pub(crate) fn read_fields(&mut self, out: &mut Buffers, pos: &mut Position) -> Result<bool> {
+    /// raw bytes (`in_raw` set) or unescaped values, and sets `pos` to its position: a
+    /// chunk's records are read in place, not copied there from a [`Record`].
+    /// `Ok(false)` at the end of the input. After a [`ErrorKind::Parse`] error the bad
+    /// record has been consumed and appended too.
+    pub(crate) fn read_fields(
+        &mut self,
+        out: &mut Buffers,
+        pos: &mut Position,
+        in_raw: &mut bool,
+    ) -> Result<bool> {
         self.start()?;
         if self.dialect.has_header && !self.header_done {
             self.read_header()?;
         }
         let number = self.record + 1;
         let mark = out.mark();
-        match self.read_raw(out, number, pos)? {
+        match self.read_raw(out, number, pos, in_raw)? {
             Got::Eof => Ok(false),
             Got::Bad(e) => {
                 self.record = number;
@@ -375,8 +384,14 @@ impl<R: Read> RecordReader<R> {
     }
 
     /// Reads one record (header or data), appending it to `out`, without the field-count
-    /// check; sets `pos` unless at the end.
-    fn read_raw(&mut self, out: &mut Buffers, number: u64, pos: &mut Position) -> Result<Got> {
+    /// check; sets `pos` and `in_raw` unless at the end.
+    fn read_raw(
+        &mut self,
+        out: &mut Buffers,
+        number: u64,
+        pos: &mut Position,
+        in_raw: &mut bool,
+    ) -> Result<Got> {
         let byte = self.bytes_read();
         let mark = out.mark();
         let base = mark.raw;
@@ -393,6 +408,7 @@ impl<R: Read> RecordReader<R> {
                 record: number,
             };
             out.raw.extend_from_slice(&unread[..raw]);
+            *in_raw = line.in_raw;
             self.pos += raw;
             self.line += 1 + line.newlines;
             if raw > self.max_record {
@@ -417,6 +433,7 @@ impl<R: Read> RecordReader<R> {
             byte,
             record: number,
         };
+        *in_raw = !scan.saw_quote;
         out.raw
             .extend_from_slice(&self.buf[self.pos..self.pos + scan.raw]);
         self.pos += scan.raw;

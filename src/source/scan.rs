@@ -197,6 +197,9 @@ pub(crate) struct Line {
     pub(crate) ascii: bool,
     /// Line ends inside quoted fields: the record spans `1 + newlines` lines.
     pub(crate) newlines: u64,
+    /// The spans index the raw bytes; else the unescaped values (the record had a field
+    /// to unescape).
+    pub(crate) in_raw: bool,
 }
 
 impl Scanner {
@@ -204,10 +207,11 @@ impl Scanner {
     /// holds a record ending in `\n` with no carriage return outside quotes, lines end in
     /// `\n` and quotes are escaped by doubling, appends its fields as [`Scanner::scan`]
     /// and [`split_plain`] or [`split_quoted`] would find them and returns its extent.
-    /// Spans index `rec` as if it started at `base`, except the fields that need
-    /// unescaping, whose values go to `data`. `None` otherwise (a `\r` outside quotes, no
-    /// line end in `rec`, another escape): [`Scanner::scan`] then reads the record from
-    /// its start, and what was appended is to be dropped.
+    /// Spans index `rec` as if it started at `base` (a quoted field without doubled
+    /// quotes is the bytes between its quotes); a record with a field to unescape goes
+    /// through [`split_quoted`], values to `data`. `None` otherwise (a `\r` outside
+    /// quotes, no line end in `rec`, another escape): [`Scanner::scan`] then reads the
+    /// record from its start, and what was appended is to be dropped.
     pub(crate) fn line(
         &mut self,
         rec: &[u8],
@@ -231,7 +235,8 @@ struct Split<'a> {
     d: &'a Dialect,
     base: usize,
     spans: &'a mut Vec<Span>,
-    data: &'a mut Vec<u8>,
+    /// A field needs unescaping: the record's spans are to be made again.
+    escaped: bool,
     /// Where the current field starts in `rec`.
     start: usize,
     /// Quotes in the current field so far.
@@ -247,15 +252,14 @@ impl Split<'_> {
         let span = if self.quotes == 0 {
             match is_null(f, &self.d.null) {
                 true => Span::NULL,
-                false => Span::raw(self.base + start, self.base + k),
+                false => Span::new(self.base + start, self.base + k),
             }
         } else if self.quotes == 2 && f[0] == q && f[f.len() - 1] == q {
             // `"..."` with nothing to unescape: the bytes between the quotes.
-            Span::raw(self.base + start + 1, self.base + k - 1)
+            Span::new(self.base + start + 1, self.base + k - 1)
         } else {
-            let at = self.data.len();
-            unescape_doubled(f, q, self.data);
-            Span::data(at, self.data.len())
+            self.escaped = true;
+            Span::NULL
         };
         self.spans.push(span);
         self.start = k + 1;
@@ -274,14 +278,28 @@ fn line(
     data: &mut Vec<u8>,
 ) -> Option<Line> {
     let (delim, q) = (d.delimiter, d.quote);
+    let first = spans.len();
     let mut s = Split {
         rec,
         d,
         base,
         spans,
-        data,
+        escaped: false,
         start: 0,
         quotes: 0,
+    };
+    // The record's extent is known: unescape if needed (rare), else done.
+    let mut end = |s: Split, content: usize, ascii: bool, newlines: u64| {
+        if s.escaped {
+            s.spans.truncate(first);
+            split_quoted(&rec[..content], d, data, s.spans);
+        }
+        Some(Line {
+            content,
+            ascii,
+            newlines,
+            in_raw: !s.escaped,
+        })
     };
     let mut in_quote = false;
     let mut newlines = 0u64;
@@ -313,11 +331,8 @@ fn line(
                 } else if c == b'\n' {
                     s.field(k);
                     let before = (1u32 << (k - i)) - 1;
-                    return Some(Line {
-                        content: k,
-                        ascii: high & 0x80 == 0 && nonascii & before == 0,
-                        newlines,
-                    });
+                    let ascii = high & 0x80 == 0 && nonascii & before == 0;
+                    return end(s, k, ascii, newlines);
                 } else {
                     return None;
                 }
@@ -337,11 +352,7 @@ fn line(
             s.field(i);
         } else if c == b'\n' {
             s.field(i);
-            return Some(Line {
-                content: i,
-                ascii: high & 0x80 == 0,
-                newlines,
-            });
+            return end(s, i, high & 0x80 == 0, newlines);
         } else if c == b'\r' {
             return None;
         }
@@ -349,29 +360,6 @@ fn line(
         i += 1;
     }
     None
-}
-
-/// Appends the value of field `f` (no delimiter outside quotes, quotes balanced) when
-/// quotes are escaped by doubling: inside quotes `""` is one `"`, any other quote
-/// toggles quoted mode, as in [`split_quoted`].
-fn unescape_doubled(f: &[u8], q: u8, out: &mut Vec<u8>) {
-    let mut in_quote = false;
-    let mut j = 0;
-    while j < f.len() {
-        let Some(k) = find1(q, &f[j..]) else {
-            out.extend_from_slice(&f[j..]);
-            return;
-        };
-        out.extend_from_slice(&f[j..j + k]);
-        let p = j + k;
-        if in_quote && p + 1 < f.len() && f[p + 1] == q {
-            out.push(q);
-            j = p + 2;
-        } else {
-            in_quote = !in_quote;
-            j = p + 1;
-        }
-    }
 }
 
 /// Bit masks of one 16-byte block: delimiters, line ends or quotes, non-ASCII bytes.
@@ -434,7 +422,7 @@ fn is_null(v: &[u8], null: &[u8]) -> bool {
 pub(crate) fn split_plain(line: &[u8], d: &Dialect, base: usize, spans: &mut Vec<Span>) {
     let field = |start: usize, end: usize| match is_null(&line[start..end], &d.null) {
         true => Span::NULL,
-        false => Span::raw(base + start, base + end),
+        false => Span::new(base + start, base + end),
     };
     let mut start = 0;
     for k in memchr_iter(d.delimiter, line) {
@@ -512,7 +500,7 @@ pub(crate) fn split_quoted(line: &[u8], d: &Dialect, out: &mut Vec<u8>, spans: &
             if !saw_quote && is_null(&line[raw_start..raw_end], &d.null) {
                 Span::NULL
             } else {
-                Span::data(out_start, out.len())
+                Span::new(out_start, out.len())
             },
         );
         if !more {
@@ -526,10 +514,10 @@ mod tests {
     use super::*;
     use crate::source::fields::Buffers;
 
-    fn values(b: &Buffers, from: usize) -> Vec<Option<Vec<u8>>> {
+    fn values(b: &Buffers, from: usize, in_raw: bool) -> Vec<Option<Vec<u8>>> {
         b.spans[from..]
             .iter()
-            .map(|&s| b.get(s).map(<[u8]>::to_vec))
+            .map(|&s| s.get(b.values(in_raw)).map(<[u8]>::to_vec))
             .collect()
     }
 
@@ -548,7 +536,7 @@ mod tests {
             seed
         };
         const BYTES: &[u8] = b"ab,,,,xy\n\n\"\"\"\r;NA\xc3\xa9 0123456789";
-        let mut seen = [0usize; 4];
+        let mut seen = [0usize; 5];
         for (null, delim) in [(&b""[..], b','), (b"NA", b','), (b"", b';')] {
             let d = Dialect {
                 null: null.to_vec(),
@@ -572,7 +560,7 @@ mod tests {
                 let mut b = Buffers::default();
                 b.raw.extend_from_slice(b"prefix\n");
                 b.data.extend_from_slice(b"old");
-                b.spans.push(Span::raw(0, 6));
+                b.spans.push(Span::new(0, 6));
                 let base = b.raw.len();
                 let mut fast = Scanner::new(b'"', b'"');
                 let got = fast.line(&line, &d, base, &mut b.spans, &mut b.data);
@@ -590,27 +578,32 @@ mod tests {
                             true => split_quoted(&line[..r.content], &d, &mut w.data, &mut w.spans),
                             false => split_plain(&line[..r.content], &d, 0, &mut w.spans),
                         }
+                        // Unescaped values only for records with quotes.
+                        let in_raw = got.is_none_or(|g| g.in_raw);
+                        assert!(in_raw || r.saw_quote);
                         assert_eq!(
-                            values(&b, 1),
-                            values(&w, 0),
+                            values(&b, 1, in_raw),
+                            values(&w, 0, !r.saw_quote),
                             "{:?}",
                             String::from_utf8_lossy(&line)
                         );
                         assert_eq!(&b.data[..3], b"old");
                         let inner = count_byte(b'\n', &line[..r.content]);
-                        seen[match (r.saw_quote, inner) {
-                            (false, _) => 0,
-                            (true, 0) => 1,
-                            (true, _) => 2,
+                        seen[match (r.saw_quote, in_raw, inner) {
+                            (false, _, _) => 0,
+                            (true, true, 0) => 1,
+                            (true, false, 0) => 2,
+                            (true, _, _) => 3,
                         }] += 1;
                         Some(Line {
                             content: r.content,
                             ascii: line[..r.content].is_ascii(),
                             newlines: inner,
+                            in_raw,
                         })
                     }
                     _ => {
-                        seen[3] += 1;
+                        seen[4] += 1;
                         None
                     }
                 };
@@ -620,8 +613,9 @@ mod tests {
                 }
             }
         }
-        // Every kind came up often: plain, quoted, a line end inside quotes, no fast path.
-        assert!(seen.iter().all(|&n| n > 1000), "{seen:?}");
+        // Every kind came up often: plain; quoted, without or with values to unescape; a
+        // line end inside quotes; no fast path.
+        assert!(seen.iter().all(|&n| n > 500), "{seen:?}");
         // A file whose lines end in \r\n never takes the one-pass path, nor another escape.
         let mut s = Scanner::new(b'"', b'"');
         assert!(matches!(s.scan(b"a\r\n", false), Step::Record(_)));
