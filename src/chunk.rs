@@ -105,6 +105,11 @@ impl ChunkLimits {
     pub fn fits(&self, cur: ChunkSize, raw_len: usize, nfields: usize) -> bool {
         let mut next = cur;
         next.add(raw_len, nfields);
+        self.within(next)
+    }
+
+    /// Whether a chunk of size `next` is within every bound.
+    fn within(&self, next: ChunkSize) -> bool {
         next.rows <= self.max_rows
             && next.bytes <= self.max_bytes.min(MAX_BATCH_BYTES)
             && next.params <= self.max_params
@@ -157,12 +162,18 @@ impl Chunker {
 
     /// Decides where a record goes and updates the open chunk's size accordingly.
     pub fn place(&mut self, raw_len: usize, nfields: usize) -> Placement {
-        let oversized = self.limits.oversized(raw_len, nfields);
-        let close_before = self.cur.rows > 0 && !self.limits.fits(self.cur, raw_len, nfields);
+        let mut next = self.cur;
+        next.add(raw_len, nfields);
+        let fits = self.limits.within(next);
+        // Sizes only grow: a record that fits the open chunk fits an empty one.
+        let oversized = !fits && self.limits.oversized(raw_len, nfields);
+        let close_before = self.cur.rows > 0 && !fits;
         if close_before {
             self.cur = ChunkSize::default();
+            self.cur.add(raw_len, nfields);
+        } else {
+            self.cur = next;
         }
-        self.cur.add(raw_len, nfields);
         let close_after = oversized || self.cur.rows >= self.limits.max_rows;
         if close_after {
             self.cur = ChunkSize::default();
@@ -717,6 +728,20 @@ mod tests {
             s.add(r.raw().len(), r.len());
         }
         s
+    }
+
+    #[test]
+    fn batches_close_before_a_gibibyte_whatever_the_limits() {
+        // Field spans are u32 offsets into a batch.
+        let l = limits(usize::MAX, usize::MAX, usize::MAX, usize::MAX);
+        let cur = ChunkSize {
+            rows: 1,
+            bytes: MAX_BATCH_BYTES - 10,
+            params: 1,
+            message: 0,
+        };
+        assert!(l.fits(cur, 10, 1));
+        assert!(!l.fits(cur, 11, 1));
     }
 
     #[test]

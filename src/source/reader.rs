@@ -302,10 +302,15 @@ impl<R: Read> RecordReader<R> {
     }
 
     /// Validates the dialect, skips the BOM and the lines to skip, once.
+    #[inline]
     fn start(&mut self) -> Result<()> {
-        if self.started {
-            return Ok(());
+        match self.started {
+            true => Ok(()),
+            false => self.start_once(),
         }
+    }
+
+    fn start_once(&mut self) -> Result<()> {
         self.dialect.validate()?;
         self.started = true;
         while self.end - self.pos < BOM.len() && self.fill()? {}

@@ -212,6 +212,7 @@ impl Scanner {
     /// through [`split_quoted`], values to `data`. `None` otherwise (a `\r` outside
     /// quotes, no line end in `rec`, another escape): [`Scanner::scan`] then reads the
     /// record from its start, and what was appended is to be dropped.
+    #[inline]
     pub(crate) fn line(
         &mut self,
         rec: &[u8],
