@@ -13,7 +13,7 @@
 use std::io::Read;
 
 use crate::error::{Error, ErrorKind, Position, Result};
-use crate::source::{Record, RecordReader, Span};
+use crate::source::{Buffers, Mark, Record, RecordReader, Span, MAX_BATCH_BYTES};
 
 /// Upper bound of how much larger than its text a field can get once encoded (binary COPY
 /// or a bind parameter): a 4-byte length plus a value up to 16 bytes (interval, uuid)
@@ -105,8 +105,13 @@ impl ChunkLimits {
     pub fn fits(&self, cur: ChunkSize, raw_len: usize, nfields: usize) -> bool {
         let mut next = cur;
         next.add(raw_len, nfields);
+        self.within(next)
+    }
+
+    /// Whether a chunk of size `next` is within every bound.
+    fn within(&self, next: ChunkSize) -> bool {
         next.rows <= self.max_rows
-            && next.bytes <= self.max_bytes
+            && next.bytes <= self.max_bytes.min(MAX_BATCH_BYTES)
             && next.params <= self.max_params
             && next.message <= self.max_message
     }
@@ -157,12 +162,18 @@ impl Chunker {
 
     /// Decides where a record goes and updates the open chunk's size accordingly.
     pub fn place(&mut self, raw_len: usize, nfields: usize) -> Placement {
-        let oversized = self.limits.oversized(raw_len, nfields);
-        let close_before = self.cur.rows > 0 && !self.limits.fits(self.cur, raw_len, nfields);
+        let mut next = self.cur;
+        next.add(raw_len, nfields);
+        let fits = self.limits.within(next);
+        // Sizes only grow: a record that fits the open chunk fits an empty one.
+        let oversized = !fits && self.limits.oversized(raw_len, nfields);
+        let close_before = self.cur.rows > 0 && !fits;
         if close_before {
             self.cur = ChunkSize::default();
+            self.cur.add(raw_len, nfields);
+        } else {
+            self.cur = next;
         }
-        self.cur.add(raw_len, nfields);
         let close_after = oversized || self.cur.rows >= self.limits.max_rows;
         if close_after {
             self.cur = ChunkSize::default();
@@ -183,9 +194,11 @@ impl Chunker {
 #[derive(Debug, Clone, Copy)]
 struct Meta {
     pos: Position,
-    raw_end: usize,
-    spans_end: usize,
-    /// The record's spans index `raw` (it had no quotes) rather than `data`.
+    /// Where the record ends in the raw bytes and in the spans (a batch holds less than
+    /// 2 GiB: `ChunkLimits::fits`).
+    raw_end: u32,
+    spans_end: u32,
+    /// The record's spans index the raw bytes, else the unescaped values.
     in_raw: bool,
 }
 
@@ -193,9 +206,7 @@ struct Meta {
 /// positions. Reusable with [`RecordBatch::clear`].
 #[derive(Debug, Clone, Default)]
 pub struct RecordBatch {
-    raw: Vec<u8>,
-    data: Vec<u8>,
-    spans: Vec<Span>,
+    bufs: Buffers,
     recs: Vec<Meta>,
 }
 
@@ -207,9 +218,7 @@ impl RecordBatch {
 
     /// Empties the batch, keeping its memory.
     pub fn clear(&mut self) {
-        self.raw.clear();
-        self.data.clear();
-        self.spans.clear();
+        self.bufs.clear();
         self.recs.clear();
     }
 
@@ -229,33 +238,26 @@ impl RecordBatch {
         fn room<T>(v: &mut Vec<T>, like: usize) {
             v.reserve((like + like / 8).saturating_sub(v.len()));
         }
-        room(&mut self.raw, like.raw.len());
-        room(&mut self.data, like.data.len());
-        room(&mut self.spans, like.spans.len());
+        room(&mut self.bufs.raw, like.bufs.raw.len());
+        room(&mut self.bufs.data, like.bufs.data.len());
+        room(&mut self.bufs.spans, like.bufs.spans.len());
         room(&mut self.recs, like.recs.len());
     }
 
     /// Appends a copy of `rec`.
     pub fn push(&mut self, rec: &Record) {
-        let raw_base = self.raw.len();
-        self.raw.extend_from_slice(&rec.raw);
-        let base = if rec.in_raw {
-            raw_base
-        } else {
-            let b = self.data.len();
-            self.data.extend_from_slice(&rec.data);
-            b
-        };
-        self.spans.extend(rec.spans.iter().map(|s| Span {
-            start: s.start + base,
-            end: s.end + base,
-            null: s.null,
-        }));
+        self.bufs
+            .append_tail(&rec.bufs, Mark::default(), rec.in_raw);
+        self.close_record(rec.position(), rec.in_raw);
+    }
+
+    /// Makes what was appended to the buffers since the last record a record at `pos`.
+    fn close_record(&mut self, pos: Position, in_raw: bool) {
         self.recs.push(Meta {
-            pos: rec.pos,
-            raw_end: self.raw.len(),
-            spans_end: self.spans.len(),
-            in_raw: rec.in_raw,
+            pos,
+            raw_end: self.bufs.raw.len() as u32,
+            spans_end: self.bufs.spans.len() as u32,
+            in_raw,
         });
     }
 
@@ -264,8 +266,8 @@ impl RecordBatch {
     /// waiting for a connection then holds about half the memory. Afterwards
     /// [`RecordRef::field`] must not be called.
     pub fn drop_fields(&mut self) {
-        self.data = Vec::new();
-        self.spans = Vec::new();
+        self.bufs.data = Vec::new();
+        self.bufs.spans = Vec::new();
     }
 
     /// Number of records.
@@ -280,12 +282,12 @@ impl RecordBatch {
 
     /// Raw source bytes of all records.
     pub fn bytes(&self) -> usize {
-        self.raw.len()
+        self.bufs.raw.len()
     }
 
     /// All records' raw bytes, concatenated as in the input: an IMPORT shard as is.
     pub fn raw(&self) -> &[u8] {
-        &self.raw
+        &self.bufs.raw
     }
 
     /// Record `i`. Panics if `i >= len()`, like indexing.
@@ -319,17 +321,13 @@ impl<'a> RecordRef<'a> {
     fn spans(&self) -> &'a [Span] {
         let start = match self.i {
             0 => 0,
-            i => self.batch.recs[i - 1].spans_end,
+            i => self.batch.recs[i - 1].spans_end as usize,
         };
-        &self.batch.spans[start..self.meta().spans_end]
+        &self.batch.bufs.spans[start..self.meta().spans_end as usize]
     }
 
     fn values(&self) -> &'a [u8] {
-        if self.meta().in_raw {
-            &self.batch.raw
-        } else {
-            &self.batch.data
-        }
+        self.batch.bufs.values(self.meta().in_raw)
     }
 
     /// Number of fields.
@@ -344,8 +342,7 @@ impl<'a> RecordRef<'a> {
 
     /// Field `j`, unescaped; `None` is SQL NULL. Panics if `j >= len()`.
     pub fn field(&self, j: usize) -> Option<&'a [u8]> {
-        let s = self.spans()[j];
-        (!s.null).then(|| &self.values()[s.start..s.end])
+        self.spans()[j].get(self.values())
     }
 
     /// The fields picked by `proj` (field indexes), in that order; `None` is NULL. The
@@ -355,27 +352,22 @@ impl<'a> RecordRef<'a> {
         'a: 'p,
     {
         let (spans, values) = (self.spans(), self.values());
-        proj.iter().map(move |&j| {
-            let s = spans[j];
-            (!s.null).then(|| &values[s.start..s.end])
-        })
+        proj.iter().map(move |&j| spans[j].get(values))
     }
 
     /// All fields in order; `None` is NULL.
     pub fn fields(&self) -> impl Iterator<Item = Option<&'a [u8]>> + 'a {
         let values = self.values();
-        self.spans()
-            .iter()
-            .map(move |s| (!s.null).then(|| &values[s.start..s.end]))
+        self.spans().iter().map(move |&s| s.get(values))
     }
 
     /// The record's bytes as in the input, terminator included.
     pub fn raw(&self) -> &'a [u8] {
         let start = match self.i {
             0 => 0,
-            i => self.batch.recs[i - 1].raw_end,
+            i => self.batch.recs[i - 1].raw_end as usize,
         };
-        &self.batch.raw[start..self.meta().raw_end]
+        &self.batch.bufs.raw[start..self.meta().raw_end as usize]
     }
 
     /// Where the record starts in its input.
@@ -522,7 +514,8 @@ impl<R: Read> ChunkStream<R> {
         &mut self.reader
     }
 
-    /// The last record read: after a parse error, the bad one (raw bytes and position).
+    /// After a parse error, the bad record (raw bytes and position); good records go
+    /// straight into their chunk and never pass through here.
     pub fn last_record(&self) -> &Record {
         &self.rec
     }
@@ -556,7 +549,9 @@ impl<R: Read> ChunkStream<R> {
         self.pool = Some(pool);
     }
 
-    fn take(&mut self, oversized: bool) -> Chunk {
+    /// Closes the open chunk. With `tail`, the record appended after that mark (just
+    /// read) stays out of it and opens the next one instead.
+    fn take(&mut self, oversized: bool, tail: Option<(Mark, bool)>) -> Chunk {
         // After a lone oversized record, start small again.
         let recycled = match oversized {
             true => None,
@@ -571,6 +566,11 @@ impl<R: Read> ChunkStream<R> {
             None if oversized => RecordBatch::default(),
             None => RecordBatch::with_capacity_of(&self.batch),
         };
+        let mut fresh = fresh;
+        if let Some((m, in_raw)) = tail {
+            fresh.bufs.append_tail(&self.batch.bufs, m, in_raw);
+            self.batch.bufs.truncate(m);
+        }
         let batch = std::mem::replace(&mut self.batch, fresh);
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -588,9 +588,22 @@ impl<R: Read> ChunkStream<R> {
             return Ok(Some(c));
         }
         while !self.done {
-            match self.reader.read_record(&mut self.rec) {
+            // The record is read straight into the open chunk's buffers.
+            let mark = self.batch.bufs.mark();
+            let (mut pos, mut in_raw) = (Position::default(), true);
+            match self
+                .reader
+                .read_fields(&mut self.batch.bufs, &mut pos, &mut in_raw)
+            {
                 Err(e) => {
-                    if !matches!(e.kind(), ErrorKind::Parse { .. }) {
+                    if matches!(e.kind(), ErrorKind::Parse { .. }) {
+                        // The bad record leaves the chunk, for the reject file.
+                        self.rec.bufs.clear();
+                        self.rec.bufs.append_tail(&self.batch.bufs, mark, in_raw);
+                        self.rec.pos = pos;
+                        self.rec.in_raw = in_raw;
+                        self.batch.bufs.truncate(mark);
+                    } else {
                         self.done = true;
                         self.batch.clear();
                     }
@@ -601,21 +614,24 @@ impl<R: Read> ChunkStream<R> {
                     self.chunker.reset();
                 }
                 Ok(true) => {
-                    let start = self.rec.position().byte;
-                    let end = start + self.rec.raw().len() as u64;
-                    if self.coverage.covers(start, end) {
+                    let raw_len = self.batch.bufs.raw.len() - mark.raw;
+                    let nfields = self.batch.bufs.spans.len() - mark.spans;
+                    if self.coverage.covers(pos.byte, pos.byte + raw_len as u64) {
+                        self.batch.bufs.truncate(mark);
                         self.skipped += 1;
                         if !self.batch.is_empty() {
                             self.chunker.reset();
-                            return Ok(Some(self.take(false)));
+                            return Ok(Some(self.take(false, None)));
                         }
                         continue;
                     }
-                    let p = self.chunker.place(self.rec.raw().len(), self.rec.len());
-                    let before = p.close_before.then(|| self.take(false));
-                    self.batch.push(&self.rec);
+                    let p = self.chunker.place(raw_len, nfields);
+                    let before = p
+                        .close_before
+                        .then(|| self.take(false, Some((mark, in_raw))));
+                    self.batch.close_record(pos, in_raw);
                     if p.close_after {
-                        let after = self.take(p.oversized);
+                        let after = self.take(p.oversized, None);
                         return Ok(Some(match before {
                             Some(b) => {
                                 self.ready = Some(after);
@@ -633,7 +649,7 @@ impl<R: Read> ChunkStream<R> {
         if self.batch.is_empty() {
             Ok(None)
         } else {
-            Ok(Some(self.take(false)))
+            Ok(Some(self.take(false, None)))
         }
     }
 }
@@ -712,6 +728,20 @@ mod tests {
             s.add(r.raw().len(), r.len());
         }
         s
+    }
+
+    #[test]
+    fn batches_close_before_a_gibibyte_whatever_the_limits() {
+        // Field spans are u32 offsets into a batch.
+        let l = limits(usize::MAX, usize::MAX, usize::MAX, usize::MAX);
+        let cur = ChunkSize {
+            rows: 1,
+            bytes: MAX_BATCH_BYTES - 10,
+            params: 1,
+            message: 0,
+        };
+        assert!(l.fits(cur, 10, 1));
+        assert!(!l.fits(cur, 11, 1));
     }
 
     #[test]

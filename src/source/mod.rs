@@ -24,14 +24,15 @@
 //! opens files and stdin and decompresses them. `load`, `infer` and `import` all read
 //! CSV through here, so they parse and report errors identically.
 
+mod fields;
 mod input;
 mod reader;
 mod scan;
 
+pub(crate) use fields::{Buffers, Mark, Span, MAX_BATCH_BYTES};
 pub use input::{open_input, open_plain_at, Compression, Input};
 pub(crate) use reader::BOM;
 pub use reader::{Record, RecordReader, DEFAULT_BUFFER_SIZE};
-pub(crate) use scan::Span;
 
 use crate::error::{Error, Result};
 

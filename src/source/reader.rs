@@ -5,7 +5,8 @@ use std::io::{self, Read};
 
 use memchr::memchr;
 
-use super::scan::{count_byte, split_plain, split_quoted, Eol, Scan, Scanner, Span, Step};
+use super::fields::{Buffers, Mark, MAX_RECORD_BYTES};
+use super::scan::{count_byte, split_plain, split_quoted, Eol, Scan, Scanner, Step};
 use super::Dialect;
 use crate::error::{Error, ErrorKind, Location, Position, Result};
 
@@ -18,14 +19,11 @@ pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// One record, reused from read to read so that reading allocates nothing per record.
 #[derive(Debug, Clone, Default)]
 pub struct Record {
-    /// The record exactly as read, terminator included.
-    pub(crate) raw: Vec<u8>,
-    /// Unescaped field bytes, when the record had quotes.
-    pub(crate) data: Vec<u8>,
-    pub(crate) spans: Vec<Span>,
-    /// The spans index `raw` (no quotes in the record, nothing to unescape) or `data`.
-    pub(crate) in_raw: bool,
+    /// Raw bytes (terminator included), unescaped values, spans.
+    pub(crate) bufs: Buffers,
     pub(crate) pos: Position,
+    /// The spans index the raw bytes, else the unescaped values.
+    pub(crate) in_raw: bool,
 }
 
 impl Record {
@@ -36,50 +34,34 @@ impl Record {
 
     /// Number of fields.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.bufs.spans.len()
     }
 
     /// True when the record has no field (only after a failed read).
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
-    /// The buffer the spans index.
-    pub(crate) fn values(&self) -> &[u8] {
-        if self.in_raw {
-            &self.raw
-        } else {
-            &self.data
-        }
+        self.bufs.spans.is_empty()
     }
 
     /// Field `i`, unescaped; `None` is SQL NULL. Panics if `i >= len()`, like indexing.
     pub fn field(&self, i: usize) -> Option<&[u8]> {
-        let s = self.spans[i];
-        if s.null {
-            None
-        } else {
-            Some(&self.values()[s.start..s.end])
-        }
+        self.bufs.spans[i].get(self.bufs.values(self.in_raw))
     }
 
     /// Whether field `i` is NULL. Panics if `i >= len()`.
     pub fn is_null(&self, i: usize) -> bool {
-        self.spans[i].null
+        self.bufs.spans[i].is_null()
     }
 
     /// All fields in order; `None` is NULL.
     pub fn fields(&self) -> impl Iterator<Item = Option<&[u8]>> + '_ {
-        let values = self.values();
-        self.spans
-            .iter()
-            .map(move |s| (!s.null).then(|| &values[s.start..s.end]))
+        let values = self.bufs.values(self.in_raw);
+        self.bufs.spans.iter().map(move |&s| s.get(values))
     }
 
     /// The record's bytes exactly as in the input, line terminator included: what a
     /// reject file or an IMPORT shard must contain.
     pub fn raw(&self) -> &[u8] {
-        &self.raw
+        &self.bufs.raw
     }
 
     /// Where the record starts in its input.
@@ -120,6 +102,8 @@ pub struct RecordReader<R: Read> {
     expected: Option<usize>,
     header_done: bool,
     header: Option<Vec<String>>,
+    /// Longer records are errors ([`MAX_RECORD_BYTES`]; smaller in tests).
+    max_record: usize,
 }
 
 impl<R: Read> RecordReader<R> {
@@ -150,6 +134,7 @@ impl<R: Read> RecordReader<R> {
             expected: None,
             header_done: false,
             header: None,
+            max_record: MAX_RECORD_BYTES,
         }
     }
 
@@ -198,7 +183,7 @@ impl<R: Read> RecordReader<R> {
         self.start()?;
         self.header_done = true;
         let mut rec = Record::new();
-        match self.read_raw(&mut rec, 0)? {
+        match self.read_raw(&mut rec.bufs, 0, &mut rec.pos, &mut rec.in_raw)? {
             Got::Eof => Ok(None),
             Got::Bad(e) => Err(e),
             Got::Ok => {
@@ -240,12 +225,28 @@ impl<R: Read> RecordReader<R> {
 
     /// Reads the next data record into `rec`; `Ok(false)` at the end of the input.
     pub fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
+        rec.bufs.clear();
+        self.read_fields(&mut rec.bufs, &mut rec.pos, &mut rec.in_raw)
+    }
+
+    /// Reads the next data record and appends it to `out`, its spans indexing `out`'s
+    /// raw bytes (`in_raw` set) or unescaped values, and sets `pos` to its position: a
+    /// chunk's records are read in place, not copied there from a [`Record`].
+    /// `Ok(false)` at the end of the input. After a [`ErrorKind::Parse`] error the bad
+    /// record has been consumed and appended too.
+    pub(crate) fn read_fields(
+        &mut self,
+        out: &mut Buffers,
+        pos: &mut Position,
+        in_raw: &mut bool,
+    ) -> Result<bool> {
         self.start()?;
         if self.dialect.has_header && !self.header_done {
             self.read_header()?;
         }
         let number = self.record + 1;
-        match self.read_raw(rec, number)? {
+        let mark = out.mark();
+        match self.read_raw(out, number, pos, in_raw)? {
             Got::Eof => Ok(false),
             Got::Bad(e) => {
                 self.record = number;
@@ -253,10 +254,12 @@ impl<R: Read> RecordReader<R> {
             }
             Got::Ok => {
                 self.record = number;
-                let found = rec.len();
+                let found = out.spans.len() - mark.spans;
                 match self.expected {
                     None => self.expected = Some(found),
-                    Some(want) if want != found => return Err(self.count_error(rec, want)),
+                    Some(want) if want != found => {
+                        return Err(self.count_error(&out.raw[mark.raw..], *pos, found, want))
+                    }
                     Some(_) => {}
                 }
                 Ok(true)
@@ -264,9 +267,8 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
-    fn count_error(&self, rec: &Record, want: usize) -> Error {
-        let found = rec.len();
-        let blank = rec.raw.iter().all(|&b| b == b'\n' || b == b'\r');
+    fn count_error(&self, raw: &[u8], pos: Position, found: usize, want: usize) -> Error {
+        let blank = raw.iter().all(|&b| b == b'\n' || b == b'\r');
         let column = if found < want {
             self.header.as_ref().and_then(|h| h.get(found).cloned())
         } else {
@@ -279,7 +281,7 @@ impl<R: Read> RecordReader<R> {
         ErrorKind::Parse {
             loc: Location {
                 file: self.name.clone(),
-                pos: rec.pos,
+                pos,
                 column,
             },
             msg,
@@ -300,10 +302,15 @@ impl<R: Read> RecordReader<R> {
     }
 
     /// Validates the dialect, skips the BOM and the lines to skip, once.
+    #[inline]
     fn start(&mut self) -> Result<()> {
-        if self.started {
-            return Ok(());
+        match self.started {
+            true => Ok(()),
+            false => self.start_once(),
         }
+    }
+
+    fn start_once(&mut self) -> Result<()> {
         self.dialect.validate()?;
         self.started = true;
         while self.end - self.pos < BOM.len() && self.fill()? {}
@@ -381,61 +388,76 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
-    /// Reads one record (header or data) into `rec` without the field-count check.
-    fn read_raw(&mut self, rec: &mut Record, number: u64) -> Result<Got> {
+    /// Reads one record (header or data), appending it to `out`, without the field-count
+    /// check; sets `pos` and `in_raw` unless at the end.
+    fn read_raw(
+        &mut self,
+        out: &mut Buffers,
+        number: u64,
+        pos: &mut Position,
+        in_raw: &mut bool,
+    ) -> Result<Got> {
         let byte = self.bytes_read();
+        let mark = out.mark();
+        let base = mark.raw;
         let unread = &self.buf[self.pos..self.end];
-        if let Some(line) = self
-            .scanner
-            .plain_line(unread, &self.dialect, &mut rec.spans)
+        if let Some(line) =
+            self.scanner
+                .line(unread, &self.dialect, base, &mut out.spans, &mut out.data)
         {
             // The common record, scanned and split in one pass.
             let raw = line.content + 1;
-            rec.pos = Position {
+            *pos = Position {
                 line: self.line,
                 byte,
                 record: number,
             };
-            rec.raw.clear();
-            rec.raw.extend_from_slice(&unread[..raw]);
-            rec.in_raw = true;
+            out.raw.extend_from_slice(&unread[..raw]);
+            *in_raw = line.in_raw;
             self.pos += raw;
-            self.line += 1;
+            self.line += 1 + line.newlines;
+            if raw > self.max_record {
+                out.truncate(Mark {
+                    raw: base + raw,
+                    ..mark
+                });
+                return Ok(Got::Bad(self.too_long(*pos, raw)));
+            }
             if line.ascii {
                 return Ok(Got::Ok);
             }
-            return Ok(self.check_utf8(rec));
+            return Ok(self.check_utf8(&out.raw[base..], *pos));
         }
+        // The one-pass split may have appended some fields before it gave up.
+        out.truncate(mark);
         let Some(scan) = self.scan()? else {
             return Ok(Got::Eof);
         };
-        let pos = Position {
+        *pos = Position {
             line: self.line,
             byte,
             record: number,
         };
-        rec.pos = pos;
-        rec.raw.clear();
-        rec.raw
+        *in_raw = !scan.saw_quote;
+        out.raw
             .extend_from_slice(&self.buf[self.pos..self.pos + scan.raw]);
         self.pos += scan.raw;
+        let raw = &out.raw[base..];
         let eol_char = if self.scanner.eol() == Eol::Cr {
             b'\r'
         } else {
             b'\n'
         };
         self.line += if scan.saw_quote {
-            count_byte(eol_char, &rec.raw)
+            count_byte(eol_char, raw)
         } else {
             u64::from(scan.raw > scan.content)
         };
 
         if let Some(q) = scan.unterminated {
-            rec.spans.clear();
-            rec.in_raw = true;
-            let qline = pos.line + count_byte(eol_char, &rec.raw[..q]);
+            let qline = pos.line + count_byte(eol_char, &raw[..q]);
             return Ok(Got::Bad(self.parse_error(
-                pos,
+                *pos,
                 format!(
                     "unterminated quoted field: the quote opened on line {qline} (byte {}) \
                      is never closed",
@@ -443,34 +465,46 @@ impl<R: Read> RecordReader<R> {
                 ),
             )));
         }
+        if scan.raw > self.max_record {
+            return Ok(Got::Bad(self.too_long(*pos, scan.raw)));
+        }
         let d = &self.dialect;
-        let line = &rec.raw[..scan.content];
+        let line = &out.raw[base..base + scan.content];
         if scan.saw_quote {
-            rec.in_raw = false;
-            split_quoted(line, d, &mut rec.data, &mut rec.spans);
+            split_quoted(line, d, &mut out.data, &mut out.spans);
         } else {
-            rec.in_raw = true;
-            split_plain(line, d, &mut rec.spans);
+            split_plain(line, d, base, &mut out.spans);
         }
         if let Some(msg) = scan.eol_err {
-            return Ok(Got::Bad(self.parse_error(pos, msg.to_string())));
+            return Ok(Got::Bad(self.parse_error(*pos, msg.to_string())));
         }
         // `is_ascii` first: much cheaper than `from_utf8` on short, mostly ASCII records.
-        if rec.raw.is_ascii() {
+        let raw = &out.raw[base..];
+        if raw.is_ascii() {
             return Ok(Got::Ok);
         }
-        Ok(self.check_utf8(rec))
+        Ok(self.check_utf8(raw, *pos))
     }
 
-    fn check_utf8(&self, rec: &Record) -> Got {
-        let (pos, byte) = (rec.pos, rec.pos.byte);
-        if let Err(e) = std::str::from_utf8(&rec.raw) {
+    fn too_long(&self, pos: Position, len: usize) -> Error {
+        self.parse_error(
+            pos,
+            format!(
+                "record of {len} bytes: longer than {} bytes, the most PostgreSQL's COPY \
+                 takes in one line",
+                self.max_record
+            ),
+        )
+    }
+
+    fn check_utf8(&self, raw: &[u8], pos: Position) -> Got {
+        if let Err(e) = std::str::from_utf8(raw) {
             return Got::Bad(self.parse_error(
                 pos,
                 format!(
                     "invalid UTF-8 at byte {}{}",
-                    byte + e.valid_up_to() as u64,
-                    compressed_hint(byte, &rec.raw)
+                    pos.byte + e.valid_up_to() as u64,
+                    compressed_hint(pos.byte, raw)
                 ),
             ));
         }
@@ -803,6 +837,26 @@ mod tests {
         assert_eq!(got, vec![vec![s("a")], vec![s(&big)], vec![s("b")]]);
         assert_eq!(r.buf.len(), 64);
         assert_eq!(r.bytes_read(), input.len() as u64);
+    }
+
+    #[test]
+    fn records_longer_than_the_limit_are_errors_and_reading_continues() {
+        for input in [&b"1,2\n1234567,8\n3,4\n"[..], b"1,2\n\"12345\",7\n3,4\n"] {
+            let mut r = RecordReader::new("t.csv", input, dialect(false));
+            r.max_record = 9;
+            let mut rec = Record::new();
+            assert!(r.read_record(&mut rec).unwrap());
+            let e = r.read_record(&mut rec).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "t.csv: line 2, byte 4, record 2: record of 10 bytes: longer than 9 bytes, \
+                 the most PostgreSQL's COPY takes in one line"
+            );
+            assert!(matches!(e.kind(), ErrorKind::Parse { .. }));
+            assert_eq!(rec.raw().len(), 10);
+            assert!(r.read_record(&mut rec).unwrap());
+            assert_eq!(owned(&rec), vec![s("3"), s("4")]);
+        }
     }
 
     #[test]

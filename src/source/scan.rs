@@ -8,15 +8,8 @@
 
 use memchr::{memchr, memchr2, memchr3, memchr_iter};
 
+use super::fields::Span;
 use super::Dialect;
-
-/// A field's bytes within a record buffer; `null` fields have an empty range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span {
-    pub(crate) start: usize,
-    pub(crate) end: usize,
-    pub(crate) null: bool,
-}
 
 /// The line-end style, fixed by the first line end like PostgreSQL's `eol_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,92 +188,173 @@ impl Scanner {
         Step::Record(scan)
     }
 }
-/// What [`Scanner::plain_line`] found: a record of one line without quotes.
+/// What [`Scanner::line`] found: a record that ends in `\n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PlainLine {
+pub(crate) struct Line {
     /// Length without the `\n`.
     pub(crate) content: usize,
     /// Every byte is ASCII.
     pub(crate) ascii: bool,
+    /// Line ends inside quoted fields: the record spans `1 + newlines` lines.
+    pub(crate) newlines: u64,
+    /// The spans index the raw bytes; else the unescaped values (the record had a field
+    /// to unescape).
+    pub(crate) in_raw: bool,
 }
 
 impl Scanner {
     /// The common record in one pass: when `rec` (the unread bytes, a record's start)
-    /// holds a line ending in `\n` with no quote and no carriage return before it, and
-    /// lines end in `\n`, splits it into `spans` as [`split_plain`] would and returns its
-    /// extent. `None` otherwise (a quote, a `\r`, no `\n` in `rec`): [`Scanner::scan`] then
-    /// reads the record from its start, `spans` is to be overwritten.
-    pub(crate) fn plain_line(
+    /// holds a record ending in `\n` with no carriage return outside quotes, lines end in
+    /// `\n` and quotes are escaped by doubling, appends its fields as [`Scanner::scan`]
+    /// and [`split_plain`] or [`split_quoted`] would find them and returns its extent.
+    /// Spans index `rec` as if it started at `base` (a quoted field without doubled
+    /// quotes is the bytes between its quotes); a record with a field to unescape goes
+    /// through [`split_quoted`], values to `data`. `None` otherwise (a `\r` outside
+    /// quotes, no line end in `rec`, another escape): [`Scanner::scan`] then reads the
+    /// record from its start, and what was appended is to be dropped.
+    #[inline]
+    pub(crate) fn line(
         &mut self,
         rec: &[u8],
         d: &Dialect,
+        base: usize,
         spans: &mut Vec<Span>,
-    ) -> Option<PlainLine> {
-        if self.i != 0 || !matches!(self.eol, Eol::Unknown | Eol::Nl) {
+        data: &mut Vec<u8>,
+    ) -> Option<Line> {
+        if self.i != 0 || !matches!(self.eol, Eol::Unknown | Eol::Nl) || d.escape != d.quote {
             return None;
         }
-        spans.clear();
-        let found = plain_line(rec, d, spans)?;
+        let found = line(rec, d, base, spans, data)?;
         self.eol = Eol::Nl;
         Some(found)
     }
 }
 
-/// The fields of one `\n`-terminated line without quotes or `\r`, 16 bytes at a time.
-fn plain_line(rec: &[u8], d: &Dialect, spans: &mut Vec<Span>) -> Option<PlainLine> {
+/// The fields of one record being split by [`line`].
+struct Split<'a> {
+    rec: &'a [u8],
+    d: &'a Dialect,
+    base: usize,
+    spans: &'a mut Vec<Span>,
+    /// A field needs unescaping: the record's spans are to be made again.
+    escaped: bool,
+    /// Where the current field starts in `rec`.
+    start: usize,
+    /// Quotes in the current field so far.
+    quotes: u32,
+}
+
+impl Split<'_> {
+    /// Ends the current field at `k` (a delimiter or the line end outside quotes).
+    #[inline(always)]
+    fn field(&mut self, k: usize) {
+        let (start, q) = (self.start, self.d.quote);
+        let f = &self.rec[start..k];
+        let span = if self.quotes == 0 {
+            match is_null(f, &self.d.null) {
+                true => Span::NULL,
+                false => Span::new(self.base + start, self.base + k),
+            }
+        } else if self.quotes == 2 && f[0] == q && f[f.len() - 1] == q {
+            // `"..."` with nothing to unescape: the bytes between the quotes.
+            Span::new(self.base + start + 1, self.base + k - 1)
+        } else {
+            self.escaped = true;
+            Span::NULL
+        };
+        self.spans.push(span);
+        self.start = k + 1;
+        self.quotes = 0;
+    }
+}
+
+/// The fields of one `\n`-terminated record without `\r` outside quotes, 16 bytes at a
+/// time. Every quote toggles quoted mode when the escape is the quote itself (a doubled
+/// quote inside quotes closes and reopens), so the quote count tells where fields end.
+fn line(
+    rec: &[u8],
+    d: &Dialect,
+    base: usize,
+    spans: &mut Vec<Span>,
+    data: &mut Vec<u8>,
+) -> Option<Line> {
     let (delim, q) = (d.delimiter, d.quote);
-    let mut start = 0;
-    let mut high = 0u8;
-    let field = |start: &mut usize, k: usize, spans: &mut Vec<Span>| {
-        spans.push(Span {
-            start: *start,
-            end: k,
-            null: is_null(&rec[*start..k], &d.null),
-        });
-        *start = k + 1;
+    let first = spans.len();
+    let mut s = Split {
+        rec,
+        d,
+        base,
+        spans,
+        escaped: false,
+        start: 0,
+        quotes: 0,
     };
+    // The record's extent is known: unescape if needed (rare), else done.
+    let mut end = |s: Split, content: usize, ascii: bool, newlines: u64| {
+        if s.escaped {
+            s.spans.truncate(first);
+            split_quoted(&rec[..content], d, data, s.spans);
+        }
+        Some(Line {
+            content,
+            ascii,
+            newlines,
+            in_raw: !s.escaped,
+        })
+    };
+    let mut in_quote = false;
+    let mut newlines = 0u64;
+    let mut high = 0u8;
     let mut i = 0;
     #[cfg(target_arch = "x86_64")]
     while i + 16 <= rec.len() {
         // SAFETY: SSE2 is part of x86_64; the load reads rec[i..i + 16], in bounds.
         let (delims, special, nonascii) = unsafe { block16(rec.as_ptr().add(i), delim, q) };
-        if special != 0 {
-            let k = special.trailing_zeros() as usize;
-            let before = (1u32 << k) - 1;
-            if rec[i + k] != b'\n' {
-                return None;
-            }
-            let mut m = delims & before;
+        if special == 0 && !in_quote {
+            let mut m = delims;
             while m != 0 {
-                field(&mut start, i + m.trailing_zeros() as usize, spans);
+                s.field(i + m.trailing_zeros() as usize);
                 m &= m - 1;
             }
-            field(&mut start, i + k, spans);
-            let ascii = high & 0x80 == 0 && nonascii & before == 0;
-            return Some(PlainLine {
-                content: i + k,
-                ascii,
-            });
-        }
-        let mut m = delims;
-        while m != 0 {
-            field(&mut start, i + m.trailing_zeros() as usize, spans);
-            m &= m - 1;
+        } else {
+            let mut m = delims | special;
+            while m != 0 {
+                let k = i + m.trailing_zeros() as usize;
+                m &= m - 1;
+                let c = rec[k];
+                if c == q {
+                    in_quote = !in_quote;
+                    s.quotes += 1;
+                } else if in_quote {
+                    newlines += u64::from(c == b'\n');
+                } else if c == delim {
+                    s.field(k);
+                } else if c == b'\n' {
+                    s.field(k);
+                    let before = (1u32 << (k - i)) - 1;
+                    let ascii = high & 0x80 == 0 && nonascii & before == 0;
+                    return end(s, k, ascii, newlines);
+                } else {
+                    return None;
+                }
+            }
         }
         high |= (nonascii != 0) as u8 * 0x80;
         i += 16;
     }
     while i < rec.len() {
         let c = rec[i];
-        if c == delim {
-            field(&mut start, i, spans);
+        if c == q {
+            in_quote = !in_quote;
+            s.quotes += 1;
+        } else if in_quote {
+            newlines += u64::from(c == b'\n');
+        } else if c == delim {
+            s.field(i);
         } else if c == b'\n' {
-            field(&mut start, i, spans);
-            return Some(PlainLine {
-                content: i,
-                ascii: high & 0x80 == 0,
-            });
-        } else if c == q || c == b'\r' {
+            s.field(i);
+            return end(s, i, high & 0x80 == 0, newlines);
+        } else if c == b'\r' {
             return None;
         }
         high |= c;
@@ -333,41 +407,36 @@ pub(crate) fn find2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
     memchr2(a, b, &hay[SHORT..]).map(|k| k + SHORT)
 }
 
+/// How often `b` occurs in `hay`: line ends in a quoted record, usually none or few.
 #[inline]
 pub(crate) fn count_byte(b: u8, hay: &[u8]) -> u64 {
-    hay.iter().filter(|&&c| c == b).count() as u64
+    memchr_iter(b, hay).count() as u64
 }
 
-#[inline]
+#[inline(always)]
 fn is_null(v: &[u8], null: &[u8]) -> bool {
     v.len() == null.len() && v == null
 }
 
-/// Splits a record without quotes: nothing to unescape, spans index the line itself.
-pub(crate) fn split_plain(line: &[u8], d: &Dialect, spans: &mut Vec<Span>) {
-    spans.clear();
+/// Splits a record without quotes: nothing to unescape, spans index the line itself,
+/// which starts at `base` of the raw bytes.
+pub(crate) fn split_plain(line: &[u8], d: &Dialect, base: usize, spans: &mut Vec<Span>) {
+    let field = |start: usize, end: usize| match is_null(&line[start..end], &d.null) {
+        true => Span::NULL,
+        false => Span::new(base + start, base + end),
+    };
     let mut start = 0;
     for k in memchr_iter(d.delimiter, line) {
-        spans.push(Span {
-            start,
-            end: k,
-            null: is_null(&line[start..k], &d.null),
-        });
+        spans.push(field(start, k));
         start = k + 1;
     }
-    spans.push(Span {
-        start,
-        end: line.len(),
-        null: is_null(&line[start..], &d.null),
-    });
+    spans.push(field(start, line.len()));
 }
 
-/// Splits and unescapes a record with quotes into `out` (PostgreSQL's
-/// `CopyReadAttributesCSV`). The line's quotes are balanced: `scan` checked.
+/// Splits and unescapes a record with quotes, appending the values to `out`
+/// (PostgreSQL's `CopyReadAttributesCSV`). The line's quotes are balanced: `scan` checked.
 pub(crate) fn split_quoted(line: &[u8], d: &Dialect, out: &mut Vec<u8>, spans: &mut Vec<Span>) {
     let (delim, q, e) = (d.delimiter, d.quote, d.escape);
-    out.clear();
-    spans.clear();
     let n = line.len();
     let mut cur = 0;
     loop {
@@ -428,11 +497,13 @@ pub(crate) fn split_quoted(line: &[u8], d: &Dialect, out: &mut Vec<u8>, spans: &
                 out.push(c);
             }
         }
-        spans.push(Span {
-            start: out_start,
-            end: out.len(),
-            null: !saw_quote && is_null(&line[raw_start..raw_end], &d.null),
-        });
+        spans.push(
+            if !saw_quote && is_null(&line[raw_start..raw_end], &d.null) {
+                Span::NULL
+            } else {
+                Span::new(out_start, out.len())
+            },
+        );
         if !more {
             break;
         }
@@ -442,12 +513,22 @@ pub(crate) fn split_quoted(line: &[u8], d: &Dialect, out: &mut Vec<u8>, spans: &
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::fields::Buffers;
 
-    /// The one-pass line agrees with scan + split on every prefix of random lines: same
-    /// extent, same spans, and `None` exactly where the scan sees a quote or a `\r`
-    /// first, or no line end.
+    fn values(b: &Buffers, from: usize, in_raw: bool) -> Vec<Option<Vec<u8>>> {
+        b.spans[from..]
+            .iter()
+            .map(|&s| s.get(b.values(in_raw)).map(<[u8]>::to_vec))
+            .collect()
+    }
+
+    /// The one-pass line agrees with scan + split on every prefix of random records: same
+    /// extent, same values, same line count, and `None` exactly where the scan sees a `\r`
+    /// outside quotes first, or no line end. Records have quotes (doubled, unbalanced,
+    /// inside fields), delimiters and line ends inside quotes, CRs and multibyte UTF-8,
+    /// and start after other bytes in the buffer (`base`).
     #[test]
-    fn plain_line_agrees_with_scan_and_split() {
+    fn line_agrees_with_scan_and_split() {
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         let mut next = move || {
             seed ^= seed << 13;
@@ -455,44 +536,77 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        const BYTES: &[u8] = b"ab,,,,xy\n\n\"\r;NA\xc3\xa9 0123456789";
-        for null in [&b""[..], b"NA"] {
+        const BYTES: &[u8] = b"ab,,,,xy\n\n\"\"\"\r;NA\xc3\xa9 0123456789";
+        let mut seen = [0usize; 5];
+        for (null, delim) in [(&b""[..], b','), (b"NA", b','), (b"", b';')] {
             let d = Dialect {
                 null: null.to_vec(),
+                delimiter: delim,
                 ..Dialect::default()
             };
-            for _ in 0..20_000 {
-                let len = (next() % 70) as usize;
+            for _ in 0..40_000 {
+                let len = (next() % 90) as usize;
+                let rare = next() % 4;
                 let mut line: Vec<u8> = (0..len)
                     .map(|_| match BYTES[(next() % BYTES.len() as u64) as usize] {
-                        // Rare: most random lines should get past the first block.
-                        b'\n' | b'"' | b'\r' if next() % 8 != 0 => b'x',
+                        // Some lines get past the first blocks without a line end or CR.
+                        b'\n' | b'\r' if next() % 8 < rare * 2 => b'x',
+                        b'"' if rare == 0 => b'y',
                         b => b,
                     })
                     .collect();
-                if next() % 2 == 0 {
+                if next() % 4 != 0 {
                     line.push(b'\n');
                 }
+                let mut b = Buffers::default();
+                b.raw.extend_from_slice(b"prefix\n");
+                b.data.extend_from_slice(b"old");
+                b.spans.push(Span::new(0, 6));
+                let base = b.raw.len();
                 let mut fast = Scanner::new(b'"', b'"');
-                let mut spans = Vec::new();
-                let got = fast.plain_line(&line, &d, &mut spans);
+                let got = fast.line(&line, &d, base, &mut b.spans, &mut b.data);
+                b.raw.extend_from_slice(&line);
                 let mut slow = Scanner::new(b'"', b'"');
                 let want = match slow.scan(&line, false) {
                     Step::Record(r)
-                        if !r.saw_quote
-                            && r.eol_err.is_none()
+                        if r.eol_err.is_none()
                             && r.raw == r.content + 1
                             && line[r.content] == b'\n' =>
                     {
-                        let mut want_spans = Vec::new();
-                        split_plain(&line[..r.content], &d, &mut want_spans);
-                        assert_eq!(spans, want_spans, "{:?}", String::from_utf8_lossy(&line));
-                        Some(PlainLine {
+                        let mut w = Buffers::default();
+                        w.raw.extend_from_slice(&line);
+                        match r.saw_quote {
+                            true => split_quoted(&line[..r.content], &d, &mut w.data, &mut w.spans),
+                            false => split_plain(&line[..r.content], &d, 0, &mut w.spans),
+                        }
+                        // Unescaped values only for records with quotes.
+                        let in_raw = got.is_none_or(|g| g.in_raw);
+                        assert!(in_raw || r.saw_quote);
+                        assert_eq!(
+                            values(&b, 1, in_raw),
+                            values(&w, 0, !r.saw_quote),
+                            "{:?}",
+                            String::from_utf8_lossy(&line)
+                        );
+                        assert_eq!(&b.data[..3], b"old");
+                        let inner = count_byte(b'\n', &line[..r.content]);
+                        seen[match (r.saw_quote, in_raw, inner) {
+                            (false, _, _) => 0,
+                            (true, true, 0) => 1,
+                            (true, false, 0) => 2,
+                            (true, _, _) => 3,
+                        }] += 1;
+                        Some(Line {
                             content: r.content,
                             ascii: line[..r.content].is_ascii(),
+                            newlines: inner,
+                            in_raw,
                         })
                     }
-                    _ => None,
+                    _ => {
+                        seen[4] += 1;
+                        None
+                    }
                 };
                 assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&line));
                 if got.is_some() {
@@ -500,13 +614,23 @@ mod tests {
                 }
             }
         }
-        // A file whose lines end in \r\n never takes the one-pass path.
+        // Every kind came up often: plain; quoted, without or with values to unescape; a
+        // line end inside quotes; no fast path.
+        assert!(seen.iter().all(|&n| n > 500), "{seen:?}");
+        // A file whose lines end in \r\n never takes the one-pass path, nor another escape.
         let mut s = Scanner::new(b'"', b'"');
         assert!(matches!(s.scan(b"a\r\n", false), Step::Record(_)));
+        let (mut spans, mut data) = (Vec::new(), Vec::new());
         assert_eq!(
-            s.plain_line(b"b\n", &Dialect::default(), &mut Vec::new()),
+            s.line(b"b\n", &Dialect::default(), 0, &mut spans, &mut data),
             None
         );
+        let d = Dialect {
+            escape: b'\\',
+            ..Dialect::default()
+        };
+        let mut s = Scanner::new(b'"', b'\\');
+        assert_eq!(s.line(b"b\n", &d, 0, &mut spans, &mut data), None);
     }
 
     /// Scans all of `input` in one call per record.
