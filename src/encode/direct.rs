@@ -8,6 +8,7 @@
 //! them. Types not handled here (`None`) take the general path.
 
 use super::datetime::{date2j, days_in_month, POSTGRES_EPOCH_JDATE, USECS_PER_DAY};
+use super::float;
 use super::scalar::HEX;
 use super::ColumnType;
 
@@ -31,6 +32,8 @@ pub(super) fn encode(ty: ColumnType, v: &[u8], buf: &mut Vec<u8>) -> Option<bool
         ColumnType::Timestamptz => {
             timestamp(v, true).map(|t| buf.extend_from_slice(&t.to_be_bytes()))
         }
+        ColumnType::Float4 => float::float4(v).map(|x| buf.extend_from_slice(&x.to_be_bytes())),
+        ColumnType::Float8 => float::float8(v).map(|x| buf.extend_from_slice(&x.to_be_bytes())),
         ColumnType::Bool => boolean(v).map(|b| buf.push(b as u8)),
         ColumnType::Numeric => return Some(numeric(v, buf)),
         // Plain ASCII without NUL is valid text as it is; anything else is checked by the
@@ -288,8 +291,27 @@ mod tests {
     /// parser.
     fn reference(ty: ColumnType, v: &[u8]) -> Option<Vec<u8>> {
         let mut buf = Vec::new();
-        (super::super::fast::certain(ty, v) && super::super::encode_binary(ty, v, &mut buf).is_ok())
-            .then_some(buf)
+        (super::super::fast::certain(ty, v)
+            && super::super::encode_binary(ty, v, &mut buf).is_ok()
+            && float_exact(ty, v, &buf))
+        .then_some(buf)
+    }
+
+    /// Floats are admitted only when finite, not an underflow and not subnormal.
+    fn float_exact(ty: ColumnType, v: &[u8], buf: &[u8]) -> bool {
+        use super::super::fast::float_exact;
+        match ty {
+            Float4 => {
+                let x = f32::from_be_bytes(buf.try_into().unwrap());
+                float_exact(v, x as f64, f32::MIN_POSITIVE as f64)
+            }
+            Float8 => float_exact(
+                v,
+                f64::from_be_bytes(buf.try_into().unwrap()),
+                f64::MIN_POSITIVE,
+            ),
+            _ => true,
+        }
     }
 
     fn direct(ty: ColumnType, v: &[u8]) -> Option<Vec<u8>> {
@@ -315,7 +337,9 @@ mod tests {
         );
     }
 
-    const TYPES: [ColumnType; 10] = [
+    const TYPES: [ColumnType; 12] = [
+        Float4,
+        Float8,
         Int2,
         Int4,
         Int8,
@@ -492,6 +516,9 @@ mod tests {
             "-zzzzzzzzzzz.zz",
             "zzzzzzzzzzzzzzzz",
             "0.zzzzzzzzzzzzzzzzzzzz",
+            "zz.zzzzzzzzzzzzzzze-zz",
+            "-0.zzzzzzzzzzzzzzzzE+z",
+            "zzzzzzzzzzzzzzzzzzzez00",
         ];
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = move || {
@@ -545,9 +572,7 @@ mod tests {
     #[test]
     fn other_types_take_the_general_path() {
         let mut buf = Vec::new();
-        for ty in [
-            Float4, Float8, Time, Interval, Bytea, Json, Jsonb, Name, Other,
-        ] {
+        for ty in [Time, Interval, Bytea, Json, Jsonb, Name, Other] {
             assert_eq!(encode(ty, b"1", &mut buf), None, "{ty:?}");
         }
         assert_eq!(encode(Text, "é".as_bytes(), &mut buf), None);

@@ -24,6 +24,7 @@ pub mod copy;
 mod datetime;
 mod direct;
 mod fast;
+mod float;
 pub mod insert;
 mod interval;
 mod numeric;
@@ -435,31 +436,12 @@ fn fast_binary(ty: ColumnType, v: &[u8], buf: &mut Vec<u8>) -> bool {
     if !fast::certain(ty, v) {
         return false;
     }
-    // Floats are parsed once: the value that proves exact is the value written.
-    match ty {
-        ColumnType::Float4 => match parse_float::<f32>(v, "real") {
-            Ok(x) if fast::float_exact(v, x as f64, f32::MIN_POSITIVE as f64) => {
-                buf.extend_from_slice(&x.to_be_bytes());
-                true
-            }
-            _ => false,
-        },
-        ColumnType::Float8 => match parse_float::<f64>(v, "double precision") {
-            Ok(x) if fast::float_exact(v, x, f64::MIN_POSITIVE) => {
-                buf.extend_from_slice(&x.to_be_bytes());
-                true
-            }
-            _ => false,
-        },
-        _ => {
-            let start = buf.len();
-            let ok = encode_binary(ty, v, buf).is_ok();
-            if !ok {
-                buf.truncate(start);
-            }
-            ok
-        }
+    let start = buf.len();
+    let ok = encode_binary(ty, v, buf).is_ok();
+    if !ok {
+        buf.truncate(start);
     }
+    ok
 }
 
 /// Appends the binary value of `v` for a column of type `ty`.
