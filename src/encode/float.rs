@@ -15,9 +15,9 @@ use std::str::FromStr;
 /// A plain decimal `-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?` of at most 40 bytes.
 struct Decimal {
     neg: bool,
-    /// The significant digits (leading zeros dropped) when there are at most 19.
+    /// The significant digits when there are at most 19 (else wrapped, unused).
     mantissa: u64,
-    /// Significant digits; 0 for a zero.
+    /// Significant digits (leading zeros dropped); 0 for a zero.
     digits: usize,
     /// The value is `mantissa × 10^exp10`.
     exp10: i32,
@@ -29,44 +29,45 @@ fn scan(v: &[u8]) -> Option<Decimal> {
     if v.len() > 40 {
         return None;
     }
-    let (neg, mut i) = match v.first() {
-        Some(b'-') => (true, 1),
-        _ => (false, 0),
-    };
-    let mut d = Decimal {
-        neg,
-        mantissa: 0,
-        digits: 0,
-        exp10: 0,
-    };
-    let int_start = i;
-    i = digits(v, i, &mut d, false);
-    if i == int_start {
+    let neg = v.first() == Some(&b'-');
+    let int_start = neg as usize;
+    let mut i = zeros(v, int_start);
+    let mut m = 0u64;
+    let int_end = digits(v, i, &mut m);
+    if int_end == int_start {
         return None;
     }
+    let mut sig = int_end - i;
+    i = int_end;
+    let mut frac = 0;
     if v.get(i) == Some(&b'.') {
         let frac_start = i + 1;
-        i = digits(v, frac_start, &mut d, true);
-        if i == frac_start {
+        // Zeros after the point lead too when the integer part is all zeros.
+        let sig_start = if sig == 0 {
+            zeros(v, frac_start)
+        } else {
+            frac_start
+        };
+        let end = digits(v, sig_start, &mut m);
+        frac = end - frac_start;
+        if frac == 0 {
             return None;
         }
+        sig += end - sig_start;
+        i = end;
     }
+    let mut exp10 = -(frac as i32);
     if let Some(b'e' | b'E') = v.get(i) {
         i += 1;
-        let neg_exp = match v.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
+        let neg_exp = v.get(i) == Some(&b'-');
+        i += matches!(v.get(i), Some(b'-' | b'+')) as usize;
         let start = i;
         let mut e = 0i32;
-        while let Some(x) = v.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&x| x <= 9) {
+        while let Some(&b) = v.get(i) {
+            let x = b.wrapping_sub(b'0');
+            if x > 9 {
+                break;
+            }
             if i - start == 3 {
                 return None;
             }
@@ -76,27 +77,65 @@ fn scan(v: &[u8]) -> Option<Decimal> {
         if i == start {
             return None;
         }
-        d.exp10 += if neg_exp { -e } else { e };
+        exp10 += if neg_exp { -e } else { e };
     }
-    (i == v.len()).then_some(d)
+    (i == v.len()).then_some(Decimal {
+        neg,
+        mantissa: m,
+        digits: sig,
+        exp10,
+    })
 }
 
-/// Reads ASCII digits of `v` from `i` into `d` (each one a place after the point when
-/// `frac`); returns where they end.
+/// Where the run of `0`s of `v` from `i` on ends.
 #[inline]
-fn digits(v: &[u8], mut i: usize, d: &mut Decimal, frac: bool) -> usize {
-    while let Some(x) = v.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&x| x <= 9) {
-        if d.digits > 0 || x != 0 {
-            // Past 19 digits the mantissa is not used (the slow path parses the text).
-            if d.digits < 19 {
-                d.mantissa = d.mantissa * 10 + x as u64;
-            }
-            d.digits += 1;
-        }
-        d.exp10 -= frac as i32;
+fn zeros(v: &[u8], mut i: usize) -> usize {
+    while v.get(i) == Some(&b'0') {
         i += 1;
     }
     i
+}
+
+/// Reads the ASCII digits of `v` from `i` on into `m` (wrapping past 19 digits), eight
+/// at a time while it can; returns where they end.
+#[inline]
+fn digits(v: &[u8], mut i: usize, m: &mut u64) -> usize {
+    while let Some(w) = v.get(i..i + 8) {
+        let w = u64::from_le_bytes(w.try_into().unwrap());
+        if !eight_digits(w) {
+            break;
+        }
+        *m = m.wrapping_mul(100_000_000).wrapping_add(parse_eight(w));
+        i += 8;
+    }
+    while let Some(&b) = v.get(i) {
+        let x = b.wrapping_sub(b'0');
+        if x > 9 {
+            break;
+        }
+        *m = m.wrapping_mul(10).wrapping_add(x as u64);
+        i += 1;
+    }
+    i
+}
+
+/// Whether the eight bytes of `w` (little-endian) are all ASCII digits.
+#[inline]
+fn eight_digits(w: u64) -> bool {
+    let hi = w & 0xF0F0_F0F0_F0F0_F0F0;
+    let above_9 = (w.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) >> 4;
+    hi | above_9 == 0x3333_3333_3333_3333
+}
+
+/// The number written by eight ASCII digits (little-endian `w`), with three multiplies.
+#[inline]
+fn parse_eight(w: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 0x000F_4240_0000_0064; // 100 + (1_000_000 << 32)
+    const MUL2: u64 = 0x0000_2710_0000_0001; // 1 + (10_000 << 32)
+    let v = w - 0x3030_3030_3030_3030;
+    let v = v * 10 + (v >> 8);
+    ((v & MASK).wrapping_mul(MUL1) + ((v >> 16) & MASK).wrapping_mul(MUL2)) >> 32
 }
 
 /// What the two float types differ in.
@@ -219,6 +258,32 @@ mod tests {
         assert_eq!(got8, reference8(b), "float8 {v:?}");
         assert_eq!(float4(b).map(f32::to_bits), reference4(b), "float4 {v:?}");
         got8.is_some()
+    }
+
+    #[test]
+    fn eight_digits_at_a_time() {
+        let w = |s: &[u8; 8]| u64::from_le_bytes(*s);
+        assert_eq!(parse_eight(w(b"12345678")), 12_345_678);
+        assert_eq!(parse_eight(w(b"00000000")), 0);
+        assert_eq!(parse_eight(w(b"99999999")), 99_999_999);
+        assert!(eight_digits(w(b"09876543")));
+        for bad in [
+            b"1234567.",
+            b"/1234567",
+            b":1234567",
+            b"1234\xff678",
+            b"12 45678",
+        ] {
+            assert!(!eight_digits(w(bad)), "{bad:?}");
+        }
+        // Every single-byte change of an all-digit word.
+        for pos in 0..8 {
+            for x in 0..=255u8 {
+                let mut b = *b"55555555";
+                b[pos] = x;
+                assert_eq!(eight_digits(w(&b)), x.is_ascii_digit(), "{pos} {x}");
+            }
+        }
     }
 
     #[test]
