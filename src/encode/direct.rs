@@ -233,7 +233,10 @@ fn numeric(v: &[u8], buf: &mut Vec<u8>) -> bool {
     if int.is_empty() && frac.is_empty() {
         return true;
     }
-    let group = |d: &[u8]| d.iter().fold(0u16, |a, &c| a * 10 + (c - b'0') as u16);
+    let group = |d: &[u8]| match <[u8; 4]>::try_from(d) {
+        Ok(four) => group4(four),
+        Err(_) => d.iter().fold(0u16, |a, &c| a * 10 + (c - b'0') as u16),
+    };
     let weight: i16 = if int.is_empty() {
         let zero_groups = frac.iter().take_while(|&&b| b == b'0').count() / 4;
         frac = &frac[zero_groups * 4..];
@@ -263,6 +266,15 @@ fn numeric(v: &[u8], buf: &mut Vec<u8>) -> bool {
     buf[start + 2..start + 4].copy_from_slice(&weight.to_be_bytes());
     buf[start + 4..start + 6].copy_from_slice(&sign.to_be_bytes());
     true
+}
+
+/// The number four ASCII digits write, in two multiplies instead of four steps.
+#[inline]
+fn group4(d: [u8; 4]) -> u16 {
+    let v = u32::from_le_bytes(d).wrapping_sub(0x3030_3030);
+    // Bytes 0 and 2 now hold the two-digit pairs.
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    ((v & 0xFF) * 100 + ((v >> 16) & 0xFF)) as u16
 }
 
 /// The canonical boolean words, any case.
@@ -566,6 +578,14 @@ mod tests {
             .filter(|&(k, _)| TYPES[k] != Text)
         {
             assert!((500..45_000).contains(&n), "{:?}: {n} accepted", TYPES[k]);
+        }
+    }
+
+    #[test]
+    fn four_digit_groups() {
+        for n in (0..10_000u16).step_by(7).chain([9999, 1000, 1, 10, 100]) {
+            let s = format!("{n:04}");
+            assert_eq!(group4(s.as_bytes().try_into().unwrap()), n, "{s}");
         }
     }
 
