@@ -12,39 +12,57 @@ use super::float;
 use super::scalar::HEX;
 use super::ColumnType;
 
-/// `Some(true)`: the value of `v` is appended to `buf`; `Some(false)`: the fast path does
-/// not convert it (`buf` as before); `None`: not a type handled here.
+/// `Some(true)`: the COPY BINARY field of `v` (its length word, then its value) is
+/// appended to `buf`; `Some(false)`: the fast path does not convert it (`buf` as before);
+/// `None`: not a type handled here. A fixed-size value and its length word are written
+/// together, in one append.
 #[inline]
 pub(super) fn encode(ty: ColumnType, v: &[u8], buf: &mut Vec<u8>) -> Option<bool> {
     let ok = match ty {
-        ColumnType::Int2 => int(v, i16::MIN as i64, i16::MAX as i64)
-            .map(|x| buf.extend_from_slice(&(x as i16).to_be_bytes())),
-        ColumnType::Int4 => int(v, i32::MIN as i64, i32::MAX as i64)
-            .map(|x| buf.extend_from_slice(&(x as i32).to_be_bytes())),
-        ColumnType::Int8 => {
-            int(v, i64::MIN, i64::MAX).map(|x| buf.extend_from_slice(&x.to_be_bytes()))
+        ColumnType::Int2 => {
+            int(v, i16::MIN as i64, i16::MAX as i64).map(|x| put(buf, (x as i16).to_be_bytes()))
         }
-        ColumnType::Uuid => uuid(v).map(|u| buf.extend_from_slice(&u)),
-        ColumnType::Date => date(v).map(|d| buf.extend_from_slice(&d.to_be_bytes())),
-        ColumnType::Timestamp => {
-            timestamp(v, false).map(|t| buf.extend_from_slice(&t.to_be_bytes()))
+        ColumnType::Int4 => {
+            int(v, i32::MIN as i64, i32::MAX as i64).map(|x| put(buf, (x as i32).to_be_bytes()))
         }
-        ColumnType::Timestamptz => {
-            timestamp(v, true).map(|t| buf.extend_from_slice(&t.to_be_bytes()))
+        ColumnType::Int8 => int(v, i64::MIN, i64::MAX).map(|x| put(buf, x.to_be_bytes())),
+        ColumnType::Uuid => uuid(v).map(|u| put(buf, u)),
+        ColumnType::Date => date(v).map(|d| put(buf, d.to_be_bytes())),
+        ColumnType::Timestamp => timestamp(v, false).map(|t| put(buf, t.to_be_bytes())),
+        ColumnType::Timestamptz => timestamp(v, true).map(|t| put(buf, t.to_be_bytes())),
+        ColumnType::Float4 => float::float4(v).map(|x| put(buf, x.to_be_bytes())),
+        ColumnType::Float8 => float::float8(v).map(|x| put(buf, x.to_be_bytes())),
+        ColumnType::Bool => boolean(v).map(|b| put(buf, [b as u8])),
+        ColumnType::Numeric => {
+            let at = buf.len();
+            buf.extend_from_slice(&[0; 4]);
+            if !numeric(v, buf) {
+                buf.truncate(at);
+                return Some(false);
+            }
+            let len = (buf.len() - at - 4) as i32;
+            buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            Some(())
         }
-        ColumnType::Float4 => float::float4(v).map(|x| buf.extend_from_slice(&x.to_be_bytes())),
-        ColumnType::Float8 => float::float8(v).map(|x| buf.extend_from_slice(&x.to_be_bytes())),
-        ColumnType::Bool => boolean(v).map(|b| buf.push(b as u8)),
-        ColumnType::Numeric => return Some(numeric(v, buf)),
         // Plain ASCII without NUL is valid text as it is; anything else is checked by the
-        // general path (UTF-8, NUL).
-        ColumnType::Text if ascii_no_nul(v) => {
+        // general path (UTF-8, NUL, length).
+        ColumnType::Text if ascii_no_nul(v) && v.len() <= i32::MAX as usize => {
+            buf.extend_from_slice(&(v.len() as i32).to_be_bytes());
             buf.extend_from_slice(v);
             Some(())
         }
         _ => return None,
     };
     Some(ok.is_some())
+}
+
+/// Appends a fixed-size value with its length word.
+#[inline(always)]
+fn put<const N: usize>(buf: &mut Vec<u8>, value: [u8; N]) {
+    let mut field = [0u8; 20];
+    field[..4].copy_from_slice(&(N as i32).to_be_bytes());
+    field[4..4 + N].copy_from_slice(&value);
+    buf.extend_from_slice(&field[..4 + N]);
 }
 
 /// Every byte in 1..=127, in one pass without early exit (it vectorises).
@@ -337,7 +355,10 @@ mod tests {
             assert_eq!(buf, [0xAB], "{ty:?} {v:?}: a refusal leaves the buffer");
             return None;
         }
-        Some(buf[1..].to_vec())
+        // The length word, then the value.
+        let len = i32::from_be_bytes(buf[1..5].try_into().unwrap());
+        assert_eq!(len as usize, buf.len() - 5, "{ty:?} {v:?}: length word");
+        Some(buf[5..].to_vec())
     }
 
     fn agree(ty: ColumnType, v: &[u8]) {
