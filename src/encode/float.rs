@@ -10,6 +10,7 @@
 //! repeats. The unit tests hold both paths equal to `fast::certain`, `parse_float` and
 //! `fast::float_exact` on edge spellings and random values.
 
+use super::swar::{eight_digits, parse_eight};
 use std::str::FromStr;
 
 /// A plain decimal `-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?` of at most 40 bytes.
@@ -117,25 +118,6 @@ fn digits(v: &[u8], mut i: usize, m: &mut u64) -> usize {
         i += 1;
     }
     i
-}
-
-/// Whether the eight bytes of `w` (little-endian) are all ASCII digits.
-#[inline]
-fn eight_digits(w: u64) -> bool {
-    let hi = w & 0xF0F0_F0F0_F0F0_F0F0;
-    let above_9 = (w.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) >> 4;
-    hi | above_9 == 0x3333_3333_3333_3333
-}
-
-/// The number written by eight ASCII digits (little-endian `w`), with three multiplies.
-#[inline]
-fn parse_eight(w: u64) -> u64 {
-    const MASK: u64 = 0x0000_00FF_0000_00FF;
-    const MUL1: u64 = 0x000F_4240_0000_0064; // 100 + (1_000_000 << 32)
-    const MUL2: u64 = 0x0000_2710_0000_0001; // 1 + (10_000 << 32)
-    let v = w - 0x3030_3030_3030_3030;
-    let v = v * 10 + (v >> 8);
-    ((v & MASK).wrapping_mul(MUL1) + ((v >> 16) & MASK).wrapping_mul(MUL2)) >> 32
 }
 
 /// What the two float types differ in.
@@ -258,32 +240,6 @@ mod tests {
         assert_eq!(got8, reference8(b), "float8 {v:?}");
         assert_eq!(float4(b).map(f32::to_bits), reference4(b), "float4 {v:?}");
         got8.is_some()
-    }
-
-    #[test]
-    fn eight_digits_at_a_time() {
-        let w = |s: &[u8; 8]| u64::from_le_bytes(*s);
-        assert_eq!(parse_eight(w(b"12345678")), 12_345_678);
-        assert_eq!(parse_eight(w(b"00000000")), 0);
-        assert_eq!(parse_eight(w(b"99999999")), 99_999_999);
-        assert!(eight_digits(w(b"09876543")));
-        for bad in [
-            b"1234567.",
-            b"/1234567",
-            b":1234567",
-            b"1234\xff678",
-            b"12 45678",
-        ] {
-            assert!(!eight_digits(w(bad)), "{bad:?}");
-        }
-        // Every single-byte change of an all-digit word.
-        for pos in 0..8 {
-            for x in 0..=255u8 {
-                let mut b = *b"55555555";
-                b[pos] = x;
-                assert_eq!(eight_digits(w(&b)), x.is_ascii_digit(), "{pos} {x}");
-            }
-        }
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod insert;
 mod interval;
 mod numeric;
 mod scalar;
+mod swar;
 pub use chunked::{encode_chunk, encode_chunk_into, ChunkShape, EncodedChunk, Recycler, TypeHint};
 
 pub use column::{Column, ColumnType};
