@@ -34,17 +34,7 @@ pub(super) fn encode(ty: ColumnType, v: &[u8], buf: &mut Vec<u8>) -> Option<bool
         ColumnType::Float4 => float::float4(v).map(|x| put(buf, x.to_be_bytes())),
         ColumnType::Float8 => float::float8(v).map(|x| put(buf, x.to_be_bytes())),
         ColumnType::Bool => boolean(v).map(|b| put(buf, [b as u8])),
-        ColumnType::Numeric => {
-            let at = buf.len();
-            buf.extend_from_slice(&[0; 4]);
-            if !numeric(v, buf) {
-                buf.truncate(at);
-                return Some(false);
-            }
-            let len = (buf.len() - at - 4) as i32;
-            buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
-            Some(())
-        }
+        ColumnType::Numeric => return Some(numeric(v, buf)),
         // Plain ASCII without NUL is valid text as it is; anything else is checked by the
         // general path (UTF-8, NUL, length).
         ColumnType::Text if ascii_no_nul(v) && v.len() <= i32::MAX as usize => {
@@ -293,9 +283,12 @@ fn timestamp(v: &[u8], with_tz: bool) -> Option<i64> {
 
 /// `-?[0-9]+(\.[0-9]+)?` of at most 200 bytes, as `numeric_send` writes it: base-10000
 /// groups without leading or trailing zero groups, the weight of the first group, the
-/// scale as written (a zero is positive).
+/// scale as written (a zero is positive). The whole field, length word included, is built
+/// on the stack and appended at once.
 fn numeric(v: &[u8], buf: &mut Vec<u8>) -> bool {
     const NEG: u16 = 0x4000;
+    /// Length word, ndigits, weight, sign and dscale.
+    const HEAD: usize = 12;
     if v.len() > 200 {
         return false;
     }
@@ -315,45 +308,48 @@ fn numeric(v: &[u8], buf: &mut Vec<u8>) -> bool {
     let dscale = frac.len() as u16;
     let int = &int[int.iter().take_while(|&&b| b == b'0').count()..];
     let mut frac = &frac[..frac.len() - frac.iter().rev().take_while(|&&b| b == b'0').count()];
-    let start = buf.len();
-    // ndigits, weight, sign, dscale; the first three are patched below.
-    buf.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-    buf.extend_from_slice(&dscale.to_be_bytes());
-    if int.is_empty() && frac.is_empty() {
-        return true;
-    }
+    // At most 199 digits: 50 groups, one more where the point splits one.
+    let mut f = [0u8; HEAD + 2 * 52];
+    f[10..12].copy_from_slice(&dscale.to_be_bytes());
+    let mut end = HEAD;
+    let mut push = |g: u16| {
+        f[end..end + 2].copy_from_slice(&g.to_be_bytes());
+        end += 2;
+    };
     let group = |d: &[u8]| match <[u8; 4]>::try_from(d) {
         Ok(four) => group4(four),
         Err(_) => d.iter().fold(0u16, |a, &c| a * 10 + (c - b'0') as u16),
     };
-    let weight: i16 = if int.is_empty() {
-        let zero_groups = frac.iter().take_while(|&&b| b == b'0').count() / 4;
-        frac = &frac[zero_groups * 4..];
-        -1 - zero_groups as i16
-    } else {
+    let mut weight: i16 = 0;
+    if !int.is_empty() {
         let first = match int.len() % 4 {
             0 => 4,
             k => k,
         };
-        buf.extend_from_slice(&group(&int[..first]).to_be_bytes());
+        push(group(&int[..first]));
         for g in int[first..].chunks_exact(4) {
-            buf.extend_from_slice(&group(g).to_be_bytes());
+            push(group(g));
         }
-        ((int.len() - first) / 4) as i16
-    };
+        weight = ((int.len() - first) / 4) as i16;
+    } else if !frac.is_empty() {
+        let zero_groups = frac.iter().take_while(|&&b| b == b'0').count() / 4;
+        frac = &frac[zero_groups * 4..];
+        weight = -1 - zero_groups as i16;
+    }
     for g in frac.chunks(4) {
-        let scaled = group(g) * [1000, 100, 10, 1][g.len() - 1];
-        buf.extend_from_slice(&scaled.to_be_bytes());
+        push(group(g) * [1000, 100, 10, 1][g.len() - 1]);
     }
     // Trailing zero groups (only in an integer part: `frac` ends in a non-zero digit).
-    while buf.len() > start + 8 && buf[buf.len() - 2..] == [0, 0] {
-        buf.truncate(buf.len() - 2);
+    while end > HEAD && f[end - 2..end] == [0, 0] {
+        end -= 2;
     }
-    let ndigits = ((buf.len() - start - 8) / 2) as i16;
-    let sign = if neg { NEG } else { 0 };
-    buf[start..start + 2].copy_from_slice(&ndigits.to_be_bytes());
-    buf[start + 2..start + 4].copy_from_slice(&weight.to_be_bytes());
-    buf[start + 4..start + 6].copy_from_slice(&sign.to_be_bytes());
+    let ndigits = ((end - HEAD) / 2) as i16;
+    let sign = if neg && ndigits > 0 { NEG } else { 0 };
+    f[..4].copy_from_slice(&((end - 4) as i32).to_be_bytes());
+    f[4..6].copy_from_slice(&ndigits.to_be_bytes());
+    f[6..8].copy_from_slice(&weight.to_be_bytes());
+    f[8..10].copy_from_slice(&sign.to_be_bytes());
+    buf.extend_from_slice(&f[..end]);
     true
 }
 
