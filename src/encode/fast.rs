@@ -110,7 +110,9 @@ fn plain_float(v: &[u8]) -> bool {
 }
 
 /// Whether a parsed float is what the server stores: finite, and neither an underflow to
-/// zero (the server refuses) nor a subnormal (versions differ).
+/// zero (the server refuses) nor a subnormal (versions differ). The rule `float`'s fused
+/// path is tested against.
+#[cfg(test)]
 pub(super) fn float_exact(text: &[u8], x: f64, min_positive: f64) -> bool {
     if !x.is_finite() {
         return false;

@@ -24,10 +24,12 @@ pub mod copy;
 mod datetime;
 mod direct;
 mod fast;
+mod float;
 pub mod insert;
 mod interval;
 mod numeric;
 mod scalar;
+mod swar;
 pub use chunked::{encode_chunk, encode_chunk_into, ChunkShape, EncodedChunk, Recycler, TypeHint};
 
 pub use column::{Column, ColumnType};
@@ -317,9 +319,7 @@ impl Encoder {
                     });
                 }
                 Some(v) => {
-                    let len_at = buf.len();
-                    buf.extend_from_slice(&[0; 4]);
-                    let start = buf.len();
+                    let start = buf.len() + 4;
                     if !fast_binary(col.ty, v, buf) {
                         if let Some(e) = sure_refusal(col.ty, i, v) {
                             return Err(e);
@@ -331,12 +331,13 @@ impl Encoder {
                         });
                     }
                     let len = buf.len() - start;
-                    let len32 = i32::try_from(len).map_err(|_| FieldError {
-                        column: i,
-                        msg: String::from("value too large"),
-                        deferred: false,
-                    })?;
-                    buf[len_at..start].copy_from_slice(&len32.to_be_bytes());
+                    if len > i32::MAX as usize {
+                        return Err(FieldError {
+                            column: i,
+                            msg: String::from("value too large"),
+                            deferred: false,
+                        });
+                    }
                     spans.push(Span {
                         start: start as u32,
                         len: len as u32,
@@ -425,8 +426,11 @@ fn check_null(col: &Column, i: usize) -> Result<(), FieldError> {
     }
 }
 
-/// Appends the binary value of `v` when the fast path is certain of it (see `fast`);
-/// `false`, with `buf` as before, when the server must convert it.
+/// Appends the COPY BINARY field of `v` (length word, then binary value) when the fast
+/// path is certain of it (see `fast`); `false`, with `buf` as before, when the server must
+/// convert it. Inlined into the row loop: called once per field, its call and register
+/// saves cost more than some values.
+#[inline(always)]
 fn fast_binary(ty: ColumnType, v: &[u8], buf: &mut Vec<u8>) -> bool {
     // The common types: admission and conversion in one pass.
     if let Some(ok) = direct::encode(ty, v, buf) {
@@ -435,31 +439,16 @@ fn fast_binary(ty: ColumnType, v: &[u8], buf: &mut Vec<u8>) -> bool {
     if !fast::certain(ty, v) {
         return false;
     }
-    // Floats are parsed once: the value that proves exact is the value written.
-    match ty {
-        ColumnType::Float4 => match parse_float::<f32>(v, "real") {
-            Ok(x) if fast::float_exact(v, x as f64, f32::MIN_POSITIVE as f64) => {
-                buf.extend_from_slice(&x.to_be_bytes());
-                true
-            }
-            _ => false,
-        },
-        ColumnType::Float8 => match parse_float::<f64>(v, "double precision") {
-            Ok(x) if fast::float_exact(v, x, f64::MIN_POSITIVE) => {
-                buf.extend_from_slice(&x.to_be_bytes());
-                true
-            }
-            _ => false,
-        },
-        _ => {
-            let start = buf.len();
-            let ok = encode_binary(ty, v, buf).is_ok();
-            if !ok {
-                buf.truncate(start);
-            }
-            ok
-        }
+    let at = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    if encode_binary(ty, v, buf).is_err() {
+        buf.truncate(at);
+        return false;
     }
+    // A length past i32 is refused by the caller.
+    let len = (buf.len() - at - 4) as u32;
+    buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    true
 }
 
 /// Appends the binary value of `v` for a column of type `ty`.
