@@ -2,7 +2,7 @@
 //! that may not create the schema or its tables (one error naming the privilege, with the
 //! DDL an administrator runs, after which the same role loads).
 
-use crate::cli::{chunkload, stderr};
+use crate::cli::{chunkload, chunkload_in_order, stderr};
 use crate::support::{client, cluster, count, fresh_db, load_args};
 use std::path::Path;
 use std::sync::Once;
@@ -53,7 +53,8 @@ fn ledger_schema_option_keeps_every_table_there_and_status_resume_forget_use_it(
             "--ledger-schema",
             "other",
         ];
-        chunkload(&load_args(&file, "t", &url, &[&small, extra]))
+        // One encoder thread: the chunk after the bad row cannot commit before it.
+        chunkload_in_order(&load_args(&file, "t", &url, &[&small, extra]))
     };
     // Stops at the bad row with the chunks before it committed.
     let o = load(&[]);
@@ -228,7 +229,7 @@ fn ledger_of_an_earlier_build_is_upgraded_and_its_rows_resume_by_reading() {
             "60",
         ];
         let args = load_args(&file, "t", &url, &[&small, &["--max-errors", max]]);
-        crate::cli::chunkload_in_order(&args)
+        chunkload_in_order(&args)
     };
     let o = load("0");
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
