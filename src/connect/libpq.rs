@@ -277,6 +277,22 @@ pub fn keyword_values(s: &str) -> std::result::Result<Vec<(String, String)>, Str
     }
 }
 
+/// Service `name`'s settings; its keywords are the connection string's (an unknown one is
+/// an error naming the file and line, as in libpq).
+fn service_settings(name: &str, files: &[ServiceFile]) -> Result<Settings, String> {
+    let section = service::lookup(name, files)?;
+    let mut s = Settings::default();
+    for (line, key, value) in section.entries {
+        s.set(&key, value, "keyword").map_err(|why| {
+            format!(
+                "syntax error in service file \"{}\", line {line}: {why}",
+                section.file
+            )
+        })?;
+    }
+    Ok(s)
+}
+
 /// What a URL or keyword/value string said, before the environment fills the rest.
 #[derive(Debug, Default)]
 pub(super) struct Settings {
@@ -385,7 +401,7 @@ pub(super) fn finish(
         .clone()
         .or_else(|| env.var("PGSERVICE").map(String::from))
     {
-        Some(name) => s.or(service::lookup(&name, &env.services)?),
+        Some(name) => s.or(service_settings(&name, &env.services)?),
         None => s,
     };
     // Input is read as UTF-8 and sent as UTF-8 (the server converts to its encoding, as for
@@ -592,6 +608,20 @@ pub(super) fn permanent_driver_error(e: &postgres::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_section_takes_the_connection_string_keywords() {
+        let files = [ServiceFile {
+            name: "f".into(),
+            text: "[a]\nhost=/s\nport = 6\n[b]\nfrob=1\n".into(),
+        }];
+        let s = service_settings("a", &files).unwrap();
+        assert_eq!(s.hosts, Some(vec![("/s".to_string(), None)]));
+        assert_eq!(s.ports.as_deref(), Some("6"));
+        assert_eq!(s.dbname, None);
+        let e = service_settings("b", &files).unwrap_err();
+        assert!(e.contains("service file \"f\", line 5"), "{e}");
+    }
 
     fn env(vars: &[(&str, &str)]) -> Environment {
         Environment::new(

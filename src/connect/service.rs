@@ -1,8 +1,7 @@
 //! The connection service file (`pg_service.conf`), as libpq reads it: `service=NAME` or
 //! `PGSERVICE` picks a `[NAME]` section whose `keyword=value` lines fill what the
-//! connection string left out, before the `PG*` variables do.
-
-use super::libpq::Settings;
+//! connection string left out, before the `PG*` variables do. The keywords themselves
+//! are the connection string's, so the caller reads them (`libpq::Settings::set`).
 
 /// One service file's name (for messages) and text.
 #[derive(Debug, Clone)]
@@ -11,11 +10,19 @@ pub(super) struct ServiceFile {
     pub text: String,
 }
 
-/// The settings of service `service`: from the first file, in order, that has a section
-/// of that name (libpq: `PGSERVICEFILE` or `~/.pg_service.conf`, then the system file).
-/// An unknown service, a line without `=`, a nested `service` or an unknown keyword is an
-/// error, as in libpq.
-pub(super) fn lookup(service: &str, files: &[ServiceFile]) -> Result<Settings, String> {
+/// The `keyword=value` lines of one service's section, with the file and line each came
+/// from (for the caller's message on a keyword it does not know).
+#[derive(Debug)]
+pub(super) struct Section<'a> {
+    pub file: &'a str,
+    /// (line number, keyword, value), in file order.
+    pub entries: Vec<(usize, String, String)>,
+}
+
+/// Service `service`'s section: from the first file, in order, that has one of that name
+/// (libpq: `PGSERVICEFILE` or `~/.pg_service.conf`, then the system file). An unknown
+/// service, a line without `=` or a nested `service` is an error, as in libpq.
+pub(super) fn lookup<'a>(service: &str, files: &'a [ServiceFile]) -> Result<Section<'a>, String> {
     for file in files {
         if let Some(s) = section(service, file)? {
             return Ok(s);
@@ -38,8 +45,8 @@ pub(super) fn lookup(service: &str, files: &[ServiceFile]) -> Result<Settings, S
     ))
 }
 
-fn section(service: &str, file: &ServiceFile) -> Result<Option<Settings>, String> {
-    let mut found: Option<Settings> = None;
+fn section<'a>(service: &str, file: &'a ServiceFile) -> Result<Option<Section<'a>>, String> {
+    let mut found: Option<Section<'a>> = None;
     for (n, line) in file.text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -50,11 +57,14 @@ fn section(service: &str, file: &ServiceFile) -> Result<Option<Settings>, String
                 break;
             }
             if rest.strip_suffix(']') == Some(service) {
-                found = Some(Settings::default());
+                found = Some(Section {
+                    file: &file.name,
+                    entries: Vec::new(),
+                });
             }
             continue;
         }
-        let Some(settings) = found.as_mut() else {
+        let Some(section) = found.as_mut() else {
             continue;
         };
         let syntax = || {
@@ -73,9 +83,9 @@ fn section(service: &str, file: &ServiceFile) -> Result<Option<Settings>, String
                 n + 1
             ));
         }
-        settings
-            .set(key, value.trim().to_string(), "keyword")
-            .map_err(|why| format!("{}: {why}", syntax()))?;
+        section
+            .entries
+            .push((n + 1, key.to_string(), value.trim().to_string()));
     }
     Ok(found)
 }
@@ -95,25 +105,25 @@ mod tests {
     fn first_file_with_the_section_wins() {
         let user = file("u", "# c\n[a]\nhost=/s\nport = 6\n\n[b]\ndbname=x\n");
         let sys = file("s", "[b]\ndbname=y\n[c]\nuser=z\n");
-        let s = lookup("a", &[user.clone(), sys.clone()]).unwrap();
-        assert_eq!(s.hosts, Some(vec![("/s".to_string(), None)]));
-        assert_eq!(s.ports.as_deref(), Some("6"));
-        assert_eq!(s.dbname, None);
+        let files = [user.clone(), sys.clone()];
+        let keys = |name: &str| {
+            let s = lookup(name, &files).unwrap();
+            (s.file.to_string(), s.entries)
+        };
+        let kv = |line: usize, k: &str, v: &str| (line, k.to_string(), v.to_string());
         assert_eq!(
-            lookup("b", &[user.clone(), sys.clone()]).unwrap().dbname,
-            Some("x".into())
+            keys("a"),
+            ("u".into(), vec![kv(3, "host", "/s"), kv(4, "port", "6")])
         );
-        assert_eq!(
-            lookup("c", &[user.clone(), sys.clone()]).unwrap().user,
-            Some("z".into())
-        );
+        assert_eq!(keys("b"), ("u".into(), vec![kv(7, "dbname", "x")]));
+        assert_eq!(keys("c"), ("s".into(), vec![kv(4, "user", "z")]));
         let e = lookup("d", &[user, sys]).unwrap_err();
         assert!(e.contains("definition of service \"d\" not found"), "{e}");
     }
 
     #[test]
     fn bad_lines_in_the_section_are_errors() {
-        for text in ["[a]\nhost\n", "[a]\nservice=b\n", "[a]\nfrob=1\n"] {
+        for text in ["[a]\nhost\n", "[a]\nservice=b\n"] {
             assert!(lookup("a", &[file("f", text)]).is_err(), "{text}");
         }
         // Lines of other sections are not looked at.
