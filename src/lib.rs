@@ -71,6 +71,8 @@ pub mod retry;
 pub mod source;
 pub mod sql;
 pub mod table;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};
 pub use flavour::Flavour;

@@ -614,13 +614,7 @@ mod tests {
             "-0.zzzzzzzzzzzzzzzzE+z",
             "zzzzzzzzzzzzzzzzzzzez00",
         ];
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift(0x9E37_79B9_7F4A_7C15u64);
         let mut accepted = [0usize; TYPES.len()];
         for _ in 0..50_000 {
             let t = templates[(next() % templates.len() as u64) as usize].as_bytes();

@@ -329,13 +329,7 @@ mod tests {
 
     #[test]
     fn random_values_agree_with_the_admission_check_and_the_parser() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift(0x2545_F491_4F6C_DD1Du64);
         let mut taken = 0;
         for k in 0..50_000 {
             let v = match k % 3 {

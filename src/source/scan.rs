@@ -529,13 +529,7 @@ mod tests {
     /// and start after other bytes in the buffer (`base`).
     #[test]
     fn line_agrees_with_scan_and_split() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift(0x2545_F491_4F6C_DD1Du64);
         const BYTES: &[u8] = b"ab,,,,xy\n\n\"\"\"\r;NA\xc3\xa9 0123456789";
         let mut seen = [0usize; 5];
         for (null, delim) in [(&b""[..], b','), (b"NA", b','), (b"", b';')] {
