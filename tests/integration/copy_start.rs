@@ -38,23 +38,24 @@ fn refuse_every_other_statement_on(url: &str, table: &str) {
         .unwrap();
 }
 
+/// One COPY writer, chunks of a few rows, a JSON summary: the loads of this file.
+const ONE_COPY_WRITER: [&str; 7] = [
+    "--json",
+    "--method",
+    "copy",
+    "--chunk-bytes",
+    "16K",
+    "--workers",
+    "1",
+];
+
 fn retried_at_copy_start(url: &str, file: &Path, rows: i64) {
     target_and_reference(url, file);
     refuse_every_other_statement(url);
     let out = load_accounts(
         url,
         file,
-        &[
-            "--json",
-            "--method",
-            "copy",
-            "--chunk-bytes",
-            "16K",
-            "--workers",
-            "1",
-            "--retry-base-ms",
-            "1",
-        ],
+        &[&ONE_COPY_WRITER[..], &["--retry-base-ms", "1"]].concat(),
     );
     let s = summary(&out);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -116,18 +117,15 @@ fn isolated_at_copy_start(url: &str, file: &Path, dir: &Path) {
         &url,
         file,
         &[
-            "--json",
-            "--method",
-            "copy",
-            "--chunk-bytes",
-            "16K",
-            "--workers",
-            "1",
-            "--max-errors",
-            "5",
-            "--reject-file",
-            rejects.to_str().unwrap(),
-        ],
+            &ONE_COPY_WRITER[..],
+            &[
+                "--max-errors",
+                "5",
+                "--reject-file",
+                rejects.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
     );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let s = summary(&out);
@@ -245,18 +243,7 @@ fn check_on_the_savepoint_path_runs_a_chunk_refused_at_copy_start_again() {
     let out = load_accounts(
         &url,
         &file,
-        &[
-            "--json",
-            "--check",
-            "--method",
-            "copy",
-            "--chunk-bytes",
-            "16K",
-            "--workers",
-            "1",
-            "--retry-base-ms",
-            "1",
-        ],
+        &[&ONE_COPY_WRITER[..], &["--check", "--retry-base-ms", "1"]].concat(),
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let s = summary(&out);
