@@ -54,6 +54,17 @@ impl Default for ClusterOptions {
 /// a real one.
 pub const COCKROACH_VERSION: &str = "CockroachDB CCL v23.2.4 (x86_64-pc-linux-gnu, built 2024/04/05 17:36:42, go1.21.9 X:nocoverageredesign)";
 
+/// The `version()` texts the CockroachDB suite runs under, one per release line it
+/// supports, each with the savepoint-rollback and DDL behaviours of its line
+/// ([`crate::standin::rules`]).
+pub const COCKROACH_VERSIONS: &[&str] = &[
+    COCKROACH_VERSION,
+    "CockroachDB CCL v24.3.1 (aarch64-unknown-linux-gnu, built 2024/12/09 15:34:39, go1.22.8 X:nocoverageredesign)",
+    "CockroachDB CCL v25.2.0 (x86_64-pc-linux-gnu, built 2025/05/12 16:10:02, go1.23.7 X:nocoverageredesign)",
+    "CockroachDB CCL v25.4.0 (x86_64-pc-linux-gnu, built 2025/11/03 14:02:11, go1.23.12 X:nocoverageredesign)",
+    "CockroachDB CCL v26.1.0 (x86_64-pc-linux-gnu, built 2026/02/09 18:21:45, go1.25.5 X:nocoverageredesign)",
+];
+
 /// A running throwaway server. Dropping it stops the server and removes its files.
 pub struct LocalCluster {
     dir: PathBuf,
@@ -392,22 +403,53 @@ rm -rf "$1""#;
         Ok(self.url_for(name))
     }
 
-    /// Creates database `name` as a stand-in for CockroachDB and returns its URL: a
-    /// function `crdb_compat.version()` answers with [`COCKROACH_VERSION`], and the
-    /// database's `search_path` puts that schema before an explicit `pg_catalog`, which
-    /// PostgreSQL then searches last, so an unqualified `SELECT version()` reaches it and
-    /// chunkload takes its CockroachDB flavour against a real server. `public` stays first,
-    /// so tables are still created there. PostgreSQL has no
-    /// `SHOW CLUSTER SETTING`, like a CockroachDB user without the privilege to read it.
+    /// Creates database `name` as a stand-in for CockroachDB at [`COCKROACH_VERSION`];
+    /// see [`LocalCluster::create_cockroach_database_as`].
     pub fn create_cockroach_database(&self, name: &str) -> Result<String> {
+        self.create_cockroach_database_as(name, COCKROACH_VERSION)
+    }
+
+    /// Creates database `name` as a stand-in for the CockroachDB whose `version()` is
+    /// `version`, and returns its URL (direct, not through [`crate::standin::StandIn`]).
+    /// Its schema `crdb_compat` holds what the strict stand-in needs to answer as
+    /// CockroachDB does: `version()`, found first by the database's `search_path` (which
+    /// puts `crdb_compat` before an explicit `pg_catalog`); `has_table_privilege`, NULL
+    /// for an index as CockroachDB answers (logic test `privilege_builtins`); the
+    /// `information_schema.columns` view with CockroachDB's `is_hidden`; `unique_rowid()`
+    /// for the hidden `rowid` key; and the cluster settings `SHOW CLUSTER SETTING` reads,
+    /// at their documented defaults. `public` stays first, so tables are created there.
+    pub fn create_cockroach_database_as(&self, name: &str, version: &str) -> Result<String> {
         let url = self.create_database(name)?;
         let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
         let q = crate::sql::quote_ident(name);
-        let v = crate::sql::quote_literal(COCKROACH_VERSION);
+        let v = crate::sql::quote_literal(version);
         c.batch_execute(&format!(
             "CREATE SCHEMA crdb_compat;
+             GRANT USAGE ON SCHEMA crdb_compat TO PUBLIC;
              CREATE FUNCTION crdb_compat.version() RETURNS text
                LANGUAGE sql IMMUTABLE AS $$ SELECT {v}::text $$;
+             CREATE FUNCTION crdb_compat.has_table_privilege(oid, text) RETURNS boolean
+               LANGUAGE sql STABLE AS $$
+                 SELECT CASE WHEN (SELECT relkind FROM pg_catalog.pg_class WHERE oid = $1)
+                                  IN ('i', 'I') THEN NULL
+                             ELSE pg_catalog.has_table_privilege($1, $2) END $$;
+             CREATE FUNCTION crdb_compat.has_table_privilege(text, text) RETURNS boolean
+               LANGUAGE sql STABLE AS $$ SELECT pg_catalog.has_table_privilege($1, $2) $$;
+             CREATE SEQUENCE crdb_compat.rowids;
+             GRANT USAGE ON SEQUENCE crdb_compat.rowids TO PUBLIC;
+             CREATE FUNCTION crdb_compat.unique_rowid() RETURNS int8
+               LANGUAGE sql AS $$ SELECT nextval('crdb_compat.rowids') $$;
+             CREATE VIEW crdb_compat.columns AS
+               SELECT c.*, CASE WHEN c.column_name = 'rowid'
+                                 AND c.column_default LIKE '%unique_rowid()%'
+                                THEN 'YES' ELSE 'NO' END::text AS is_hidden
+                 FROM information_schema.columns c;
+             GRANT SELECT ON crdb_compat.columns TO PUBLIC;
+             CREATE TABLE crdb_compat.cluster_settings (name text PRIMARY KEY, value text NOT NULL);
+             INSERT INTO crdb_compat.cluster_settings VALUES
+               ('kv.transaction.max_intents_bytes', '4.0 MiB'),
+               ('kv.raft.command.max_size', '64 MiB');
+             GRANT SELECT ON crdb_compat.cluster_settings TO PUBLIC;
              ALTER DATABASE {q} SET search_path = \"$user\", public, crdb_compat, pg_catalog;"
         ))?;
         Ok(url)

@@ -70,6 +70,7 @@ pub mod report;
 pub mod retry;
 pub mod source;
 pub mod sql;
+pub mod standin;
 pub mod table;
 #[cfg(test)]
 mod testing;
