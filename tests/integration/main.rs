@@ -47,6 +47,7 @@ mod proxy;
 mod resume;
 mod retry;
 mod signals;
+mod standin;
 mod support;
 mod table;
 mod tls;

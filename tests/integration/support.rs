@@ -2,6 +2,7 @@
 
 use crate::proxy::{Faults, Proxy};
 use chunkload::cluster::{ClusterOptions, LocalCluster};
+use chunkload::standin::{self, StandIn};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::io::{Read, Write};
@@ -53,19 +54,48 @@ pub fn fresh_db(test: &str) -> String {
         .expect("create test database")
 }
 
-/// A fresh database of the CockroachDB stand-in (it answers `SELECT version()` like
-/// CockroachDB, so chunkload takes that flavour), named after the test; returns its URL.
+/// The strict CockroachDB stand-in of this test binary: a pgwire proxy in front of the
+/// shared server that refuses what CockroachDB refuses, and any statement the CockroachDB
+/// flavour sends that is not on the reviewed list.
+pub fn standin() -> &'static StandIn {
+    static STANDIN: OnceLock<StandIn> = OnceLock::new();
+    STANDIN.get_or_init(|| {
+        StandIn::start(
+            ([127, 0, 0, 1], cluster().port()).into(),
+            standin::Options {
+                reviewed_only: true,
+            },
+        )
+        .expect("start the CockroachDB stand-in")
+    })
+}
+
+/// A fresh database of the CockroachDB stand-in at [`chunkload::cluster::COCKROACH_VERSION`],
+/// named after the test; returns its URL through the strict stand-in. [`client`] on that URL
+/// talks to PostgreSQL directly (for set-up and checks the loader does not send).
 pub fn fresh_cockroach_db(test: &str) -> String {
+    fresh_cockroach_db_at(test, chunkload::cluster::COCKROACH_VERSION)
+}
+
+/// As [`fresh_cockroach_db`], with `version()` answering `version`.
+pub fn fresh_cockroach_db_at(test: &str, version: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let name = format!("c{}_{}", N.fetch_add(1, Ordering::SeqCst), test);
     cluster()
-        .create_cockroach_database(&name)
-        .expect("create a CockroachDB stand-in database")
+        .create_cockroach_database_as(&name, version)
+        .expect("create a CockroachDB stand-in database");
+    standin().url_for(&name)
 }
 
-/// A plain client on `url`.
+/// `url` with the stand-in's port replaced by the server's: the same database, direct.
+pub fn direct(url: &str) -> String {
+    let from = format!(":{}/", standin().addr().port());
+    url.replace(&from, &format!(":{}/", cluster().port()))
+}
+
+/// A plain client on `url`; on a stand-in URL, directly on the server behind it.
 pub fn client(url: &str) -> postgres::Client {
-    postgres::Client::connect(url, postgres::NoTls).expect("connect to test database")
+    postgres::Client::connect(&direct(url), postgres::NoTls).expect("connect to test database")
 }
 
 /// `SELECT count(*)` of a table.
