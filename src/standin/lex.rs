@@ -118,10 +118,9 @@ pub fn tokens(sql: &str) -> Vec<Tok<'_>> {
                 Kind::Num
             }
             _ if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
-                while b
-                    .get(i)
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$' || *c >= 0x80)
-                {
+                while b.get(i).is_some_and(|c| {
+                    c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$' || *c >= 0x80
+                }) {
                     i += 1;
                 }
                 Kind::Word

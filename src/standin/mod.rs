@@ -168,12 +168,7 @@ fn serve(mut client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             _ => break (packet.clone(), wire::startup_params(&packet)),
         }
     };
-    let param = |k: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-    };
+    let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let user = param("user").unwrap_or_else(|| "postgres".into());
     let db = param("database").unwrap_or_else(|| user.clone());
     let mut side = translate::Side::new(shared.upstream, &user, &db);
@@ -290,7 +285,9 @@ fn one(
             return refusal(r);
         }
     }
-    let verdict = rules::judge(stmt, protocol, session, version, &mut |f| side.is_pg_function(f));
+    let verdict = rules::judge(stmt, protocol, session, version, &mut |f| {
+        side.is_pg_function(f)
+    });
     let text = match verdict {
         Verdict::Run => rules::rewrite(stmt).unwrap_or_else(|| stmt.to_string()),
         Verdict::Refuse(r) => return refusal(r),
@@ -334,7 +331,11 @@ fn downstream(server: TcpStream, client: TcpStream, state: &Mutex<State>) -> std
             match msg.tag {
                 b'E' => {
                     if let Some(r) = marker_of(&msg).and_then(|n| st.refusals.remove(&n)) {
-                        msg = wire::error(r.code, &r.message, Some(&format!("stand-in rule: {}", r.source)));
+                        msg = wire::error(
+                            r.code,
+                            &r.message,
+                            Some(&format!("stand-in rule: {}", r.source)),
+                        );
                     }
                 }
                 b'Z' => {

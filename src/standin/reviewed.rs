@@ -18,7 +18,8 @@ pub const SHAPES: &[(&str, &str)] = &[];
 fn compiled() -> &'static [Regex] {
     static R: OnceLock<Vec<Regex>> = OnceLock::new();
     R.get_or_init(|| {
-        let id = r#"(?:"(?:[^"]|"")*"|[a-z_][a-z0-9_$]*)(?:\.(?:"(?:[^"]|"")*"|[a-z_][a-z0-9_$]*))*"#;
+        let id =
+            r#"(?:"(?:[^"]|"")*"|[a-z_][a-z0-9_$]*)(?:\.(?:"(?:[^"]|"")*"|[a-z_][a-z0-9_$]*))*"#;
         SHAPES
             .iter()
             .map(|(shape, _)| {
@@ -40,7 +41,9 @@ pub fn check(stmt: &str) -> Result<usize, Refusal> {
         .position(|r| r.is_match(&text))
         .ok_or_else(|| Refusal {
             code: "XX000",
-            message: format!("stand-in: statement not on the reviewed list of the CockroachDB flavour: {text}"),
+            message: format!(
+                "stand-in: statement not on the reviewed list of the CockroachDB flavour: {text}"
+            ),
             source: "src/standin/reviewed.rs",
         })
 }

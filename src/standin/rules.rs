@@ -92,7 +92,9 @@ pub fn autocommits_before_ddl(v: Version) -> bool {
 
 /// Statements that are schema changes in CockroachDB (TRUNCATE included: it is a schema
 /// change there, not a transactional delete; docs "TRUNCATE", "Online Schema Changes").
-const DDL: &[&str] = &["create", "alter", "drop", "truncate", "comment", "grant", "revoke"];
+const DDL: &[&str] = &[
+    "create", "alter", "drop", "truncate", "comment", "grant", "revoke",
+];
 
 /// Functions the stand-in knows CockroachDB has, each checked in CockroachDB's generated
 /// builtin list (`docs/generated/sql/functions.md`, v23.2 to v26.1) or its aggregate and
@@ -101,39 +103,200 @@ const DDL: &[&str] = &["create", "alter", "drop", "truncate", "comment", "grant"
 /// the stand-in stricter than the real thing, never kinder.
 pub const KNOWN_FUNCTIONS: &[&str] = &[
     // Casts written as calls and type names with a modifier (`numeric(7,2)`).
-    "numeric", "decimal", "varchar", "char", "character", "bpchar", "bit", "varbit",
-    "timestamp", "timestamptz", "time", "timetz", "interval", "float4", "float8", "int2",
-    "int4", "int8", "text", "bool", "date", "uuid", "bytea", "jsonb", "json", "inet", "oid",
-    "regclass", "name",
+    "numeric",
+    "decimal",
+    "varchar",
+    "char",
+    "character",
+    "bpchar",
+    "bit",
+    "varbit",
+    "timestamp",
+    "timestamptz",
+    "time",
+    "timetz",
+    "interval",
+    "float4",
+    "float8",
+    "int2",
+    "int4",
+    "int8",
+    "text",
+    "bool",
+    "date",
+    "uuid",
+    "bytea",
+    "jsonb",
+    "json",
+    "inet",
+    "oid",
+    "regclass",
+    "name",
     // Builtins (functions.md).
-    "version", "now", "current_setting", "set_config", "format_type", "pg_get_indexdef",
-    "unnest", "has_table_privilege", "has_schema_privilege", "has_database_privilege",
-    "extract", "current_user", "current_database", "current_schema", "gen_random_uuid",
-    "to_regclass", "quote_ident", "pg_backend_pid", "pg_typeof", "length", "lower", "upper",
-    "concat", "substring", "trim", "replace", "abs", "floor", "ceil", "round",
-    "array_length", "array_to_string", "string_to_array", "generate_series", "row_number",
-    "obj_description", "col_description", "pg_get_constraintdef", "pg_get_expr",
-    "pg_table_is_visible", "pg_get_userbyid", "pg_has_role", "unique_rowid",
-    "clock_timestamp", "statement_timestamp", "transaction_timestamp", "date_trunc",
-    "to_char", "to_timestamp", "md5", "sha256", "encode", "decode", "jsonb_build_object",
-    "json_build_object", "jsonb_agg", "json_agg", "row_to_json", "to_json", "to_jsonb",
-    "crdb_internal.cluster_id",
+    "version",
+    "now",
+    "current_setting",
+    "set_config",
+    "format_type",
+    "pg_get_indexdef",
+    "unnest",
+    "has_table_privilege",
+    "has_schema_privilege",
+    "has_database_privilege",
+    "extract",
+    "current_user",
+    "current_database",
+    "current_schema",
+    "gen_random_uuid",
+    "to_regclass",
+    "quote_ident",
+    "pg_backend_pid",
+    "pg_typeof",
+    "length",
+    "lower",
+    "upper",
+    "concat",
+    "substring",
+    "trim",
+    "replace",
+    "abs",
+    "floor",
+    "ceil",
+    "round",
+    "array_length",
+    "array_to_string",
+    "string_to_array",
+    "generate_series",
+    "row_number",
+    "obj_description",
+    "col_description",
+    "pg_get_constraintdef",
+    "pg_get_expr",
+    "pg_table_is_visible",
+    "pg_get_userbyid",
+    "pg_has_role",
+    "unique_rowid",
+    "clock_timestamp",
+    "statement_timestamp",
+    "transaction_timestamp",
+    "date_trunc",
+    "to_char",
+    "to_timestamp",
+    "md5",
+    "sha256",
+    "encode",
+    "decode",
+    "jsonb_build_object",
+    "json_build_object",
+    "jsonb_agg",
+    "json_agg",
+    "row_to_json",
+    "to_json",
+    "to_jsonb",
+    "current_schemas",
+    "cardinality",
+    "array_position",
+    "array_remove",
+    "array_append",
+    "array_cat",
+    "pg_sleep",
+    "nextval",
+    "currval",
+    "setval",
+    "pg_get_serial_sequence",
+    "position",
+    "split_part",
+    "left",
+    "right",
+    "repeat",
+    "regexp_replace",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "octet_length",
+    "char_length",
+    "age",
+    "date_part",
+    "make_date",
     // Aggregates (docs "Functions and Operators": aggregate functions).
-    "count", "sum", "min", "max", "avg", "array_agg", "string_agg", "bool_and", "bool_or",
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "array_agg",
+    "string_agg",
+    "bool_and",
+    "bool_or",
     "every",
     // Special forms the grammar parses, not functions (COALESCE, NULLIF, GREATEST, LEAST,
     // ARRAY(subquery), EXISTS, ROW, CAST, IF).
-    "coalesce", "nullif", "greatest", "least", "array", "exists", "row", "cast", "if",
+    "coalesce",
+    "nullif",
+    "greatest",
+    "least",
+    "array",
+    "exists",
+    "row",
+    "cast",
+    "if",
 ];
 
 /// Words that precede `(` without being a function call.
 const NOT_CALLS: &[&str] = &[
-    "values", "in", "any", "all", "some", "as", "on", "using", "conflict", "key", "into",
-    "table", "index", "exists", "references", "over", "filter", "within", "storing",
-    "include", "covering", "with", "where", "and", "or", "not", "select", "from", "returning",
-    "data", "check", "unique", "primary", "foreign", "default", "then", "else", "when",
-    "by", "set", "distinct", "lateral", "join", "partition", "view", "like", "is", "case",
-    "to", "copy", "interleave", "family", "constraint",
+    "values",
+    "in",
+    "any",
+    "all",
+    "some",
+    "as",
+    "on",
+    "using",
+    "conflict",
+    "key",
+    "into",
+    "table",
+    "index",
+    "exists",
+    "references",
+    "over",
+    "filter",
+    "within",
+    "storing",
+    "include",
+    "covering",
+    "with",
+    "where",
+    "and",
+    "or",
+    "not",
+    "select",
+    "from",
+    "returning",
+    "data",
+    "check",
+    "unique",
+    "primary",
+    "foreign",
+    "default",
+    "then",
+    "else",
+    "when",
+    "by",
+    "set",
+    "distinct",
+    "lateral",
+    "join",
+    "partition",
+    "view",
+    "like",
+    "is",
+    "case",
+    "to",
+    "copy",
+    "interleave",
+    "family",
+    "constraint",
 ];
 
 /// Judges one statement (already split from its Query). `is_pg_function` says whether
@@ -148,8 +311,12 @@ pub fn judge(
 ) -> Verdict {
     let toks = lex::tokens(sql);
     let word = |i: usize| toks.get(i).filter(|t| t.kind == Kind::Word);
-    let first = word(0).map(|t| t.text.to_ascii_lowercase()).unwrap_or_default();
-    let second = word(1).map(|t| t.text.to_ascii_lowercase()).unwrap_or_default();
+    let first = word(0)
+        .map(|t| t.text.to_ascii_lowercase())
+        .unwrap_or_default();
+    let second = word(1)
+        .map(|t| t.text.to_ascii_lowercase())
+        .unwrap_or_default();
 
     if let Some(r) = named_argument(&toks) {
         return Verdict::Refuse(r);
@@ -248,7 +415,10 @@ fn named_argument(toks: &[Tok<'_>]) -> Option<Refusal> {
 }
 
 /// The first call of a PostgreSQL function that is not in [`KNOWN_FUNCTIONS`].
-fn unknown_function(toks: &[Tok<'_>], is_pg_function: &mut dyn FnMut(&str) -> bool) -> Option<Refusal> {
+fn unknown_function(
+    toks: &[Tok<'_>],
+    is_pg_function: &mut dyn FnMut(&str) -> bool,
+) -> Option<Refusal> {
     for (i, t) in toks.iter().enumerate() {
         let is_name = matches!(t.kind, Kind::Word | Kind::Quoted);
         if !is_name || !toks.get(i + 1).is_some_and(|n| n.is_punct("(")) {
@@ -284,13 +454,23 @@ fn unknown_function(toks: &[Tok<'_>], is_pg_function: &mut dyn FnMut(&str) -> bo
 /// COPY options CockroachDB does not take: QUOTE, FREEZE, FORCE_*, and a WHERE clause
 /// (docs "COPY": options; the project's guide, "COPY").
 fn copy_options(toks: &[Tok<'_>]) -> Option<Refusal> {
-    const UNSUPPORTED: &[&str] = &["quote", "freeze", "force_quote", "force_not_null", "force_null", "where"];
-    let bad = toks
-        .iter()
-        .find(|t| t.kind == Kind::Word && UNSUPPORTED.contains(&t.text.to_ascii_lowercase().as_str()))?;
+    const UNSUPPORTED: &[&str] = &[
+        "quote",
+        "freeze",
+        "force_quote",
+        "force_not_null",
+        "force_null",
+        "where",
+    ];
+    let bad = toks.iter().find(|t| {
+        t.kind == Kind::Word && UNSUPPORTED.contains(&t.text.to_ascii_lowercase().as_str())
+    })?;
     Some(Refusal {
         code: "0A000",
-        message: format!("unimplemented: COPY option {} is not supported", bad.text.to_uppercase()),
+        message: format!(
+            "unimplemented: COPY option {} is not supported",
+            bad.text.to_uppercase()
+        ),
         source: "docs COPY FROM: QUOTE, FREEZE and WHERE are not supported",
     })
 }
@@ -339,7 +519,11 @@ pub fn rewrite(sql: &str) -> Option<String> {
             changed = true;
         } else if t.is("has_table_privilege") && next(1).is_some_and(|p| p.is_punct("(")) {
             let qualified = i >= 2 && toks[i - 1].is_punct(".");
-            let start = if qualified { toks[i - 2].start } else { t.start };
+            let start = if qualified {
+                toks[i - 2].start
+            } else {
+                t.start
+            };
             if start >= from {
                 out.push_str(&sql[from..start]);
                 out.push_str("crdb_compat.has_table_privilege");
@@ -401,7 +585,10 @@ mod tests {
     const V23: Version = (23, 2, 4);
     const V26_3: Version = (26, 3, 0);
     fn pg_has(name: &str) -> bool {
-        matches!(name, "make_interval" | "now" | "version" | "pg_advisory_lock" | "numeric")
+        matches!(
+            name,
+            "make_interval" | "now" | "version" | "pg_advisory_lock" | "numeric"
+        )
     }
     fn j(sql: &str, p: Protocol, s: Session, v: Version) -> Verdict {
         judge(sql, p, s, v, &mut pg_has)
@@ -431,7 +618,12 @@ mod tests {
         assert_eq!(code(j(copy, Protocol::Extended, IDLE, V26_3)), "08P01");
         assert_eq!(j(copy, Protocol::Simple, IDLE, V26_3), Verdict::Run);
         assert_eq!(
-            code(j("COPY t FROM STDIN WITH (FORMAT csv, QUOTE '\"')", Protocol::Simple, IDLE, V26_3)),
+            code(j(
+                "COPY t FROM STDIN WITH (FORMAT csv, QUOTE '\"')",
+                Protocol::Simple,
+                IDLE,
+                V26_3
+            )),
             "0A000"
         );
     }
@@ -459,13 +651,33 @@ mod tests {
         assert_eq!(j(copy, Protocol::Simple, TXN, V23), Verdict::Run);
         assert_eq!(j(copy, Protocol::Simple, ROLLED, (25, 4, 1)), Verdict::Run);
         assert_eq!(code(j(copy, Protocol::Simple, ROLLED, (25, 3, 5))), "XX000");
-        assert_eq!(code(j("SELECT 1", Protocol::Extended, ROLLED, (26, 2, 9))), "XX000");
-        assert_eq!(j("SELECT 1", Protocol::Simple, ROLLED, (26, 2, 9)), Verdict::Run);
-        assert_eq!(j("SELECT 1", Protocol::Extended, ROLLED, V26_3), Verdict::Run);
-        assert_eq!(code(j("ROLLBACK", Protocol::Simple, ROLLED, (25, 4, 3))), "XX000");
-        assert_eq!(j("ROLLBACK", Protocol::Simple, ROLLED, (25, 4, 4)), Verdict::Run);
         assert_eq!(
-            j("ROLLBACK TO SAVEPOINT cockroach_restart", Protocol::Simple, ROLLED, V23),
+            code(j("SELECT 1", Protocol::Extended, ROLLED, (26, 2, 9))),
+            "XX000"
+        );
+        assert_eq!(
+            j("SELECT 1", Protocol::Simple, ROLLED, (26, 2, 9)),
+            Verdict::Run
+        );
+        assert_eq!(
+            j("SELECT 1", Protocol::Extended, ROLLED, V26_3),
+            Verdict::Run
+        );
+        assert_eq!(
+            code(j("ROLLBACK", Protocol::Simple, ROLLED, (25, 4, 3))),
+            "XX000"
+        );
+        assert_eq!(
+            j("ROLLBACK", Protocol::Simple, ROLLED, (25, 4, 4)),
+            Verdict::Run
+        );
+        assert_eq!(
+            j(
+                "ROLLBACK TO SAVEPOINT cockroach_restart",
+                Protocol::Simple,
+                ROLLED,
+                V23
+            ),
             Verdict::Run
         );
         assert_eq!(j("ROLLBACK", Protocol::Simple, TXN, V23), Verdict::Run);
@@ -474,7 +686,10 @@ mod tests {
     #[test]
     fn ddl_in_a_transaction_commits_first_from_25_1() {
         let t = "TRUNCATE \"public\".\"accounts\"";
-        assert_eq!(j(t, Protocol::Simple, TXN, (25, 1, 0)), Verdict::CommitFirst);
+        assert_eq!(
+            j(t, Protocol::Simple, TXN, (25, 1, 0)),
+            Verdict::CommitFirst
+        );
         assert_eq!(j(t, Protocol::Simple, TXN, (24, 3, 9)), Verdict::Run);
         assert_eq!(j(t, Protocol::Simple, IDLE, (26, 1, 0)), Verdict::Run);
     }
@@ -482,12 +697,36 @@ mod tests {
     #[test]
     fn translated_statements_are_recognised() {
         assert_eq!(
-            j("SHOW CLUSTER SETTING kv.transaction.max_intents_bytes", Protocol::Simple, IDLE, V23),
+            j(
+                "SHOW CLUSTER SETTING kv.transaction.max_intents_bytes",
+                Protocol::Simple,
+                IDLE,
+                V23
+            ),
             Verdict::ShowClusterSetting("kv.transaction.max_intents_bytes".into())
         );
-        assert_eq!(j("UPSERT INTO t (a) VALUES ($1)", Protocol::Extended, TXN, V23), Verdict::Upsert);
-        assert_eq!(j("IMPORT INTO t CSV DATA ('x')", Protocol::Simple, IDLE, V23), Verdict::Import);
-        assert_eq!(code(j("IMPORT INTO t CSV DATA ('x')", Protocol::Simple, TXN, V23)), "25001");
+        assert_eq!(
+            j(
+                "UPSERT INTO t (a) VALUES ($1)",
+                Protocol::Extended,
+                TXN,
+                V23
+            ),
+            Verdict::Upsert
+        );
+        assert_eq!(
+            j("IMPORT INTO t CSV DATA ('x')", Protocol::Simple, IDLE, V23),
+            Verdict::Import
+        );
+        assert_eq!(
+            code(j(
+                "IMPORT INTO t CSV DATA ('x')",
+                Protocol::Simple,
+                TXN,
+                V23
+            )),
+            "25001"
+        );
     }
 
     #[test]

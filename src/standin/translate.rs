@@ -133,10 +133,13 @@ impl Side {
     /// whose primary key matches, and writes only the listed columns).
     pub(super) fn upsert(&mut self, stmt: &str) -> Result<String, Refusal> {
         let toks = lex::tokens(stmt);
-        let open = toks
-            .iter()
-            .position(|t| t.is_punct("("))
-            .ok_or_else(|| refusal("42601", "UPSERT without a column list: the stand-in needs one".into(), "the stand-in itself"))?;
+        let open = toks.iter().position(|t| t.is_punct("(")).ok_or_else(|| {
+            refusal(
+                "42601",
+                "UPSERT without a column list: the stand-in needs one".into(),
+                "the stand-in itself",
+            )
+        })?;
         let into = toks.iter().position(|t| t.is("into")).unwrap_or(0);
         let table = stmt[toks[into].start + 4..toks[open].start].trim();
         let cols = list_items(&toks, open);
@@ -157,7 +160,11 @@ impl Side {
             .filter(|c| !key.contains(&c.ident()))
             .map(|c| format!("{0} = excluded.{0}", c.text))
             .collect();
-        let target = key.iter().map(|k| quote_ident(k)).collect::<Vec<_>>().join(", ");
+        let target = key
+            .iter()
+            .map(|k| quote_ident(k))
+            .collect::<Vec<_>>()
+            .join(", ");
         let action = match set.is_empty() {
             true => "DO NOTHING".to_string(),
             false => format!("DO UPDATE SET {}", set.join(", ")),
@@ -189,7 +196,11 @@ impl Side {
                 None => ("XX000".to_string(), e.to_string()),
             };
             let code: &'static str = Box::leak(code.into_boxed_str());
-            refusal(code, format!("import failed: {msg}"), "docs IMPORT INTO: a failed job is rolled back")
+            refusal(
+                code,
+                format!("import failed: {msg}"),
+                "docs IMPORT INTO: a failed job is rolled back",
+            )
         };
         let mut tx = c.transaction().map_err(failed)?;
         let mut rows = 0u64;
@@ -197,7 +208,11 @@ impl Side {
             let data = skip_lines(&body, spec.skip);
             let mut w = tx.copy_in(copy.as_str()).map_err(failed)?;
             std::io::Write::write_all(&mut w, data).map_err(|e| {
-                refusal("XX000", format!("import failed: {e}"), "the stand-in itself")
+                refusal(
+                    "XX000",
+                    format!("import failed: {e}"),
+                    "the stand-in itself",
+                )
             })?;
             rows += w.finish().map_err(failed)?;
         }
@@ -233,15 +248,27 @@ struct ImportSpec {
 
 impl ImportSpec {
     fn parse(stmt: &str) -> Result<ImportSpec, Refusal> {
-        let bad = |m: &str| refusal("42601", format!("IMPORT INTO: {m}"), "docs IMPORT INTO: synopsis");
+        let bad = |m: &str| {
+            refusal(
+                "42601",
+                format!("IMPORT INTO: {m}"),
+                "docs IMPORT INTO: synopsis",
+            )
+        };
         let toks = lex::tokens(stmt);
-        let csv = toks.iter().position(|t| t.is("csv")).ok_or_else(|| bad("only CSV DATA is supported by the stand-in"))?;
+        let csv = toks
+            .iter()
+            .position(|t| t.is("csv"))
+            .ok_or_else(|| bad("only CSV DATA is supported by the stand-in"))?;
         if !toks.get(csv + 1).is_some_and(|t| t.is("data")) {
             return Err(bad("expected CSV DATA"));
         }
         let head = &stmt[toks[2].start..toks[csv].start];
         let (table, columns) = match head.find('(') {
-            Some(p) => (head[..p].trim().to_string(), Some(head[p..].trim().to_string())),
+            Some(p) => (
+                head[..p].trim().to_string(),
+                Some(head[p..].trim().to_string()),
+            ),
             None => (head.trim().to_string(), None),
         };
         let mut i = csv + 3;
@@ -273,7 +300,11 @@ impl ImportSpec {
                     "nullif" => spec.nullif = Some(v),
                     "skip" => spec.skip = v.parse().map_err(|_| bad("skip is not a number"))?,
                     "decompress" => spec.gzip = v.eq_ignore_ascii_case("gzip"),
-                    other => return Err(bad(&format!("option {other} is not supported by the stand-in"))),
+                    other => {
+                        return Err(bad(&format!(
+                            "option {other} is not supported by the stand-in"
+                        )))
+                    }
                 }
             }
         }
@@ -290,7 +321,10 @@ impl ImportSpec {
         format!(
             "COPY {}{} FROM STDIN WITH (FORMAT csv, DELIMITER {}, NULL {})",
             self.table,
-            self.columns.as_deref().map(|c| format!(" {c}")).unwrap_or_default(),
+            self.columns
+                .as_deref()
+                .map(|c| format!(" {c}"))
+                .unwrap_or_default(),
             quote_literal(&self.delimiter),
             quote_literal(self.nullif.as_deref().unwrap_or("")),
         )
@@ -312,7 +346,13 @@ fn skip_lines(body: &[u8], n: usize) -> &[u8] {
 /// GETs `url` (http or https; nodes fetch IMPORT files themselves, so the URL must be
 /// reachable from the server: here, loopback).
 fn fetch(url: &str, gzip: bool) -> Result<Vec<u8>, Refusal> {
-    let failed = |m: String| refusal("XXUUU", format!("import failed: {url}: {m}"), "docs IMPORT INTO: file URLs");
+    let failed = |m: String| {
+        refusal(
+            "XXUUU",
+            format!("import failed: {url}: {m}"),
+            "docs IMPORT INTO: file URLs",
+        )
+    };
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(failed("the stand-in fetches http(s) URLs only".into()));
     }
@@ -342,7 +382,10 @@ mod tests {
         assert_eq!(spec.table, "\"t\"");
         assert_eq!(spec.columns.as_deref(), Some("(\"a\", \"b\")"));
         assert_eq!(spec.urls.len(), 2);
-        assert_eq!((spec.delimiter.as_str(), spec.skip, spec.gzip), ("|", 1, true));
+        assert_eq!(
+            (spec.delimiter.as_str(), spec.skip, spec.gzip),
+            ("|", 1, true)
+        );
         assert_eq!(
             spec.copy_sql(),
             "COPY \"t\" (\"a\", \"b\") FROM STDIN WITH (FORMAT csv, DELIMITER '|', NULL '')"

@@ -48,7 +48,10 @@ pub fn read_msg(r: &mut impl Read) -> io::Result<Option<Msg>> {
     r.read_exact(&mut head[1..])?;
     let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
     if len < 4 {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "message length < 4"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "message length < 4",
+        ));
     }
     let mut body = vec![0u8; len - 4];
     r.read_exact(&mut body)?;
@@ -61,7 +64,10 @@ pub fn read_startup(r: &mut impl Read) -> io::Result<(Vec<u8>, u32)> {
     r.read_exact(&mut len)?;
     let n = u32::from_be_bytes(len) as usize;
     if !(8..=10_000).contains(&n) {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "bad startup length"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "bad startup length",
+        ));
     }
     let mut packet = len.to_vec();
     packet.resize(n, 0);
@@ -197,7 +203,10 @@ mod tests {
         assert_eq!(code, 196_608);
         assert_eq!(
             startup_params(&packet),
-            vec![("user".into(), "root".into()), ("database".into(), "bank".into())]
+            vec![
+                ("user".into(), "root".into()),
+                ("database".into(), "bank".into())
+            ]
         );
     }
 }

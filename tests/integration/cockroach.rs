@@ -319,9 +319,14 @@ fn cockroach_server_as_cockroachdb_prints_a_stand_in_url() {
         url.starts_with("postgres://") && url.contains("127.0.0.1"),
         "{url}"
     );
-    let flavour = Flavour::detect(&mut client(url));
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let flavour = Flavour::detect(&mut c);
+    // Served through the strict stand-in: COPY over the extended protocol is refused.
+    let copy = c.copy_in("COPY pg_catalog.pg_class FROM STDIN").map(|_| ());
+    let code = copy.unwrap_err().code().map(|c| c.code().to_string());
     drop(child.stdin.take()); // closing stdin stops the server
     let status = child.wait().unwrap();
     assert_eq!(flavour.unwrap(), Flavour::Cockroach, "{url}");
+    assert_eq!(code.as_deref(), Some("08P01"));
     assert!(status.success());
 }

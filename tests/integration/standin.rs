@@ -11,7 +11,11 @@ use std::sync::Arc;
 
 /// A stand-in that judges but keeps no reviewed list: these tests send SQL of their own.
 fn lenient() -> StandIn {
-    StandIn::start(([127, 0, 0, 1], cluster().port()).into(), Options::default()).unwrap()
+    StandIn::start(
+        ([127, 0, 0, 1], cluster().port()).into(),
+        Options::default(),
+    )
+    .unwrap()
 }
 
 /// A database at `version`, set up directly, and a client on it through `standin`.
@@ -28,20 +32,32 @@ fn sqlstate(e: &postgres::Error) -> String {
 }
 
 fn message(e: &postgres::Error) -> String {
-    e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string())
+    e.as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_else(|| e.to_string())
 }
 
 #[test]
 fn copy_over_the_extended_protocol_is_refused_and_the_simple_protocol_runs() {
     let s = lenient();
     let (url, mut c) = db(&s, "si_copy", COCKROACH_VERSIONS[4]);
-    client(&url).batch_execute("CREATE TABLE t (a int8 PRIMARY KEY)").unwrap();
+    client(&url)
+        .batch_execute("CREATE TABLE t (a int8 PRIMARY KEY)")
+        .unwrap();
     let e = c.copy_in("COPY t FROM STDIN").map(|_| ()).unwrap_err();
     assert_eq!(sqlstate(&e), "08P01", "{e}");
-    assert_eq!(message(&e), "CopyFrom not supported in extended protocol mode");
+    assert_eq!(
+        message(&e),
+        "CopyFrom not supported in extended protocol mode"
+    );
     // The connection is still in step, and a simple-protocol statement runs.
     c.batch_execute("INSERT INTO t VALUES (1)").unwrap();
-    assert_eq!(c.query_one("SELECT count(*) FROM t", &[]).unwrap().get::<_, i64>(0), 1);
+    assert_eq!(
+        c.query_one("SELECT count(*) FROM t", &[])
+            .unwrap()
+            .get::<_, i64>(0),
+        1
+    );
 }
 
 #[test]
@@ -58,7 +74,10 @@ fn named_arguments_and_functions_cockroachdb_lacks_are_refused() {
     assert_eq!(sqlstate(&e), "42883", "{e}");
     assert_eq!(message(&e), "unknown function: make_interval()");
     let ok: bool = c
-        .query_one("SELECT now() - $1::INT8 * INTERVAL '1 second' < now()", &[&5i64])
+        .query_one(
+            "SELECT now() - $1::INT8 * INTERVAL '1 second' < now()",
+            &[&5i64],
+        )
         .unwrap()
         .get(0);
     assert!(ok);
@@ -106,12 +125,16 @@ fn the_catalog_answers_as_cockroachdb_does() {
 #[test]
 fn ddl_in_a_transaction_commits_first_from_v25_1_only() {
     let s = lenient();
-    for (version, autocommits) in [(COCKROACH_VERSIONS[1], false), (COCKROACH_VERSIONS[3], true)] {
+    for (version, autocommits) in [
+        (COCKROACH_VERSIONS[1], false),
+        (COCKROACH_VERSIONS[3], true),
+    ] {
         let (url, mut c) = db(&s, "si_ddl", version);
         client(&url)
             .batch_execute("CREATE TABLE t (a int8 PRIMARY KEY); INSERT INTO t VALUES (1)")
             .unwrap();
-        c.batch_execute("BEGIN; SAVEPOINT cockroach_restart").unwrap();
+        c.batch_execute("BEGIN; SAVEPOINT cockroach_restart")
+            .unwrap();
         c.batch_execute("INSERT INTO t VALUES (2)").unwrap();
         c.batch_execute("TRUNCATE t").unwrap();
         c.batch_execute("INSERT INTO t VALUES (3)").unwrap();
@@ -126,7 +149,11 @@ fn ddl_in_a_transaction_commits_first_from_v25_1_only() {
             .collect();
         // Before 25.1 the TRUNCATE was part of the rolled-back transaction: row 1 stays.
         // From 25.1 it committed on its own first, and row 3 ran outside any transaction.
-        assert_eq!(rows, if autocommits { vec![3] } else { vec![1] }, "{version}");
+        assert_eq!(
+            rows,
+            if autocommits { vec![3] } else { vec![1] },
+            "{version}"
+        );
     }
 }
 
@@ -136,18 +163,24 @@ fn savepoint_rollback_bugs_show_on_the_versions_that_have_them() {
     for version in COCKROACH_VERSIONS {
         let v = chunkload::Flavour::cockroach_version(version).unwrap();
         let (url, _) = db(&s, "si_savepoint", version);
-        client(&url).batch_execute("CREATE TABLE t (a int8 PRIMARY KEY)").unwrap();
+        client(&url)
+            .batch_execute("CREATE TABLE t (a int8 PRIMARY KEY)")
+            .unwrap();
         let name = url.rsplit('/').next().unwrap().to_string();
         // Each case on a connection of its own, just after a savepoint rollback.
         let rolled_back = || {
             let mut c = Client::connect(&s.url_for(&name), NoTls).unwrap();
-            c.batch_execute("BEGIN; SAVEPOINT cockroach_restart").unwrap();
-            c.batch_execute("ROLLBACK TO SAVEPOINT cockroach_restart").unwrap();
+            c.batch_execute("BEGIN; SAVEPOINT cockroach_restart")
+                .unwrap();
+            c.batch_execute("ROLLBACK TO SAVEPOINT cockroach_restart")
+                .unwrap();
             c
         };
         if rules::copy_after_savepoint_rollback_fails(v) {
             // (A COPY that starts would leave the simple query waiting for data.)
-            let e = rolled_back().batch_execute("COPY t FROM STDIN").unwrap_err();
+            let e = rolled_back()
+                .batch_execute("COPY t FROM STDIN")
+                .unwrap_err();
             assert_eq!(sqlstate(&e), "XX000", "{version}");
         }
         let prepared = rolled_back().prepare("SELECT count(*) FROM t");
@@ -166,7 +199,8 @@ fn savepoint_rollback_bugs_show_on_the_versions_that_have_them() {
         // A simple-protocol statement and a restart of the whole transaction always work.
         let mut c = rolled_back();
         c.batch_execute("INSERT INTO t VALUES (1)").unwrap();
-        c.batch_execute("RELEASE SAVEPOINT cockroach_restart; COMMIT").unwrap();
+        c.batch_execute("RELEASE SAVEPOINT cockroach_restart; COMMIT")
+            .unwrap();
         client(&url).batch_execute("TRUNCATE t").unwrap();
     }
 }
@@ -194,7 +228,11 @@ fn cluster_settings_are_shown_to_roles_that_may_read_them() {
         .unwrap();
     let as_role = |role: &str| {
         let port = s.addr().port();
-        Client::connect(&format!("postgres://{role}@127.0.0.1:{port}/{db_name}"), NoTls).unwrap()
+        Client::connect(
+            &format!("postgres://{role}@127.0.0.1:{port}/{db_name}"),
+            NoTls,
+        )
+        .unwrap()
     };
     let e = as_role("si_plain")
         .simple_query("SHOW CLUSTER SETTING kv.transaction.max_intents_bytes")
@@ -212,9 +250,14 @@ fn upsert_and_import_into_run() {
     client(&url)
         .batch_execute("CREATE TABLE t (id int8 PRIMARY KEY, v text, w text)")
         .unwrap();
-    c.execute("UPSERT INTO t (id, v) VALUES ($1, $2)", &[&1i64, &"a"]).unwrap();
-    c.execute("UPSERT INTO t (id, v) VALUES ($1, $2)", &[&1i64, &"b"]).unwrap();
-    let v: String = c.query_one("SELECT v FROM t WHERE id = 1", &[]).unwrap().get(0);
+    c.execute("UPSERT INTO t (id, v) VALUES ($1, $2)", &[&1i64, &"a"])
+        .unwrap();
+    c.execute("UPSERT INTO t (id, v) VALUES ($1, $2)", &[&1i64, &"b"])
+        .unwrap();
+    let v: String = c
+        .query_one("SELECT v FROM t WHERE id = 1", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(v, "b");
 
     let dir = tempfile::tempdir().unwrap();
@@ -225,12 +268,9 @@ fn upsert_and_import_into_run() {
     let (srv, st) = (server.clone(), stop.clone());
     let serving = std::thread::spawn(move || srv.run(&files, false, &st, |_| {}));
     let url_of = format!("http://{}/t.1.csv", server.local_addr());
-    let import = format!(
-        "IMPORT INTO t (id, v, w) CSV DATA ('{url_of}') WITH nullif = '', skip = '1'"
-    );
-    let e = c
-        .batch_execute(&format!("BEGIN; {import}"))
-        .unwrap_err();
+    let import =
+        format!("IMPORT INTO t (id, v, w) CSV DATA ('{url_of}') WITH nullif = '', skip = '1'");
+    let e = c.batch_execute(&format!("BEGIN; {import}")).unwrap_err();
     assert_eq!(sqlstate(&e), "25001", "{e}");
     c.batch_execute("ROLLBACK").unwrap();
     let rows = c.simple_query(&import).unwrap();
@@ -247,7 +287,10 @@ fn upsert_and_import_into_run() {
         .collect();
     assert_eq!(
         got,
-        vec![(2, Some("x".into()), None), (3, Some(String::new()), Some("z".into()))]
+        vec![
+            (2, Some("x".into()), None),
+            (3, Some(String::new()), Some("z".into()))
+        ]
     );
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = std::net::TcpStream::connect(server.local_addr());

@@ -207,8 +207,9 @@ impl Command {
 /// Options of `chunkload server`.
 #[derive(Debug, clap::Args)]
 pub struct ServerArgs {
-    /// Print the URL of a database that answers `SELECT version()` like CockroachDB, so
-    /// chunkload takes its CockroachDB paths against this PostgreSQL.
+    /// Print the URL of a CockroachDB stand-in: a database of this PostgreSQL behind a
+    /// pgwire proxy that answers `version()` like CockroachDB and refuses what
+    /// CockroachDB refuses.
     #[arg(long)]
     pub as_cockroachdb: bool,
 }
