@@ -4,7 +4,7 @@
 //! after the check the table is as it was and no ledger exists.
 
 use crate::cli::stderr;
-use crate::support::{client, cluster, fresh_db, load_args};
+use crate::support::{client, fresh_db, load_args};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
@@ -260,9 +260,7 @@ fn check_with_truncate_sees_an_empty_table_and_keeps_its_rows() {
 
 #[test]
 fn check_on_the_cockroachdb_stand_in_leaves_the_table_unchanged() {
-    let url = cluster()
-        .create_cockroach_database("check_cockroach")
-        .unwrap();
+    let url = crate::support::fresh_cockroach_db("check_cockroach");
     client(&url).batch_execute(SCHEMA).unwrap();
     let before = items(&url);
     let dir = tempfile::tempdir().unwrap();

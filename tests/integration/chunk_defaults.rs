@@ -3,7 +3,7 @@
 
 use crate::cli::chunkload;
 use crate::support::{
-    accounts_file, assert_exact, cluster, fresh_db, load_args, ok_summary, target_and_reference,
+    accounts_file, assert_exact, fresh_db, load_args, ok_summary, target_and_reference,
 };
 
 fn load_json(url: &str, file: &std::path::Path, extra: &[&str]) -> serde_json::Value {
@@ -55,9 +55,7 @@ fn explicit_chunk_bounds_win_over_the_defaults() {
 fn cockroach_defaults_bound_chunks_by_rows_and_a_given_bound_wins() {
     let dir = tempfile::tempdir().unwrap();
     let file = accounts_file(dir.path(), ROWS, 63);
-    let url = cluster()
-        .create_cockroach_database("chunk_defaults_crdb")
-        .expect("a CockroachDB stand-in database");
+    let url = crate::support::fresh_cockroach_db("chunk_defaults_crdb");
     target_and_reference(&url, &file);
     let s = load_json(&url, &file, &[]);
     assert_eq!(
@@ -67,9 +65,7 @@ fn cockroach_defaults_bound_chunks_by_rows_and_a_given_bound_wins() {
     );
     assert_exact(&url, ROWS as i64);
 
-    let url = cluster()
-        .create_cockroach_database("chunk_defaults_crdb_rows")
-        .expect("a CockroachDB stand-in database");
+    let url = crate::support::fresh_cockroach_db("chunk_defaults_crdb_rows");
     target_and_reference(&url, &file);
     let s = load_json(&url, &file, &["--chunk-rows", "100000"]);
     assert_eq!(s["chunks"], 1, "the row bound given wins: {s}");

@@ -189,8 +189,16 @@ fn durability_chunks_skip_the_flush_unless_the_session_chose_or_on_cockroachdb()
         ["off"]
     );
     // CockroachDB has no such setting: never sent, and refused when asked for.
-    let crdb = server.create_cockroach_database("settings_crdb").unwrap();
-    client(&crdb).batch_execute(SEEN_SQL).unwrap();
+    let direct = server.create_cockroach_database("settings_crdb").unwrap();
+    client(&direct).batch_execute(SEEN_SQL).unwrap();
+    let standin = chunkload::standin::StandIn::start(
+        ([127, 0, 0, 1], server.port()).into(),
+        chunkload::standin::Options {
+            reviewed_only: true,
+        },
+    )
+    .unwrap();
+    let crdb = standin.url_for("settings_crdb");
     assert_eq!(
         settings_seen(&crdb, &file, &["--synchronous-commit", "auto"]),
         ["on"]
