@@ -57,6 +57,25 @@ pub fn cap_for_intents(max_bytes: usize, max_intents_bytes: u64) -> usize {
     max_bytes.min((max_intents_bytes / 2).max(1024) as usize)
 }
 
+/// A byte-size cluster setting as `SHOW CLUSTER SETTING` shows it: humanized with binary
+/// units (`4.0 MiB`, `512 KiB`, as CockroachDB's `humanizeutil.IBytes` writes), or a
+/// plain number of bytes.
+pub(crate) fn setting_bytes(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        _ => return None,
+    };
+    let n: f64 = num.parse().ok()?;
+    (n.is_finite() && n >= 0.0).then(|| (n * scale as f64).round() as u64)
+}
+
 /// CockroachDB's documented default of `kv.transaction.max_intents_bytes` (since v21.2).
 pub const DEFAULT_MAX_INTENTS_BYTES: u64 = 4 << 20;
 
@@ -75,9 +94,7 @@ fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> 
         .and_then(|msgs| {
             msgs.iter()
                 .find_map(|m| match m {
-                    postgres::SimpleQueryMessage::Row(r) => {
-                        r.get(0).and_then(|v| v.trim().parse::<u64>().ok())
-                    }
+                    postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(setting_bytes),
                     _ => None,
                 })
                 .ok_or_else(|| Error::other("no number in the answer"))
@@ -681,6 +698,17 @@ fn explain_partial(e: Error, committed: u64, load_id: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_size_settings_read_as_cockroachdb_shows_them() {
+        assert_eq!(setting_bytes("4.0 MiB"), Some(4 << 20));
+        assert_eq!(setting_bytes("512 KiB"), Some(512 << 10));
+        assert_eq!(setting_bytes("1.5 GiB"), Some(3 << 29));
+        assert_eq!(setting_bytes("4194304"), Some(4 << 20));
+        assert_eq!(setting_bytes(" 64 MiB "), Some(64 << 20));
+        assert_eq!(setting_bytes("4 MB"), None);
+        assert_eq!(setting_bytes("lots"), None);
+    }
 
     #[test]
     fn chunks_stay_under_half_the_intent_budget() {

@@ -63,7 +63,7 @@ pub fn standin() -> &'static StandIn {
         StandIn::start(
             ([127, 0, 0, 1], cluster().port()).into(),
             standin::Options {
-                reviewed_only: true,
+                reviewed_only: false,
             },
         )
         .expect("start the CockroachDB stand-in")
