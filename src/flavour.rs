@@ -1,13 +1,26 @@
 //! The one switch between PostgreSQL and CockroachDB. Every piece of SQL that only one of
 //! the two understands is chosen through [`Flavour`].
 //!
-//! Facts of CockroachDB (v23.2–v25.x) the CockroachDB flavour is built on:
-//! - COPY goes in text, not binary: CockroachDB accepts text, CSV and binary `COPY FROM`,
-//!   but its vectorized fast path does not take binary. Inside an explicit transaction (each
-//!   chunk's) a COPY is atomic and the server does not retry it: the client's
-//!   `SAVEPOINT cockroach_restart` loop ([`crate::retry`]) does.
-//! - READ COMMITTED is the default isolation from v24.1; it retries statements internally
-//!   but can still return 40001, so chunk transactions are the same under both levels.
+//! Facts of CockroachDB (v23.2–v26.x) the CockroachDB flavour is built on (sources:
+//! `shared/guide/cockroachdb.md`, "What CockroachDB refuses that PostgreSQL accepts"):
+//! - **No COPY.** CockroachDB refuses a `COPY ... FROM STDIN` sent over the extended
+//!   protocol (`CopyFrom not supported in extended protocol mode`, SQLSTATE 08P01;
+//!   cockroach#41120), and the Rust driver's `copy_in` always prepares it (Parse). COPY is
+//!   also documented as needing `admin`. So on CockroachDB rows go as multi-row INSERTs
+//!   with bind parameters (`--method insert`, the default there, or `upsert`), and an
+//!   explicit `--method copy` is refused before anything is written
+//!   ([`crate::load::LoadConfig::method_for`]).
+//! - **Retries.** The client-side `SAVEPOINT cockroach_restart` protocol hits server bugs
+//!   after `ROLLBACK TO SAVEPOINT` on every released version up to 26.2, so the retry path
+//!   is chosen by the version ([`crate::retry::RetryPath::for_cockroach`]); older ones
+//!   restart the whole transaction.
+//! - SERIALIZABLE is the default isolation on every version; v24.1 only *allows* READ
+//!   COMMITTED (`sql.txn.read_committed_isolation.enabled`). Under READ COMMITTED
+//!   statements are retried internally but a transaction can still return 40001, so chunk
+//!   transactions are the same under both levels.
+//! - The catalog differs: `has_table_privilege` answers NULL for index OIDs, and
+//!   `pg_attribute` lists hidden columns (`rowid`, hash-shard and region columns) that
+//!   `information_schema.columns.is_hidden` names ([`crate::table::Table::read_as`]).
 //! - `SHOW CLUSTER SETTING kv.transaction.max_intents_bytes` needs admin,
 //!   `VIEWCLUSTERSETTING` or `MODIFYCLUSTERSETTING`; without it the 4 MiB default stands.
 //! - The session variable `inject_retry_errors_enabled = true` makes a real cluster raise
@@ -26,9 +39,11 @@ const CHUNK_BYTES: usize = 1 << 20;
 /// Which server we talk to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavour {
-    /// PostgreSQL: retry a failed transaction from BEGIN; COPY BINARY; ON CONFLICT.
+    /// PostgreSQL: retry a failed transaction from BEGIN; COPY BINARY by default; ON
+    /// CONFLICT.
     Postgres,
-    /// CockroachDB: `SAVEPOINT cockroach_restart` retries; COPY text; UPSERT.
+    /// CockroachDB: retries by version ([`crate::retry::RetryPath`]); multi-row INSERT
+    /// (never COPY); UPSERT.
     Cockroach,
 }
 
@@ -73,6 +88,12 @@ impl Flavour {
     ///   under the 64 MiB raft command and committed well inside the one-minute deadline;
     ///   10 000 rows, a tenth of the batch size its docs warn against, for tables of tiny
     ///   rows whose cost is per row (a KV write each).
+    ///
+    /// Loads by INSERT (the only way on CockroachDB) take half the bytes
+    /// (`LoadConfig::with_chunk_defaults`: 512 KiB, each value is also a bind parameter),
+    /// and every chunk keeps to the wire protocol's 65 535 bind parameters per statement
+    /// ([`ChunkLimits::max_params`]): a table of 7 or more columns reaches that bound
+    /// before 10 000 rows (9 362 rows of 7 columns).
     pub fn chunk_defaults(self) -> ChunkLimits {
         let (max_bytes, max_rows) = match self {
             Flavour::Postgres => (CHUNK_BYTES, usize::MAX),
@@ -94,8 +115,50 @@ impl Flavour {
 
     /// Asks the server once; callers keep the answer for the connection's lifetime.
     pub fn detect(client: &mut postgres::Client) -> Result<Flavour> {
+        Ok(Server::detect(client)?.flavour)
+    }
+}
+
+/// What chunkload needs to know of the server, read once from `SELECT version()`: its
+/// flavour and, on CockroachDB, its `vMAJOR.MINOR.PATCH` (which decides the retry path,
+/// [`crate::retry::RetryPath::for_cockroach`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Server {
+    /// PostgreSQL or CockroachDB.
+    pub flavour: Flavour,
+    /// CockroachDB's version; `None` on PostgreSQL or when `version()` has none.
+    pub version: Option<(u32, u32, u32)>,
+}
+
+impl Server {
+    /// Reads the text of `SELECT version()`.
+    pub fn from_version(version: &str) -> Server {
+        Server {
+            flavour: Flavour::from_version(version),
+            version: Flavour::cockroach_version(version),
+        }
+    }
+
+    /// Asks the server once; callers keep the answer for the connection's lifetime.
+    pub fn detect(client: &mut postgres::Client) -> Result<Server> {
         let row = client.query_one("SELECT version()", &[])?;
-        Ok(Flavour::from_version(row.get::<_, &str>(0)))
+        Ok(Server::from_version(row.get::<_, &str>(0)))
+    }
+
+    /// How a transaction on this server is retried after a 40001.
+    pub fn retry_path(self) -> crate::retry::RetryPath {
+        crate::retry::RetryPath::of(self.flavour, self.version)
+    }
+}
+
+impl From<Flavour> for Server {
+    /// A server known only by its flavour: on CockroachDB an unknown version, which takes
+    /// the safe retry path.
+    fn from(flavour: Flavour) -> Server {
+        Server {
+            flavour,
+            version: None,
+        }
     }
 }
 

@@ -151,13 +151,13 @@ pub(crate) fn resolve(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Resul
             }
         })
         .collect();
-    if cfg.method == Method::Upsert && table.primary_key.is_empty() {
+    if cfg.method() == Method::Upsert && table.primary_key.is_empty() {
         return Err(Error::schema(format!(
             "--method upsert needs a primary key, and {} has none",
             table.sql_name()
         )));
     }
-    let format = match cfg.method {
+    let format = match cfg.method() {
         Method::Copy => Format::for_columns(&columns, flavour == Flavour::Postgres),
         _ => Format::for_columns(&columns, true),
     };
@@ -168,7 +168,7 @@ pub(crate) fn resolve(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Resul
             columns,
             format,
             flavour,
-            method: cfg.method,
+            method: cfg.method(),
             ledger_schema: cfg.ledger_schema.clone(),
         },
         projections,

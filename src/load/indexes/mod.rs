@@ -115,7 +115,7 @@ pub(crate) fn prepare(
     let pending = on_control(connector, budget, |c| pending(c, &owner, &name))?;
     let quiet = cfg.progress == ProgressMode::Quiet;
     if !pending.is_empty() {
-        if cfg.method == Method::Upsert {
+        if cfg.method() == Method::Upsert {
             return Err(Error::usage(format!(
                 "load {load_id} deferred {} indexes and constraints of {name} that are not rebuilt yet, \
                  and --method upsert needs them; rerun with --method copy or insert to finish the load \

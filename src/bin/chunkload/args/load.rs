@@ -18,8 +18,10 @@ pub(crate) struct LoadArgs {
     #[arg(long, value_delimiter = ',')]
     pub(crate) columns: Option<Vec<String>>,
     /// How rows travel: copy (COPY FROM STDIN), insert (multi-row INSERT) or upsert.
-    #[arg(long, value_enum, default_value_t = MethodArg::Copy)]
-    pub(crate) method: MethodArg,
+    /// Default: copy on PostgreSQL, insert on CockroachDB (which refuses COPY over the
+    /// extended protocol the Rust driver uses, cockroach#41120: copy is refused there).
+    #[arg(long, value_enum)]
+    pub(crate) method: Option<MethodArg>,
     #[command(flatten)]
     pub(crate) dialect: DialectArgs,
     #[command(flatten)]
@@ -137,11 +139,11 @@ impl LoadArgs {
         cfg.compression = self.dialect.compression;
         cfg.chunk_bytes = self.chunk_bytes;
         cfg.chunk_rows = self.chunk_rows;
-        cfg.method = match self.method {
+        cfg.method = self.method.map(|m| match m {
             MethodArg::Copy => Method::Copy,
             MethodArg::Insert => Method::Insert,
             MethodArg::Upsert => Method::Upsert,
-        };
+        });
         cfg.truncate = self.truncate;
         cfg.workers = self.workers;
         cfg.retry = self.retry.policy()?;
