@@ -387,3 +387,61 @@ fn cockroach_method_copy_is_refused_before_anything_is_written() {
 fn load_accounts_into(url: &str, file: &Path, table: &str, extra: &[&str]) -> std::process::Output {
     crate::cli::chunkload(&crate::support::load_args(file, table, url, &[extra]))
 }
+
+#[test]
+fn cockroach_before_26_3_never_rolls_back_to_a_savepoint() {
+    // The stand-in says v23.2.4: after ROLLBACK TO SAVEPOINT a prepared statement hits an
+    // assertion failure (fixed in 26.3) and a ROLLBACK fails holding locks (fixed in
+    // 25.4.4). Retries of a load and the isolation of bad rows by a check and a load must
+    // restart the whole transaction instead; nothing is sent as COPY either.
+    use std::sync::atomic::Ordering::SeqCst;
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_cockroach_db("no_savepoint_rollback");
+    let proxy = crate::support::proxy(crate::proxy::Faults::default());
+    let via = crate::support::via(&url, &proxy);
+    // 40001s retried.
+    let file = accounts_file(dir.path(), 5_000, 30);
+    target_and_reference(&url, &file);
+    flaky_with_cockroach_messages(&url);
+    let s = summary(&load(&via, &file, &["--chunk-bytes", "16K", "--json"]));
+    assert!(s["retries"].as_u64().unwrap() >= 1, "{s}");
+    assert_exact(&url, 5_000);
+    // Bad rows isolated, by a check and by a load.
+    client(&url)
+        .batch_execute("CREATE TABLE items (id int8 PRIMARY KEY, qty int8 CHECK (qty >= 0))")
+        .unwrap();
+    let items = dir.path().join("items.csv");
+    let mut text = String::from("id,qty\n");
+    for i in 0..300 {
+        let qty = if i % 50 == 7 { -1 } else { i };
+        text.push_str(&format!("{},{qty}\n", if i == 20 { 5 } else { i }));
+    }
+    std::fs::write(&items, text).unwrap();
+    let rejects = dir.path().join("items.rejects.csv");
+    for extra in [&["--check"][..], &[][..]] {
+        let mut args = vec![
+            "--json",
+            "--max-errors",
+            "20",
+            "--chunk-rows",
+            "100",
+            "--retry-base-ms",
+            "2",
+            "--reject-file",
+            rejects.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = crate::cli::chunkload(&crate::support::load_args(&items, "items", &via, &[&args]));
+        let s = summary(&o);
+        assert_eq!(o.status.code(), Some(3), "{extra:?}: {s}");
+        // 6 negative quantities and the key 5 repeated in the same chunk.
+        assert_eq!(
+            (s["rows"].as_u64(), s["rejected"].as_u64()),
+            (Some(293), Some(7)),
+            "{extra:?}: {s}"
+        );
+    }
+    assert_eq!(crate::support::count(&url, "items"), 293);
+    assert_eq!(proxy.seen.savepoint_rollbacks.load(SeqCst), 0);
+    assert_eq!(proxy.seen.copies.load(SeqCst), 0);
+}
