@@ -221,4 +221,210 @@ mod tests {
             Flavour::Postgres
         );
     }
+
+    /// The functions the CockroachDB flavour calls, each with where CockroachDB documents
+    /// it. Checked against `docs/generated/sql/functions.md` of cockroachdb/cockroach
+    /// (the generated list of builtins, by section), except where said otherwise.
+    const COCKROACH_FUNCTIONS: &[(&str, &str)] = &[
+        ("array_position", "functions.md, Array functions"),
+        ("cardinality", "functions.md, Array functions"),
+        ("current_database", "functions.md, System info functions"),
+        ("current_schemas", "functions.md, System info functions"),
+        (
+            "extract",
+            "functions.md, Date and time functions (timestamptz, interval; epoch)",
+        ),
+        ("format_type", "functions.md, Compatibility functions"),
+        (
+            "has_schema_privilege",
+            "functions.md, Compatibility functions (oid overload)",
+        ),
+        (
+            "has_table_privilege",
+            "functions.md, Compatibility functions (oid overload; NULL for index OIDs)",
+        ),
+        ("now", "functions.md, Date and time functions"),
+        ("to_regclass", "functions.md, System info functions"),
+        (
+            "unnest",
+            "functions.md, Set-returning functions (WITH ORDINALITY: SQL syntax)",
+        ),
+        ("version", "functions.md, System info functions"),
+        (
+            "coalesce",
+            "a conditional expression, not a builtin: functions-and-operators docs",
+        ),
+        (
+            "greatest",
+            "a conditional expression, not a builtin: functions-and-operators docs",
+        ),
+        ("count", "aggregates.md (not checked line by line)"),
+        ("max", "aggregates.md (not checked line by line)"),
+        ("min", "aggregates.md (not checked line by line)"),
+        ("sum", "aggregates.md (not checked line by line)"),
+        ("array", "ARRAY(subquery): SQL syntax"),
+        // Not in functions.md, though CockroachDB implements it (the guide: "prints a
+        // PostgreSQL-style definition without storage parameters"): --defer-indexes only.
+        (
+            "pg_get_indexdef",
+            "NOT in functions.md: implemented, undocumented (--defer-indexes)",
+        ),
+    ];
+
+    /// Functions in the SQL of PostgreSQL-only paths, never sent to CockroachDB.
+    const POSTGRES_ONLY: &[(&str, &str)] = &[
+        (
+            "current_setting",
+            "load::cap_workers and commit::durability, PostgreSQL only",
+        ),
+        ("set_config", "commit::durability, PostgreSQL only"),
+        ("txid_current", "commit::durability, PostgreSQL only"),
+        ("pg_get_constraintdef", "load::indexes, PostgreSQL only"),
+    ];
+
+    /// Words followed by `(` in SQL text that are no function calls.
+    const NOT_CALLS: &[&str] = &[
+        "any", "exists", "filter", "in", "values", "using", "key", "k",
+    ];
+
+    /// The string literals of Rust source `src` (normal and raw), comments skipped.
+    fn literals(src: &str) -> Vec<String> {
+        let b = src.as_bytes();
+        let (mut out, mut i) = (Vec::new(), 0);
+        while i < b.len() {
+            match b[i] {
+                b'/' if b.get(i + 1) == Some(&b'/') => {
+                    while i < b.len() && b[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'\'' => {
+                    // A char literal ('"', '\\'') or a lifetime.
+                    match (b.get(i + 1), b.get(i + 2), b.get(i + 3)) {
+                        (Some(b'\\'), _, _) => {
+                            i += 2;
+                            while i < b.len() && b[i] != b'\'' {
+                                i += 1;
+                            }
+                            i += 1;
+                        }
+                        (Some(_), Some(b'\''), _) => i += 3,
+                        _ => i += 1,
+                    }
+                }
+                b'r' if (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
+                    && matches!(b.get(i + 1), Some(b'#') | Some(b'"')) =>
+                {
+                    let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                    let start = i + 1 + hashes + 1;
+                    let end: String = std::iter::once('"')
+                        .chain("#".repeat(hashes).chars())
+                        .collect();
+                    let len = src[start..].find(&end).unwrap_or(src.len() - start);
+                    out.push(src[start..start + len].to_string());
+                    i = start + len + end.len();
+                }
+                b'"' => {
+                    let start = i + 1;
+                    i += 1;
+                    while i < b.len() && b[i] != b'"' {
+                        i += if b[i] == b'\\' { 2 } else { 1 };
+                    }
+                    out.push(src[start..i.min(b.len())].to_string());
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        out
+    }
+
+    /// The names called in SQL text `sql` (`name(`, no space), lower case.
+    fn calls(sql: &str) -> Vec<String> {
+        let b = sql.as_bytes();
+        let mut out = Vec::new();
+        for (at, _) in sql.match_indices('(') {
+            let start = b[..at]
+                .iter()
+                .rposition(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+                .map_or(0, |p| p + 1);
+            let name = &sql[start..at];
+            // `{placeholder}(` and `schema.f(` qualifiers are not names of their own.
+            let qualified = start > 0 && matches!(b[start - 1], b'.' | b'}');
+            if !name.is_empty() && !qualified && !name.starts_with(|c: char| c.is_ascii_digit()) {
+                out.push(name.to_ascii_lowercase());
+            }
+        }
+        out
+    }
+
+    /// Whether a literal is SQL: it has an upper-case statement or clause keyword.
+    fn is_sql(lit: &str) -> bool {
+        const WORDS: [&str; 9] = [
+            "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "WHERE", "FROM", "SET",
+        ];
+        lit.split(|c: char| !c.is_ascii_alphabetic())
+            .any(|w| WORDS.contains(&w))
+    }
+
+    #[test]
+    fn sql_calls_only_functions_cockroachdb_has_and_no_named_arguments() {
+        // The SQL of the crate (fails on make_interval(secs => ...) and to_char(ts, fmt),
+        // which chunkload sent before), less the test harness's stand-in (PostgreSQL-only
+        // DDL) and the DDL chunkload prints or writes for users (types and keys, no calls).
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![root.clone()];
+        let mut sources = Vec::new();
+        while let Some(p) = files.pop() {
+            if p.is_dir() {
+                files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                let rel = p.strip_prefix(&root).unwrap().display().to_string();
+                if !["cluster.rs", "dataset/mod.rs", "infer.rs"].contains(&rel.as_str()) {
+                    sources.push((rel, std::fs::read_to_string(&p).unwrap()));
+                }
+            }
+        }
+        assert!(
+            sources.len() > 30,
+            "read the crate's sources: {}",
+            sources.len()
+        );
+        let known = |f: &str| {
+            COCKROACH_FUNCTIONS
+                .iter()
+                .chain(POSTGRES_ONLY)
+                .any(|(n, _)| *n == f)
+                || NOT_CALLS.contains(&f)
+        };
+        let mut unknown = Vec::new();
+        for (file, src) in &sources {
+            // Unit tests' SQL is not sent by the flavour.
+            let code = src.split("#[cfg(test)]").next().unwrap_or_default();
+            for sql in literals(code).into_iter().filter(|l| is_sql(l)) {
+                // CockroachDB does not parse named arguments (cockroach#122264).
+                assert!(!sql.contains("=>"), "{file}: named argument in {sql:?}");
+                for f in calls(&sql) {
+                    if !known(&f) {
+                        unknown.push(format!("{file}: {f}( in {sql:?}"));
+                    }
+                }
+            }
+        }
+        assert!(
+            unknown.is_empty(),
+            "functions not checked against CockroachDB:\n{}",
+            unknown.join("\n")
+        );
+        // make_interval is no CockroachDB builtin; to_char(timestamp, format) is not
+        // documented there either: both are gone.
+        assert!(!known("make_interval") && !known("to_char"));
+        // The scanner itself.
+        assert_eq!(
+            calls("SELECT now() - x, {t}(a), s.f(b), coalesce(y, 0)"),
+            ["now", "coalesce"]
+        );
+        let src = "let a = '\"'; f(\"SELECT now()\"); // \"no\"\nr#\"x \"q\" y\"#";
+        assert_eq!(literals(src), ["SELECT now()", "x \"q\" y"]);
+    }
 }

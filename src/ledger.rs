@@ -215,11 +215,27 @@ struct SchemaPrivileges {
 impl SchemaPrivileges {
     fn of(usage: Option<bool>, create: Option<bool>) -> SchemaPrivileges {
         SchemaPrivileges {
-            usage: usage == Some(true),
-            create: create == Some(true),
+            usage: allowed(usage),
+            create: allowed(create),
         }
     }
 }
+
+/// A privilege function's answer: NULL (CockroachDB's answer for an object it does not
+/// treat as a table, such as an index) is not known to be allowed.
+fn allowed(answer: Option<bool>) -> bool {
+    answer == Some(true)
+}
+
+/// Each table of schema `$1` and whether the role may read and write it. Tables only
+/// (`relkind` `r`, `p`): CockroachDB lists indexes in `pg_class` too, with OIDs for which
+/// `has_table_privilege` answers NULL (its `pg_catalog` and `privilege_builtins` logic tests).
+const TABLE_PRIVILEGES_SQL: &str = "SELECT c.relname::text,
+        has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'INSERT')
+        AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE')
+   FROM pg_catalog.pg_class c
+   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')";
 
 /// Creates the ledger schema and whichever of its [`tables`] are missing (nothing when all
 /// exist, so a role with only USAGE and table privileges works). Without the privilege,
@@ -237,17 +253,9 @@ pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
             &[&s.name()],
         )?;
         let present: HashMap<String, bool> = client
-            .query(
-                "SELECT c.relname::text,
-                        has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'INSERT')
-                        AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE')
-                   FROM pg_catalog.pg_class c
-                   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')",
-                &[&s.name()],
-            )?
+            .query(TABLE_PRIVILEGES_SQL, &[&s.name()])?
             .iter()
-            .map(|r| (r.get(0), r.get::<_, Option<bool>>(1) == Some(true)))
+            .map(|r| (r.get(0), allowed(r.get(1))))
             .collect();
         let schema = schema.map(|row| SchemaPrivileges::of(row.get(0), row.get(1)));
         let all = tables(s);
@@ -979,5 +987,15 @@ mod tests {
             "2024-05-01T12:00:00Z"
         );
         assert_eq!(utc_text(None), None);
+    }
+
+    #[test]
+    fn privileges_are_asked_of_tables_only_and_null_is_not_allowed() {
+        // Before: every pg_class row (indexes too) and `get::<bool>`, which panics on the
+        // NULL CockroachDB answers for an index's OID.
+        assert!(TABLE_PRIVILEGES_SQL.contains("c.relkind IN ('r', 'p')"));
+        assert!(!allowed(None) && !allowed(Some(false)) && allowed(Some(true)));
+        let p = SchemaPrivileges::of(Some(true), None);
+        assert_eq!((p.usage, p.create), (true, false));
     }
 }
