@@ -316,7 +316,12 @@ fn definitions(c: &mut Client, flavour: Flavour, table: &Table) -> Result<Vec<De
         ),
         &[&name],
     )? {
-        let (schema, idx, def): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        let (schema, idx): (String, String) = (r.get(0), r.get(1));
+        // NULL when the server cannot print the definition (as CockroachDB may for an
+        // index it describes differently): such an index stays, it is not deferred.
+        let Some(def) = r.get::<_, Option<String>>(2) else {
+            continue;
+        };
         let drop_sql = match flavour {
             Flavour::Postgres => format!(
                 "DROP INDEX IF EXISTS {}.{}",
