@@ -387,9 +387,9 @@ fn try_copy(
 ) -> Result<()> {
     let mut w = tx.copy_in(stmt)?;
     let written = encode::copy::write_copy(rows, range, rows.format(), &mut w);
-    // Finish even after a failed write: the server's error (a 40001 raised mid-COPY, as
-    // CockroachDB does) then ends the COPY in step, and the connection stays usable for
-    // `ROLLBACK TO SAVEPOINT` and the retry.
+    // Finish even after a failed write: the server's error (a 40001 raised mid-COPY) then
+    // ends the COPY in step, and the connection stays usable for the rollback and the
+    // retry. (PostgreSQL only: CockroachDB never gets a COPY, see `LoadConfig::method_for`.)
     let finished = w.finish();
     written.map_err(copy_stream_error)?;
     finished?;

@@ -26,10 +26,11 @@ pub(crate) struct LoadArgs {
     pub(crate) dialect: DialectArgs,
     #[command(flatten)]
     pub(crate) infer: InferArgs,
-    /// Source bytes per chunk (transaction); suffixes K, M allowed. Default 1M for copy on
-    /// both servers (fewer commits than smaller chunks, peak memory about 64 MiB with 2
-    /// workers; it grows with chunk size and workers), 512K for insert and upsert (their bind
-    /// parameters double the memory); on CockroachDB kept under half the intent budget.
+    /// Source bytes per chunk (transaction); suffixes K, M allowed. Default 1M for copy
+    /// (PostgreSQL's default method: fewer commits than smaller chunks, peak memory about
+    /// 64 MiB with 2 workers; it grows with chunk size and workers), 512K for insert and
+    /// upsert (their bind parameters double the memory; CockroachDB's default is insert); on
+    /// CockroachDB kept under half the intent budget.
     #[arg(long, value_parser = parse_size, value_name = "BYTES")]
     pub(crate) chunk_bytes: Option<usize>,
     /// Rows per chunk. Default: no bound on PostgreSQL (the bytes decide), 10000 on
