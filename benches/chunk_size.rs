@@ -179,7 +179,7 @@ impl Bench {
         let table = input.ds.name();
         self.sql(&format!("TRUNCATE {table}; CHECKPOINT"));
         let mut cfg = LoadConfig::new(vec![input.path.clone()], table);
-        cfg.method = method;
+        cfg.method = Some(method);
         cfg.workers = workers;
         cfg.chunk_bytes = Some(chunk_bytes);
         cfg.chunk_rows = Some(usize::MAX);

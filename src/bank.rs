@@ -9,8 +9,8 @@
 //! The app touches only the accounts it created: the transfer and the deletions pick
 //! among those ids, so running it beside loaded data leaves that data alone.
 
-use crate::flavour::Flavour;
-use crate::retry::{run_transaction, RetryPolicy};
+use crate::flavour::Server;
+use crate::retry::{run_transaction, RetryPath, RetryPolicy};
 use crate::{Error, Result};
 use postgres::Client;
 use rand::rngs::StdRng;
@@ -44,16 +44,17 @@ pub struct Transfer {
 /// Runs the app's steps on a connection.
 pub struct Bank<'a> {
     client: &'a mut Client,
-    flavour: Flavour,
+    path: RetryPath,
     policy: RetryPolicy,
 }
 
 impl<'a> Bank<'a> {
-    /// A bank on an open connection.
-    pub fn new(client: &'a mut Client, flavour: Flavour, policy: RetryPolicy) -> Bank<'a> {
+    /// A bank on an open connection to `server` (a [`crate::Flavour`] alone is a server
+    /// of unknown version: on CockroachDB the safe retry path).
+    pub fn new(client: &'a mut Client, server: impl Into<Server>, policy: RetryPolicy) -> Bank<'a> {
         Bank {
             client,
-            flavour,
+            path: server.into().retry_path(),
             policy,
         }
     }
@@ -77,7 +78,7 @@ impl<'a> Bank<'a> {
                 }
             })
             .collect();
-        let done = run_transaction(self.client, self.flavour, &self.policy, |tx| {
+        let done = run_transaction(self.client, self.path, &self.policy, |tx| {
             let stmt = tx.prepare("INSERT INTO accounts (id, balance) VALUES ($1, $2)")?;
             for a in &accounts {
                 tx.execute(&stmt, &[&a.id, &a.balance])?;
@@ -93,7 +94,7 @@ impl<'a> Bank<'a> {
         if ids.len() < 2 {
             return Err(Error::usage("a transfer needs at least two accounts"));
         }
-        let done = run_transaction(self.client, self.flavour, &self.policy, |tx| {
+        let done = run_transaction(self.client, self.path, &self.policy, |tx| {
             let mut rng = rng.clone();
             let picked: Vec<Uuid> = ids.choose_multiple(&mut rng, 2).copied().collect();
             let (from, to) = (picked[0], picked[1]);
@@ -149,7 +150,7 @@ impl<'a> Bank<'a> {
         ids: &[Uuid],
         rng: &StdRng,
     ) -> Result<(Vec<Uuid>, i64)> {
-        let done = run_transaction(self.client, self.flavour, &self.policy, |tx| {
+        let done = run_transaction(self.client, self.path, &self.policy, |tx| {
             let mut rng = rng.clone();
             let victims: Vec<Uuid> = ids
                 .choose_multiple(&mut rng, n.min(ids.len()))
@@ -184,7 +185,7 @@ pub const MIN_ACCOUNTS: usize = 2;
 /// (at least [`MIN_ACCOUNTS`]), then transfers and deletes among those only.
 pub fn run_app(
     client: &mut Client,
-    flavour: Flavour,
+    server: impl Into<Server>,
     policy: RetryPolicy,
     accounts: usize,
     seed: Option<u64>,
@@ -198,7 +199,7 @@ pub fn run_app(
     }
     let seed = seed.unwrap_or_else(rand::random);
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut bank = Bank::new(client, flavour, policy);
+    let mut bank = Bank::new(client, server, policy);
     let w = |e: std::io::Error| Error::io("stdout", e);
     writeln!(out, "Creating new accounts...").map_err(w)?;
     let created = bank.create_accounts(accounts, &mut rng)?;

@@ -117,6 +117,7 @@ impl Inferred {
                 })
                 .collect(),
             primary_key: opts.primary_key.clone(),
+            skipped: Vec::new(),
         }
     }
 }

@@ -203,30 +203,61 @@ enum Missing {
     Tables,
 }
 
+/// What the role may do in the ledger's schema, as `has_schema_privilege` answers (NULL,
+/// which a catalog may answer for an object it does not know, is "not known to be
+/// allowed": the same as false).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SchemaPrivileges {
+    usage: bool,
+    create: bool,
+}
+
+impl SchemaPrivileges {
+    fn of(usage: Option<bool>, create: Option<bool>) -> SchemaPrivileges {
+        SchemaPrivileges {
+            usage: allowed(usage),
+            create: allowed(create),
+        }
+    }
+}
+
+/// A privilege function's answer: NULL (CockroachDB's answer for an object it does not
+/// treat as a table, such as an index) is not known to be allowed.
+fn allowed(answer: Option<bool>) -> bool {
+    answer == Some(true)
+}
+
+/// Each table of schema `$1` and whether the role may read and write it. Tables only
+/// (`relkind` `r`, `p`): CockroachDB lists indexes in `pg_class` too, with OIDs for which
+/// `has_table_privilege` answers NULL (its `pg_catalog` and `privilege_builtins` logic tests).
+const TABLE_PRIVILEGES_SQL: &str = "SELECT c.relname::text,
+        has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'INSERT')
+        AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE')
+   FROM pg_catalog.pg_class c
+   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')";
+
 /// Creates the ledger schema and whichever of its [`tables`] are missing (nothing when all
 /// exist, so a role with only USAGE and table privileges works). Without the privilege,
 /// one error that names it and prints the DDL an administrator can run.
 pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
     let mut raced = false;
     loop {
+        // CockroachDB lists indexes in pg_class too, with OIDs for which
+        // has_table_privilege answers NULL (its `privilege_builtins` logic tests): only
+        // tables are asked about, and every answer is read as Option, NULL being "not
+        // known usable" (the same as false: the error names the privileges to grant).
         let schema = client.query_opt(
             "SELECT has_schema_privilege(oid, 'USAGE'), has_schema_privilege(oid, 'CREATE')
                FROM pg_catalog.pg_namespace WHERE nspname = $1",
             &[&s.name()],
         )?;
         let present: HashMap<String, bool> = client
-            .query(
-                "SELECT c.relname::text,
-                        has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'INSERT')
-                        AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE')
-                   FROM pg_catalog.pg_class c
-                   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                  WHERE n.nspname = $1",
-                &[&s.name()],
-            )?
+            .query(TABLE_PRIVILEGES_SQL, &[&s.name()])?
             .iter()
-            .map(|r| (r.get(0), r.get(1)))
+            .map(|r| (r.get(0), allowed(r.get(1))))
             .collect();
+        let schema = schema.map(|row| SchemaPrivileges::of(row.get(0), row.get(1)));
         let all = tables(s);
         let missing: Vec<&String> = all
             .iter()
@@ -239,10 +270,10 @@ pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
         let mut ddl = String::new();
         match schema {
             None => ddl.push_str(&format!("CREATE SCHEMA IF NOT EXISTS {};\n", s.quoted())),
-            Some(row) if !row.get::<_, bool>(0) => {
+            Some(p) if !p.usage => {
                 return Err(privilege_error(client, s, Missing::UsageOnSchema, None))
             }
-            Some(row) if !missing.is_empty() && !row.get::<_, bool>(1) => {
+            Some(p) if !missing.is_empty() && !p.create => {
                 return Err(privilege_error(client, s, Missing::CreateOnSchema, None))
             }
             Some(_) if missing.is_empty() && !usable => {
@@ -578,11 +609,12 @@ pub fn forget_loads(
         ForgetWhich::OlderThan(secs) => client.query(
             &format!(
                 "SELECT l.load_id FROM {loads} l
-                 WHERE greatest(l.started_at, l.finished_at,
-                       (SELECT max(g.committed_at) FROM {ledger} g WHERE g.load_id = l.load_id))
-                       < now() - ($1::text)::interval"
+                 WHERE greatest(l.started_at, coalesce(l.finished_at, l.started_at),
+                       coalesce((SELECT max(g.committed_at) FROM {ledger} g WHERE g.load_id = l.load_id),
+                                l.started_at))
+                       < now() - $1::INT8 * INTERVAL '1 second'"
             ),
-            &[&format!("{secs} seconds")],
+            &[&(*secs as i64)],
         )?,
     }
     .iter()
@@ -769,13 +801,13 @@ impl Progress {
         p.finished_at = client
             .query_opt(
                 &format!(
-                    "SELECT to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                    "SELECT extract(epoch FROM finished_at)::float8
                      FROM {} WHERE load_id = $1 AND finished_at IS NOT NULL",
                     s.table(LOADS)
                 ),
                 &[&load_id],
             )?
-            .map(|r| r.get(0));
+            .and_then(|r| utc_text(r.get(0)));
         Ok(p)
     }
 
@@ -839,6 +871,15 @@ fn merged(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
     out
 }
 
+/// A timestamp given as seconds since the Unix epoch (`extract(epoch FROM t)`, which
+/// PostgreSQL and CockroachDB both have, unlike a formatting `to_char`) as RFC 3339 UTC,
+/// to the second: `2024-05-01T12:00:00Z`.
+fn utc_text(epoch: Option<f64>) -> Option<String> {
+    let secs = epoch?.floor();
+    let t = chrono::DateTime::from_timestamp(secs as i64, 0)?;
+    Some(t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
 /// A load as `chunkload status` lists it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LoadStatus {
@@ -875,10 +916,10 @@ pub fn status(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<Vec<L
         &format!("SELECT l.load_id, l.table_name, l.files, l.total_chunks, l.finished_at IS NOT NULL,
                 count(g.load_id) FILTER (WHERE NOT g.rejected), coalesce(sum(g.rows_loaded) FILTER (WHERE NOT g.rejected), 0)::int8,
                 coalesce(sum(g.nrows) FILTER (WHERE g.rejected), 0)::int8,
-                to_char(greatest(max(g.committed_at), l.started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                extract(epoch FROM greatest(coalesce(max(g.committed_at), l.started_at), l.started_at))::float8
          FROM {loads} l LEFT JOIN {ledger} g USING (load_id)
          GROUP BY l.load_id, l.table_name, l.files, l.total_chunks, l.finished_at, l.started_at
-         ORDER BY greatest(max(g.committed_at), l.started_at) DESC"),
+         ORDER BY greatest(coalesce(max(g.committed_at), l.started_at), l.started_at) DESC"),
         &[],
     )?;
     Ok(rows
@@ -892,7 +933,7 @@ pub fn status(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<Vec<L
             chunks: r.get(5),
             rows: r.get(6),
             rejected: r.get(7),
-            last_activity: r.get(8),
+            last_activity: utc_text(r.get(8)).unwrap_or_default(),
         })
         .collect())
 }
@@ -936,5 +977,25 @@ mod tests {
         assert_eq!(lines_in(b"a,\"x\r\ny\"\r\n"), 2);
         assert_eq!(lines_in(b"a,\"x\ny\"\r"), 1);
         assert_eq!(lines_in(b"a"), 0);
+    }
+
+    #[test]
+    fn epoch_seconds_read_as_rfc3339_utc() {
+        assert_eq!(utc_text(Some(0.0)).unwrap(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            utc_text(Some(1_714_564_800.999_9)).unwrap(),
+            "2024-05-01T12:00:00Z"
+        );
+        assert_eq!(utc_text(None), None);
+    }
+
+    #[test]
+    fn privileges_are_asked_of_tables_only_and_null_is_not_allowed() {
+        // Before: every pg_class row (indexes too) and `get::<bool>`, which panics on the
+        // NULL CockroachDB answers for an index's OID.
+        assert!(TABLE_PRIVILEGES_SQL.contains("c.relkind IN ('r', 'p')"));
+        assert!(!allowed(None) && !allowed(Some(false)) && allowed(Some(true)));
+        let p = SchemaPrivileges::of(Some(true), None);
+        assert_eq!((p.usage, p.create), (true, false));
     }
 }

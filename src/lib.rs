@@ -43,7 +43,8 @@
 //!
 //! let opts = ConnectOptions::parse("postgres://root@localhost:26257/bank")?;
 //! let mut cfg = LoadConfig::new(vec!["data/accounts.csv".into()], "accounts");
-//! cfg.method = Method::Copy;
+//! // CockroachDB's port: rows go as multi-row INSERTs (COPY is refused there).
+//! cfg.method = Some(Method::Insert);
 //! let summary = run(&cfg, Arc::new(move |worker, attempt| {
 //!     connect_host(&opts, worker + attempt as usize)
 //! }))?;
@@ -76,4 +77,4 @@ pub mod table;
 mod testing;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};
-pub use flavour::Flavour;
+pub use flavour::{Flavour, Server};

@@ -16,6 +16,13 @@
 //! savepoint (CockroachDB's `cockroach_restart`) and runs it again; the chunk's rejects are
 //! only counted once it went through.
 //!
+//! On CockroachDB versions whose savepoint rollback is broken ([`RetryPath::Restart`]: a
+//! prepared statement or a `ROLLBACK` after `ROLLBACK TO SAVEPOINT` fails there), no
+//! savepoint is rolled back to: a failed piece rolls back the chunk's whole transaction,
+//! which begins again and replays the chunk's pieces that went through before it (they
+//! went through on the same data, so they do again), then the halves; a 40001 rolls back
+//! and runs the chunk again from its start.
+//!
 //! A COPY the server refuses before it reads any data (a statement trigger, a missing
 //! privilege) leaves the connection out of step ([`super::database`]): it is dropped, and
 //! the transaction with it. On CockroachDB that is the chunk's only, and a 40001 runs the
@@ -32,7 +39,9 @@ use crate::connect::{connect_with_backoff, Connector};
 use crate::encode::EncodedChunk;
 use crate::flavour::Flavour;
 use crate::report::Counters;
-use crate::retry::{classify_error, fault, retry_loop, Budget, Fault, Retry, RetryPolicy};
+use crate::retry::{
+    classify_error, fault, retry_loop, Budget, Fault, Retry, RetryPath, RetryPolicy,
+};
 use crate::{Error, Result};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
@@ -44,6 +53,9 @@ pub(crate) struct CheckTarget {
     /// Input file names, for error positions.
     pub(crate) files: Vec<String>,
     pub(crate) retry: RetryPolicy,
+    /// How the server's transactions are retried: on CockroachDB [`RetryPath::Restart`]
+    /// means no savepoint may be rolled back to (see the module's documentation).
+    pub(crate) retry_path: RetryPath,
     pub(crate) connector: Connector,
     /// Total time to keep trying to connect.
     pub(crate) reconnect_timeout: Duration,
@@ -125,20 +137,31 @@ impl ChunkSink for CheckSink<'_> {
         let t = self.target;
         let tolerate = self.rejects.tolerates_any();
         let control = self.control;
+        // PostgreSQL, and CockroachDB where it is safe, isolate bad rows with savepoints;
+        // elsewhere a failed piece restarts the chunk's transaction.
+        let savepoints = flavour == Flavour::Postgres || t.retry_path == RetryPath::Savepoint;
         let chunk_sp = match flavour {
             Flavour::Postgres => "chunkload_chunk",
             Flavour::Cockroach => "cockroach_restart",
         };
         let mut begin = String::new();
         if flavour == Flavour::Cockroach {
-            begin.push_str("BEGIN; ");
+            begin.push_str("BEGIN");
         }
         if truncate {
             // Before the chunk's savepoint: halving chunk 0 must not undo it.
-            begin.push_str(&format!("TRUNCATE {}; ", t.statements.table.sql_name()));
+            begin.push_str(&format!("; TRUNCATE {}", t.statements.table.sql_name()));
         }
-        begin.push_str(&format!("SAVEPOINT {chunk_sp}"));
-        // Whether the chunk's savepoint is open on the connection: a retry rolls back to it.
+        if savepoints {
+            begin.push_str(&format!("; SAVEPOINT {chunk_sp}"));
+        }
+        let begin = begin.trim_start_matches("; ").to_string();
+        let isolation = match savepoints {
+            true => Isolation::Savepoints { chunk_sp },
+            false => Isolation::Restarts { begin: &begin },
+        };
+        // Whether the chunk's savepoint (or, restarting, its transaction) is open on the
+        // connection: a retry rolls back to it.
         let mut open = false;
         let outcome = retry_loop(
             Budget::Attempts(t.retry.max_attempts),
@@ -147,15 +170,21 @@ impl ChunkSink for CheckSink<'_> {
             std::thread::sleep,
             |_| {
                 let conn = self.connection().map_err(|e| (e, Retry::Fail))?;
-                match open {
-                    true => exec(conn, &format!("ROLLBACK TO SAVEPOINT {chunk_sp}"))?,
-                    false => {
+                match (open, isolation) {
+                    (true, Isolation::Savepoints { chunk_sp }) => {
+                        exec(conn, &format!("ROLLBACK TO SAVEPOINT {chunk_sp}"))?
+                    }
+                    (true, Isolation::Restarts { begin }) => {
+                        exec(conn, "ROLLBACK")?;
+                        exec(conn, begin)?;
+                    }
+                    (false, _) => {
                         let begun = conn.client.batch_execute(&begin);
                         begun.map_err(|e| (Error::from(e), Retry::Fail))?;
                         open = true;
                     }
                 }
-                match pieces(conn, t, &work, chunk_sp, tolerate, control) {
+                match pieces(conn, t, &work, isolation, tolerate, control) {
                     Ok(bad) => Ok(bad),
                     Err(Stopped::InStep(e, retry)) => Err((e, retry)),
                     Err(Stopped::OutOfStep { error, lo, n }) => {
@@ -217,18 +246,32 @@ impl From<(Error, Retry)> for Stopped {
     }
 }
 
-/// One attempt at a chunk, inside its savepoint: the rows the server refused, each with
-/// its message. A 40001 comes back as [`Retry::Again`] for the chunk to run again.
+/// How an attempt at a chunk isolates the bad rows of a failed piece.
+#[derive(Clone, Copy)]
+enum Isolation<'a> {
+    /// Each piece in a savepoint, rolled back to when it fails; the whole chunk in
+    /// `chunk_sp`.
+    Savepoints { chunk_sp: &'a str },
+    /// No savepoint is rolled back to: a failed piece rolls back the transaction, which
+    /// `begin` opens again, and the pieces that went through are sent again.
+    Restarts { begin: &'a str },
+}
+
+/// One attempt at a chunk, inside its savepoint (or its transaction): the rows the server
+/// refused, each with its message. A 40001 comes back as [`Retry::Again`] for the chunk to
+/// run again.
 fn pieces(
     conn: &mut Conn,
     t: &CheckTarget,
     work: &EncodedChunk,
-    chunk_sp: &str,
+    isolation: Isolation<'_>,
     tolerate: bool,
     control: &PipelineControl,
 ) -> std::result::Result<Vec<(u32, String)>, Stopped> {
     let rows = work.chunk.rows() as u32;
     let mut bad = Vec::new();
+    // The pieces that went through, in order: what a restarted transaction sends again.
+    let mut sent: Vec<(u32, u32)> = Vec::new();
     let mut queue: VecDeque<(u32, u32)> = VecDeque::from([(0, rows)]);
     while let Some((lo, n)) = queue.pop_front() {
         if control.aborted() {
@@ -236,15 +279,16 @@ fn pieces(
         }
         // The whole chunk runs in the chunk's savepoint; smaller pieces nest their own.
         let whole = n == rows;
-        let sp = if whole { chunk_sp } else { PIECE };
-        if !whole {
+        let nested = !whole && matches!(isolation, Isolation::Savepoints { .. });
+        if nested {
             exec(conn, &format!("SAVEPOINT {PIECE}"))?;
         }
         let e = match send(conn, &t.statements, work, lo, n) {
             Ok(()) => {
-                if !whole {
+                if nested {
                     exec(conn, &format!("RELEASE SAVEPOINT {PIECE}"))?;
                 }
+                sent.push((lo, n));
                 continue;
             }
             Err(Unsent {
@@ -257,9 +301,15 @@ fn pieces(
         if classify_error(&e, false) == Retry::Again {
             return Err(Stopped::InStep(e, Retry::Again));
         }
-        exec(conn, &format!("ROLLBACK TO SAVEPOINT {sp}"))?;
-        if !whole {
-            exec(conn, &format!("RELEASE SAVEPOINT {PIECE}"))?;
+        match isolation {
+            Isolation::Savepoints { chunk_sp } => {
+                let sp = if whole { chunk_sp } else { PIECE };
+                exec(conn, &format!("ROLLBACK TO SAVEPOINT {sp}"))?;
+                if nested {
+                    exec(conn, &format!("RELEASE SAVEPOINT {PIECE}"))?;
+                }
+            }
+            Isolation::Restarts { begin } => restart(conn, t, work, begin, &sent)?,
         }
         match fault(&e) {
             Fault::Data if !tolerate => {
@@ -281,6 +331,35 @@ fn pieces(
         }
     }
     Ok(bad)
+}
+
+/// Rolls the chunk's transaction back, opens it again with `begin` and sends the pieces
+/// that went through before (`sent`): where the chunk stood before the failed piece, with
+/// no `ROLLBACK TO SAVEPOINT`. A failure on the way is classified like any other (a 40001
+/// runs the chunk again).
+fn restart(
+    conn: &mut Conn,
+    t: &CheckTarget,
+    work: &EncodedChunk,
+    begin: &str,
+    sent: &[(u32, u32)],
+) -> std::result::Result<(), Stopped> {
+    exec(conn, "ROLLBACK")?;
+    exec(conn, begin)?;
+    for &(lo, n) in sent {
+        match send(conn, &t.statements, work, lo, n) {
+            Ok(()) => {}
+            Err(Unsent {
+                error,
+                out_of_step: true,
+            }) => return Err(Stopped::OutOfStep { error, lo, n }),
+            Err(Unsent { error, .. }) => {
+                let retry = classify_error(&error, false);
+                return Err(Stopped::InStep(error, retry));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Why a check stops on a COPY refused out of step, which took the check's transaction

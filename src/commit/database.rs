@@ -11,7 +11,8 @@ use crate::encode::{self, EncodedChunk, EncodedRows};
 use crate::ledger::{self, Piece, Progress};
 use crate::report::{Counters, Reporter};
 use crate::retry::{
-    classify_error, fault, retry_loop, run_transaction, Budget, Fault, GiveUp, Retry, RetryPolicy,
+    classify_error, fault, retry_loop, run_transaction, Budget, Fault, GiveUp, Retry, RetryPath,
+    RetryPolicy,
 };
 use crate::{Error, ErrorKind, Result};
 use postgres::{Client, GenericClient, Statement};
@@ -28,6 +29,8 @@ pub(crate) struct CommitTarget {
     /// What earlier runs committed.
     pub(crate) progress: Progress,
     pub(crate) retry: RetryPolicy,
+    /// How a chunk transaction is retried on this server (by its version on CockroachDB).
+    pub(crate) retry_path: RetryPath,
     /// Write a ledger row in each piece's transaction.
     pub(crate) ledger: bool,
     pub(crate) connector: Connector,
@@ -306,7 +309,7 @@ impl DatabaseSink<'_> {
         let truncate_sql = truncate.then(|| format!("TRUNCATE {}", st.table.sql_name()));
         // The COPY's error, when it left the connection out of step.
         let mut refused = None;
-        let done = run_transaction(&mut c.client, st.flavour, &t.retry, |tx| {
+        let done = run_transaction(&mut c.client, t.retry_path, &t.retry, |tx| {
             if t.async_commit {
                 tx.batch_execute(ASYNC_CHUNK_SQL)?;
             }
@@ -384,9 +387,9 @@ fn try_copy(
 ) -> Result<()> {
     let mut w = tx.copy_in(stmt)?;
     let written = encode::copy::write_copy(rows, range, rows.format(), &mut w);
-    // Finish even after a failed write: the server's error (a 40001 raised mid-COPY, as
-    // CockroachDB does) then ends the COPY in step, and the connection stays usable for
-    // `ROLLBACK TO SAVEPOINT` and the retry.
+    // Finish even after a failed write: the server's error (a 40001 raised mid-COPY) then
+    // ends the COPY in step, and the connection stays usable for the rollback and the
+    // retry. (PostgreSQL only: CockroachDB never gets a COPY, see `LoadConfig::method_for`.)
     let finished = w.finish();
     written.map_err(copy_stream_error)?;
     finished?;

@@ -8,7 +8,8 @@
 //!
 //! Rows are encoded into one reusable buffer ([`EncodedRows`]) in either of two shapes:
 //! PostgreSQL's COPY BINARY tuples ([`Format::Binary`]), or COPY text lines
-//! ([`Format::Text`], used on CockroachDB and for types we cannot encode in binary).
+//! ([`Format::Text`], for types we cannot encode in binary, and the fields INSERT's
+//! parameters are bound from, as on CockroachDB, which never gets a COPY).
 //! The same buffer feeds both transports: [`copy::write_copy`] streams it to `COPY ...
 //! FROM STDIN`, and [`insert::params`] binds its fields as statement parameters without
 //! copying.

@@ -169,11 +169,14 @@ pub struct ImportPlan {
     replaced: Vec<String>,
 }
 
+/// CockroachDB's caveats of `IMPORT INTO` (`shared/guide/cockroachdb.md`, "IMPORT INTO" and
+/// "Privileges").
 const CAVEATS: &[&str] = &[
     "IMPORT INTO takes the table offline until the import finishes: reads and writes to it fail meanwhile.",
     "IMPORT INTO only inserts: imported rows must not conflict with the primary key or any unique index, or the job fails and is rolled back.",
-    "IMPORT INTO invalidates the table's foreign keys; re-check them with ALTER TABLE ... VALIDATE CONSTRAINT.",
+    "IMPORT INTO leaves every constraint of the table unvalidated (its foreign keys and check constraints included); validate them afterwards with ALTER TABLE ... VALIDATE CONSTRAINT.",
     "The user needs the INSERT and DROP privileges on the table (DROP because it is taken offline).",
+    "IMPORT from http(s):// URLs (as --serve offers the shards) or nodelocal:// URLs needs the admin role or the EXTERNALIOIMPLICITACCESS system privilege.",
 ];
 
 impl ImportPlan {

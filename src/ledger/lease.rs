@@ -43,7 +43,10 @@ fn owner_is_dead_here(owner: &str, ours: &str) -> bool {
     !alive
 }
 
-/// Takes the lease of `load_id` for `owner`, or says who holds it.
+/// Takes the lease of `load_id` for `owner`, or says who holds it. The SQL is the same on
+/// both servers: no named arguments (`f(x => 1)`, which CockroachDB does not parse,
+/// cockroach#122264) and no `make_interval` (not a CockroachDB builtin): the lapse is
+/// `$3::INT8 * INTERVAL '1 second'`.
 pub fn acquire(
     client: &mut impl GenericClient,
     s: &LedgerSchema,
@@ -56,7 +59,7 @@ pub fn acquire(
             "UPDATE {loads} SET owner = $2, heartbeat = now()
               WHERE load_id = $1
                 AND (owner IS NULL OR owner = $2
-                     OR heartbeat < now() - make_interval(secs => $3::int8::float8))"
+                     OR heartbeat < now() - $3::INT8 * INTERVAL '1 second')"
         ),
         &[&load_id, &owner, &LAPSE_SECS],
     )?;

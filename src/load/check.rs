@@ -17,7 +17,7 @@ use super::{
 };
 use crate::commit::{CheckSink, CheckTarget, PieceCap, RejectBudget, Rejects};
 use crate::connect::Connector;
-use crate::flavour::Flavour;
+use crate::flavour::{Flavour, Server};
 use crate::ledger::Progress;
 use crate::report::{Counters, Summary};
 use crate::{Error, Result};
@@ -34,10 +34,12 @@ pub(super) fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
 fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
-    let (flavour, mut cfg) = on_control(&connector, budget, |c| {
-        let flavour = Flavour::detect(c)?;
-        Ok((flavour, cockroach_limits(cfg, flavour, c)))
+    let (server, mut cfg) = on_control(&connector, budget, |c| {
+        let server = Server::detect(c)?;
+        // Refuses COPY on CockroachDB here: a check sends the real load's statements.
+        Ok((server, cockroach_limits(cfg, server.flavour, c)?))
     })?;
+    let flavour = server.flavour;
     match flavour {
         Flavour::Postgres => cfg.workers = 1,
         Flavour::Cockroach if cfg.truncate => {
@@ -63,6 +65,7 @@ fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         statements: plan.statements,
         files: cfg.files.clone(),
         retry: cfg.retry,
+        retry_path: server.retry_path(),
         connector,
         reconnect_timeout: budget,
     };

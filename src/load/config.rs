@@ -30,8 +30,9 @@ pub struct LoadConfig {
     pub chunk_bytes: Option<usize>,
     /// Records per chunk; `None`: the server flavour's default.
     pub chunk_rows: Option<usize>,
-    /// Transport.
-    pub method: Method,
+    /// Transport; `None`: the server flavour's default, resolved at connect time
+    /// ([`LoadConfig::method_for`]): COPY on PostgreSQL, INSERT on CockroachDB.
+    pub method: Option<Method>,
     /// Empty the table in the first chunk's transaction.
     pub truncate: bool,
     /// Writer connections.
@@ -84,7 +85,7 @@ impl LoadConfig {
             compression: None,
             chunk_bytes: None,
             chunk_rows: None,
-            method: Method::Copy,
+            method: None,
             truncate: false,
             workers: 2,
             retry: RetryPolicy::default(),
@@ -111,7 +112,7 @@ impl LoadConfig {
         if self.workers == 0 {
             return Err(Error::usage("--workers must be at least 1"));
         }
-        if self.defer_indexes && self.method == Method::Upsert {
+        if self.defer_indexes && self.method == Some(Method::Upsert) {
             return Err(Error::usage(
                 "--defer-indexes cannot go with --method upsert: an upsert finds its rows \
                  through the primary key, which --defer-indexes drops until the end",
@@ -131,22 +132,45 @@ impl LoadConfig {
         self.retry.validate()
     }
 
-    /// This config with the chunk bounds it leaves open set to `flavour`'s defaults: a load
-    /// resolves them once, when it knows the server.
+    /// The method a load of this config uses on `flavour`: the one asked for, else the
+    /// flavour's default (COPY on PostgreSQL, INSERT on CockroachDB). COPY on CockroachDB is
+    /// a usage error, said before anything is written: CockroachDB refuses `COPY FROM
+    /// STDIN` over the extended protocol (cockroach#41120), which the Rust driver always
+    /// uses for it.
+    pub fn method_for(&self, flavour: Flavour) -> Result<Method> {
+        match (self.method, flavour) {
+            (Some(Method::Copy), Flavour::Cockroach) => Err(Error::usage(COPY_ON_COCKROACH)),
+            (Some(m), _) => Ok(m),
+            (None, Flavour::Postgres) => Ok(Method::Copy),
+            (None, Flavour::Cockroach) => Ok(Method::Insert),
+        }
+    }
+
+    /// The method in force: the one resolved by [`LoadConfig::with_chunk_defaults`] (COPY
+    /// for a config not resolved yet, as on PostgreSQL).
+    pub(crate) fn method(&self) -> Method {
+        self.method.unwrap_or(Method::Copy)
+    }
+
+    /// This config with its method resolved ([`LoadConfig::method_for`]) and the chunk
+    /// bounds it leaves open set to `flavour`'s defaults: a load resolves them once, when
+    /// it knows the server.
     /// INSERT and upsert keep every value of a chunk as a bind parameter as well, about
     /// twice copy's memory per source byte, so their default is half the bytes: a 166 MB
     /// `wide` load peaked at 131 MiB at 1 MiB and 71 MiB at 512 KiB, no slower
     /// (BENCHMARKS.md, "The defaults, and why").
-    pub(crate) fn with_chunk_defaults(&self, flavour: Flavour) -> LoadConfig {
+    pub(crate) fn with_chunk_defaults(&self, flavour: Flavour) -> Result<LoadConfig> {
         let defaults = flavour.chunk_defaults();
         let mut cfg = self.clone();
-        let bytes = match self.method {
+        let method = self.method_for(flavour)?;
+        cfg.method = Some(method);
+        let bytes = match method {
             Method::Copy => defaults.max_bytes,
             Method::Insert | Method::Upsert => defaults.max_bytes / 2,
         };
         cfg.chunk_bytes.get_or_insert(bytes);
         cfg.chunk_rows.get_or_insert(defaults.max_rows);
-        cfg
+        Ok(cfg)
     }
 
     /// The chunk limits in force (PostgreSQL's defaults for bounds still open, which
@@ -159,12 +183,19 @@ impl LoadConfig {
             max_rows: self.chunk_rows.unwrap_or(defaults.max_rows),
             ..defaults
         };
-        if self.method == Method::Copy {
+        if self.method() == Method::Copy {
             l.max_params = usize::MAX;
         }
         l
     }
 }
+
+/// Why `--method copy` is refused on CockroachDB.
+pub const COPY_ON_COCKROACH: &str = "--method copy cannot load into CockroachDB: it refuses \
+     COPY FROM STDIN sent over the extended protocol (\"CopyFrom not supported in extended \
+     protocol mode\", cockroach#41120), which the Rust driver always uses for COPY, and its \
+     docs say COPY needs the admin role; nothing was written. Use --method insert (the \
+     default on CockroachDB) or --method upsert";
 
 #[cfg(test)]
 mod tests {
@@ -179,16 +210,22 @@ mod tests {
         let mut cfg = config();
         let copy = cfg
             .with_chunk_defaults(Flavour::Postgres)
+            .unwrap()
             .chunk_bytes
             .unwrap();
         for method in [Method::Insert, Method::Upsert] {
-            cfg.method = method;
-            let b = cfg.with_chunk_defaults(Flavour::Postgres).chunk_bytes;
+            cfg.method = Some(method);
+            let b = cfg
+                .with_chunk_defaults(Flavour::Postgres)
+                .unwrap()
+                .chunk_bytes;
             assert_eq!(b, Some(copy / 2));
         }
         cfg.chunk_bytes = Some(4096);
         assert_eq!(
-            cfg.with_chunk_defaults(Flavour::Postgres).chunk_bytes,
+            cfg.with_chunk_defaults(Flavour::Postgres)
+                .unwrap()
+                .chunk_bytes,
             Some(4096)
         );
     }
@@ -198,12 +235,48 @@ mod tests {
         let mut cfg = config();
         cfg.defer_indexes = true;
         assert!(cfg.validate().is_ok());
-        cfg.method = Method::Upsert;
+        cfg.method = Some(Method::Upsert);
         let e = cfg.validate().unwrap_err().to_string();
         assert!(e.contains("--method upsert"), "{e}");
-        cfg.method = Method::Copy;
+        cfg.method = Some(Method::Copy);
         cfg.check = true;
         let e = cfg.validate().unwrap_err().to_string();
         assert!(e.contains("--check"), "{e}");
+    }
+
+    #[test]
+    fn cockroachdb_loads_by_insert_and_refuses_copy() {
+        let mut cfg = config();
+        // The default follows the server.
+        assert_eq!(cfg.method_for(Flavour::Postgres).unwrap(), Method::Copy);
+        assert_eq!(cfg.method_for(Flavour::Cockroach).unwrap(), Method::Insert);
+        let crdb = cfg.with_chunk_defaults(Flavour::Cockroach).unwrap();
+        assert_eq!(crdb.method, Some(Method::Insert));
+        // INSERT's bounds: half the bytes, 10 000 rows, the 65 535 bind parameters.
+        assert_eq!(crdb.chunk_bytes, Some(512 << 10));
+        assert_eq!(crdb.chunk_rows, Some(10_000));
+        assert_eq!(crdb.effective_limits().max_params, 65_535);
+        // Asked for, COPY is a usage error (exit 2) that says why and what to use.
+        cfg.method = Some(Method::Copy);
+        assert_eq!(cfg.method_for(Flavour::Postgres).unwrap(), Method::Copy);
+        for e in [
+            cfg.method_for(Flavour::Cockroach).unwrap_err(),
+            cfg.with_chunk_defaults(Flavour::Cockroach).err().unwrap(),
+        ] {
+            assert_eq!(e.exit_status(), crate::error::ExitStatus::Usage);
+            let msg = e.to_string();
+            for part in [
+                "extended protocol",
+                "cockroach#41120",
+                "--method insert",
+                "--method upsert",
+            ] {
+                assert!(msg.contains(part), "{part}: {msg}");
+            }
+        }
+        for m in [Method::Insert, Method::Upsert] {
+            cfg.method = Some(m);
+            assert_eq!(cfg.method_for(Flavour::Cockroach).unwrap(), m);
+        }
     }
 }

@@ -31,7 +31,7 @@ use crate::commit::{
     PieceCap, PipelineControl, RejectBudget, RejectStore, Rejects,
 };
 use crate::encode::{encode_chunk_into, ChunkShape, EncodedChunk, Recycler};
-use crate::flavour::Flavour;
+use crate::flavour::{Flavour, Server};
 use crate::ledger::{self, Progress};
 use crate::report::{Counters, ProgressMode, RejectWriter, Reporter, Summary};
 use crate::table::Table;
@@ -79,14 +79,15 @@ pub(crate) fn setting_bytes(text: &str) -> Option<u64> {
 /// CockroachDB's documented default of `kv.transaction.max_intents_bytes` (since v21.2).
 pub const DEFAULT_MAX_INTENTS_BYTES: u64 = 4 << 20;
 
-/// Sets the chunk bounds left open to `flavour`'s defaults; on CockroachDB, also reads
-/// `kv.transaction.max_intents_bytes` and keeps chunks under it.
+/// Resolves the method and sets the chunk bounds left open to `flavour`'s defaults (a
+/// usage error for COPY on CockroachDB, before anything is written); on CockroachDB, also
+/// reads `kv.transaction.max_intents_bytes` and keeps chunks under it.
 /// Reading it needs admin, `VIEWCLUSTERSETTING` or `MODIFYCLUSTERSETTING`, so for ordinary
 /// users the probe fails: then the documented default stands, with one warning.
-fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> LoadConfig {
-    let mut cfg = cfg.with_chunk_defaults(flavour);
+fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> Result<LoadConfig> {
+    let mut cfg = cfg.with_chunk_defaults(flavour)?;
     if flavour != Flavour::Cockroach {
-        return cfg;
+        return Ok(cfg);
     }
     let setting = client
         .simple_query("SHOW CLUSTER SETTING kv.transaction.max_intents_bytes")
@@ -106,7 +107,7 @@ fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> 
         DEFAULT_MAX_INTENTS_BYTES
     });
     cfg.chunk_bytes = Some(cap_for_intents(cfg.effective_limits().max_bytes, budget));
-    cfg
+    Ok(cfg)
 }
 
 /// On PostgreSQL, lowers `cfg.workers` to the connections the server can take now:
@@ -173,7 +174,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
         return Err(Error::usage(CHECK_NOT_DRY));
     }
     let started = Instant::now();
-    let cfg = &cfg.with_chunk_defaults(flavour);
+    let cfg = &cfg.with_chunk_defaults(flavour)?;
     let mut plan = plan::resolve(cfg, table, flavour)?;
     let counters = Arc::new(Counters::default());
     let rejects = Rejects::new(RejectBudget::new(counters.clone(), cfg.max_errors), None);
@@ -216,15 +217,18 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     }
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
-    let (flavour, cfg, capped, async_commit) = on_control(&connector, budget, |c| {
-        let flavour = Flavour::detect(c)?;
-        let mut cfg = cockroach_limits(cfg, flavour, c);
+    let (server, cfg, capped, async_commit) = on_control(&connector, budget, |c| {
+        let server = Server::detect(c)?;
+        let flavour = server.flavour;
+        // Refuses COPY on CockroachDB here, before anything is written.
+        let mut cfg = cockroach_limits(cfg, flavour, c)?;
         let capped = cap_workers(&mut cfg, flavour, c);
         let async_commit = cfg
             .synchronous_commit
             .chunks_async(flavour, cfg.ledger, c)?;
-        Ok((flavour, cfg, capped, async_commit))
+        Ok((server, cfg, capped, async_commit))
     })?;
+    let flavour = server.flavour;
     let cfg = &cfg;
     let mut plan = planned(cfg, &connector, budget, flavour)?;
     let load_id = load_id(cfg, &plan);
@@ -293,6 +297,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         files: cfg.files.clone(),
         progress,
         retry: cfg.retry,
+        retry_path: server.retry_path(),
         ledger: cfg.ledger,
         connector,
         reconnect_timeout: budget,
@@ -474,7 +479,9 @@ fn planned(
     budget: Duration,
     flavour: Flavour,
 ) -> Result<LoadPlan> {
-    let table = on_control(connector, budget, |c| Table::read(c, &cfg.table))?;
+    let table = on_control(connector, budget, |c| {
+        Table::read_as(c, &cfg.table, flavour)
+    })?;
     plan::resolve(cfg, table, flavour)
 }
 
@@ -594,7 +601,7 @@ impl<'a> Run<'a> {
             lowered_chunk_rows: (lowered > 0).then_some(lowered),
             elapsed_secs: elapsed,
             rows_per_sec: rows as f64 / elapsed.max(1e-9),
-            method: cfg.method.name().into(),
+            method: cfg.method().name().into(),
             workers: cfg.workers,
             dry_run: mode == Mode::DryRun,
             check: mode == Mode::Check,

@@ -151,13 +151,20 @@ pub(crate) fn resolve(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Resul
             }
         })
         .collect();
-    if cfg.method == Method::Upsert && table.primary_key.is_empty() {
+    // Resolved again here, so no plan for CockroachDB can hold a COPY, whoever built `cfg`.
+    let method = cfg.method_for(flavour)?;
+    if method == Method::Upsert && table.primary_key.is_empty() {
         return Err(Error::schema(format!(
-            "--method upsert needs a primary key, and {} has none",
-            table.sql_name()
+            "--method upsert needs a primary key, and {} has none{}",
+            table.sql_name(),
+            match flavour {
+                // Its hidden rowid is CockroachDB's, not a key the rows carry.
+                Flavour::Cockroach => " (declared: the hidden rowid CockroachDB adds is not one)",
+                Flavour::Postgres => "",
+            }
         )));
     }
-    let format = match cfg.method {
+    let format = match method {
         Method::Copy => Format::for_columns(&columns, flavour == Flavour::Postgres),
         _ => Format::for_columns(&columns, true),
     };
@@ -168,7 +175,7 @@ pub(crate) fn resolve(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Resul
             columns,
             format,
             flavour,
-            method: cfg.method,
+            method,
             ledger_schema: cfg.ledger_schema.clone(),
         },
         projections,

@@ -17,7 +17,8 @@ fn load_json(url: &str, file: &std::path::Path, extra: &[&str]) -> serde_json::V
 }
 
 /// 20 000 rows of `accounts` are ~880 KB: one chunk under PostgreSQL's 1 MiB default
-/// (no row bound), two under CockroachDB's 10 000 rows.
+/// (no row bound), two under CockroachDB's 10 000 rows (its INSERTs' 512 KiB bound holds
+/// 10 000 rows of ~44 bytes).
 const ROWS: u64 = 20_000;
 
 #[test]
@@ -58,6 +59,7 @@ fn cockroach_defaults_bound_chunks_by_rows_and_a_given_bound_wins() {
     let url = crate::support::fresh_cockroach_db("chunk_defaults_crdb");
     target_and_reference(&url, &file);
     let s = load_json(&url, &file, &[]);
+    assert_eq!(s["method"], "insert", "CockroachDB's default method: {s}");
     assert_eq!(
         s["chunks"],
         ROWS.div_ceil(10_000),
@@ -67,7 +69,10 @@ fn cockroach_defaults_bound_chunks_by_rows_and_a_given_bound_wins() {
 
     let url = crate::support::fresh_cockroach_db("chunk_defaults_crdb_rows");
     target_and_reference(&url, &file);
-    let s = load_json(&url, &file, &["--chunk-rows", "100000"]);
+    // With room in bytes (INSERT's default is 512 KiB) and in bind parameters (2 × 20 000
+    // is under 65 535), the row bound given wins.
+    let given = ["--chunk-rows", "100000", "--chunk-bytes", "1M"];
+    let s = load_json(&url, &file, &given);
     assert_eq!(s["chunks"], 1, "the row bound given wins: {s}");
     assert_exact(&url, ROWS as i64);
 }

@@ -1,7 +1,8 @@
 //! The CockroachDB path end to end against the stand-in: a database of the throwaway
-//! PostgreSQL that answers `SELECT version()` like CockroachDB, so chunkload takes its
-//! CockroachDB flavour (savepoint protocol, COPY text, the intent-budget probe) against a
-//! real server. CockroachDB's errors are raised by triggers with its SQLSTATEs and messages.
+//! PostgreSQL that answers `SELECT version()` like CockroachDB v23.2.4, so chunkload takes
+//! its CockroachDB flavour (multi-row INSERTs, never COPY; whole-transaction retries, as
+//! that version's savepoint rollback is broken; the intent-budget probe) against a real
+//! server. CockroachDB's errors are raised by triggers with its SQLSTATEs and messages.
 
 use crate::cli::stderr;
 use crate::support::{
@@ -18,8 +19,8 @@ fn load(url: &str, file: &Path, extra: &[&str]) -> std::process::Output {
     load_accounts(url, file, &args)
 }
 
-/// Every COPY that committed into `accounts`, as the server saw it.
-fn seen_copies(url: &str) -> Vec<String> {
+/// Every statement that committed rows into `accounts`, as the server saw it.
+fn seen_statements(url: &str) -> Vec<String> {
     client(url)
         .query("SELECT q FROM seen", &[])
         .unwrap()
@@ -29,9 +30,8 @@ fn seen_copies(url: &str) -> Vec<String> {
 }
 
 /// Raises 40001 with CockroachDB's messages at the first row of every third attempt
-/// (counted by a sequence, which survives rollback) and logs each statement's text. A row
-/// trigger, as CockroachDB refuses while writing (a refusal before the server reads any
-/// COPY data, which leaves the connection out of step, is `copy_start.rs`'s case).
+/// (counted by a sequence, which survives rollback) and logs each statement's text and
+/// transaction. A row trigger, as CockroachDB refuses while writing.
 fn flaky_with_cockroach_messages(url: &str) {
     client(url)
         .batch_execute(
@@ -43,7 +43,7 @@ fn flaky_with_cockroach_messages(url: &str) {
                IF coalesce(current_setting('chunkload.attempt', true), '') <> '' THEN
                  RETURN NEW;
                END IF;
-               -- First row of this attempt (ROLLBACK TO SAVEPOINT resets the setting).
+               -- First row of this attempt (a rollback resets the setting).
                PERFORM set_config('chunkload.attempt', 'on', true);
                n := nextval('attempts');
                IF n % 6 = 1 THEN
@@ -78,7 +78,7 @@ fn cockroach_stand_in_answers_like_cockroachdb() {
 }
 
 #[test]
-fn cockroach_load_rides_out_40001s_through_savepoints_with_copy_text() {
+fn cockroach_load_rides_out_40001s_with_inserts_never_copy() {
     let dir = tempfile::tempdir().unwrap();
     let file = accounts_file(dir.path(), 40_000, 21);
     let url = fresh_cockroach_db("load");
@@ -94,21 +94,21 @@ fn cockroach_load_rides_out_40001s_through_savepoints_with_copy_text() {
         warnings[0].contains("kv.transaction.max_intents_bytes") && warnings[0].contains("4 MiB"),
         "{err}"
     );
-    let copies = seen_copies(&url);
-    assert!(copies.len() >= 10, "chunks: {}", copies.len());
-    for q in &copies {
-        assert!(q.starts_with("COPY "), "{q}");
-        assert!(
-            !q.to_uppercase().contains("BINARY"),
-            "text COPY on CockroachDB: {q}"
-        );
+    // CockroachDB refuses COPY over the extended protocol (cockroach#41120): every chunk
+    // went as multi-row INSERTs with bind parameters, none as COPY.
+    let statements = seen_statements(&url);
+    assert!(statements.len() >= 10, "chunks: {}", statements.len());
+    for q in &statements {
+        assert!(q.starts_with("INSERT INTO \"public\".\"accounts\""), "{q}");
+        assert!(q.contains("$1"), "bind parameters: {q}");
+        assert!(!q.to_uppercase().contains("COPY"), "{q}");
     }
     assert!(
         client(&url)
             .query_one("SELECT last_value FROM attempts", &[])
             .unwrap()
             .get::<_, i64>(0)
-            > copies.len() as i64,
+            > statements.len() as i64,
         "some attempts were refused and retried"
     );
     assert_exact(&url, 40_000);
@@ -329,4 +329,124 @@ fn cockroach_server_as_cockroachdb_prints_a_stand_in_url() {
     assert_eq!(flavour.unwrap(), Flavour::Cockroach, "{url}");
     assert_eq!(code.as_deref(), Some("08P01"));
     assert!(status.success());
+}
+
+/// Whether the ledger's schema exists: a load that wrote anything made it.
+fn has_ledger_schema(url: &str) -> bool {
+    client(url)
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'chunkload')",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn cockroach_method_copy_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 500, 29);
+    let url = fresh_cockroach_db("copy_refused");
+    target_and_reference(&url, &file);
+    for extra in [
+        &["--method", "copy"][..],
+        &["--method", "copy", "--check"][..],
+    ] {
+        let o = load(&url, &file, extra);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
+        for why in [
+            "extended protocol",
+            "cockroach#41120",
+            "--method insert",
+            "--method upsert",
+        ] {
+            assert!(err.contains(why), "{extra:?}: {why}: {err}");
+        }
+        assert!(
+            !has_ledger_schema(&url),
+            "{extra:?}: the ledger was created"
+        );
+        assert_eq!(crate::support::count(&url, "accounts"), 0);
+    }
+    // Nor is a missing table created for a load that cannot run.
+    let o = load_accounts_into(
+        &url,
+        &file,
+        "fresh_table",
+        &["--method", "copy", "--create-table"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let made: bool = client(&url)
+        .query_one("SELECT to_regclass('fresh_table') IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(!made, "the table was created before the refusal");
+    // The same file loads with the default method: insert.
+    let s = summary(&load(&url, &file, &["--json"]));
+    assert_eq!(s["method"], "insert", "{s}");
+    assert_exact(&url, 500);
+}
+
+/// `chunkload load FILE --table TABLE` into `url` with `extra` options.
+fn load_accounts_into(url: &str, file: &Path, table: &str, extra: &[&str]) -> std::process::Output {
+    crate::cli::chunkload(&crate::support::load_args(file, table, url, &[extra]))
+}
+
+#[test]
+fn cockroach_before_26_3_never_rolls_back_to_a_savepoint() {
+    // The stand-in says v23.2.4: after ROLLBACK TO SAVEPOINT a prepared statement hits an
+    // assertion failure (fixed in 26.3) and a ROLLBACK fails holding locks (fixed in
+    // 25.4.4). Retries of a load and the isolation of bad rows by a check and a load must
+    // restart the whole transaction instead; nothing is sent as COPY either.
+    use std::sync::atomic::Ordering::SeqCst;
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_cockroach_db("no_savepoint_rollback");
+    let proxy = crate::support::proxy(crate::proxy::Faults::default());
+    let via = crate::support::via(&url, &proxy);
+    // 40001s retried.
+    let file = accounts_file(dir.path(), 5_000, 30);
+    target_and_reference(&url, &file);
+    flaky_with_cockroach_messages(&url);
+    let s = summary(&load(&via, &file, &["--chunk-bytes", "16K", "--json"]));
+    assert!(s["retries"].as_u64().unwrap() >= 1, "{s}");
+    assert_exact(&url, 5_000);
+    // Bad rows isolated, by a check and by a load.
+    client(&url)
+        .batch_execute("CREATE TABLE items (id int8 PRIMARY KEY, qty int8 CHECK (qty >= 0))")
+        .unwrap();
+    let items = dir.path().join("items.csv");
+    let mut text = String::from("id,qty\n");
+    for i in 0..300 {
+        let qty = if i % 50 == 7 { -1 } else { i };
+        text.push_str(&format!("{},{qty}\n", if i == 20 { 5 } else { i }));
+    }
+    std::fs::write(&items, text).unwrap();
+    let rejects = dir.path().join("items.rejects.csv");
+    for extra in [&["--check"][..], &[][..]] {
+        let mut args = vec![
+            "--json",
+            "--max-errors",
+            "20",
+            "--chunk-rows",
+            "100",
+            "--retry-base-ms",
+            "2",
+            "--reject-file",
+            rejects.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = crate::cli::chunkload(&crate::support::load_args(&items, "items", &via, &[&args]));
+        let s = summary(&o);
+        assert_eq!(o.status.code(), Some(3), "{extra:?}: {s}");
+        // 6 negative quantities and the key 5 repeated in the same chunk.
+        assert_eq!(
+            (s["rows"].as_u64(), s["rejected"].as_u64()),
+            (Some(293), Some(7)),
+            "{extra:?}: {s}"
+        );
+    }
+    assert_eq!(crate::support::count(&url, "items"), 293);
+    assert_eq!(proxy.seen.savepoint_rollbacks.load(SeqCst), 0);
+    assert_eq!(proxy.seen.copies.load(SeqCst), 0);
 }

@@ -411,8 +411,12 @@ fn caveats_and_notes_name_the_risks() {
         "primary key",
         "unique",
         "foreign keys",
+        "every constraint of the table unvalidated",
         "INSERT",
         "DROP",
+        "http(s)://",
+        "nodelocal://",
+        "admin role or the EXTERNALIOIMPLICITACCESS",
     ] {
         assert!(all.contains(must), "caveats lack {must:?}");
     }

@@ -407,3 +407,44 @@ fn ledger_a_second_concurrent_run_of_a_load_refuses_naming_the_first() {
     );
     assert_exact(&url, 20_000);
 }
+
+#[test]
+fn ledger_lease_lapses_after_its_seconds_without_a_heartbeat() {
+    // The lapse is `now() - $3::INT8 * INTERVAL '1 second'` (no make_interval, no named
+    // argument: CockroachDB has neither); on both flavours of the stand-in.
+    use chunkload::ledger::{self, lease, LedgerSchema};
+    for url in [
+        fresh_db("ledger_lapse"),
+        crate::support::fresh_cockroach_db("ledger_lapse"),
+    ] {
+        let mut c = client(&url);
+        let s = LedgerSchema::default();
+        ledger::ensure(&mut c, &s).unwrap();
+        let stale = |c: &mut postgres::Client, secs: i64| {
+            c.execute(
+                "INSERT INTO chunkload.chunkload_loads
+                   (load_id, table_name, files, fingerprint, owner, heartbeat)
+                 VALUES ('l', 't', 'f', 'x', 'elsewhere:1:x', now() - $1 * interval '1 second')
+                 ON CONFLICT (load_id) DO UPDATE
+                   SET owner = excluded.owner, heartbeat = excluded.heartbeat",
+                &[&(secs as f64)],
+            )
+            .unwrap();
+        };
+        stale(&mut c, lease::LAPSE_SECS - 10);
+        let e = lease::acquire(&mut c, &s, "l", "here:2:y")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("being run by another chunkload (process 1 on elsewhere"),
+            "{e}"
+        );
+        stale(&mut c, lease::LAPSE_SECS + 10);
+        lease::acquire(&mut c, &s, "l", "here:2:y").expect("a lapsed lease is taken over");
+        let owner: String = c
+            .query_one("SELECT owner FROM chunkload.chunkload_loads", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(owner, "here:2:y");
+    }
+}

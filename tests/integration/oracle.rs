@@ -459,7 +459,7 @@ fn oracle_session_time_zone_and_date_style_are_followed() {
         w.finish().unwrap();
         for method in [Method::Copy, Method::Insert] {
             let mut cfg = LoadConfig::new(vec![path.to_str().unwrap().into()], table);
-            cfg.method = method;
+            cfg.method = Some(method);
             cfg.fresh = true;
             cfg.truncate = true;
             let summary = run(&cfg, connector(&url)).unwrap();

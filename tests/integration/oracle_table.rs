@@ -191,7 +191,7 @@ fn oracle(seed: u64, other: bool, method: Method, settings: (&str, &str)) {
                 null: case.null.as_bytes().to_vec(),
                 ..Dialect::default()
             };
-            cfg.method = method;
+            cfg.method = Some(method);
             cfg.chunk_bytes = Some(bytes);
             cfg.chunk_rows = Some(chunk_rows);
             cfg.workers = workers;

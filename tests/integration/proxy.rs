@@ -42,6 +42,27 @@ pub struct Proxy {
     pub cuts: Arc<AtomicU64>,
     /// Bytes carried client to server.
     pub bytes_up: Arc<AtomicU64>,
+    /// Client messages seen, by what they start with: `ROLLBACK TO SAVEPOINT` and `COPY `
+    /// (counted per read, which holds a whole short message).
+    pub seen: Arc<Seen>,
+}
+
+/// What the client sent, counted (see [`Proxy::seen`]).
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// `ROLLBACK TO SAVEPOINT` statements.
+    pub savepoint_rollbacks: AtomicU64,
+    /// `COPY ` statements.
+    pub copies: AtomicU64,
+}
+
+impl Seen {
+    fn count(&self, bytes: &[u8]) {
+        let n = |needle: &[u8]| bytes.windows(needle.len()).filter(|w| *w == needle).count();
+        self.savepoint_rollbacks
+            .fetch_add(n(b"ROLLBACK TO SAVEPOINT") as u64, SeqCst);
+        self.copies.fetch_add(n(b"COPY ") as u64, SeqCst);
+    }
 }
 
 impl Proxy {
@@ -56,6 +77,7 @@ impl Proxy {
             accepted: Arc::new(AtomicU64::new(0)),
             cuts: Arc::new(AtomicU64::new(0)),
             bytes_up: Arc::new(AtomicU64::new(0)),
+            seen: Arc::new(Seen::default()),
         };
         let commits = Arc::new(AtomicU64::new(0));
         {
@@ -66,6 +88,7 @@ impl Proxy {
                 p.cuts.clone(),
                 p.bytes_up.clone(),
             );
+            let seen = p.seen.clone();
             let faults = faults.clone();
             std::thread::spawn(move || {
                 for client in listener.incoming() {
@@ -91,10 +114,12 @@ impl Proxy {
                         .map(|n| (n, faults.only_after_copy));
                     let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
                     let (commits, cuts, up) = (commits.clone(), cuts.clone(), up.clone());
+                    let seen = seen.clone();
                     let mute = Arc::new(Mute::default());
                     let mute2 = mute.clone();
                     std::thread::spawn(move || {
-                        pump_up(client, server, every, &commits, &cuts, &up, &mute)
+                        let counters = (&*commits, &*cuts, &*up, &*seen);
+                        pump_up(client, server, every, counters, &mute)
                     });
                     std::thread::spawn(move || pump(s2, c2, &mute2));
                 }
@@ -178,9 +203,7 @@ fn pump_up(
     mut from: TcpStream,
     mut to: TcpStream,
     every: Option<(u64, bool)>,
-    commits: &AtomicU64,
-    cuts: &AtomicU64,
-    up: &AtomicU64,
+    (commits, cuts, up, seen): (&AtomicU64, &AtomicU64, &AtomicU64, &Seen),
     mute: &Mute,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
@@ -190,6 +213,7 @@ fn pump_up(
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 up.fetch_add(n as u64, SeqCst);
+                seen.count(&buf[..n]);
                 copied |= buf[..n].windows(5).any(|w| w == b"COPY ");
                 let has_commit =
                     every.is_some() && buf[..n].windows(COMMIT_MSG.len()).any(|w| w == COMMIT_MSG);

@@ -2,8 +2,8 @@
 //! message, and a real serialization conflict between two SERIALIZABLE transactions.
 
 use crate::support::{client, count, fresh_db};
-use chunkload::retry::{run_transaction, RetryPolicy};
-use chunkload::{ErrorKind, Flavour};
+use chunkload::retry::{run_transaction, RetryPath, RetryPolicy};
+use chunkload::{ErrorKind, Flavour, Server};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
@@ -37,13 +37,17 @@ fn fast_policy(max_attempts: u32) -> RetryPolicy {
     }
 }
 
-fn retries_server_raised_40001(flavour: Flavour, db: &str) {
+/// Rides out three 40001s on `path`; returns the transaction id of each attempt (the
+/// closure's side channel: a test's, not a loader's).
+fn retries_server_raised_40001(path: RetryPath, db: &str) -> Vec<i64> {
     let url = fresh_db(db);
     flaky_table(&url, 3);
     let mut c = client(&url);
     let mut runs = 0;
-    let done = run_transaction(&mut c, flavour, &fast_policy(10), |tx| {
+    let mut txids = Vec::new();
+    let done = run_transaction(&mut c, path, &fast_policy(10), |tx| {
         runs += 1;
+        txids.push(tx.query_one("SELECT txid_current()", &[])?.get::<_, i64>(0));
         tx.execute("INSERT INTO t VALUES (1)", &[])?;
         Ok("inserted")
     })
@@ -51,28 +55,49 @@ fn retries_server_raised_40001(flavour: Flavour, db: &str) {
     assert_eq!(done.value, "inserted");
     assert_eq!((runs, done.attempts), (4, 4), "closure ran N+1 times");
     assert_eq!(count(&url, "t"), 1, "committed exactly once");
+    txids
 }
 
 #[test]
 fn retry_postgres_protocol_rides_out_server_raised_40001() {
-    retries_server_raised_40001(Flavour::Postgres, "retry_pg");
+    let path = Server::from(Flavour::Postgres).retry_path();
+    assert_eq!(path, RetryPath::Restart);
+    retries_server_raised_40001(path, "retry_pg");
 }
 
 #[test]
 fn retry_cockroach_savepoint_protocol_rides_out_server_raised_40001() {
     // PostgreSQL understands SAVEPOINT cockroach_restart / ROLLBACK TO / RELEASE too,
-    // so the CockroachDB protocol runs for real here.
-    retries_server_raised_40001(Flavour::Cockroach, "retry_crdb");
+    // so the CockroachDB protocol runs for real here: every attempt in one transaction.
+    let txids = retries_server_raised_40001(RetryPath::Savepoint, "retry_crdb");
+    assert!(txids.windows(2).all(|w| w[0] == w[1]), "{txids:?}");
+}
+
+#[test]
+fn retry_cockroach_before_26_3_restarts_the_whole_transaction() {
+    // The stand-in's version (23.2.4) has every savepoint-rollback bug: each attempt runs
+    // in a transaction of its own, never after a ROLLBACK TO SAVEPOINT.
+    let server = Server::from_version(chunkload::cluster::COCKROACH_VERSION);
+    assert_eq!(server.flavour, Flavour::Cockroach);
+    assert_eq!(server.retry_path(), RetryPath::Restart);
+    let txids = retries_server_raised_40001(server.retry_path(), "retry_crdb_restart");
+    let mut distinct = txids.clone();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        4,
+        "a new transaction per attempt: {txids:?}"
+    );
 }
 
 #[test]
 fn retry_gives_up_at_the_attempt_cap_with_count_and_server_message() {
-    for flavour in [Flavour::Postgres, Flavour::Cockroach] {
+    for path in [RetryPath::Restart, RetryPath::Savepoint] {
         let url = fresh_db("retry_cap");
         flaky_table(&url, 5);
         let mut c = client(&url);
         let mut runs = 0;
-        let err = run_transaction(&mut c, flavour, &fast_policy(3), |tx| {
+        let err = run_transaction(&mut c, path, &fast_policy(3), |tx| {
             runs += 1;
             tx.execute("INSERT INTO t VALUES (1)", &[])?;
             Ok(())
@@ -99,7 +124,7 @@ fn retry_non_retryable_error_comes_back_at_once() {
         .unwrap();
     let mut c = client(&url);
     let mut runs = 0;
-    let err = run_transaction(&mut c, Flavour::Postgres, &fast_policy(10), |tx| {
+    let err = run_transaction(&mut c, RetryPath::Restart, &fast_policy(10), |tx| {
         runs += 1;
         tx.execute("INSERT INTO t VALUES (2)", &[])?;
         tx.execute("INSERT INTO t VALUES (1)", &[])?;
@@ -128,7 +153,7 @@ fn retry_resolves_a_real_serialization_conflict() {
             let (url, barrier) = (url.clone(), barrier.clone());
             std::thread::spawn(move || {
                 let mut c = client(&url);
-                let done = run_transaction(&mut c, Flavour::Postgres, &fast_policy(10), |tx| {
+                let done = run_transaction(&mut c, RetryPath::Restart, &fast_policy(10), |tx| {
                     tx.batch_execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")?;
                     let seen: i64 = tx.query_one("SELECT count(*) FROM t", &[])?.get(0);
                     if seen == 0 {
@@ -172,7 +197,7 @@ fn retry_connection_lost_during_commit_is_commit_outcome_unknown() {
     let via_proxy = crate::support::via(&url, &proxy);
     let mut c = client(&via_proxy);
     let mut runs = 0;
-    let err = run_transaction(&mut c, Flavour::Postgres, &fast_policy(10), |tx| {
+    let err = run_transaction(&mut c, RetryPath::Restart, &fast_policy(10), |tx| {
         runs += 1;
         tx.execute("INSERT INTO t VALUES (1)", &[])?;
         Ok(())

@@ -75,3 +75,65 @@ fn table_read_names_a_view_for_what_it_is() {
     assert!(err.contains("\"public\".\"v\" is a view"), "{err}");
     assert!(!err.contains("--create-table"), "{err}");
 }
+
+#[test]
+fn table_generated_columns_are_left_to_the_server() {
+    // A stored generated column cannot be inserted into (PostgreSQL: "cannot insert a
+    // non-DEFAULT value into column"; CockroachDB's computed columns likewise): a
+    // headerless file fills the other columns, and a file naming it is told why.
+    let url = fresh_db("table_generated");
+    let mut c = client(&url);
+    c.batch_execute(
+        "CREATE TABLE items (id int8 PRIMARY KEY, qty int8 NOT NULL,
+             total int8 GENERATED ALWAYS AS (qty * 10) STORED, note text)",
+    )
+    .unwrap();
+    let t = Table::read(&mut c, "items").unwrap();
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "qty", "note"]);
+    assert_eq!(t.skipped.len(), 1);
+    assert_eq!(t.skipped[0].name, "total");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("items.csv");
+    std::fs::write(&f, "1,2,a\n2,5,\n").unwrap();
+    let file = f.to_str().unwrap();
+    for method in ["copy", "insert", "upsert"] {
+        c.batch_execute("TRUNCATE items").unwrap();
+        let o = command(&[
+            "load",
+            file,
+            "--table",
+            "items",
+            "--url",
+            &url,
+            "--no-header",
+            "--fresh",
+            "--method",
+            method,
+        ])
+        .output()
+        .unwrap();
+        assert!(
+            o.status.success(),
+            "{method}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let totals: Vec<i64> = c
+            .query("SELECT total FROM items ORDER BY id", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(totals, [20, 50], "{method}");
+    }
+    std::fs::write(&f, "id,qty,total\n3,1,99\n").unwrap();
+    let o = command(&["load", file, "--table", "items", "--url", &url])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("\"total\" of table \"public\".\"items\" is a computed (generated) column"),
+        "{err}"
+    );
+}

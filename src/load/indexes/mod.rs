@@ -115,7 +115,7 @@ pub(crate) fn prepare(
     let pending = on_control(connector, budget, |c| pending(c, &owner, &name))?;
     let quiet = cfg.progress == ProgressMode::Quiet;
     if !pending.is_empty() {
-        if cfg.method == Method::Upsert {
+        if cfg.method() == Method::Upsert {
             return Err(Error::usage(format!(
                 "load {load_id} deferred {} indexes and constraints of {name} that are not rebuilt yet, \
                  and --method upsert needs them; rerun with --method copy or insert to finish the load \
@@ -316,7 +316,12 @@ fn definitions(c: &mut Client, flavour: Flavour, table: &Table) -> Result<Vec<De
         ),
         &[&name],
     )? {
-        let (schema, idx, def): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        let (schema, idx): (String, String) = (r.get(0), r.get(1));
+        // NULL when the server cannot print the definition (as CockroachDB may for an
+        // index it describes differently): such an index stays, it is not deferred.
+        let Some(def) = r.get::<_, Option<String>>(2) else {
+            continue;
+        };
         let drop_sql = match flavour {
             Flavour::Postgres => format!(
                 "DROP INDEX IF EXISTS {}.{}",

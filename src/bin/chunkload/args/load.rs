@@ -18,16 +18,19 @@ pub(crate) struct LoadArgs {
     #[arg(long, value_delimiter = ',')]
     pub(crate) columns: Option<Vec<String>>,
     /// How rows travel: copy (COPY FROM STDIN), insert (multi-row INSERT) or upsert.
-    #[arg(long, value_enum, default_value_t = MethodArg::Copy)]
-    pub(crate) method: MethodArg,
+    /// Default: copy on PostgreSQL, insert on CockroachDB (which refuses COPY over the
+    /// extended protocol the Rust driver uses, cockroach#41120: copy is refused there).
+    #[arg(long, value_enum)]
+    pub(crate) method: Option<MethodArg>,
     #[command(flatten)]
     pub(crate) dialect: DialectArgs,
     #[command(flatten)]
     pub(crate) infer: InferArgs,
-    /// Source bytes per chunk (transaction); suffixes K, M allowed. Default 1M for copy on
-    /// both servers (fewer commits than smaller chunks, peak memory about 64 MiB with 2
-    /// workers; it grows with chunk size and workers), 512K for insert and upsert (their bind
-    /// parameters double the memory); on CockroachDB kept under half the intent budget.
+    /// Source bytes per chunk (transaction); suffixes K, M allowed. Default 1M for copy
+    /// (PostgreSQL's default method: fewer commits than smaller chunks, peak memory about
+    /// 64 MiB with 2 workers; it grows with chunk size and workers), 512K for insert and
+    /// upsert (their bind parameters double the memory; CockroachDB's default is insert); on
+    /// CockroachDB kept under half the intent budget.
     #[arg(long, value_parser = parse_size, value_name = "BYTES")]
     pub(crate) chunk_bytes: Option<usize>,
     /// Rows per chunk. Default: no bound on PostgreSQL (the bytes decide), 10000 on
@@ -137,11 +140,11 @@ impl LoadArgs {
         cfg.compression = self.dialect.compression;
         cfg.chunk_bytes = self.chunk_bytes;
         cfg.chunk_rows = self.chunk_rows;
-        cfg.method = match self.method {
+        cfg.method = self.method.map(|m| match m {
             MethodArg::Copy => Method::Copy,
             MethodArg::Insert => Method::Insert,
             MethodArg::Upsert => Method::Upsert,
-        };
+        });
         cfg.truncate = self.truncate;
         cfg.workers = self.workers;
         cfg.retry = self.retry.policy()?;

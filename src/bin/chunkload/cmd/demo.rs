@@ -8,7 +8,6 @@ use chunkload::connect::ConnectOptions;
 use chunkload::load::LoadConfig;
 use chunkload::report::ProgressMode;
 use chunkload::retry::RetryPolicy;
-use chunkload::Flavour;
 use std::process::ExitCode;
 use std::sync::mpsc::Receiver;
 
@@ -32,7 +31,7 @@ pub(crate) fn run(
     println!("# Connection string (sql/tcp): {url}");
     let mut client =
         postgres::Client::connect(&url, postgres::NoTls).map_err(chunkload::Error::from)?;
-    let flavour = Flavour::detect(&mut client)?;
+    let server = chunkload::Server::detect(&mut client)?;
     println!("Initializing the bank database...");
     client
         .batch_execute(DBINIT_SQL)
@@ -40,7 +39,7 @@ pub(crate) fn run(
     println!("Database initialized.");
     let left = bank::run_app(
         &mut client,
-        flavour,
+        server,
         RetryPolicy::default(),
         100,
         args.seed,

@@ -27,6 +27,8 @@ pub(crate) fn run(
     let opts = connect_options(url)?;
     if args.create_table {
         let mut client = chunkload::connect::connect(&opts)?;
+        // COPY on CockroachDB is refused before the table is created: nothing is written.
+        cfg.method_for(Flavour::detect(&mut client)?)?;
         if args.check {
             refuse_to_create(&mut client, &cfg.table)?;
         }
