@@ -32,7 +32,9 @@ pub struct LoadConfig {
     pub chunk_rows: Option<usize>,
     /// Transport.
     pub method: Method,
-    /// Empty the table in the first chunk's transaction.
+    /// Empty the table first, once per load: on PostgreSQL in the first chunk's
+    /// transaction, on CockroachDB as a step of its own before any chunk, recorded in the
+    /// ledger (`load::truncate`).
     pub truncate: bool,
     /// Writer connections.
     pub workers: usize,

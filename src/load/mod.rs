@@ -22,6 +22,7 @@ mod config;
 mod indexes;
 mod plan;
 mod reader;
+mod truncate;
 
 pub use config::LoadConfig;
 
@@ -228,6 +229,17 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     })?;
     // Held until `run` returns: a second run of this load refuses instead of duplicating.
     let _lease = ledger::lease::Lease::take(&connector, schema, &load_id, budget)?;
+    // On CockroachDB no chunk transaction holds DDL: the table is emptied first, once.
+    if flavour == Flavour::Cockroach {
+        truncate::before_chunks(
+            cfg.truncate,
+            cfg.progress == ProgressMode::Quiet,
+            (&connector, budget),
+            schema,
+            (&load_id, &table_name),
+            &progress,
+        )?;
+    }
     let deferred = indexes::prepare(
         cfg,
         &connector,
@@ -244,7 +256,8 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         rebuild: deferred.as_ref().map_or(0, Vec::len),
     };
     announce_resume(cfg, &connector, budget, &resume)?;
-    let truncate = cfg.truncate && progress.is_empty();
+    // PostgreSQL: chunk 0 empties the table in its own transaction, before any other.
+    let truncate = flavour == Flavour::Postgres && cfg.truncate && progress.is_empty();
     let counters = Arc::new(Counters::default());
     counters.chunks_skipped.store(progress.pieces, Relaxed);
     cfg.interrupt
