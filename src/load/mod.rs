@@ -229,7 +229,18 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     })?;
     // Held until `run` returns: a second run of this load refuses instead of duplicating.
     let _lease = ledger::lease::Lease::take(&connector, schema, &load_id, budget)?;
-    // On CockroachDB no chunk transaction holds DDL: the table is emptied first, once.
+    let deferred = indexes::prepare(
+        cfg,
+        &connector,
+        budget,
+        flavour,
+        &plan.statements.table,
+        &load_id,
+        &progress,
+    )?;
+    // On CockroachDB no chunk transaction holds DDL: the table is emptied first, once
+    // (after `--defer-indexes` had its say, which refuses a non-empty table as on
+    // PostgreSQL, where chunk 0 truncates).
     if flavour == Flavour::Cockroach {
         truncate::before_chunks(
             cfg.truncate,
@@ -240,15 +251,6 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
             &progress,
         )?;
     }
-    let deferred = indexes::prepare(
-        cfg,
-        &connector,
-        budget,
-        flavour,
-        &plan.statements.table,
-        &load_id,
-        &progress,
-    )?;
     let resume = Resume {
         progress: &progress,
         load_id: &load_id,

@@ -512,3 +512,19 @@ fn cockroach_a_unique_index_refused_by_duplicates_is_named_and_rebuilt_after_the
         ddl(&url)
     );
 }
+
+/// As on PostgreSQL (where chunk 0 truncates), --defer-indexes refuses a non-empty table
+/// even with --truncate: the table is emptied only after that check, so nothing is lost.
+#[test]
+fn cockroach_truncate_with_defer_indexes_on_a_non_empty_table_empties_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 500, 46);
+    let url = setup("crdb_truncate_defer", &file);
+    let o = load_accounts(&url, &file, &["--truncate", "--defer-indexes", "--quiet"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("is not empty"), "{err}");
+    assert!(truncates(&url).is_empty());
+    assert_eq!(count(&url, "accounts"), 100);
+    assert_eq!(states(&url), ["-"]);
+}
