@@ -91,7 +91,8 @@ pub fn tables(s: &LedgerSchema) -> Vec<(&'static str, String)> {
     started_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
     owner text,
-    heartbeat timestamptz
+    heartbeat timestamptz,
+    truncate_state text
 )",
                 s.table(LOADS)
             ),
@@ -324,6 +325,7 @@ pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     (LOADS, "owner", "text"),
     (LOADS, "heartbeat", "timestamptz"),
+    (LOADS, "truncate_state", "text"),
     (LEDGER, "end_line", "int8"),
     (LEDGER, "end_record", "int8"),
 ];
@@ -660,6 +662,79 @@ pub fn finish_load(
             s.table(LOADS)
         ),
         &[&load_id, &(total_chunks as i64)],
+    )?;
+    Ok(())
+}
+
+/// Where a load's `--truncate` stands when the table is emptied as a step of its own,
+/// before any chunk (CockroachDB, where TRUNCATE is not transactional: see
+/// `load::truncate`). Kept on the load's row, so the step is done once across crashes and
+/// reruns; a `--fresh` load (a new row) starts from [`TruncateState::None`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TruncateState {
+    /// No truncate begun (NULL: also every load of an earlier build, and every load on
+    /// PostgreSQL, where chunk 0 truncates in its own transaction).
+    None,
+    /// Recorded (and committed) before the `TRUNCATE` was sent: it may or may not have run,
+    /// and no chunk has committed.
+    Pending,
+    /// The table was emptied (recorded after the `TRUNCATE` committed): no run of this
+    /// load empties it again.
+    Truncated,
+}
+
+impl TruncateState {
+    /// The column's value.
+    pub fn as_sql(self) -> Option<&'static str> {
+        match self {
+            TruncateState::None => None,
+            TruncateState::Pending => Some("pending"),
+            TruncateState::Truncated => Some("truncated"),
+        }
+    }
+
+    /// From the column's value; anything unknown (a later build's) counts as pending,
+    /// which a rerun only ever completes.
+    pub fn from_sql(v: Option<&str>) -> TruncateState {
+        match v {
+            None => TruncateState::None,
+            Some("truncated") => TruncateState::Truncated,
+            Some(_) => TruncateState::Pending,
+        }
+    }
+}
+
+/// The `--truncate` state of load `load_id` ([`TruncateState::None`] without its row).
+pub fn truncate_state(
+    client: &mut impl GenericClient,
+    s: &LedgerSchema,
+    load_id: &str,
+) -> Result<TruncateState> {
+    let row = client.query_opt(
+        &format!(
+            "SELECT truncate_state FROM {} WHERE load_id = $1",
+            s.table(LOADS)
+        ),
+        &[&load_id],
+    )?;
+    let v: Option<String> = row.and_then(|r| r.get(0));
+    Ok(TruncateState::from_sql(v.as_deref()))
+}
+
+/// Records `state` on load `load_id`'s row, in a statement of its own (committed when it
+/// returns, outside any transaction of the caller's).
+pub fn set_truncate_state(
+    client: &mut impl GenericClient,
+    s: &LedgerSchema,
+    load_id: &str,
+    state: TruncateState,
+) -> Result<()> {
+    client.execute(
+        &format!(
+            "UPDATE {} SET truncate_state = $2 WHERE load_id = $1",
+            s.table(LOADS)
+        ),
+        &[&load_id, &state.as_sql()],
     )?;
     Ok(())
 }

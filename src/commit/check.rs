@@ -144,18 +144,13 @@ impl ChunkSink for CheckSink<'_> {
             Flavour::Postgres => "chunkload_chunk",
             Flavour::Cockroach => "cockroach_restart",
         };
-        let mut begin = String::new();
-        if flavour == Flavour::Cockroach {
-            begin.push_str("BEGIN");
-        }
-        if truncate {
-            // Before the chunk's savepoint: halving chunk 0 must not undo it.
-            begin.push_str(&format!("; TRUNCATE {}", t.statements.table.sql_name()));
-        }
-        if savepoints {
-            begin.push_str(&format!("; SAVEPOINT {chunk_sp}"));
-        }
-        let begin = begin.trim_start_matches("; ").to_string();
+        let table = t.statements.table.sql_name();
+        let begin = chunk_begin(
+            flavour,
+            truncate.then_some(table.as_str()),
+            chunk_sp,
+            savepoints,
+        )?;
         let isolation = match savepoints {
             true => Isolation::Savepoints { chunk_sp },
             false => Isolation::Restarts { begin: &begin },
@@ -229,6 +224,36 @@ impl ChunkSink for CheckSink<'_> {
         c.chunks.fetch_add(1, Relaxed);
         Ok(())
     }
+}
+
+/// Why `--check --truncate` is refused on CockroachDB (before anything runs).
+pub(crate) const CHECK_TRUNCATE_COCKROACH: &str = "--check --truncate cannot run on \
+     CockroachDB: TRUNCATE is not transactional there (from v25.1 a TRUNCATE inside a \
+     transaction first commits it and runs on its own), so a check could not roll it back; \
+     check without --truncate";
+
+/// What opens a chunk of a check: on CockroachDB its own transaction and the
+/// `cockroach_restart` savepoint; on PostgreSQL (inside the check's one transaction) the
+/// chunk's savepoint, after chunk 0's `TRUNCATE` of `truncate` (before the savepoint, so
+/// halving chunk 0 does not undo it; the check's rollback does). On CockroachDB no DDL
+/// goes inside a transaction: a truncate there is refused.
+fn chunk_begin(
+    flavour: Flavour,
+    truncate: Option<&str>,
+    chunk_sp: &str,
+    savepoint: bool,
+) -> Result<String> {
+    let mut begin = String::new();
+    match (flavour, truncate) {
+        (Flavour::Cockroach, Some(_)) => return Err(Error::usage(CHECK_TRUNCATE_COCKROACH)),
+        (Flavour::Cockroach, None) => begin.push_str("BEGIN; "),
+        (Flavour::Postgres, Some(table)) => begin.push_str(&format!("TRUNCATE {table}; ")),
+        (Flavour::Postgres, None) => {}
+    }
+    if savepoint {
+        begin.push_str(&format!("SAVEPOINT {chunk_sp}"));
+    }
+    Ok(begin.trim_end_matches("; ").to_string())
 }
 
 /// Why an attempt at a chunk stopped short.
@@ -475,6 +500,31 @@ impl<I: Iterator> Iterator for InOrder<I> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_sends_truncate_inside_its_transaction_on_postgresql_only() {
+        let t = Some("\"public\".\"t\"");
+        assert_eq!(
+            chunk_begin(Flavour::Postgres, t, "chunkload_chunk", true).unwrap(),
+            "TRUNCATE \"public\".\"t\"; SAVEPOINT chunkload_chunk"
+        );
+        assert_eq!(
+            chunk_begin(Flavour::Postgres, None, "chunkload_chunk", true).unwrap(),
+            "SAVEPOINT chunkload_chunk"
+        );
+        assert_eq!(
+            chunk_begin(Flavour::Cockroach, None, "cockroach_restart", true).unwrap(),
+            "BEGIN; SAVEPOINT cockroach_restart"
+        );
+        // Before v26.3 a CockroachDB check restarts transactions instead of savepoints.
+        assert_eq!(
+            chunk_begin(Flavour::Cockroach, None, "cockroach_restart", false).unwrap(),
+            "BEGIN"
+        );
+        // DDL never goes inside a CockroachDB transaction.
+        let e = chunk_begin(Flavour::Cockroach, t, "cockroach_restart", true).unwrap_err();
+        assert!(e.to_string().contains("not transactional"), "{e}");
+    }
 
     fn ordered(items: Vec<u64>, window: usize) -> Vec<u64> {
         InOrder::new(items.into_iter(), |k| *k, window).collect()

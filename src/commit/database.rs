@@ -8,6 +8,7 @@ use super::statement::{Method, StatementKey, Statements};
 use crate::chunk::Chunk;
 use crate::connect::{connect_with_backoff, with_reconnect, Connector};
 use crate::encode::{self, EncodedChunk, EncodedRows};
+use crate::flavour::Flavour;
 use crate::ledger::{self, Piece, Progress};
 use crate::report::{Counters, Reporter};
 use crate::retry::{
@@ -306,7 +307,8 @@ impl DatabaseSink<'_> {
         let record = c
             .prepared(StatementKey::Ledger, st)
             .map_err(|e| (e, false))?;
-        let truncate_sql = truncate.then(|| format!("TRUNCATE {}", st.table.sql_name()));
+        let truncate_sql = in_transaction_truncate(st.flavour, truncate, &st.table.sql_name())
+            .map_err(|e| (e, false))?;
         // The COPY's error, when it left the connection out of step.
         let mut refused = None;
         let done = run_transaction(&mut c.client, t.retry_path, &t.retry, |tx| {
@@ -341,6 +343,26 @@ impl DatabaseSink<'_> {
             (Err(_), Some(e)) => Err((e, true)),
             (Err(e), None) => Err((e, false)),
         }
+    }
+}
+
+/// The `TRUNCATE` that chunk 0 of a `--truncate` load runs first in its transaction, on
+/// PostgreSQL only, where it commits atomically with the chunk. On CockroachDB a chunk
+/// transaction never holds DDL (a TRUNCATE there is not transactional, and from v25.1 it
+/// commits what came before it): the load empties the table before any chunk
+/// (`load::truncate`), so a truncating chunk there is a bug, refused.
+fn in_transaction_truncate(
+    flavour: Flavour,
+    truncate: bool,
+    table: &str,
+) -> Result<Option<String>> {
+    match (flavour, truncate) {
+        (_, false) => Ok(None),
+        (Flavour::Postgres, true) => Ok(Some(format!("TRUNCATE {table}"))),
+        (Flavour::Cockroach, true) => Err(Error::other(
+            "internal error: a chunk transaction was asked to TRUNCATE on CockroachDB, where \
+             the table is emptied before any chunk",
+        )),
     }
 }
 
@@ -553,6 +575,19 @@ fn copy_stream_error(e: std::io::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_postgresql_chunks_truncate_inside_their_transaction() {
+        let t = "\"public\".\"t\"";
+        assert_eq!(
+            in_transaction_truncate(Flavour::Postgres, true, t).unwrap(),
+            Some("TRUNCATE \"public\".\"t\"".to_string())
+        );
+        for f in [Flavour::Postgres, Flavour::Cockroach] {
+            assert_eq!(in_transaction_truncate(f, false, t).unwrap(), None);
+        }
+        assert!(in_transaction_truncate(Flavour::Cockroach, true, t).is_err());
+    }
 
     #[test]
     fn copy_error_context_gives_row_and_column() {

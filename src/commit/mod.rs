@@ -22,7 +22,7 @@ pub(crate) mod durability;
 mod sink;
 mod statement;
 
-pub(crate) use check::{CheckSink, CheckTarget, InOrder};
+pub(crate) use check::{CheckSink, CheckTarget, InOrder, CHECK_TRUNCATE_COCKROACH};
 pub use control::{PipelineControl, RejectBudget, RejectStore, Rejects};
 pub(crate) use database::{CommitTarget, DatabaseSink, PieceCap};
 pub use durability::SyncCommit;

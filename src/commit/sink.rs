@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// Where a writer puts encoded chunks.
 pub trait ChunkSink {
     /// Takes one chunk; `truncate`: empty the table in the same transaction (chunk 0 of a
-    /// `--truncate` load).
+    /// `--truncate` load on PostgreSQL; on CockroachDB the load empties the table before
+    /// any chunk, and a chunk transaction never holds DDL).
     fn commit(&mut self, chunk: EncodedChunk, truncate: bool) -> Result<()>;
 }
 

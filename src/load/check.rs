@@ -15,7 +15,9 @@
 use super::{
     cockroach_limits, on_control, pipeline, planned, reject_writer, Input, LoadConfig, Mode, Run,
 };
-use crate::commit::{CheckSink, CheckTarget, PieceCap, RejectBudget, Rejects};
+use crate::commit::{
+    CheckSink, CheckTarget, PieceCap, RejectBudget, Rejects, CHECK_TRUNCATE_COCKROACH,
+};
 use crate::connect::Connector;
 use crate::flavour::{Flavour, Server};
 use crate::ledger::Progress;
@@ -42,12 +44,7 @@ fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let flavour = server.flavour;
     match flavour {
         Flavour::Postgres => cfg.workers = 1,
-        Flavour::Cockroach if cfg.truncate => {
-            return Err(Error::usage(
-                "--check --truncate needs one transaction for the whole check, which \
-                 CockroachDB's intent budget does not allow; check without --truncate",
-            ))
-        }
+        Flavour::Cockroach if cfg.truncate => return Err(Error::usage(CHECK_TRUNCATE_COCKROACH)),
         Flavour::Cockroach => {}
     }
     let cfg = &cfg;

@@ -33,7 +33,9 @@ pub struct LoadConfig {
     /// Transport; `None`: the server flavour's default, resolved at connect time
     /// ([`LoadConfig::method_for`]): COPY on PostgreSQL, INSERT on CockroachDB.
     pub method: Option<Method>,
-    /// Empty the table in the first chunk's transaction.
+    /// Empty the table first, once per load: on PostgreSQL in the first chunk's
+    /// transaction, on CockroachDB as a step of its own before any chunk, recorded in the
+    /// ledger (`load::truncate`).
     pub truncate: bool,
     /// Writer connections.
     pub workers: usize,

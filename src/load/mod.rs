@@ -22,6 +22,7 @@ mod config;
 mod indexes;
 mod plan;
 mod reader;
+mod truncate;
 
 pub use config::LoadConfig;
 
@@ -62,7 +63,9 @@ pub fn cap_for_intents(max_bytes: usize, max_intents_bytes: u64) -> usize {
 /// plain number of bytes.
 pub(crate) fn setting_bytes(text: &str) -> Option<u64> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let scale: u64 = match unit.trim() {
         "" | "B" => 1,
@@ -258,6 +261,19 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         &load_id,
         &progress,
     )?;
+    // On CockroachDB no chunk transaction holds DDL: the table is emptied first, once
+    // (after `--defer-indexes` had its say, which refuses a non-empty table as on
+    // PostgreSQL, where chunk 0 truncates).
+    if flavour == Flavour::Cockroach {
+        truncate::before_chunks(
+            cfg.truncate,
+            cfg.progress == ProgressMode::Quiet,
+            (&connector, budget),
+            schema,
+            (&load_id, &table_name),
+            &progress,
+        )?;
+    }
     let resume = Resume {
         progress: &progress,
         load_id: &load_id,
@@ -265,7 +281,8 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         rebuild: deferred.as_ref().map_or(0, Vec::len),
     };
     announce_resume(cfg, &connector, budget, &resume)?;
-    let truncate = cfg.truncate && progress.is_empty();
+    // PostgreSQL: chunk 0 empties the table in its own transaction, before any other.
+    let truncate = flavour == Flavour::Postgres && cfg.truncate && progress.is_empty();
     let counters = Arc::new(Counters::default());
     counters.chunks_skipped.store(progress.pieces, Relaxed);
     cfg.interrupt

@@ -210,8 +210,9 @@ fn ledger_without_create_privilege_names_it_prints_the_ddl_and_loads_once_it_ran
     assert_eq!(loads[0]["rows"].as_i64(), Some(500), "{loads}");
 }
 
-/// A ledger an earlier build made lacks the columns added since (`end_line`, `end_record`):
-/// a load adds them, and rows of that build (NULL there) resume by reading, not seeking.
+/// A ledger an earlier build made lacks the columns added since (`end_line`, `end_record`,
+/// `owner`, `heartbeat`, `truncate_state`): a load adds them, and rows of that build (NULL
+/// there) resume by reading, not seeking.
 #[test]
 fn ledger_of_an_earlier_build_is_upgraded_and_its_rows_resume_by_reading() {
     let url = fresh_db("ledger_upgrade");
@@ -238,7 +239,8 @@ fn ledger_of_an_earlier_build_is_upgraded_and_its_rows_resume_by_reading() {
     // What the earlier build left: no such columns, so its rows have no line/record ends.
     c.batch_execute(
         "ALTER TABLE chunkload.chunkload_ledger DROP COLUMN end_line, DROP COLUMN end_record;
-         ALTER TABLE chunkload.chunkload_loads DROP COLUMN owner, DROP COLUMN heartbeat;
+         ALTER TABLE chunkload.chunkload_loads DROP COLUMN owner, DROP COLUMN heartbeat,
+           DROP COLUMN truncate_state;
          DROP TABLE chunkload.chunkload_deferred",
     )
     .unwrap();
@@ -253,12 +255,13 @@ fn ledger_of_an_earlier_build_is_upgraded_and_its_rows_resume_by_reading() {
     let columns: i64 = c
         .query_one(
             "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'chunkload'
-               AND column_name IN ('end_line', 'end_record', 'owner', 'heartbeat')",
+               AND column_name IN ('end_line', 'end_record', 'owner', 'heartbeat',
+                                   'truncate_state')",
             &[],
         )
         .unwrap()
         .get(0);
-    assert_eq!(columns, 4, "the columns are back");
+    assert_eq!(columns, 5, "the columns are back");
     // A third run of the finished load: nothing to do, nothing twice.
     let o = load("5");
     assert!(

@@ -14,7 +14,8 @@
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
 //! - `defer`: `--defer-indexes`: definitions identical after, a kill after the drop, duplicates.
-//! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors).
+//! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors);
+//!   `cockroach_ddl`: no DDL inside its transactions (`--truncate` a step of its own, once).
 //! - `copy_start`: a COPY the server fails before it reads data, and the connection after it
 //!   (in a real load and in `--check`).
 //! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
@@ -28,6 +29,7 @@ mod chunk_defaults;
 mod cli;
 mod cluster;
 mod cockroach;
+mod cockroach_ddl;
 mod copy_start;
 mod defer;
 mod durability;

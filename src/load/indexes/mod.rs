@@ -15,9 +15,15 @@
 //! reference the table, since the key they need cannot be dropped under them. Foreign
 //! keys of this table to others, triggers, NOT NULL and CHECK stay. Rebuild order:
 //! constraints (one at a time: each locks the table), indexes (in parallel, up to
-//! `--workers` connections), then the foreign keys. On CockroachDB a primary key cannot
-//! be dropped and re-added like this, and unique indexes are constraints, so only the
-//! non-unique secondary indexes are deferred there.
+//! `--workers` connections), then the foreign keys.
+//!
+//! On CockroachDB DDL is not transactional (from v25.1 a schema change inside a
+//! transaction first commits what came before it), so the definitions are recorded first
+//! and each `DROP INDEX` and `CREATE INDEX` runs on its own, outside any transaction; a
+//! rerun's drops are no-ops (`IF EXISTS`). What is deferred there: the secondary indexes,
+//! unique ones included, read from `SHOW CREATE TABLE` and rebuilt from its exact text
+//! ([`crdb`]); the primary key (which cannot be dropped and added back like this), indexes
+//! a foreign key needs and what the reader does not recognise stay, named in one line.
 //!
 //! A duplicate key at rebuild time leaves the table loaded without that constraint: the
 //! error ([`crate::ErrorKind::Rebuild`], exit 4) names the duplicate keys (one `GROUP BY`
@@ -39,6 +45,7 @@ use postgres::{Client, GenericClient};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+mod crdb;
 mod keys;
 
 pub(crate) use keys::PlanView;
@@ -125,13 +132,7 @@ pub(crate) fn prepare(
         }
         let finished = progress.finished_at.is_some();
         if !finished {
-            on_control(connector, budget, |c| {
-                let mut tx = c.transaction()?;
-                for d in pending.iter().rev() {
-                    tx.batch_execute(&d.drop_sql)?;
-                }
-                Ok(tx.commit()?)
-            })?;
+            drop_all(connector, budget, flavour, &pending)?;
         }
         if !quiet && !finished {
             eprintln!(
@@ -158,7 +159,18 @@ pub(crate) fn prepare(
              Load without --defer-indexes, or empty the table first (TRUNCATE {name})"
         )));
     }
-    let items = on_control(connector, budget, |c| definitions(c, flavour, table))?;
+    let (items, left) = on_control(connector, budget, |c| definitions(c, flavour, table)).map_err(
+        |e| match flavour {
+            Flavour::Postgres => e,
+            Flavour::Cockroach => Error::other(format!(
+                "--defer-indexes could not read the indexes of {name} (SHOW CREATE TABLE \
+                 {name}): {e}; nothing was dropped. Load without --defer-indexes"
+            )),
+        },
+    )?;
+    if let Some(line) = crdb::left_in_place_line(&name, &left).filter(|_| !quiet) {
+        eprintln!("{line}");
+    }
     if items.is_empty() {
         return Ok(None);
     }
@@ -195,11 +207,8 @@ pub(crate) fn prepare(
         Ok(tx.commit()?)
     })?;
     if flavour == Flavour::Cockroach {
-        // Schema changes outside the recording transaction; IF EXISTS makes a rerun's
-        // drops no-ops.
-        for d in &items {
-            on_control(connector, budget, |c| Ok(c.batch_execute(&d.drop_sql)?))?;
-        }
+        // Schema changes after the recording transaction committed, each on its own.
+        drop_all(connector, budget, flavour, &items)?;
     }
     if !quiet {
         eprintln!(
@@ -208,6 +217,31 @@ pub(crate) fn prepare(
         );
     }
     Ok(Some(items))
+}
+
+/// Drops `items` (in reverse order: foreign keys before the keys they need): on
+/// PostgreSQL in one transaction; on CockroachDB each `DROP` alone, outside any
+/// transaction, as DDL must run there. `IF EXISTS` makes a drop that already happened a
+/// no-op.
+fn drop_all(
+    connector: &Connector,
+    budget: Duration,
+    flavour: Flavour,
+    items: &[Deferred],
+) -> Result<()> {
+    match flavour {
+        Flavour::Postgres => on_control(connector, budget, |c| {
+            let mut tx = c.transaction()?;
+            for d in items.iter().rev() {
+                tx.batch_execute(&d.drop_sql)?;
+            }
+            Ok(tx.commit()?)
+        }),
+        Flavour::Cockroach => items
+            .iter()
+            .rev()
+            .try_for_each(|d| on_control(connector, budget, |c| Ok(c.batch_execute(&d.drop_sql)?))),
+    }
 }
 
 /// `1 constraint and 2 indexes`, for messages.
@@ -261,8 +295,81 @@ fn pending(c: &mut Client, owner: &Owner<'_>, table: &str) -> Result<Vec<Deferre
         .collect())
 }
 
-/// The catalog's definitions of what to defer, in rebuild order.
-fn definitions(c: &mut Client, flavour: Flavour, table: &Table) -> Result<Vec<Deferred>> {
+/// The definitions of what to defer, in rebuild order, and what stays (CockroachDB).
+fn definitions(
+    c: &mut Client,
+    flavour: Flavour,
+    table: &Table,
+) -> Result<(Vec<Deferred>, Vec<crdb::LeftInPlace>)> {
+    match flavour {
+        Flavour::Postgres => Ok((postgres_definitions(c, table)?, Vec::new())),
+        Flavour::Cockroach => cockroach_definitions(c, table),
+    }
+}
+
+/// The `SHOW CREATE TABLE` text of `table` (its SQL name): the one statement CockroachDB's
+/// definitions come from, sent alone over the simple protocol and read by column name.
+fn show_create_table(c: &mut Client, table: &str) -> Result<String> {
+    let sql = format!("SHOW CREATE TABLE {table}");
+    c.simple_query(&sql)?
+        .iter()
+        .find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => r.get("create_statement").map(str::to_string),
+            _ => None,
+        })
+        .ok_or_else(|| Error::other(format!("{sql} answered no create_statement")))
+}
+
+/// The foreign keys (of any table, this one included) that reference `table`: the indexes
+/// they need stay in place.
+fn inbound_foreign_keys(c: &mut Client, table: &str) -> Result<Vec<crdb::InboundFk>> {
+    Ok(c.query(
+        "SELECT c.conname::text, c.conrelid::regclass::text,
+                    array(SELECT a.attname::text FROM unnest(c.confkey) AS k(n)
+                          JOIN pg_catalog.pg_attribute a
+                            ON a.attrelid = c.confrelid AND a.attnum = k.n)
+             FROM pg_catalog.pg_constraint c
+             WHERE c.contype = 'f' AND c.confrelid = $1::text::regclass
+             ORDER BY 1",
+        &[&table],
+    )?
+    .iter()
+    .map(|r| crdb::InboundFk {
+        name: r.get(0),
+        table: r.get(1),
+        columns: r.get(2),
+    })
+    .collect())
+}
+
+/// CockroachDB: the secondary indexes `SHOW CREATE TABLE` prints, each rebuilt from its
+/// own text ([`crdb::plan`]), and what stays.
+fn cockroach_definitions(
+    c: &mut Client,
+    table: &Table,
+) -> Result<(Vec<Deferred>, Vec<crdb::LeftInPlace>)> {
+    let name = table.sql_name();
+    let text = show_create_table(c, &name)?;
+    let inbound = inbound_foreign_keys(c, &name)?;
+    let plan = crdb::plan(&name, &text, &inbound).map_err(Error::other)?;
+    let items = plan
+        .rebuild
+        .into_iter()
+        .enumerate()
+        .map(|(ord, r)| Deferred {
+            ord: ord as i32,
+            kind: Kind::Index,
+            name: r.name,
+            create_sql: r.create_sql,
+            drop_sql: r.drop_sql,
+            key_columns: r.key_columns,
+        })
+        .collect();
+    Ok((items, plan.left))
+}
+
+/// PostgreSQL: the catalog's definitions of what to defer, in rebuild order.
+fn postgres_definitions(c: &mut Client, table: &Table) -> Result<Vec<Deferred>> {
     let name = table.sql_name();
     let mut out = Vec::new();
     let mut push = |kind, obj: String, create_sql: String, drop_sql: String, keys| {
@@ -277,39 +384,33 @@ fn definitions(c: &mut Client, flavour: Flavour, table: &Table) -> Result<Vec<De
     };
     let key_cols = "array(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o)";
-    if flavour == Flavour::Postgres {
-        for r in c.query(
-            &format!(
-                "SELECT c.conname::text, pg_get_constraintdef(c.oid),
-                        CASE WHEN c.contype IN ('p', 'u') AND i.indexprs IS NULL THEN {key_cols} END
-                 FROM pg_constraint c JOIN pg_index i ON i.indexrelid = c.conindid
-                 WHERE c.conrelid = $1::text::regclass AND c.contype IN ('p', 'u', 'x')
-                 ORDER BY c.contype = 'p' DESC, c.conname"
-            ),
-            &[&name],
-        )? {
-            let (con, def): (String, String) = (r.get(0), r.get(1));
-            let q = quote_ident(&con);
-            push(
-                Kind::Constraint,
-                con,
-                format!("ALTER TABLE {name} ADD CONSTRAINT {q} {def}"),
-                format!("ALTER TABLE {name} DROP CONSTRAINT IF EXISTS {q}"),
-                r.get::<_, Option<Vec<String>>>(2).unwrap_or_default(),
-            );
-        }
+    for r in c.query(
+        &format!(
+            "SELECT c.conname::text, pg_get_constraintdef(c.oid),
+                    CASE WHEN c.contype IN ('p', 'u') AND i.indexprs IS NULL THEN {key_cols} END
+             FROM pg_constraint c JOIN pg_index i ON i.indexrelid = c.conindid
+             WHERE c.conrelid = $1::text::regclass AND c.contype IN ('p', 'u', 'x')
+             ORDER BY c.contype = 'p' DESC, c.conname"
+        ),
+        &[&name],
+    )? {
+        let (con, def): (String, String) = (r.get(0), r.get(1));
+        let q = quote_ident(&con);
+        push(
+            Kind::Constraint,
+            con,
+            format!("ALTER TABLE {name} ADD CONSTRAINT {q} {def}"),
+            format!("ALTER TABLE {name} DROP CONSTRAINT IF EXISTS {q}"),
+            r.get::<_, Option<Vec<String>>>(2).unwrap_or_default(),
+        );
     }
-    let only_plain = match flavour {
-        Flavour::Postgres => "",
-        Flavour::Cockroach => "AND NOT i.indisunique AND NOT i.indisprimary",
-    };
     for r in c.query(
         &format!(
             "SELECT n.nspname::text, x.relname::text, pg_get_indexdef(i.indexrelid),
                     CASE WHEN i.indisunique AND i.indexprs IS NULL AND i.indpred IS NULL THEN {key_cols} END
              FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
              JOIN pg_namespace n ON n.oid = x.relnamespace
-             WHERE i.indrelid = $1::text::regclass {only_plain}
+             WHERE i.indrelid = $1::text::regclass
                AND NOT EXISTS (SELECT 1 FROM pg_constraint c
                                WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
              ORDER BY x.relname"
@@ -317,19 +418,15 @@ fn definitions(c: &mut Client, flavour: Flavour, table: &Table) -> Result<Vec<De
         &[&name],
     )? {
         let (schema, idx): (String, String) = (r.get(0), r.get(1));
-        // NULL when the server cannot print the definition (as CockroachDB may for an
-        // index it describes differently): such an index stays, it is not deferred.
+        // NULL when the server cannot print the definition: such an index stays.
         let Some(def) = r.get::<_, Option<String>>(2) else {
             continue;
         };
-        let drop_sql = match flavour {
-            Flavour::Postgres => format!(
-                "DROP INDEX IF EXISTS {}.{}",
-                quote_ident(&schema),
-                quote_ident(&idx)
-            ),
-            Flavour::Cockroach => format!("DROP INDEX IF EXISTS {name}@{}", quote_ident(&idx)),
-        };
+        let drop_sql = format!(
+            "DROP INDEX IF EXISTS {}.{}",
+            quote_ident(&schema),
+            quote_ident(&idx)
+        );
         push(
             Kind::Index,
             idx,
@@ -338,27 +435,25 @@ fn definitions(c: &mut Client, flavour: Flavour, table: &Table) -> Result<Vec<De
             r.get::<_, Option<Vec<String>>>(3).unwrap_or_default(),
         );
     }
-    if flavour == Flavour::Postgres {
-        for r in c.query(
-            "SELECT n.nspname::text, t.relname::text, c.conname::text, pg_get_constraintdef(c.oid)
-             FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
-             JOIN pg_namespace n ON n.oid = t.relnamespace
-             WHERE c.contype = 'f' AND c.confrelid = $1::text::regclass AND c.conparentid = 0
-             ORDER BY 1, 2, 3",
-            &[&name],
-        )? {
-            let (schema, rel, con, def): (String, String, String, String) =
-                (r.get(0), r.get(1), r.get(2), r.get(3));
-            let other = format!("{}.{}", quote_ident(&schema), quote_ident(&rel));
-            let q = quote_ident(&con);
-            push(
-                Kind::ForeignKey,
-                format!("{con} on {other}"),
-                format!("ALTER TABLE {other} ADD CONSTRAINT {q} {def}"),
-                format!("ALTER TABLE {other} DROP CONSTRAINT IF EXISTS {q}"),
-                Vec::new(),
-            );
-        }
+    for r in c.query(
+        "SELECT n.nspname::text, t.relname::text, c.conname::text, pg_get_constraintdef(c.oid)
+         FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+         JOIN pg_namespace n ON n.oid = t.relnamespace
+         WHERE c.contype = 'f' AND c.confrelid = $1::text::regclass AND c.conparentid = 0
+         ORDER BY 1, 2, 3",
+        &[&name],
+    )? {
+        let (schema, rel, con, def): (String, String, String, String) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        let other = format!("{}.{}", quote_ident(&schema), quote_ident(&rel));
+        let q = quote_ident(&con);
+        push(
+            Kind::ForeignKey,
+            format!("{con} on {other}"),
+            format!("ALTER TABLE {other} ADD CONSTRAINT {q} {def}"),
+            format!("ALTER TABLE {other} DROP CONSTRAINT IF EXISTS {q}"),
+            Vec::new(),
+        );
     }
     Ok(out)
 }

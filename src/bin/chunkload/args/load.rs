@@ -40,7 +40,9 @@ pub(crate) struct LoadArgs {
     /// Writer connections committing chunks concurrently.
     #[arg(long, default_value_t = 2)]
     pub(crate) workers: usize,
-    /// Empty the table first, in the first chunk's transaction.
+    /// Empty the table first, once per load: in the first chunk's transaction on
+    /// PostgreSQL; on CockroachDB (where TRUNCATE is not transactional) as a step of its
+    /// own before any chunk, recorded in the ledger.
     #[arg(long)]
     pub(crate) truncate: bool,
     /// Bad rows tolerated (sent to the reject file) before the load stops.
