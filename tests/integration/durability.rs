@@ -199,10 +199,14 @@ fn durability_chunks_skip_the_flush_unless_the_session_chose_or_on_cockroachdb()
     )
     .unwrap();
     let crdb = standin.url_for("settings_crdb");
-    assert_eq!(
-        settings_seen(&crdb, &file, &["--synchronous-commit", "auto"]),
-        ["on"]
-    );
+    ok_summary(&load(&crdb, &file, &["--synchronous-commit", "auto"]));
+    let seen: Vec<String> = client(&direct)
+        .query("SELECT DISTINCT setting FROM seen", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(seen, ["on"]);
     let out = load(&crdb, &file, &["--synchronous-commit", "off"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("no such setting"), "{}", stderr(&out));

@@ -30,6 +30,7 @@ mod cli;
 mod cluster;
 mod cockroach;
 mod cockroach_ddl;
+mod cockroach_versions;
 mod copy_start;
 mod defer;
 mod durability;

@@ -63,7 +63,7 @@ pub fn standin() -> &'static StandIn {
         StandIn::start(
             ([127, 0, 0, 1], cluster().port()).into(),
             standin::Options {
-                reviewed_only: false,
+                reviewed_only: true,
             },
         )
         .expect("start the CockroachDB stand-in")

@@ -1,0 +1,205 @@
+//! The CockroachDB path through the strict stand-in, once per supported release line
+//! (`COCKROACH_VERSIONS`: 23.2, 24.3, 25.2, 25.4, 26.1), each with its line's refusals:
+//! the savepoint-rollback bugs, DDL autocommitting inside a transaction from 25.1, COPY
+//! over the extended protocol, named arguments, the catalog's NULLs and hidden columns.
+//! Every statement the flavour sends must be on the reviewed list (support::standin).
+//! Each step ends with the table equal to its source.
+
+use crate::cli::{chunkload, stderr};
+use crate::cockroach::flaky_with_cockroach_messages;
+use crate::support::{
+    accounts_file, assert_exact, client, fresh_cockroach_db_at,
+    killed_and_rerun_with_other_options, load_accounts, summary, target_and_reference,
+};
+use chunkload::cluster::COCKROACH_VERSIONS;
+use std::path::Path;
+
+fn load(url: &str, file: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["--retry-base-ms", "1", "--json"];
+    args.extend_from_slice(extra);
+    load_accounts(url, file, &args)
+}
+
+fn ok(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    summary(out)
+}
+
+/// Loads, reruns, truncates, upserts, checks, imports, reports and forgets on one version.
+fn everyday_steps(version: &str, tag: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = accounts_file(dir.path(), 12_000, 31);
+    let url = fresh_cockroach_db_at(tag, version);
+    target_and_reference(&url, &file);
+    flaky_with_cockroach_messages(&url);
+
+    // The default method (insert), through 40001s on a third of the attempts.
+    let s = ok(&load(&url, &file, &["--chunk-bytes", "32K"]));
+    assert_eq!(s["method"], "insert", "{s}");
+    assert!(s["retries"].as_u64().unwrap() > 0, "{s}");
+    assert_exact(&url, 12_000);
+    // A rerun of the finished load sends nothing.
+    let s = ok(&load(&url, &file, &[]));
+    assert_eq!(s["rows"], 0, "{s}");
+    // --fresh --truncate: the table emptied once, then loaded again, exact.
+    ok(&load(
+        &url,
+        &file,
+        &["--fresh", "--truncate", "--chunk-bytes", "64K"],
+    ));
+    assert_exact(&url, 12_000);
+    // --method copy is refused before anything is written.
+    let out = load(&url, &file, &["--fresh", "--method", "copy"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_exact(&url, 12_000);
+    // --check sends everything and commits nothing.
+    let out = load(&url, &file, &["--fresh", "--check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_exact(&url, 12_000);
+
+    // Upsert into a keyed table, twice: the second run replaces, nothing doubles.
+    client(&url)
+        .batch_execute("CREATE TABLE keyed (id uuid PRIMARY KEY, balance int8)")
+        .unwrap();
+    for _ in 0..2 {
+        let o = chunkload(&[
+            "load",
+            file.to_str().unwrap(),
+            "--url",
+            &url,
+            "--table",
+            "keyed",
+            "--method",
+            "upsert",
+            "--fresh",
+            "--json",
+            "--retry-base-ms",
+            "1",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let same: i64 = client(&url)
+        .query_one(
+            "SELECT count(*) FROM keyed k JOIN reference r USING (id) WHERE k.balance = r.balance",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(same, 12_000);
+
+    // A table without a key gets CockroachDB's hidden rowid: a headerless load fills only
+    // the visible columns, and upsert is refused as for any keyless table.
+    let o = chunkload(&[
+        "load",
+        file.to_str().unwrap(),
+        "--url",
+        &url,
+        "--table",
+        "plain",
+        "--create-table",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let visible: i64 = client(&url)
+        .query_one(
+            "SELECT count(*) FROM plain p JOIN reference r ON p.id::text = r.id::text",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(visible, 12_000);
+    let o = chunkload(&[
+        "load",
+        file.to_str().unwrap(),
+        "--url",
+        &url,
+        "--table",
+        "plain",
+        "--method",
+        "upsert",
+        "--fresh",
+    ]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("hidden rowid"), "{}", stderr(&o));
+
+    // IMPORT INTO, served by chunkload and fetched by the stand-in.
+    client(&url)
+        .batch_execute("CREATE TABLE imported (id uuid PRIMARY KEY, balance int8)")
+        .unwrap();
+    let out = dir.path().join("shards");
+    let o = chunkload(&[
+        "import",
+        file.to_str().unwrap(),
+        "--url",
+        &url,
+        "--table",
+        "imported",
+        "--shards",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+        "--serve",
+        "127.0.0.1:0",
+        "--execute",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let same: i64 = client(&url)
+        .query_one(
+            "SELECT count(*) FROM imported i JOIN reference r USING (id) WHERE i.balance = r.balance",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(same, 12_000);
+
+    // status and forget read and clear the ledger.
+    let o = chunkload(&["status", "--url", &url]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = chunkload(&["forget", "--url", &url, "--finished"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // The tutorial's bank app, on its own accounts table in a database of its own.
+    let bank = fresh_cockroach_db_at(&format!("{tag}_bank"), version);
+    for cmd in [
+        &["init"][..],
+        &["bank", "--accounts", "20", "--seed", "3"][..],
+    ] {
+        let mut args = cmd.to_vec();
+        args.extend_from_slice(&["--url", &bank]);
+        let o = chunkload(&args);
+        assert!(o.status.success(), "{cmd:?}: {}", stderr(&o));
+    }
+}
+
+macro_rules! on_every_version {
+    ($($name:ident: $i:expr,)*) => {$(
+        #[test]
+        fn $name() {
+            everyday_steps(COCKROACH_VERSIONS[$i], stringify!($name));
+        }
+    )*};
+}
+
+on_every_version! {
+    crdb_v23_2_everyday_steps_end_exact: 0,
+    crdb_v24_3_everyday_steps_end_exact: 1,
+    crdb_v25_2_everyday_steps_end_exact: 2,
+    crdb_v25_4_everyday_steps_end_exact: 3,
+    crdb_v26_1_everyday_steps_end_exact: 4,
+}
+
+/// SIGKILL mid-load, then reruns with other options, on the oldest line and on the
+/// newest (the two retry paths' extremes), through the strict stand-in.
+#[test]
+fn crdb_sigkill_reruns_end_exact_on_the_oldest_and_newest_lines() {
+    for (i, version) in [COCKROACH_VERSIONS[0], COCKROACH_VERSIONS[4]]
+        .iter()
+        .enumerate()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = accounts_file(dir.path(), 20_000, 41 + i as u64);
+        let f = csv.to_str().unwrap().to_string();
+        let url = fresh_cockroach_db_at(&format!("crdb_kill{i}"), version);
+        killed_and_rerun_with_other_options(&url, &f, &csv, 20_000, 5 + i as u64);
+    }
+}
