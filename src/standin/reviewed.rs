@@ -81,8 +81,8 @@ pub const SHAPES: &[(&str, &str)] = &[
         "docs UPDATE; functions.md: now(); INTERVAL arithmetic (docs INTERVAL) instead of make_interval",
     ),
     (
-        r#"SELECT .* FROM "chunkload"\.ID(?: \w+)? WHERE .*"#,
-        "docs SELECT; functions.md: extract, coalesce",
+        r#"SELECT .* FROM "chunkload"\.ID.*"#,
+        "docs SELECT (joins, GROUP BY, aggregate FILTER); functions.md: extract, coalesce, greatest",
     ),
     (r#"DELETE FROM "chunkload"\.ID WHERE .*"#, "docs DELETE"),
     // --create-table: the inferred table (a keyless one gets the hidden rowid key).
@@ -112,6 +112,21 @@ pub const SHAPES: &[(&str, &str)] = &[
     (
         r"SELECT ARRAY ?\[.*\], count\(\*\) FROM ID WHERE .* GROUP BY .* HAVING count\(\*\) > 1.*",
         "docs SELECT (GROUP BY, HAVING, ARRAY constructors)",
+    ),
+    // The tutorial's bank app (dbinit.sql and src/bank.rs), as in the seed tutorial.
+    (r"DROP TABLE IF EXISTS accounts", "docs DROP TABLE; the tutorial's dbinit.sql"),
+    (
+        r"CREATE TABLE accounts\(id UUID PRIMARY KEY, balance INT8\)",
+        "the tutorial's dbinit.sql",
+    ),
+    (
+        r"UPDATE accounts SET balance = balance [-+] \$2 WHERE id = \$1",
+        "the tutorial's transfer_funds",
+    ),
+    (r"DELETE FROM accounts WHERE id = \$1", "the tutorial's delete_accounts"),
+    (
+        r"SELECT balance FROM accounts WHERE id = \$1 FOR UPDATE",
+        "docs SELECT FOR UPDATE",
     ),
     // import --execute.
     (
