@@ -380,7 +380,11 @@ mod tests {
                 files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
             } else if p.extension().is_some_and(|e| e == "rs") {
                 let rel = p.strip_prefix(&root).unwrap().display().to_string();
-                if !["cluster.rs", "dataset/mod.rs", "infer.rs"].contains(&rel.as_str()) {
+                // The strict stand-in's own SQL runs on PostgreSQL, and its sources name
+                // what CockroachDB refuses.
+                let standin = rel.starts_with("standin/");
+                if !standin && !["cluster.rs", "dataset/mod.rs", "infer.rs"].contains(&rel.as_str())
+                {
                     sources.push((rel, std::fs::read_to_string(&p).unwrap()));
                 }
             }
