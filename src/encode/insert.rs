@@ -129,6 +129,23 @@ pub fn interval_typmod(type_name: &str) -> Option<i32> {
     Some(((range & 0x7FFF) << 16) | (precision & 0xFFFF))
 }
 
+/// The typmod of `numeric(p,s)` or `numeric(p)` (as `format_type` prints it): PostgreSQL's
+/// `make_numeric_typmod`, `((p << 16) | (s & 0x7ff)) + VARHDRSZ` (a negative scale, which
+/// PostgreSQL 15 allows, in eleven bits). `None` for a plain `numeric` or an array.
+pub fn numeric_typmod(type_name: &str) -> Option<i32> {
+    let args = type_name
+        .strip_prefix("numeric(")
+        .and_then(|r| r.strip_suffix(')'))?;
+    let (p, s) = match args.split_once(',') {
+        Some((p, s)) => (p.trim().parse::<i32>().ok()?, s.trim().parse::<i32>().ok()?),
+        None => (args.trim().parse::<i32>().ok()?, 0),
+    };
+    if !(1..=1000).contains(&p) || !(-1000..=1000).contains(&s) {
+        return None;
+    }
+    Some(((p << 16) | (s & 0x7ff)) + 4)
+}
+
 /// The type of `type_name` (as `format_type` prints it) without its typmod: the INSERT's
 /// assignment then applies the typmod as `COPY` does (`value too long` for `varchar(5)[]`,
 /// a length error for `bit(3)`), where an explicit cast would truncate or pad silently.

@@ -62,7 +62,9 @@ pub fn cap_for_intents(max_bytes: usize, max_intents_bytes: u64) -> usize {
 /// plain number of bytes.
 pub(crate) fn setting_bytes(text: &str) -> Option<u64> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let scale: u64 = match unit.trim() {
         "" | "B" => 1,
