@@ -13,7 +13,8 @@
 //! a key repeated in their chunks would wait on the other instead of failing.
 
 use super::{
-    cockroach_limits, on_control, pipeline, planned, reject_writer, Input, LoadConfig, Mode, Run,
+    cockroach_limits, on_first_control, pipeline, planned, reject_writer, Input, LoadConfig, Mode,
+    Run,
 };
 use crate::commit::{CheckSink, CheckTarget, PieceCap, RejectBudget, Rejects};
 use crate::connect::Connector;
@@ -34,7 +35,7 @@ pub(super) fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
 fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
-    let (flavour, mut cfg) = on_control(&connector, budget, |c| {
+    let (flavour, mut cfg) = on_first_control(&connector, budget, |c| {
         let flavour = Flavour::detect(c)?;
         Ok((flavour, cockroach_limits(cfg, flavour, c)))
     })?;

@@ -218,7 +218,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     }
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
-    let (flavour, cfg, capped, async_commit) = on_control(&connector, budget, |c| {
+    let (flavour, cfg, capped, async_commit) = on_first_control(&connector, budget, |c| {
         let flavour = Flavour::detect(c)?;
         let mut cfg = cockroach_limits(cfg, flavour, c);
         let capped = cap_workers(&mut cfg, flavour, c);
@@ -439,6 +439,24 @@ fn on_control<T>(
     work: impl FnMut(&mut Client) -> Result<T>,
 ) -> Result<T> {
     crate::connect::with_reconnect(connector, 0, budget, work).map(|(_, v)| v)
+}
+
+/// Runs `work` on the run's first connection, which is tried once (every host of the URL,
+/// as libpq tries them) and never retried: a server that is down when the load starts is
+/// an error at once (exit 2), as in psql and `chunkload status`, not a wait of
+/// `--reconnect-timeout`. Only a server that was reached is waited for: a connection lost
+/// during `work` (the server restarting just then) is reopened within `budget`, as every
+/// later one is.
+fn on_first_control<T>(
+    connector: &Connector,
+    budget: Duration,
+    mut work: impl FnMut(&mut Client) -> Result<T>,
+) -> Result<T> {
+    let mut client = connector(0, 0)?;
+    match work(&mut client) {
+        Err(e) if crate::retry::is_lost(&e) => on_control(connector, budget, work),
+        done => done,
+    }
 }
 
 /// The reject file: `--reject-file`, or `<first input>.rejects.csv`.

@@ -547,6 +547,29 @@ fn world_load_against_a_closed_port_fails_at_once_with_exit_2() {
     }
 }
 
+/// Point 8: a multi-host URL whose first host is down still starts: the first connection
+/// tries every host once, as libpq does.
+#[test]
+fn world_load_whose_first_host_is_down_starts_on_the_next() {
+    let url = fresh_db("world_first_host_down");
+    client(&url)
+        .batch_execute("CREATE TABLE slow (id int8, v text)")
+        .unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let two = url.replacen("@127.0.0.1:", &format!("@127.0.0.1:{closed},127.0.0.1:"), 1);
+    assert_ne!(two, url);
+    let dir = tempfile::tempdir().unwrap();
+    let file = numbers_file(dir.path());
+    let start = Instant::now();
+    let o = chunkload(&["load", &file, "--table", "slow", "--url", &two, "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert_exact(&url);
+}
+
 /// Point 9: numeric(7,2) under `--method insert` and `upsert` stores what COPY stores:
 /// every value rounded to the scale before the precision is checked, as `numeric_in`
 /// with the column's typmod does (`865.1E-16384` is 0.00, not an overflow), and the same
