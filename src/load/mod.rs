@@ -281,6 +281,9 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         ));
     }
     let mut run = Run::start(cfg, started, counters, rejects, truncate)?;
+    if let Some(warning) = stdin_rerun_warning(cfg) {
+        run.reporter().warn(warning);
+    }
     if let Some(asked) = capped {
         run.reporter().warn(&format!(
             "--workers {asked} is more than the server has free connections for; using {}",
@@ -350,6 +353,17 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     }
     let table = &target.statements.table;
     Ok(run.summary(&target.load_id, table, &cap, (chunks, bytes), Mode::Load))
+}
+
+/// What a load from stdin without `--load-id` says up front, once: its id is new every
+/// run, so a rerun cannot know what this run committed and loads every row again.
+pub const STDIN_RERUN_WARNING: &str = "reading stdin without --load-id: a rerun loads these \
+     rows again (twice into a table without a key); pass --load-id NAME to make a rerun \
+     resume instead, fed the same input";
+
+fn stdin_rerun_warning(cfg: &LoadConfig) -> Option<&'static str> {
+    let stdin = cfg.files.iter().any(|f| f == "-");
+    (stdin && cfg.load_id.is_none()).then_some(STDIN_RERUN_WARNING)
 }
 
 /// The load id: explicit or derived from the inputs, the table, the column mapping and the
