@@ -117,6 +117,14 @@ pub enum ErrorKind {
     },
     /// Reading or writing a local file failed.
     Io { path: String, source: io::Error },
+    /// The reject file could not be written once rows were rejected (a full disk, a
+    /// directory gone): the rejected records are kept in the ledger and a rerun writes
+    /// the file; `rows` were rejected. Never reported as written.
+    RejectFile {
+        path: String,
+        rows: u64,
+        source: io::Error,
+    },
     /// Bad options or arguments; `msg` says which and why.
     Usage(String),
     /// The table, its columns or the header do not fit together.
@@ -253,6 +261,7 @@ impl Error {
             ErrorKind::Parse { .. } => "parse",
             ErrorKind::Convert { .. } => "convert",
             ErrorKind::Io { .. } => "io",
+            ErrorKind::RejectFile { .. } => "reject_file",
             ErrorKind::Usage(_) => "usage",
             ErrorKind::Schema(_) => "schema",
             ErrorKind::Privilege { .. } => "privilege",
@@ -304,7 +313,9 @@ impl Error {
             return ExitStatus::Partial;
         }
         match &self.0.kind {
-            ErrorKind::TooManyRejects { .. } => ExitStatus::Partial,
+            // Rows were rejected (and may be committed): the load is partial whatever
+            // else it did, and the ledger keeps what the file was to hold.
+            ErrorKind::TooManyRejects { .. } | ErrorKind::RejectFile { .. } => ExitStatus::Partial,
             ErrorKind::Parse { .. } | ErrorKind::Convert { .. } | ErrorKind::Schema(_) => {
                 ExitStatus::Data
             }
@@ -415,6 +426,13 @@ impl Error {
                 "{path}: the compressed input ends early (a truncated or damaged file?): {source}"
             ),
             ErrorKind::Io { path, source } => write!(f, "{path}: {source}"),
+            ErrorKind::RejectFile { path, rows, source } => write!(
+                f,
+                "the reject file {path} could not be written ({source}); the {rows} {} kept \
+                 in the ledger: make the path writable and rerun the same command to write \
+                 it (nothing is loaded twice)",
+                plural(*rows, "rejected row is", "rejected rows are"),
+            ),
             ErrorKind::Usage(m)
             | ErrorKind::Schema(m)
             | ErrorKind::Cluster(m)
@@ -464,7 +482,7 @@ impl Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.0.kind {
-            ErrorKind::Io { source, .. } => Some(source),
+            ErrorKind::Io { source, .. } | ErrorKind::RejectFile { source, .. } => Some(source),
             ErrorKind::Db(e)
             | ErrorKind::RetriesExhausted { last: e, .. }
             | ErrorKind::CommitUnknown { source: e } => Some(e),

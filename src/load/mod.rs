@@ -318,7 +318,11 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         )
     });
     // The reject file holds every record any run of this load rejected, once.
-    let rewritten = run.rejects.rewrite_file();
+    // A file that cannot be written is an error (the rows stay committed, the rejects in
+    // the ledger for a rerun to write), never reported as written.
+    let rewritten = run.rejects.rewrite_file().map_err(|e| {
+        e.with_committed(run.counters.rows.load(Relaxed) + target.progress.rows_loaded)
+    });
     if let Err(e) = run.end() {
         // Stopped from outside: what is committed stays, the ledger lets a rerun resume.
         if cfg.interrupt.is_raised() {
