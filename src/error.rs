@@ -156,12 +156,14 @@ pub enum ErrorKind {
     /// More bad rows than `--max-errors` allows; good chunks stay committed.
     TooManyRejects { rejected: u64, limit: u64 },
     /// A signal stopped the load; what is committed stays, and a rerun resumes.
-    /// `chunks_total` is known when the reader could count the rest of the input.
+    /// `chunks_total` is known when the reader could count the rest of the input;
+    /// `rerun` says how the command must change to resume (`--fresh` left out, ...).
     Interrupted {
         signal: i32,
         chunks_committed: u64,
         chunks_total: Option<u64>,
         rows: u64,
+        rerun: crate::interrupt::Rerun,
     },
     /// The data is loaded but a deferred index or constraint refused to build; the
     /// message names the keys, their source lines and how to go on.
@@ -460,20 +462,21 @@ impl Error {
                 chunks_committed,
                 chunks_total,
                 rows,
+                rerun,
                 ..
             } => {
-                let plural = |n: u64, one: &str, many: &str| {
-                    format!("{n} {}", if n == 1 { one } else { many })
+                let head =
+                    crate::interrupt::committed_text(*chunks_committed, *chunks_total, *rows);
+                let changes = rerun.changes(*rows);
+                let how = match changes.is_empty() {
+                    true => "rerun the same command".to_string(),
+                    false => format!("rerun the command {changes}"),
                 };
-                let of = match chunks_total {
-                    Some(n) => format!("{chunks_committed} of {}", plural(*n, "chunk", "chunks")),
-                    None => plural(*chunks_committed, "chunk", "chunks"),
+                let input = match rerun.stdin {
+                    true => ", fed the same input on stdin,",
+                    false => "",
                 };
-                write!(
-                    f,
-                    "interrupted: {of} committed ({}); rerun the same command to resume",
-                    plural(*rows, "row", "rows")
-                )
+                write!(f, "interrupted: {head}; {how}{input} to resume")
             }
         }
     }

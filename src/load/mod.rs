@@ -230,6 +230,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let cfg = &cfg;
     let mut plan = planned(cfg, &connector, budget, flavour)?;
     let load_id = load_id(cfg, &plan);
+    cfg.interrupt.resume_as(rerun(cfg, &load_id));
     let fingerprint = ledger::fingerprint_all(&cfg.files)?;
     let table_name = plan.statements.table.sql_name();
     let schema = &cfg.ledger_schema;
@@ -263,7 +264,10 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         rebuild: deferred.as_ref().map_or(0, Vec::len),
     };
     announce_resume(cfg, &connector, budget, &resume)?;
-    let truncate = cfg.truncate && progress.is_empty();
+    // The table is emptied in the transaction of the first piece that commits: once an
+    // earlier run committed one, a rerun must not empty it again (rejected records alone
+    // committed no truncation).
+    let truncate = cfg.truncate && progress.pieces == 0;
     let counters = Arc::new(Counters::default());
     counters.chunks_skipped.store(progress.pieces, Relaxed);
     cfg.interrupt
@@ -368,6 +372,19 @@ pub const STDIN_RERUN_WARNING: &str = "reading stdin without --load-id: a rerun 
 fn stdin_rerun_warning(cfg: &LoadConfig) -> Option<&'static str> {
     let stdin = cfg.files.iter().any(|f| f == "-");
     (stdin && cfg.load_id.is_none()).then_some(STDIN_RERUN_WARNING)
+}
+
+/// How a rerun resumes this load (see [`crate::interrupt::Rerun`]): a random id (a
+/// `--fresh` load, stdin without `--load-id`) must be named.
+fn rerun(cfg: &LoadConfig, load_id: &str) -> crate::interrupt::Rerun {
+    let stdin = cfg.files.iter().any(|f| f == "-");
+    let random = cfg.load_id.is_none() && (cfg.fresh || stdin);
+    crate::interrupt::Rerun {
+        load_id: random.then(|| load_id.to_string()),
+        fresh: cfg.fresh,
+        truncate: cfg.truncate,
+        stdin,
+    }
 }
 
 /// The load id: explicit or derived from the inputs, the table, the column mapping and the

@@ -86,10 +86,13 @@ fn shell_words(line: &str) -> Vec<String> {
     words
 }
 
-/// The command the interrupt line says resumes the load.
+/// The command the interrupt line says resumes the load: `to resume, run[ notes]: CMD`.
 fn resume_command(line: &str) -> Vec<String> {
-    let (_, cmd) = line
-        .split_once("to resume, run: ")
+    let (_, rest) = line
+        .split_once("; to resume, run")
+        .unwrap_or_else(|| panic!("no resume command in {line:?}"));
+    let (_, cmd) = rest
+        .split_once(": ")
         .unwrap_or_else(|| panic!("no resume command in {line:?}"));
     shell_words(cmd)
 }
@@ -181,6 +184,61 @@ fn world_fresh_truncate_interrupted_prints_the_command_that_resumes_once() {
         .unwrap();
     assert!(again.status.success(), "{}", stderr(&again));
     assert_exact(&url);
+}
+
+/// Point 4: `--truncate` on a rerun is skipped only once an earlier run committed rows
+/// (its first commit emptied the table); an earlier run that only rejected rows emptied
+/// nothing, so the rerun still empties the table.
+#[test]
+fn world_truncate_after_a_run_that_only_rejected_rows_still_empties_the_table() {
+    let url = fresh_db("world_truncate_rejects_only");
+    client(&url)
+        .batch_execute(
+            "CREATE TABLE r (id int8 CHECK (id > 0), v text);
+             INSERT INTO r VALUES (100, 'old');",
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.csv");
+    std::fs::write(&file, "id,v\n-1,a\n-2,b\n3,c\n").unwrap();
+    let rejects = dir.path().join("r.rejects.csv");
+    let run = |max_errors: &str| {
+        chunkload(&[
+            "load",
+            file.to_str().unwrap(),
+            "--table",
+            "r",
+            "--url",
+            &url,
+            "--truncate",
+            "--workers",
+            "1",
+            "--max-errors",
+            max_errors,
+            "--reject-file",
+            rejects.to_str().unwrap(),
+        ])
+    };
+    // The server refuses -1 (recorded in the ledger as rejected), then -2: one too many.
+    let o = run("1");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let ids = |url: &str| -> Vec<i64> {
+        client(url)
+            .query("SELECT id FROM r ORDER BY id", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(ids(&url), [100], "nothing committed, nothing emptied");
+    let o = run("5");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(
+        ids(&url),
+        [3],
+        "the rerun emptied the table: {}",
+        stderr(&o)
+    );
 }
 
 /// Point 4: the printed command never shows a password from the URL.
