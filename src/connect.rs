@@ -829,10 +829,16 @@ pub fn connect_host(opts: &ConnectOptions, host_index: usize) -> Result<Client> 
 /// Connects to the first host of the URL that answers, like libpq; the error lists why
 /// each host failed.
 pub fn connect(opts: &ConnectOptions) -> Result<Client> {
+    connect_from(opts, 0)
+}
+
+/// Connects to the first host that answers, trying each host of the URL once in order from
+/// `first` (modulo the host count) round; the error lists why each host failed.
+pub fn connect_from(opts: &ConnectOptions, first: usize) -> Result<Client> {
     let mut failures = Vec::new();
     let mut all_permanent = true;
     let mut state = None;
-    for i in 0..opts.hosts.len() {
+    for i in first..first + opts.hosts.len() {
         match connect_host(opts, i) {
             Ok(c) => return Ok(c),
             Err(e) => match e.into_kind() {

@@ -117,6 +117,14 @@ pub enum ErrorKind {
     },
     /// Reading or writing a local file failed.
     Io { path: String, source: io::Error },
+    /// The reject file could not be written once rows were rejected (a full disk, a
+    /// directory gone): the rejected records are kept in the ledger and a rerun writes
+    /// the file; `rows` were rejected. Never reported as written.
+    RejectFile {
+        path: String,
+        rows: u64,
+        source: io::Error,
+    },
     /// Bad options or arguments; `msg` says which and why.
     Usage(String),
     /// The table, its columns or the header do not fit together.
@@ -148,12 +156,14 @@ pub enum ErrorKind {
     /// More bad rows than `--max-errors` allows; good chunks stay committed.
     TooManyRejects { rejected: u64, limit: u64 },
     /// A signal stopped the load; what is committed stays, and a rerun resumes.
-    /// `chunks_total` is known when the reader could count the rest of the input.
+    /// `chunks_total` is known when the reader could count the rest of the input;
+    /// `rerun` says how the command must change to resume (`--fresh` left out, ...).
     Interrupted {
         signal: i32,
         chunks_committed: u64,
         chunks_total: Option<u64>,
         rows: u64,
+        rerun: crate::interrupt::Rerun,
     },
     /// The data is loaded but a deferred index or constraint refused to build; the
     /// message names the keys, their source lines and how to go on.
@@ -253,6 +263,7 @@ impl Error {
             ErrorKind::Parse { .. } => "parse",
             ErrorKind::Convert { .. } => "convert",
             ErrorKind::Io { .. } => "io",
+            ErrorKind::RejectFile { .. } => "reject_file",
             ErrorKind::Usage(_) => "usage",
             ErrorKind::Schema(_) => "schema",
             ErrorKind::Privilege { .. } => "privilege",
@@ -304,7 +315,9 @@ impl Error {
             return ExitStatus::Partial;
         }
         match &self.0.kind {
-            ErrorKind::TooManyRejects { .. } => ExitStatus::Partial,
+            // Rows were rejected (and may be committed): the load is partial whatever
+            // else it did, and the ledger keeps what the file was to hold.
+            ErrorKind::TooManyRejects { .. } | ErrorKind::RejectFile { .. } => ExitStatus::Partial,
             ErrorKind::Parse { .. } | ErrorKind::Convert { .. } | ErrorKind::Schema(_) => {
                 ExitStatus::Data
             }
@@ -415,6 +428,13 @@ impl Error {
                 "{path}: the compressed input ends early (a truncated or damaged file?): {source}"
             ),
             ErrorKind::Io { path, source } => write!(f, "{path}: {source}"),
+            ErrorKind::RejectFile { path, rows, source } => write!(
+                f,
+                "the reject file {path} could not be written ({source}); the {rows} {} kept \
+                 in the ledger: make the path writable and rerun the same command to write \
+                 it (nothing is loaded twice)",
+                plural(*rows, "rejected row is", "rejected rows are"),
+            ),
             ErrorKind::Usage(m)
             | ErrorKind::Schema(m)
             | ErrorKind::Cluster(m)
@@ -442,20 +462,21 @@ impl Error {
                 chunks_committed,
                 chunks_total,
                 rows,
+                rerun,
                 ..
             } => {
-                let plural = |n: u64, one: &str, many: &str| {
-                    format!("{n} {}", if n == 1 { one } else { many })
+                let head =
+                    crate::interrupt::committed_text(*chunks_committed, *chunks_total, *rows);
+                let changes = rerun.changes(*rows);
+                let how = match changes.is_empty() {
+                    true => "rerun the same command".to_string(),
+                    false => format!("rerun the command {changes}"),
                 };
-                let of = match chunks_total {
-                    Some(n) => format!("{chunks_committed} of {}", plural(*n, "chunk", "chunks")),
-                    None => plural(*chunks_committed, "chunk", "chunks"),
+                let input = match rerun.stdin {
+                    true => ", fed the same input on stdin,",
+                    false => "",
                 };
-                write!(
-                    f,
-                    "interrupted: {of} committed ({}); rerun the same command to resume",
-                    plural(*rows, "row", "rows")
-                )
+                write!(f, "interrupted: {head}; {how}{input} to resume")
             }
         }
     }
@@ -464,7 +485,7 @@ impl Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.0.kind {
-            ErrorKind::Io { source, .. } => Some(source),
+            ErrorKind::Io { source, .. } | ErrorKind::RejectFile { source, .. } => Some(source),
             ErrorKind::Db(e)
             | ErrorKind::RetriesExhausted { last: e, .. }
             | ErrorKind::CommitUnknown { source: e } => Some(e),

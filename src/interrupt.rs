@@ -1,6 +1,8 @@
 //! A stop request from outside the load (SIGINT, SIGTERM, SIGHUP): the reader stops
 //! handing out chunks, the commits in flight end, and the load returns
 //! [`ErrorKind::Interrupted`] with what is committed; the ledger makes a rerun resume.
+//! The error says how the command that started the load must change to resume it
+//! ([`Rerun`]): a `--fresh` load, or one from stdin, is not resumed by the same command.
 
 use crate::report::Counters;
 use crate::{Error, ErrorKind};
@@ -19,6 +21,66 @@ struct Inner {
     total: AtomicU64,
     /// The running load's counters and what earlier runs committed, for the message.
     progress: Mutex<Option<Tracked>>,
+    /// How a rerun resumes this load, once its id is known.
+    rerun: Mutex<Rerun>,
+}
+
+/// How the command that started an interrupted load must change so that a rerun resumes
+/// that load, exactly once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rerun {
+    /// The load's id, when a rerun must name it (`--load-id`): a `--fresh` load and a
+    /// load from stdin without `--load-id` got a random id that no rerun derives again
+    /// (the derived id may even be an earlier, finished load's).
+    pub load_id: Option<String>,
+    /// Started with `--fresh`: a rerun leaves it out, or it would start over.
+    pub fresh: bool,
+    /// Started with `--truncate`: see [`Rerun::keeps_truncate`].
+    pub truncate: bool,
+    /// Reads stdin: a rerun must be fed the same bytes.
+    pub stdin: bool,
+}
+
+impl Rerun {
+    /// Whether the rerun keeps `--truncate`, with `rows` committed: only while nothing
+    /// is. The table is emptied in the transaction of the first piece that commits, so
+    /// once a row is committed the table was emptied and holds this load's rows, which a
+    /// rerun must not wipe (a resumed load skips the truncation anyway; leaving the flag
+    /// out keeps the printed command safe whatever happens to the ledger). While nothing
+    /// is committed the table was not emptied yet, and the rerun must do it.
+    pub fn keeps_truncate(&self, rows: u64) -> bool {
+        self.truncate && rows == 0
+    }
+
+    /// What the rerun changes, in words: `without --fresh and --truncate, with --load-id
+    /// X`; empty when the same command resumes.
+    pub fn changes(&self, rows: u64) -> String {
+        let mut without = Vec::new();
+        if self.fresh {
+            without.push("--fresh");
+        }
+        if self.truncate && !self.keeps_truncate(rows) {
+            without.push("--truncate");
+        }
+        let mut parts = Vec::new();
+        if !without.is_empty() {
+            parts.push(format!("without {}", without.join(" and ")));
+        }
+        if let Some(id) = &self.load_id {
+            parts.push(format!("with --load-id {id}"));
+        }
+        parts.join(", ")
+    }
+}
+
+/// `K of N chunks committed (R rows)`, the head of the interrupted line.
+pub fn committed_text(chunks_committed: u64, chunks_total: Option<u64>, rows: u64) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let of = match chunks_total {
+        Some(n) => format!("{chunks_committed} of {}", plural(n, "chunk", "chunks")),
+        None => plural(chunks_committed, "chunk", "chunks"),
+    };
+    format!("{of} committed ({})", plural(rows, "row", "rows"))
 }
 
 struct Tracked {
@@ -64,6 +126,11 @@ impl Interrupt {
         });
     }
 
+    /// How a rerun resumes the load (known once the load has its id).
+    pub(crate) fn resume_as(&self, rerun: Rerun) {
+        *self.0.rerun.lock().expect("interrupt rerun") = rerun;
+    }
+
     /// The input holds `chunks` chunks in all.
     pub(crate) fn set_total(&self, chunks: u64) {
         self.0.total.store(chunks, SeqCst);
@@ -84,6 +151,7 @@ impl Interrupt {
             chunks_committed,
             chunks_total: (total > 0).then_some(total.max(chunks_committed)),
             rows,
+            rerun: self.0.rerun.lock().expect("interrupt rerun").clone(),
         }
         .into()
     }
@@ -115,5 +183,42 @@ mod tests {
             i.error().to_string(),
             "interrupted: 5 of 9 chunks committed (50 rows); rerun the same command to resume"
         );
+    }
+
+    #[test]
+    fn a_fresh_truncating_load_resumes_under_its_id_without_fresh_or_truncate() {
+        let i = Interrupt::new();
+        i.raise(libc::SIGINT);
+        let rerun = Rerun {
+            load_id: Some("t-0123456789abcdef-89abcdef".into()),
+            fresh: true,
+            truncate: true,
+            stdin: false,
+        };
+        i.resume_as(rerun.clone());
+        // Nothing committed: the table was not emptied yet, the rerun must do it.
+        assert_eq!(
+            i.error().to_string(),
+            "interrupted: 0 chunks committed (0 rows); rerun the command without --fresh, \
+             with --load-id t-0123456789abcdef-89abcdef to resume"
+        );
+        assert!(rerun.keeps_truncate(0) && !rerun.keeps_truncate(1));
+        let counters = Arc::new(Counters::default());
+        counters.chunks.store(1, Relaxed);
+        counters.rows.store(10, Relaxed);
+        i.track(counters, 0, 0);
+        assert_eq!(
+            i.error().to_string(),
+            "interrupted: 1 chunk committed (10 rows); rerun the command without --fresh and \
+             --truncate, with --load-id t-0123456789abcdef-89abcdef to resume"
+        );
+        i.resume_as(Rerun {
+            load_id: Some("s-1".into()),
+            stdin: true,
+            ..Rerun::default()
+        });
+        assert!(i.error().to_string().ends_with(
+            "rerun the command with --load-id s-1, fed the same input on stdin, to resume"
+        ));
     }
 }

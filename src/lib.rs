@@ -33,20 +33,24 @@
 //! that quotes into SQL text), [`table`] (the catalog), [`cluster`] (a throwaway
 //! PostgreSQL for the demo and the tests), [`bank`] (the tutorial's app), [`import`]
 //! (shards and `IMPORT INTO`), [`infer`] (schemas for CSVs nobody wrote one for), [`dataset`]
-//! (generated datasets), [`interrupt`] (a signal's stop request, which a load honours
+//! (generated datasets), [`output`] (writing a file through what its path names: `gen -o`
+//! and the reject file), [`interrupt`] (a signal's stop request, which a load honours
 //! between chunks).
 //!
 //! ```no_run
 //! use chunkload::load::{run, LoadConfig, Method};
-//! use chunkload::connect::{connect_host, ConnectOptions};
+//! use chunkload::connect::{connect_from, connect_host, ConnectOptions};
 //! use std::sync::Arc;
 //!
 //! let opts = ConnectOptions::parse("postgres://root@localhost:26257/bank")?;
 //! let mut cfg = LoadConfig::new(vec!["data/accounts.csv".into()], "accounts");
 //! // CockroachDB's port: rows go as multi-row INSERTs (COPY is refused there).
 //! cfg.method = Some(Method::Insert);
-//! let summary = run(&cfg, Arc::new(move |worker, attempt| {
-//!     connect_host(&opts, worker + attempt as usize)
+//! // A first attempt tries every host (the load's first connection is not retried); a
+//! // reconnect moves on to the next host.
+//! let summary = run(&cfg, Arc::new(move |worker, attempt| match attempt {
+//!     0 => connect_from(&opts, worker),
+//!     _ => connect_host(&opts, worker + attempt as usize),
 //! }))?;
 //! println!("{summary}");
 //! # Ok::<(), chunkload::Error>(())
@@ -67,6 +71,7 @@ pub mod infer;
 pub mod interrupt;
 pub mod ledger;
 pub mod load;
+pub mod output;
 pub mod report;
 pub mod retry;
 pub mod source;

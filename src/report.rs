@@ -471,20 +471,13 @@ impl RejectWriter {
     }
 
     /// Fails unless the reject file can be written: called before the first chunk commits,
-    /// so an unwritable path stops the load with nothing committed. A file that did not
-    /// exist is created and removed again, leaving no empty reject file behind.
+    /// so an unwritable path stops the load with nothing committed. Checked as
+    /// [`crate::output::write_through`] will write it: through a symlink, a FIFO or a
+    /// device as it is (not opened), a regular file or a new path by a temp file in its
+    /// real directory (created and removed: no empty reject file is left behind).
     pub fn check_writable(&self) -> Result<()> {
-        let path = std::path::Path::new(&self.path);
-        let existed = path.exists();
-        let opened = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path);
-        match opened {
-            Ok(_) if !existed => {
-                std::fs::remove_file(path).map_err(|e| Error::io(self.path.clone(), e))
-            }
-            Ok(_) => Ok(()),
+        match crate::output::check_writable(std::path::Path::new(&self.path)) {
+            Ok(()) => Ok(()),
             Err(e) => Err(Error::usage(format!(
                 "the reject file {} cannot be written ({e}); nothing was loaded. \
                  Pass --reject-file PATH in a writable place",
@@ -498,7 +491,9 @@ impl RejectWriter {
         let mut guard = self.out.lock().expect("reject writer poisoned");
         let io = |e| Error::io(self.path.clone(), e);
         if guard.is_none() {
-            let exists = !self.replace && std::path::Path::new(&self.path).exists();
+            // A FIFO or device is a new stream for its reader: it gets the header too.
+            let exists =
+                !self.replace && crate::output::is_regular_file(std::path::Path::new(&self.path));
             let f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(!self.replace)
@@ -519,28 +514,42 @@ impl RejectWriter {
         Ok(())
     }
 
-    /// Replaces the reject file with `records` (through a temporary file and a rename, so
-    /// a crash leaves the old file or the new one); with no records and no file, writes
-    /// nothing. Returns the number of records written.
+    /// Writes the reject file anew with `records`, through [`crate::output::write_through`]:
+    /// a symlink stays a link and its target gets them, a FIFO or device is written into,
+    /// a regular file is replaced by a temp file renamed in its real directory (a crash
+    /// leaves the old file or the new one). With no records, only a regular file is
+    /// rewritten (to its header): a new path is not created and a FIFO is left alone.
+    /// Returns the number of records written; an error is [`ErrorKind::RejectFile`].
+    ///
+    /// [`ErrorKind::RejectFile`]: crate::ErrorKind::RejectFile
     pub fn rewrite(&self, records: &[(Vec<u8>, u64, String)]) -> Result<u64> {
         let path = std::path::Path::new(&self.path);
-        if records.is_empty() && !path.exists() {
+        if records.is_empty() && !crate::output::is_regular_file(path) {
             return Ok(0);
         }
-        let io = |e| Error::io(self.path.clone(), e);
-        let tmp = format!("{}.tmp-{}", self.path, std::process::id());
-        let mut w = BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
-        self.write_header(&mut w).map_err(io)?;
-        for (raw, line, error) in records {
-            self.write_record(&mut w, raw, *line, error).map_err(io)?;
-        }
-        w.flush().map_err(io)?;
-        drop(w);
-        std::fs::rename(&tmp, path).map_err(io)?;
+        crate::output::write_through(path, |w| {
+            self.write_header(w)?;
+            for (raw, line, error) in records {
+                self.write_record(w, raw, *line, error)?;
+            }
+            Ok(())
+        })
+        .map_err(|e| -> Error {
+            let source = match e.into_kind() {
+                crate::ErrorKind::Io { source, .. } => source,
+                other => std::io::Error::other(crate::Error::from(other).to_string()),
+            };
+            crate::ErrorKind::RejectFile {
+                path: self.path.clone(),
+                rows: records.len() as u64,
+                source,
+            }
+            .into()
+        })?;
         Ok(records.len() as u64)
     }
 
-    fn write_header(&self, w: &mut impl Write) -> std::io::Result<()> {
+    fn write_header(&self, w: &mut (impl Write + ?Sized)) -> std::io::Result<()> {
         w.write_all(&self.header)?;
         for c in REJECT_COLUMNS {
             w.write_all(&[self.delimiter])?;
@@ -551,7 +560,7 @@ impl RejectWriter {
 
     fn write_record(
         &self,
-        w: &mut impl Write,
+        w: &mut (impl Write + ?Sized),
         raw: &[u8],
         line: u64,
         error: &str,

@@ -205,9 +205,11 @@ impl ChunkSink for DatabaseSink<'_> {
                             ledger::committed(c, s, &t.load_id, chunk.file_index as u32, start)
                         })?;
                     if done {
-                        // The commit whose answer was lost did happen.
+                        // The commit whose answer was lost did happen, and with it the
+                        // truncation: the chunk's other pieces must not empty the table.
                         self.counters.commits_confirmed.fetch_add(1, Relaxed);
                         self.account(&work.rows, lo, n);
+                        truncate = false;
                     } else {
                         queue.push_front((lo, n));
                     }

@@ -33,8 +33,10 @@ pub(crate) enum StatementKey {
     /// The `COPY ... FROM STDIN` of the target, for rows in this format (a chunk the
     /// fast path was not certain of goes as text).
     Copy { format: Format },
-    /// A multi-row INSERT (or upsert) of this many rows.
-    Insert { rows: usize },
+    /// A multi-row INSERT (or upsert) of this many rows, bound in this format (a
+    /// `numeric(p,s)` bound as text is read with its typmod, see
+    /// [`encode::insert::insert_sql`]).
+    Insert { rows: usize, format: Format },
     /// The ledger row of a piece.
     Ledger,
 }
@@ -56,7 +58,7 @@ impl Statements {
     pub(crate) fn data_key(&self, rows: usize, format: Format) -> StatementKey {
         match self.method {
             Method::Copy => StatementKey::Copy { format },
-            Method::Insert | Method::Upsert => StatementKey::Insert { rows },
+            Method::Insert | Method::Upsert => StatementKey::Insert { rows, format },
         }
     }
 
@@ -66,12 +68,12 @@ impl Statements {
             StatementKey::Copy { format } => {
                 encode::copy::copy_sql(&self.table.qualified(), &self.columns, format)
             }
-            StatementKey::Insert { rows } => self.insert_sql(rows),
+            StatementKey::Insert { rows, format } => self.insert_sql(rows, format),
             StatementKey::Ledger => ledger::record_sql(&self.ledger_schema),
         }
     }
 
-    fn insert_sql(&self, rows: usize) -> String {
+    fn insert_sql(&self, rows: usize, format: Format) -> String {
         let conflict = match (self.method, self.flavour) {
             (Method::Upsert, Flavour::Cockroach) => encode::insert::Conflict::UpsertCockroach,
             (Method::Upsert, Flavour::Postgres) => encode::insert::Conflict::UpsertPg {
@@ -86,6 +88,7 @@ impl Statements {
             rows,
             &conflict,
             postgres,
+            format,
         )
     }
 

@@ -10,8 +10,6 @@
 //!   timestamps with various UTC offsets, an empty quoted string (`""`, not NULL) and empty
 //!   unquoted fields that mean NULL.
 
-mod output;
-
 use std::fmt;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -23,7 +21,7 @@ use rand::{Rng, RngCore, SeedableRng};
 
 use crate::error::{Error, Result};
 
-pub use output::write_through;
+pub use crate::output::write_through;
 
 /// Which table shape to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

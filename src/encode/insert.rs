@@ -129,6 +129,23 @@ pub fn interval_typmod(type_name: &str) -> Option<i32> {
     Some(((range & 0x7FFF) << 16) | (precision & 0xFFFF))
 }
 
+/// The typmod of `numeric(p,s)` or `numeric(p)` (as `format_type` prints it): PostgreSQL's
+/// `make_numeric_typmod`, `((p << 16) | (s & 0x7ff)) + VARHDRSZ` (a negative scale, which
+/// PostgreSQL 15 allows, in eleven bits). `None` for a plain `numeric` or an array.
+pub fn numeric_typmod(type_name: &str) -> Option<i32> {
+    let args = type_name
+        .strip_prefix("numeric(")
+        .and_then(|r| r.strip_suffix(')'))?;
+    let (p, s) = match args.split_once(',') {
+        Some((p, s)) => (p.trim().parse::<i32>().ok()?, s.trim().parse::<i32>().ok()?),
+        None => (args.trim().parse::<i32>().ok()?, 0),
+    };
+    if !(1..=1000).contains(&p) || !(-1000..=1000).contains(&s) {
+        return None;
+    }
+    Some(((p << 16) | (s & 0x7ff)) + 4)
+}
+
 /// The type of `type_name` (as `format_type` prints it) without its typmod: the INSERT's
 /// assignment then applies the typmod as `COPY` does (`value too long` for `varchar(5)[]`,
 /// a length error for `bit(3)`), where an explicit cast would truncate or pad silently.
@@ -164,15 +181,27 @@ fn cast_type(type_name: &str) -> String {
     }
 }
 
-/// A multi-row `INSERT INTO "s"."t" ("a","b") VALUES ($1,$2),($3,$4)` for `rows` rows.
+/// A multi-row `INSERT INTO "s"."t" ("a","b") VALUES ($1,$2),($3,$4)` for `rows` rows
+/// whose parameters are bound in `format`.
 /// [`ColumnType::Other`] parameters get `$n::text::<type>` casts so they are bound as
 /// text and converted by the server.
+///
+/// On PostgreSQL a parameter is read by its type's input function *without* the column's
+/// typmod, which the assignment applies afterwards; `COPY` reads with it. For a `numeric(p,s)`
+/// bound as text (a chunk the client could not convert: `865.1E-16384`, `.5`, `NaN`) that
+/// differs: `numeric_in` with the typmod rounds to the scale before it makes the value, so
+/// COPY stores `0.00`, while without it the 16385 decimal places overflow. Such a
+/// parameter is therefore read as COPY reads it, `numeric_in($n::text::cstring, 0,
+/// typmod)`. A binary one needs nothing: the client sends the digits as written, and
+/// `numeric_recv` then the assignment's rounding are what COPY's `numeric_recv` with the
+/// typmod does.
 pub fn insert_sql(
     table: &QualifiedName,
     columns: &[Column],
     rows: usize,
     conflict: &Conflict,
     postgres: bool,
+    format: Format,
 ) -> String {
     let verb = match conflict {
         Conflict::UpsertCockroach => "UPSERT",
@@ -197,6 +226,16 @@ pub fn insert_sql(
                 // given the typmod, as COPY gives it; a cast parses first, then cuts.
                 Some(typmod) if postgres && col.ty == ColumnType::Other => {
                     let _ = write!(s, "interval_in(${n}::text::cstring, 0, {typmod})");
+                }
+                _ if postgres && format == Format::Text && col.ty == ColumnType::Numeric => {
+                    match numeric_typmod(&col.type_name) {
+                        Some(typmod) => {
+                            let _ = write!(s, "numeric_in(${n}::text::cstring, 0, {typmod})");
+                        }
+                        None => {
+                            let _ = write!(s, "${n}");
+                        }
+                    }
                 }
                 _ if col.ty == ColumnType::Other => {
                     let _ = write!(s, "${n}::text::{}", cast_type(&col.type_name));
@@ -246,11 +285,54 @@ mod tests {
     }
 
     #[test]
+    fn numeric_typmods_are_postgres_own() {
+        // The integration test `world_numeric_with_a_typmod_stores_the_same_under_every_method`
+        // holds numeric(7,2) against the catalog's atttypmod.
+        assert_eq!(numeric_typmod("numeric(7,2)"), Some((7 << 16 | 2) + 4));
+        assert_eq!(numeric_typmod("numeric(5)"), Some((5 << 16) + 4));
+        assert_eq!(numeric_typmod("numeric(2,-3)"), Some((2 << 16 | 0x7fd) + 4));
+        assert_eq!(numeric_typmod("numeric"), None);
+        assert_eq!(numeric_typmod("numeric(7,2)[]"), None);
+    }
+
+    #[test]
+    fn a_numeric_with_a_typmod_bound_as_text_is_read_with_it() {
+        let t = QualifiedName::parse("t").unwrap();
+        let cols = vec![
+            col("a", "numeric(7,2)"),
+            col("b", "numeric"),
+            col("c", "int8"),
+        ];
+        assert_eq!(
+            insert_sql(&t, &cols, 1, &Conflict::None, true, Format::Text),
+            "INSERT INTO \"t\" (\"a\",\"b\",\"c\") VALUES \
+             (numeric_in($1::text::cstring, 0, 458758),$2,$3)"
+        );
+        // Binary digits as written: the assignment rounds them as COPY's recv does.
+        assert_eq!(
+            insert_sql(&t, &cols, 1, &Conflict::None, true, Format::Binary),
+            "INSERT INTO \"t\" (\"a\",\"b\",\"c\") VALUES ($1,$2,$3)"
+        );
+        // CockroachDB has no numeric_in to call; its parameters are what it reads.
+        assert_eq!(
+            insert_sql(
+                &t,
+                &cols,
+                1,
+                &Conflict::UpsertCockroach,
+                false,
+                Format::Text
+            ),
+            "UPSERT INTO \"t\" (\"a\",\"b\",\"c\") VALUES ($1,$2,$3)"
+        );
+    }
+
+    #[test]
     fn insert_sql_golden_strings() {
         let t = QualifiedName::parse("\"my.schema\".\"Tab\"").unwrap();
         let cols = weird_cols();
         assert_eq!(
-            insert_sql(&t, &cols, 2, &Conflict::None, true),
+            insert_sql(&t, &cols, 2, &Conflict::None, true, Format::Binary),
             "INSERT INTO \"my.schema\".\"Tab\" (\"id\",\"Cost Total $\",\"select\",\"a\"\"b\") \
              VALUES ($1,$2,$3,$4::text::mood),($5,$6,$7,$8::text::mood)"
         );
@@ -262,7 +344,8 @@ mod tests {
                 &Conflict::UpsertPg {
                     pk: vec!["id".into()]
                 },
-                true
+                true,
+                Format::Binary
             ),
             "INSERT INTO \"t\" (\"id\",\"Cost Total $\",\"select\") VALUES ($1,$2,$3) \
              ON CONFLICT (\"id\") DO UPDATE SET \"Cost Total $\" = excluded.\"Cost Total $\", \
@@ -276,7 +359,8 @@ mod tests {
                 &Conflict::UpsertPg {
                     pk: vec!["id".into()]
                 },
-                true
+                true,
+                Format::Binary
             ),
             "INSERT INTO \"t\" (\"id\") VALUES ($1) ON CONFLICT (\"id\") DO NOTHING"
         );
@@ -286,7 +370,8 @@ mod tests {
                 &cols[..2],
                 1,
                 &Conflict::UpsertCockroach,
-                false
+                false,
+                Format::Binary
             ),
             "UPSERT INTO \"public\".\"accounts\" (\"id\",\"Cost Total $\") VALUES ($1,$2)"
         );
@@ -314,7 +399,7 @@ mod tests {
         }
         let cols = vec![col("a", "character varying(5)[]"), col("b", "bit(3)")];
         assert_eq!(
-            insert_sql(&QualifiedName::parse("t").unwrap(), &cols, 1, &Conflict::None, true),
+            insert_sql(&QualifiedName::parse("t").unwrap(), &cols, 1, &Conflict::None, true, Format::Binary),
             "INSERT INTO \"t\" (\"a\",\"b\") VALUES ($1::text::character varying[],$2::text::\"bit\")"
         );
     }

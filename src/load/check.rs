@@ -13,7 +13,8 @@
 //! a key repeated in their chunks would wait on the other instead of failing.
 
 use super::{
-    cockroach_limits, on_control, pipeline, planned, reject_writer, Input, LoadConfig, Mode, Run,
+    cockroach_limits, on_first_control, pipeline, planned, reject_writer, Input, LoadConfig, Mode,
+    Run,
 };
 use crate::commit::{
     CheckSink, CheckTarget, PieceCap, RejectBudget, Rejects, CHECK_TRUNCATE_COCKROACH,
@@ -36,7 +37,7 @@ pub(super) fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
 fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
-    let (server, mut cfg) = on_control(&connector, budget, |c| {
+    let (server, mut cfg) = on_first_control(&connector, budget, |c| {
         let server = Server::detect(c)?;
         // Refuses COPY on CockroachDB here: a check sends the real load's statements.
         Ok((server, cockroach_limits(cfg, server.flavour, c)?))

@@ -220,7 +220,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     }
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
-    let (server, cfg, capped, async_commit) = on_control(&connector, budget, |c| {
+    let (server, cfg, capped, async_commit) = on_first_control(&connector, budget, |c| {
         let server = Server::detect(c)?;
         let flavour = server.flavour;
         // Refuses COPY on CockroachDB here, before anything is written.
@@ -235,6 +235,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let cfg = &cfg;
     let mut plan = planned(cfg, &connector, budget, flavour)?;
     let load_id = load_id(cfg, &plan);
+    cfg.interrupt.resume_as(rerun(cfg, &load_id));
     let fingerprint = ledger::fingerprint_all(&cfg.files)?;
     let table_name = plan.statements.table.sql_name();
     let schema = &cfg.ledger_schema;
@@ -281,8 +282,10 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         rebuild: deferred.as_ref().map_or(0, Vec::len),
     };
     announce_resume(cfg, &connector, budget, &resume)?;
-    // PostgreSQL: chunk 0 empties the table in its own transaction, before any other.
-    let truncate = flavour == Flavour::Postgres && cfg.truncate && progress.is_empty();
+    // PostgreSQL: the table is emptied in the transaction of the first piece that commits:
+    // once an earlier run committed one, a rerun must not empty it again (rejected records
+    // alone committed no truncation). CockroachDB: a step of its own (`truncate`).
+    let truncate = flavour == Flavour::Postgres && cfg.truncate && progress.pieces == 0;
     let counters = Arc::new(Counters::default());
     counters.chunks_skipped.store(progress.pieces, Relaxed);
     cfg.interrupt
@@ -300,6 +303,9 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         ));
     }
     let mut run = Run::start(cfg, started, counters, rejects, truncate)?;
+    if let Some(warning) = stdin_rerun_warning(cfg) {
+        run.reporter().warn(warning);
+    }
     if let Some(asked) = capped {
         run.reporter().warn(&format!(
             "--workers {asked} is more than the server has free connections for; using {}",
@@ -335,7 +341,11 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         )
     });
     // The reject file holds every record any run of this load rejected, once.
-    let rewritten = run.rejects.rewrite_file();
+    // A file that cannot be written is an error (the rows stay committed, the rejects in
+    // the ledger for a rerun to write), never reported as written.
+    let rewritten = run.rejects.rewrite_file().map_err(|e| {
+        e.with_committed(run.counters.rows.load(Relaxed) + target.progress.rows_loaded)
+    });
     if let Err(e) = run.end() {
         // Stopped from outside: what is committed stays, the ledger lets a rerun resume.
         if cfg.interrupt.is_raised() {
@@ -370,6 +380,30 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     }
     let table = &target.statements.table;
     Ok(run.summary(&target.load_id, table, &cap, (chunks, bytes), Mode::Load))
+}
+
+/// What a load from stdin without `--load-id` says up front, once: its id is new every
+/// run, so a rerun cannot know what this run committed and loads every row again.
+pub const STDIN_RERUN_WARNING: &str = "reading stdin without --load-id: a rerun loads these \
+     rows again (twice into a table without a key); pass --load-id NAME to make a rerun \
+     resume instead, fed the same input";
+
+fn stdin_rerun_warning(cfg: &LoadConfig) -> Option<&'static str> {
+    let stdin = cfg.files.iter().any(|f| f == "-");
+    (stdin && cfg.load_id.is_none()).then_some(STDIN_RERUN_WARNING)
+}
+
+/// How a rerun resumes this load (see [`crate::interrupt::Rerun`]): a random id (a
+/// `--fresh` load, stdin without `--load-id`) must be named.
+fn rerun(cfg: &LoadConfig, load_id: &str) -> crate::interrupt::Rerun {
+    let stdin = cfg.files.iter().any(|f| f == "-");
+    let random = cfg.load_id.is_none() && (cfg.fresh || stdin);
+    crate::interrupt::Rerun {
+        load_id: random.then(|| load_id.to_string()),
+        fresh: cfg.fresh,
+        truncate: cfg.truncate,
+        stdin,
+    }
 }
 
 /// The load id: explicit or derived from the inputs, the table, the column mapping and the
@@ -459,6 +493,24 @@ fn on_control<T>(
     work: impl FnMut(&mut Client) -> Result<T>,
 ) -> Result<T> {
     crate::connect::with_reconnect(connector, 0, budget, work).map(|(_, v)| v)
+}
+
+/// Runs `work` on the run's first connection, which is tried once (every host of the URL,
+/// as libpq tries them) and never retried: a server that is down when the load starts is
+/// an error at once (exit 2), as in psql and `chunkload status`, not a wait of
+/// `--reconnect-timeout`. Only a server that was reached is waited for: a connection lost
+/// during `work` (the server restarting just then) is reopened within `budget`, as every
+/// later one is.
+fn on_first_control<T>(
+    connector: &Connector,
+    budget: Duration,
+    mut work: impl FnMut(&mut Client) -> Result<T>,
+) -> Result<T> {
+    let mut client = connector(0, 0)?;
+    match work(&mut client) {
+        Err(e) if crate::retry::is_lost(&e) => on_control(connector, budget, work),
+        done => done,
+    }
 }
 
 /// The reject file: `--reject-file`, or `<first input>.rejects.csv`.

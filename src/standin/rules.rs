@@ -347,16 +347,16 @@ pub fn judge(
                 );
             }
         }
-        ("rollback", s) if s != "to" && after_rollback => {
-            if rollback_after_savepoint_rollback_fails(version) {
-                return refuse(
-                    "XX000",
-                    "internal error: ROLLBACK after ROLLBACK TO SAVEPOINT: \
-                     transaction left open with its locks held"
-                        .into(),
-                    "cockroach#156507, #135118 (fixed in 25.4.4 and 26.1 by PR #160346)",
-                );
-            }
+        ("rollback", s)
+            if s != "to" && after_rollback && rollback_after_savepoint_rollback_fails(version) =>
+        {
+            return refuse(
+                "XX000",
+                "internal error: ROLLBACK after ROLLBACK TO SAVEPOINT: \
+                 transaction left open with its locks held"
+                    .into(),
+                "cockroach#156507, #135118 (fixed in 25.4.4 and 26.1 by PR #160346)",
+            );
         }
         ("show", "cluster") => {
             let name = toks

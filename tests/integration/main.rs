@@ -22,6 +22,9 @@
 //! - `ledger_schema`: `--ledger-schema`, and a role without CREATE (the printed DDL).
 //! - `durability`: chunk commits that skip the flush; crashes mid-load and right after.
 //! - `signals`: SIGINT/SIGTERM mid-load and their reruns, a signal while connecting, the worker cap.
+//! - `world`: issue 22, the world changed between runs: the printed resume command, stdin
+//!   reruns, reject files through symlinks and FIFOs, a server down at the start, numeric
+//!   typmods under insert.
 
 mod bank;
 mod check;
@@ -54,3 +57,4 @@ mod standin;
 mod support;
 mod table;
 mod tls;
+mod world;

@@ -77,12 +77,13 @@ fn interrupted_load_resumes_exactly(test: &str, signal: i32, code: i32) {
     assert_eq!(lines.len(), 1, "{err}");
     let committed = count(&url, "slow");
     assert!(committed < ROWS, "stopped before the end: {committed}");
+    // The command that resumes is the one that started the load.
+    let bin = env!("CARGO_BIN_EXE_chunkload");
+    let same = format!("{bin} {}", args.join(" "));
     assert!(
         lines[0].starts_with("interrupted: ")
             && lines[0].contains(" of 300 chunks committed (")
-            && lines[0].ends_with(&format!(
-                " ({committed} rows); rerun the same command to resume"
-            )),
+            && lines[0].ends_with(&format!(" ({committed} rows); to resume, run: {same}")),
         "{err}"
     );
     let mut rerun = spawn(&args);
@@ -218,8 +219,12 @@ fn signals_load_blocked_on_its_first_connection_ends_by_the_watchdog_with_the_li
     );
     let err = stderr_of(&mut child);
     assert_eq!(status.code(), Some(143), "{err}");
+    let bin = env!("CARGO_BIN_EXE_chunkload");
     assert_eq!(
         err.trim_end(),
-        "interrupted: 0 chunks committed (0 rows); rerun the same command to resume"
+        format!(
+            "interrupted: 0 chunks committed (0 rows); to resume, run: {bin} --url '{url}' \
+             load {file} --table t -q"
+        )
     );
 }

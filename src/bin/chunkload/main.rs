@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 mod args;
 mod cmd;
+mod resume;
 mod signals;
 
 use args::{Cli, Command};
@@ -30,12 +31,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) if is_interrupted(&e) => {
-            signals::print_interrupted(&one_line(&e));
-            let code = e
-                .chain()
-                .find_map(|c| c.downcast_ref::<chunkload::Error>())
-                .map_or(130, |e| e.exit_code());
-            ExitCode::from(code)
+            let lib = e.chain().find_map(|c| c.downcast_ref::<chunkload::Error>());
+            signals::print_interrupted(&lib.map_or_else(|| one_line(&e), resume::interrupted_line));
+            ExitCode::from(lib.map_or(130, chunkload::Error::exit_code))
         }
         Err(e) => {
             let lib = e.chain().find_map(|c| c.downcast_ref::<chunkload::Error>());

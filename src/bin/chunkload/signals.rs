@@ -1,6 +1,6 @@
 //! SIGINT, SIGTERM and SIGHUP end every command within seconds, with 128 + the signal
 //! (130, 143, 129) as shells report it. A load stops between chunks: its commits in flight
-//! end and the ledger lets a rerun resume; if that takes longer than [`GRACE`] (a writer
+//! end and the ledger lets a rerun resume (the line prints the command that does); if that takes longer than [`GRACE`] (a writer
 //! blocked on a silent server) the process exits anyway. Commands that run a throwaway
 //! server stop it themselves; every other command exits at once. A second signal always
 //! exits at once.
@@ -52,7 +52,7 @@ pub(crate) fn install(on: OnSignal) -> anyhow::Result<()> {
                     let i = i.clone();
                     std::thread::spawn(move || {
                         std::thread::sleep(GRACE);
-                        print_interrupted(&i.error().to_string());
+                        print_interrupted(&crate::resume::interrupted_line(&i.error()));
                         std::process::exit(code);
                     });
                 }

@@ -17,10 +17,13 @@ pub(crate) fn connect(url: Option<&str>) -> anyhow::Result<(postgres::Client, Fl
 }
 
 /// Writer connections spread over the URL's hosts round-robin; a reconnect moves on to
-/// the next host, so a failed node's work goes to the others.
+/// the next host, so a failed node's work goes to the others. A first attempt tries every
+/// host once, from the worker's own, as libpq does: the load's first connection is not
+/// retried (see `chunkload::load::run`), so a URL whose first host is down still starts.
 pub(crate) fn connector(opts: ConnectOptions) -> chunkload::load::Connector {
-    std::sync::Arc::new(move |worker: usize, attempt: u32| {
-        chunkload::connect::connect_host(&opts, worker + attempt as usize)
+    std::sync::Arc::new(move |worker: usize, attempt: u32| match attempt {
+        0 => chunkload::connect::connect_from(&opts, worker),
+        _ => chunkload::connect::connect_host(&opts, worker + attempt as usize),
     })
 }
 
