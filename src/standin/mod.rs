@@ -29,7 +29,7 @@ use rules::{Protocol, Session, Verdict};
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufReader, BufWriter, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use wire::Msg;
 
@@ -40,25 +40,10 @@ pub struct Options {
     pub reviewed_only: bool,
 }
 
-/// Statements the stand-in saw, for tests that look at what was sent.
-#[derive(Debug, Default)]
-pub struct Seen {
-    statements: Mutex<Vec<(Protocol, String)>>,
-}
-
-impl Seen {
-    /// Every statement, as sent, in order.
-    pub fn statements(&self) -> Vec<(Protocol, String)> {
-        self.statements.lock().unwrap().clone()
-    }
-}
-
 /// A running stand-in; dropping it stops accepting (live sessions end with their client).
 pub struct StandIn {
     addr: SocketAddr,
     stopped: Arc<AtomicBool>,
-    seen: Arc<Seen>,
-    refusals: Arc<AtomicU64>,
 }
 
 impl StandIn {
@@ -70,9 +55,7 @@ impl StandIn {
             .local_addr()
             .map_err(|e| Error::io("stand-in listener".to_string(), e))?;
         let stopped = Arc::new(AtomicBool::new(false));
-        let seen = Arc::new(Seen::default());
-        let refusals = Arc::new(AtomicU64::new(0));
-        let (stop, s, r) = (stopped.clone(), seen.clone(), refusals.clone());
+        let stop = stopped.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 if stop.load(SeqCst) {
@@ -82,20 +65,13 @@ impl StandIn {
                 let shared = Shared {
                     upstream,
                     options: options.clone(),
-                    seen: s.clone(),
-                    refusals: r.clone(),
                 };
                 std::thread::spawn(move || {
                     let _ = serve(client, &shared);
                 });
             }
         });
-        Ok(StandIn {
-            addr,
-            stopped,
-            seen,
-            refusals,
-        })
+        Ok(StandIn { addr, stopped })
     }
 
     /// Where clients connect.
@@ -106,16 +82,6 @@ impl StandIn {
     /// The URL of database `db` through the stand-in, as user `postgres`.
     pub fn url_for(&self, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.addr.port())
-    }
-
-    /// What was sent through the stand-in so far.
-    pub fn seen(&self) -> &Seen {
-        &self.seen
-    }
-
-    /// Statements refused so far.
-    pub fn refusals(&self) -> u64 {
-        self.refusals.load(SeqCst)
     }
 }
 
@@ -129,8 +95,6 @@ impl Drop for StandIn {
 struct Shared {
     upstream: SocketAddr,
     options: Options,
-    seen: Arc<Seen>,
-    refusals: Arc<AtomicU64>,
 }
 
 /// What to do with the answers up to the next ReadyForQuery.
@@ -265,15 +229,8 @@ fn one(
     side: &mut translate::Side,
     version: rules::Version,
 ) -> String {
-    shared
-        .seen
-        .statements
-        .lock()
-        .unwrap()
-        .push((protocol, stmt.to_string()));
     let session = state.lock().unwrap().session;
     let refusal = |r: rules::Refusal| -> String {
-        shared.refusals.fetch_add(1, SeqCst);
         let mut st = state.lock().unwrap();
         st.next_marker += 1;
         let n = st.next_marker;
@@ -332,7 +289,7 @@ fn downstream(server: TcpStream, client: TcpStream, state: &Mutex<State>) -> std
                 b'E' => {
                     if let Some(r) = marker_of(&msg).and_then(|n| st.refusals.remove(&n)) {
                         msg = wire::error(
-                            r.code,
+                            &r.code,
                             &r.message,
                             Some(&format!("stand-in rule: {}", r.source)),
                         );

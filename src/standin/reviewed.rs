@@ -160,7 +160,7 @@ pub fn check(stmt: &str) -> Result<usize, Refusal> {
         .iter()
         .position(|r| r.is_match(&text))
         .ok_or_else(|| Refusal {
-            code: "XX000",
+            code: "XX000".into(),
             message: format!(
                 "stand-in: statement not on the reviewed list of the CockroachDB flavour: {text}"
             ),

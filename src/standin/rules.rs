@@ -5,8 +5,13 @@
 
 use super::lex::{self, Kind, Tok};
 
-/// A CockroachDB version, `(major, minor, patch)`.
-pub type Version = (u32, u32, u32);
+pub use crate::flavour::Version;
+// The bugs' version table has one home, shared with the retry helper that avoids them.
+use crate::flavour::{
+    copy_after_savepoint_rollback_broken as copy_after_savepoint_rollback_fails,
+    prepared_after_savepoint_rollback_broken as prepare_after_savepoint_rollback_fails,
+    rollback_after_savepoint_rollback_broken as rollback_after_savepoint_rollback_fails,
+};
 
 /// How a statement reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +35,7 @@ pub struct Session {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     /// SQLSTATE.
-    pub code: &'static str,
+    pub code: String,
     /// Message, as CockroachDB words it.
     pub message: String,
     /// Where the rule comes from.
@@ -57,37 +62,9 @@ pub enum Verdict {
     Import,
 }
 
-/// Whether `v` is at least `min`.
-fn at_least(v: Version, min: Version) -> bool {
-    v >= min
-}
-
-/// COPY FROM after `ROLLBACK TO SAVEPOINT` is an internal error (cockroach#144383,
-/// present since before 23.2), fixed in 25.3.6, 25.4.1 and 26.1 (PR #156959 and its
-/// backports).
-pub fn copy_after_savepoint_rollback_fails(v: Version) -> bool {
-    !(at_least(v, (26, 1, 0))
-        || (v.0, v.1) == (25, 4) && v.2 >= 1
-        || (v.0, v.1) == (25, 3) && v.2 >= 6)
-}
-
-/// A statement prepared over the extended protocol after a savepoint rollback hit an
-/// assertion failure until the May 2026 backports to 25.4, 26.1 and 26.2 (PRs #170708,
-/// #170709, #170710). The patch releases that carry them are not named in the PRs, so
-/// every release of those lines counts as affected; 26.3 and later are fixed.
-pub fn prepare_after_savepoint_rollback_fails(v: Version) -> bool {
-    !at_least(v, (26, 3, 0))
-}
-
-/// `ROLLBACK` after `ROLLBACK TO SAVEPOINT` failed and left locks held until 25.4.4 and
-/// 26.1 (cockroach#156507, #135118; PR #160346).
-pub fn rollback_after_savepoint_rollback_fails(v: Version) -> bool {
-    !(at_least(v, (26, 1, 0)) || (v.0, v.1) == (25, 4) && v.2 >= 4)
-}
-
 /// `autocommit_before_ddl` is on by default from v25.1 (PR #118440).
 pub fn autocommits_before_ddl(v: Version) -> bool {
-    at_least(v, (25, 1, 0))
+    v >= (25, 1, 0)
 }
 
 /// Statements that are schema changes in CockroachDB (TRUNCATE included: it is a schema
@@ -397,9 +374,9 @@ pub fn judge(
     Verdict::Run
 }
 
-fn refuse(code: &'static str, message: String, source: &'static str) -> Verdict {
+fn refuse(code: &str, message: String, source: &'static str) -> Verdict {
     Verdict::Refuse(Refusal {
-        code,
+        code: code.to_string(),
         message,
         source,
     })
@@ -408,7 +385,7 @@ fn refuse(code: &'static str, message: String, source: &'static str) -> Verdict 
 /// `f(x => 1)`: named arguments are a documented limitation (cockroach#122264).
 fn named_argument(toks: &[Tok<'_>]) -> Option<Refusal> {
     toks.iter().any(|t| t.is_punct("=>")).then(|| Refusal {
-        code: "42601",
+        code: "42601".into(),
         message: "at or near \">\": syntax error".into(),
         source: "cockroach#122264 (named arguments in function calls are not supported)",
     })
@@ -443,7 +420,7 @@ fn unknown_function(
             continue;
         }
         return Some(Refusal {
-            code: "42883",
+            code: "42883".into(),
             message: format!("unknown function: {name}()"),
             source: "docs/generated/sql/functions.md (CockroachDB's builtins) does not list it",
         });
@@ -466,7 +443,7 @@ fn copy_options(toks: &[Tok<'_>]) -> Option<Refusal> {
         t.kind == Kind::Word && UNSUPPORTED.contains(&t.text.to_ascii_lowercase().as_str())
     })?;
     Some(Refusal {
-        code: "0A000",
+        code: "0A000".into(),
         message: format!(
             "unimplemented: COPY option {} is not supported",
             bad.text.to_uppercase()
@@ -593,7 +570,7 @@ mod tests {
     fn j(sql: &str, p: Protocol, s: Session, v: Version) -> Verdict {
         judge(sql, p, s, v, &mut pg_has)
     }
-    fn code(v: Verdict) -> &'static str {
+    fn code(v: Verdict) -> String {
         match v {
             Verdict::Refuse(r) => r.code,
             other => panic!("not refused: {other:?}"),

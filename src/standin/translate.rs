@@ -15,9 +15,9 @@ pub(super) struct Side {
     functions: HashMap<String, bool>,
 }
 
-fn refusal(code: &'static str, message: String, source: &'static str) -> Refusal {
+fn refusal(code: &str, message: String, source: &'static str) -> Refusal {
     Refusal {
-        code,
+        code: code.to_string(),
         message,
         source,
     }
@@ -195,9 +195,8 @@ impl Side {
                 Some(d) => (d.code().code().to_string(), d.message().to_string()),
                 None => ("XX000".to_string(), e.to_string()),
             };
-            let code: &'static str = Box::leak(code.into_boxed_str());
             refusal(
-                code,
+                &code,
                 format!("import failed: {msg}"),
                 "docs IMPORT INTO: a failed job is rolled back",
             )

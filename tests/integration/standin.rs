@@ -4,7 +4,7 @@
 
 use crate::support::{client, cluster, fresh_cockroach_db_at};
 use chunkload::cluster::COCKROACH_VERSIONS;
-use chunkload::standin::{rules, Options, StandIn};
+use chunkload::standin::{Options, StandIn};
 use postgres::{Client, NoTls};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -176,7 +176,7 @@ fn savepoint_rollback_bugs_show_on_the_versions_that_have_them() {
                 .unwrap();
             c
         };
-        if rules::copy_after_savepoint_rollback_fails(v) {
+        if chunkload::flavour::copy_after_savepoint_rollback_broken(v) {
             // (A COPY that starts would leave the simple query waiting for data.)
             let e = rolled_back()
                 .batch_execute("COPY t FROM STDIN")
@@ -186,14 +186,14 @@ fn savepoint_rollback_bugs_show_on_the_versions_that_have_them() {
         let prepared = rolled_back().prepare("SELECT count(*) FROM t");
         assert_eq!(
             prepared.is_err(),
-            rules::prepare_after_savepoint_rollback_fails(v),
+            chunkload::flavour::prepared_after_savepoint_rollback_broken(v),
             "{version}"
         );
         let mut c = rolled_back();
         let rollback = c.batch_execute("ROLLBACK");
         assert_eq!(
             rollback.is_err(),
-            rules::rollback_after_savepoint_rollback_fails(v),
+            chunkload::flavour::rollback_after_savepoint_rollback_broken(v),
             "{version}"
         );
         // A simple-protocol statement and a restart of the whole transaction always work.

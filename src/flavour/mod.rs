@@ -12,7 +12,7 @@
 //!   ([`crate::load::LoadConfig::method_for`]).
 //! - **Retries.** The client-side `SAVEPOINT cockroach_restart` protocol hits server bugs
 //!   after `ROLLBACK TO SAVEPOINT` on every released version up to 26.2, so the retry path
-//!   is chosen by the version ([`crate::retry::RetryPath::for_cockroach`]); older ones
+//!   is chosen by the version ([`RetryPath::for_cockroach`]); older ones
 //!   restart the whole transaction.
 //! - SERIALIZABLE is the default isolation on every version; v24.1 only *allows* READ
 //!   COMMITTED (`sql.txn.read_committed_isolation.enabled`). Under READ COMMITTED
@@ -29,8 +29,14 @@
 //!   16:10:39, go1.19.4)`; platform, build and Go version vary; `server_version` says
 //!   `13.0.0`, so only `version()` tells the two apart.
 
+mod retry_path;
+
 use crate::chunk::ChunkLimits;
 use crate::Result;
+pub use retry_path::{
+    copy_after_savepoint_rollback_broken, prepared_after_savepoint_rollback_broken,
+    rollback_after_savepoint_rollback_broken, RetryPath, Version,
+};
 
 /// Default chunk bytes, on both flavours: the peak RSS of a 1 GB `wide` load at 2
 /// workers was 64 MiB at 1 MiB chunks, 126 MiB at 2 MiB, 243 MiB at 4 MiB (BENCHMARKS.md).
@@ -42,7 +48,7 @@ pub enum Flavour {
     /// PostgreSQL: retry a failed transaction from BEGIN; COPY BINARY by default; ON
     /// CONFLICT.
     Postgres,
-    /// CockroachDB: retries by version ([`crate::retry::RetryPath`]); multi-row INSERT
+    /// CockroachDB: retries by version ([`RetryPath`]); multi-row INSERT
     /// (never COPY); UPSERT.
     Cockroach,
 }
@@ -121,7 +127,7 @@ impl Flavour {
 
 /// What chunkload needs to know of the server, read once from `SELECT version()`: its
 /// flavour and, on CockroachDB, its `vMAJOR.MINOR.PATCH` (which decides the retry path,
-/// [`crate::retry::RetryPath::for_cockroach`]).
+/// [`RetryPath::for_cockroach`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Server {
     /// PostgreSQL or CockroachDB.
@@ -146,8 +152,8 @@ impl Server {
     }
 
     /// How a transaction on this server is retried after a 40001.
-    pub fn retry_path(self) -> crate::retry::RetryPath {
-        crate::retry::RetryPath::of(self.flavour, self.version)
+    pub fn retry_path(self) -> RetryPath {
+        RetryPath::of(self.flavour, self.version)
     }
 }
 
