@@ -163,7 +163,7 @@ pub enum ErrorKind {
         chunks_committed: u64,
         chunks_total: Option<u64>,
         rows: u64,
-        rerun: crate::interrupt::Rerun,
+        rerun: Rerun,
     },
     /// The data is loaded but a deferred index or constraint refused to build; the
     /// message names the keys, their source lines and how to go on.
@@ -465,8 +465,7 @@ impl Error {
                 rerun,
                 ..
             } => {
-                let head =
-                    crate::interrupt::committed_text(*chunks_committed, *chunks_total, *rows);
+                let head = committed_text(*chunks_committed, *chunks_total, *rows);
                 let changes = rerun.changes(*rows);
                 let how = match changes.is_empty() {
                     true => "rerun the same command".to_string(),
@@ -527,6 +526,64 @@ pub fn truncate_value(v: &[u8], max: usize) -> String {
         t.push('…');
         t
     }
+}
+
+/// How the command that started an interrupted load must change so that a rerun resumes
+/// that load, exactly once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rerun {
+    /// The load's id, when a rerun must name it (`--load-id`): a `--fresh` load and a
+    /// load from stdin without `--load-id` got a random id that no rerun derives again
+    /// (the derived id may even be an earlier, finished load's).
+    pub load_id: Option<String>,
+    /// Started with `--fresh`: a rerun leaves it out, or it would start over.
+    pub fresh: bool,
+    /// Started with `--truncate`: see [`Rerun::keeps_truncate`].
+    pub truncate: bool,
+    /// Reads stdin: a rerun must be fed the same bytes.
+    pub stdin: bool,
+}
+
+impl Rerun {
+    /// Whether the rerun keeps `--truncate`, with `rows` committed: only while nothing
+    /// is. The table is emptied in the transaction of the first piece that commits, so
+    /// once a row is committed the table was emptied and holds this load's rows, which a
+    /// rerun must not wipe (a resumed load skips the truncation anyway; leaving the flag
+    /// out keeps the printed command safe whatever happens to the ledger). While nothing
+    /// is committed the table was not emptied yet, and the rerun must do it.
+    pub fn keeps_truncate(&self, rows: u64) -> bool {
+        self.truncate && rows == 0
+    }
+
+    /// What the rerun changes, in words: `without --fresh and --truncate, with --load-id
+    /// X`; empty when the same command resumes.
+    pub fn changes(&self, rows: u64) -> String {
+        let mut without = Vec::new();
+        if self.fresh {
+            without.push("--fresh");
+        }
+        if self.truncate && !self.keeps_truncate(rows) {
+            without.push("--truncate");
+        }
+        let mut parts = Vec::new();
+        if !without.is_empty() {
+            parts.push(format!("without {}", without.join(" and ")));
+        }
+        if let Some(id) = &self.load_id {
+            parts.push(format!("with --load-id {id}"));
+        }
+        parts.join(", ")
+    }
+}
+
+/// `K of N chunks committed (R rows)`, the head of the interrupted line.
+pub fn committed_text(chunks_committed: u64, chunks_total: Option<u64>, rows: u64) -> String {
+    let count = |n: u64, one, many| format!("{n} {}", plural(n, one, many));
+    let of = match chunks_total {
+        Some(n) => format!("{chunks_committed} of {}", count(n, "chunk", "chunks")),
+        None => count(chunks_committed, "chunk", "chunks"),
+    };
+    format!("{of} committed ({})", count(rows, "row", "rows"))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! The error says how the command that started the load must change to resume it
 //! ([`Rerun`]): a `--fresh` load, or one from stdin, is not resumed by the same command.
 
+pub use crate::error::{committed_text, Rerun};
 use crate::report::Counters;
 use crate::{Error, ErrorKind};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::SeqCst};
@@ -23,64 +24,6 @@ struct Inner {
     progress: Mutex<Option<Tracked>>,
     /// How a rerun resumes this load, once its id is known.
     rerun: Mutex<Rerun>,
-}
-
-/// How the command that started an interrupted load must change so that a rerun resumes
-/// that load, exactly once.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Rerun {
-    /// The load's id, when a rerun must name it (`--load-id`): a `--fresh` load and a
-    /// load from stdin without `--load-id` got a random id that no rerun derives again
-    /// (the derived id may even be an earlier, finished load's).
-    pub load_id: Option<String>,
-    /// Started with `--fresh`: a rerun leaves it out, or it would start over.
-    pub fresh: bool,
-    /// Started with `--truncate`: see [`Rerun::keeps_truncate`].
-    pub truncate: bool,
-    /// Reads stdin: a rerun must be fed the same bytes.
-    pub stdin: bool,
-}
-
-impl Rerun {
-    /// Whether the rerun keeps `--truncate`, with `rows` committed: only while nothing
-    /// is. The table is emptied in the transaction of the first piece that commits, so
-    /// once a row is committed the table was emptied and holds this load's rows, which a
-    /// rerun must not wipe (a resumed load skips the truncation anyway; leaving the flag
-    /// out keeps the printed command safe whatever happens to the ledger). While nothing
-    /// is committed the table was not emptied yet, and the rerun must do it.
-    pub fn keeps_truncate(&self, rows: u64) -> bool {
-        self.truncate && rows == 0
-    }
-
-    /// What the rerun changes, in words: `without --fresh and --truncate, with --load-id
-    /// X`; empty when the same command resumes.
-    pub fn changes(&self, rows: u64) -> String {
-        let mut without = Vec::new();
-        if self.fresh {
-            without.push("--fresh");
-        }
-        if self.truncate && !self.keeps_truncate(rows) {
-            without.push("--truncate");
-        }
-        let mut parts = Vec::new();
-        if !without.is_empty() {
-            parts.push(format!("without {}", without.join(" and ")));
-        }
-        if let Some(id) = &self.load_id {
-            parts.push(format!("with --load-id {id}"));
-        }
-        parts.join(", ")
-    }
-}
-
-/// `K of N chunks committed (R rows)`, the head of the interrupted line.
-pub fn committed_text(chunks_committed: u64, chunks_total: Option<u64>, rows: u64) -> String {
-    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let of = match chunks_total {
-        Some(n) => format!("{chunks_committed} of {}", plural(n, "chunk", "chunks")),
-        None => plural(chunks_committed, "chunk", "chunks"),
-    };
-    format!("{of} committed ({})", plural(rows, "row", "rows"))
 }
 
 struct Tracked {
