@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 
 const ROWS: i64 = 3000;
 
-fn numbers_file(dir: &Path) -> String {
+/// `id,v` rows `1..=rows`.
+pub(crate) fn numbers_file(dir: &Path, rows: i64) -> String {
     let path = dir.join("numbers.csv");
     let mut s = String::from("id,v\n");
-    for i in 1..=ROWS {
+    for i in 1..=rows {
         s.push_str(&format!("{i},row-{i}\n"));
     }
     std::fs::write(&path, s).unwrap();
@@ -22,8 +23,8 @@ fn numbers_file(dir: &Path) -> String {
 }
 
 /// A table without a key (a duplicate would show) whose every statement naps, so a load
-/// of 300 small chunks takes seconds.
-fn slow_table(url: &str) {
+/// of a few hundred small chunks takes seconds.
+pub(crate) fn slow_table(url: &str) {
     client(url)
         .batch_execute(
             "CREATE TABLE slow (id int8, v text);
@@ -35,7 +36,8 @@ fn slow_table(url: &str) {
         .unwrap();
 }
 
-fn assert_exact(url: &str) {
+/// `slow` holds every id of `1..=rows` once, nothing else.
+pub(crate) fn assert_exact(url: &str, rows: i64) {
     let row = client(url)
         .query_one(
             "SELECT count(*), count(DISTINCT id), coalesce(sum(id), 0)::int8 FROM slow",
@@ -43,14 +45,14 @@ fn assert_exact(url: &str) {
         )
         .unwrap();
     let (n, distinct, sum): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-    assert_eq!((n, distinct, sum), (ROWS, ROWS, ROWS * (ROWS + 1) / 2));
+    assert_eq!((n, distinct, sum), (rows, rows, rows * (rows + 1) / 2));
 }
 
 fn interrupted_load_resumes_exactly(test: &str, signal: i32, code: i32) {
     let url = fresh_db(test);
     slow_table(&url);
     let dir = tempfile::tempdir().unwrap();
-    let file = numbers_file(dir.path());
+    let file = numbers_file(dir.path(), ROWS);
     let args = [
         "--url",
         &url,
@@ -89,7 +91,7 @@ fn interrupted_load_resumes_exactly(test: &str, signal: i32, code: i32) {
     let mut rerun = spawn(&args);
     let status = wait_bounded(&mut rerun, Duration::from_secs(60)).expect("rerun ends");
     assert!(status.success(), "{}", stderr_of(&mut rerun));
-    assert_exact(&url);
+    assert_exact(&url, ROWS);
 }
 
 #[test]
@@ -158,7 +160,7 @@ fn signals_workers_beyond_the_servers_connections_are_capped_and_the_load_is_exa
         .unwrap()
         .get(0);
     let dir = tempfile::tempdir().unwrap();
-    let file = numbers_file(dir.path());
+    let file = numbers_file(dir.path(), ROWS);
     client(&url)
         .batch_execute("CREATE TABLE slow (id int8, v text)")
         .unwrap();
@@ -198,14 +200,14 @@ fn signals_workers_beyond_the_servers_connections_are_capped_and_the_load_is_exa
     let used = summary["workers"].as_i64().unwrap();
     assert!(used >= 1 && used < max, "{used} of {max}");
     assert!(warnings[0].ends_with(&format!("using {used}")), "{err}");
-    assert_exact(&url);
+    assert_exact(&url, ROWS);
 }
 
 #[test]
 fn signals_load_blocked_on_its_first_connection_ends_by_the_watchdog_with_the_line() {
     let url = silent_server();
     let dir = tempfile::tempdir().unwrap();
-    let file = numbers_file(dir.path());
+    let file = numbers_file(dir.path(), ROWS);
     let mut child = spawn(&["--url", &url, "load", &file, "--table", "t", "-q"]);
     std::thread::sleep(Duration::from_millis(500));
     let start = Instant::now();

@@ -15,41 +15,7 @@ use std::time::{Duration, Instant};
 
 const ROWS: i64 = 2000;
 
-fn numbers_file(dir: &Path) -> String {
-    let path = dir.join("numbers.csv");
-    let mut s = String::from("id,v\n");
-    for i in 1..=ROWS {
-        s.push_str(&format!("{i},row-{i}\n"));
-    }
-    std::fs::write(&path, s).unwrap();
-    path.display().to_string()
-}
-
-/// A table without a key (a duplicate would show) whose every statement naps, so a load
-/// of 200 chunks of 10 rows takes seconds.
-fn slow_table(url: &str) {
-    client(url)
-        .batch_execute(
-            "CREATE TABLE slow (id int8, v text);
-             CREATE FUNCTION nap() RETURNS trigger LANGUAGE plpgsql
-               AS $$ BEGIN PERFORM pg_sleep(0.02); RETURN NULL; END $$;
-             CREATE TRIGGER nap AFTER INSERT ON slow
-               FOR EACH STATEMENT EXECUTE FUNCTION nap();",
-        )
-        .unwrap();
-}
-
-/// Every id once, nothing else.
-fn assert_exact(url: &str) {
-    let row = client(url)
-        .query_one(
-            "SELECT count(*), count(DISTINCT id), coalesce(sum(id), 0)::int8 FROM slow",
-            &[],
-        )
-        .unwrap();
-    let (n, distinct, sum): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-    assert_eq!((n, distinct, sum), (ROWS, ROWS, ROWS * (ROWS + 1) / 2));
-}
+use crate::signals::{assert_exact, numbers_file, slow_table};
 
 /// Splits a command line as a POSIX shell does for the quoting the interrupt line uses:
 /// blanks separate words, `'...'` quotes literally.
@@ -123,11 +89,11 @@ fn world_fresh_truncate_interrupted_prints_the_command_that_resumes_once() {
     let url = fresh_db("world_fresh_resume");
     slow_table(&url);
     let dir = tempfile::tempdir().unwrap();
-    let file = numbers_file(dir.path());
+    let file = numbers_file(dir.path(), ROWS);
     // An earlier, finished load of the same file under its derived id.
     let first = chunkload(&["load", &file, "--table", "slow", "--url", &url, "-q"]);
     assert!(first.status.success(), "{}", stderr(&first));
-    assert_exact(&url);
+    assert_exact(&url, ROWS);
     let args = [
         "--url",
         &url,
@@ -175,7 +141,7 @@ fn world_fresh_truncate_interrupted_prints_the_command_that_resumes_once() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["load_id"], id.as_str(), "{summary}");
     assert_eq!(summary["rows"], ROWS - committed, "resumed: {summary}");
-    assert_exact(&url);
+    assert_exact(&url, ROWS);
     // Run once more: the load is finished, nothing is loaded again.
     let again = std::process::Command::new(&resume[0])
         .args(&resume[1..])
@@ -183,7 +149,7 @@ fn world_fresh_truncate_interrupted_prints_the_command_that_resumes_once() {
         .output()
         .unwrap();
     assert!(again.status.success(), "{}", stderr(&again));
-    assert_exact(&url);
+    assert_exact(&url, ROWS);
 }
 
 /// Point 4: `--truncate` on a rerun is skipped only once an earlier run committed rows
@@ -247,7 +213,7 @@ fn world_interrupted_line_masks_the_password_of_the_url() {
     let url = fresh_db("world_resume_secret");
     slow_table(&url);
     let dir = tempfile::tempdir().unwrap();
-    let file = numbers_file(dir.path());
+    let file = numbers_file(dir.path(), ROWS);
     // The server trusts loopback connections: the password is only there to be hidden.
     let with_pw = url.replacen("://postgres@", "://postgres:s3cret@", 1);
     assert_ne!(with_pw, url, "{url}");
@@ -282,7 +248,7 @@ fn world_stdin_without_a_load_id_warns_once_that_a_rerun_loads_again() {
         .batch_execute("CREATE TABLE slow (id int8, v text)")
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let file = numbers_file(dir.path());
+    let file = numbers_file(dir.path(), ROWS);
     for run in 1..=2 {
         let mut child = command(&["load", "-", "--table", "slow", "--url", &url])
             .stdin(std::fs::File::open(&file).unwrap())
@@ -311,7 +277,7 @@ fn world_stdin_with_a_load_id_resumes_exactly() {
     let url = fresh_db("world_stdin_resume");
     slow_table(&url);
     let dir = tempfile::tempdir().unwrap();
-    let file = numbers_file(dir.path());
+    let file = numbers_file(dir.path(), ROWS);
     let args = [
         "load",
         "-",
@@ -349,7 +315,7 @@ fn world_stdin_with_a_load_id_resumes_exactly() {
     let err = stderr_of(&mut rerun);
     assert!(status.success(), "{err}");
     assert!(!err.contains("--load-id NAME"), "{err}");
-    assert_exact(&url);
+    assert_exact(&url, ROWS);
 }
 
 /// A file of `good` rows then one that int8 refuses, for reject-file tests.
@@ -544,7 +510,7 @@ fn world_reject_file_that_cannot_be_written_is_an_error_and_the_rerun_writes_it(
     );
     let text = std::fs::read_to_string(&rejects).unwrap();
     assert!(text.contains("\nfive,bad,7,"), "{text}");
-    assert_exact(&url);
+    assert_exact(&url, ROWS);
 }
 
 /// Point 6: a reject path whose parent is a file is refused before anything commits.
@@ -585,7 +551,7 @@ fn world_load_against_a_closed_port_fails_at_once_with_exit_2() {
         l.local_addr().unwrap().port()
     };
     let dir = tempfile::tempdir().unwrap();
-    let file = numbers_file(dir.path());
+    let file = numbers_file(dir.path(), ROWS);
     let url = format!("postgres://u:secret@127.0.0.1:{port}/db");
     for extra in [&[][..], &["--check"][..]] {
         let mut args = vec!["load", file.as_str(), "--table", "t", "--url", &url];
@@ -620,12 +586,12 @@ fn world_load_whose_first_host_is_down_starts_on_the_next() {
     let two = url.replacen("@127.0.0.1:", &format!("@127.0.0.1:{closed},127.0.0.1:"), 1);
     assert_ne!(two, url);
     let dir = tempfile::tempdir().unwrap();
-    let file = numbers_file(dir.path());
+    let file = numbers_file(dir.path(), ROWS);
     let start = Instant::now();
     let o = chunkload(&["load", &file, "--table", "slow", "--url", &two, "-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(start.elapsed() < Duration::from_secs(30));
-    assert_exact(&url);
+    assert_exact(&url, ROWS);
 }
 
 /// Point 9: numeric(7,2) under `--method insert` and `upsert` stores what COPY stores:
