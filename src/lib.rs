@@ -31,7 +31,8 @@
 //! Around the pipeline: [`connect`] (URLs, TLS, redaction), [`flavour`] (the one switch for
 //! CockroachDB-only SQL), [`sql`] (identifiers, literals and table names: the one place
 //! that quotes into SQL text), [`table`] (the catalog), [`cluster`] (a throwaway
-//! PostgreSQL for the demo and the tests), [`bank`] (the tutorial's app), [`import`]
+//! PostgreSQL for the demo and the tests), [`standin`] (the strict CockroachDB stand-in in
+//! front of it), [`bank`] (the tutorial's app), [`import`]
 //! (shards and `IMPORT INTO`), [`infer`] (schemas for CSVs nobody wrote one for), [`dataset`]
 //! (generated datasets), [`output`] (writing a file through what its path names: `gen -o`
 //! and the reject file), [`interrupt`] (a signal's stop request, which a load honours
