@@ -185,9 +185,8 @@ impl Bench {
         cfg.chunk_rows = Some(usize::MAX);
         cfg.fresh = true;
         let opts = self.opts.clone();
-        let connector: load::Connector = Arc::new(move |_w, _a| chunkload::connect::connect(&opts));
         let t = Instant::now();
-        let summary = load::run(&cfg, connector).expect("load");
+        let summary = load::run(&cfg, Arc::new(opts)).expect("load");
         let secs = t.elapsed().as_secs_f64();
         assert_eq!(summary.rows, input.rows, "{} rows loaded", method.name());
         assert_eq!(self.count(table), input.rows, "rows in {table}");

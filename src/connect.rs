@@ -43,7 +43,8 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use crate::error::{db_message, Error, ErrorKind, Result};
 
 mod reconnect;
-pub use reconnect::{connect_with_backoff, with_reconnect, Connector};
+pub use reconnect::Connect;
+pub(crate) use reconnect::{connect_with_backoff, with_reconnect, Connector};
 
 mod libpq;
 mod service;
@@ -142,6 +143,8 @@ pub struct ConnectOptions {
     connect_timeout: Option<Duration>,
     application_name: String,
     options: Option<String>,
+    /// What the environment's resolution ignored ([`Environment::warnings`]).
+    warnings: Vec<String>,
 }
 
 impl fmt::Debug for ConnectOptions {
@@ -334,6 +337,12 @@ impl ConnectOptions {
     /// The user name, when the URL gives one.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
+    }
+
+    /// What resolving the options ignored, one sentence each, for the caller to show (a
+    /// password file others can read is ignored, as libpq does).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Whether the URL carries a password (its value stays private).

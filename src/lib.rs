@@ -39,20 +39,23 @@
 //! between chunks).
 //!
 //! ```no_run
+//! use chunkload::connect::ConnectOptions;
 //! use chunkload::load::{run, LoadConfig, Method};
-//! use chunkload::connect::{connect_from, connect_host, ConnectOptions};
+//! use chunkload::report::Event;
 //! use std::sync::Arc;
 //!
 //! let opts = ConnectOptions::parse("postgres://root@localhost:26257/bank")?;
 //! let mut cfg = LoadConfig::new(vec!["data/accounts.csv".into()], "accounts");
 //! // CockroachDB's port: rows go as multi-row INSERTs (COPY is refused there).
 //! cfg.method = Some(Method::Insert);
-//! // A first attempt tries every host (the load's first connection is not retried); a
-//! // reconnect moves on to the next host.
-//! let summary = run(&cfg, Arc::new(move |worker, attempt| match attempt {
-//!     0 => connect_from(&opts, worker),
-//!     _ => connect_host(&opts, worker + attempt as usize),
-//! }))?;
+//! // The library never prints: what it decides and warns of comes as events.
+//! cfg.observer = Arc::new(|e: &Event| match e {
+//!     Event::Warning(w) => eprintln!("warning: {w}"),
+//!     _ => {}
+//! });
+//! // ConnectOptions opens the connections: a first attempt tries every host, a
+//! // reconnect moves on to the next one.
+//! let summary = run(&cfg, Arc::new(opts))?;
 //! println!("{summary}");
 //! # Ok::<(), chunkload::Error>(())
 //! ```

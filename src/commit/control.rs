@@ -118,7 +118,7 @@ impl RejectBudget {
 /// run, so every bad row is in the file once however many runs it took.
 pub struct RejectStore {
     /// Connections for the store.
-    pub connector: Connector,
+    pub(crate) connector: Connector,
     /// The load.
     pub load_id: String,
     /// The ledger's schema.
@@ -130,7 +130,7 @@ pub struct RejectStore {
 
 impl RejectStore {
     /// A store for `load_id`; it connects on its first reject.
-    pub fn new(
+    pub(crate) fn new(
         connector: Connector,
         schema: ledger::LedgerSchema,
         load_id: String,

@@ -10,7 +10,7 @@ use crate::connect::{connect_with_backoff, with_reconnect, Connector};
 use crate::encode::{self, EncodedChunk, EncodedRows};
 use crate::flavour::Flavour;
 use crate::ledger::{self, Piece, Progress};
-use crate::report::{Counters, Reporter};
+use crate::report::{Counters, Reporter, Topic};
 use crate::retry::{
     classify_error, fault, retry_loop, run_transaction, Budget, Fault, GiveUp, Retry, RetryPath,
     RetryPolicy,
@@ -87,8 +87,6 @@ pub(crate) struct DatabaseSink<'a> {
     pub(crate) rejects: &'a Rejects,
     pub(crate) cap: &'a PieceCap,
     pub(crate) reporter: &'a Reporter,
-    /// Warn on each reconnect (not under `--quiet`).
-    pub(crate) warn_reconnects: bool,
     pub(crate) worker: usize,
     conn: Option<Conn>,
 }
@@ -103,7 +101,6 @@ impl<'a> DatabaseSink<'a> {
         rejects: &'a Rejects,
         cap: &'a PieceCap,
         reporter: &'a Reporter,
-        warn_reconnects: bool,
         worker: usize,
     ) -> DatabaseSink<'a> {
         DatabaseSink {
@@ -113,7 +110,6 @@ impl<'a> DatabaseSink<'a> {
             rejects,
             cap,
             reporter,
-            warn_reconnects,
             worker,
             conn: None,
         }
@@ -190,10 +186,10 @@ impl ChunkSink for DatabaseSink<'_> {
                 }
                 Fault::Lost => {
                     self.conn = None;
-                    if self.warn_reconnects {
-                        self.reporter
-                            .warn(&format!("chunk {}: {e}; reconnecting", chunk.seq));
-                    }
+                    self.reporter.warn(
+                        Topic::Connection,
+                        format!("chunk {}: {e}; reconnecting", chunk.seq),
+                    );
                     self.counters.reconnects.fetch_add(1, Relaxed);
                     // Whether the piece committed: the ledger knows, even when the answer
                     // to its COMMIT was lost.

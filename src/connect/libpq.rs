@@ -24,6 +24,8 @@ pub struct Environment {
     passfile: Option<String>,
     socket_dir: Option<PathBuf>,
     services: Vec<ServiceFile>,
+    /// What was ignored on the way, as libpq warns of it (a password file others can read).
+    warnings: Vec<String>,
 }
 
 /// Where libpq looks for a socket when no host is given; a password file's `localhost`
@@ -57,6 +59,12 @@ impl Environment {
         Environment::default()
     }
 
+    /// What was ignored while reading the environment, one sentence each (libpq prints
+    /// these as warnings).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// An environment from explicit parts (tests, embedding programs).
     pub fn new(
         vars: impl IntoIterator<Item = (String, String)>,
@@ -70,6 +78,7 @@ impl Environment {
             passfile,
             socket_dir,
             services: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -84,7 +93,7 @@ impl Environment {
     }
 
     /// The process's environment, as libpq sees it. A password file readable by group or
-    /// others is ignored with a warning on stderr, as libpq does.
+    /// others is ignored, as libpq does, with a warning in [`Environment::warnings`].
     pub fn from_process() -> Environment {
         let vars = VARIABLES
             .iter()
@@ -92,10 +101,11 @@ impl Environment {
         let path = std::env::var_os("PGPASSFILE")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pgpass")));
+        let mut warnings = Vec::new();
         let passfile = path.and_then(|p| match read_passfile(&p) {
             Ok(text) => text,
             Err(warning) => {
-                eprintln!("warning: {warning}");
+                warnings.push(warning.to_string());
                 None
             }
         });
@@ -104,6 +114,7 @@ impl Environment {
             .map(PathBuf::from)
             .find(|d| socket_in(d));
         let mut env = Environment::new(vars, os_user(), passfile, socket_dir);
+        env.warnings = warnings;
         // libpq: PGSERVICEFILE or ~/.pg_service.conf, then PGSYSCONFDIR/pg_service.conf
         // (the system directory: Debian's libpq uses /etc/postgresql-common).
         let user_file = std::env::var_os("PGSERVICEFILE")
@@ -553,6 +564,7 @@ pub(super) fn finish(
         application_name: pick(s.application_name, "PGAPPNAME")
             .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_string()),
         options,
+        warnings: env.warnings.clone(),
     })
 }
 

@@ -1,14 +1,74 @@
 //! Opening writer connections again after they are lost, bounded in time, on top of the
 //! one retry loop ([`crate::retry::retry_loop`]).
 
+use super::{connect_from, connect_host, ConnectOptions};
+use crate::report::{Reporter, Topic};
 use crate::retry::{self, retry_loop, Budget, GiveUp, Retry, RetryPolicy};
 use crate::{ErrorKind, Result};
 use postgres::Client;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Opens a writer connection; `attempt` lets a multi-host connector move round-robin.
-pub type Connector = Arc<dyn Fn(usize, u32) -> Result<Client> + Send + Sync>;
+/// Opens the connections of a load. [`ConnectOptions`] is one; so is any
+/// `Fn(usize, u32) -> Result<Client> + Send + Sync` closure (a test's, a pool's).
+///
+/// ```no_run
+/// use chunkload::connect::{Connect, ConnectOptions};
+///
+/// let opts = ConnectOptions::parse("postgres://app@db1,db2/shop")?;
+/// // Writer 1's first try starts at the second host; a reconnect moves on to the next.
+/// let client = opts.connect(1, 0)?;
+/// # Ok::<(), chunkload::Error>(())
+/// ```
+pub trait Connect: Send + Sync {
+    /// A connection for writer `worker` (0 is also the load's control connection).
+    /// `attempt` is 0 for the writer's first connection and counts reconnections after,
+    /// so a multi-host connector can move round-robin.
+    fn connect(&self, worker: usize, attempt: u32) -> Result<Client>;
+}
+
+impl<F> Connect for F
+where
+    F: Fn(usize, u32) -> Result<Client> + Send + Sync,
+{
+    fn connect(&self, worker: usize, attempt: u32) -> Result<Client> {
+        self(worker, attempt)
+    }
+}
+
+/// A first attempt tries every host, starting at the worker's (so workers spread over
+/// the hosts); a reconnect tries the next host only, as the retry loop moves on.
+impl Connect for ConnectOptions {
+    fn connect(&self, worker: usize, attempt: u32) -> Result<Client> {
+        match attempt {
+            0 => connect_from(self, worker),
+            n => connect_host(self, worker + n as usize),
+        }
+    }
+}
+
+/// A load's way to the database: what opens connections, and whom to tell when one
+/// is lost and retried.
+#[derive(Clone)]
+pub(crate) struct Connector {
+    connect: Arc<dyn Connect>,
+    reporter: Reporter,
+}
+
+impl Connector {
+    pub(crate) fn new(connect: Arc<dyn Connect>, reporter: Reporter) -> Connector {
+        Connector { connect, reporter }
+    }
+
+    /// One try, without retry: the load's first connection fails as psql's does.
+    pub(crate) fn open(&self, worker: usize, attempt: u32) -> Result<Client> {
+        self.connect.connect(worker, attempt)
+    }
+
+    pub(crate) fn reporter(&self) -> &Reporter {
+        &self.reporter
+    }
+}
 
 /// Backoff between connection attempts: 100 ms doubling to 5 s, never below 20 ms.
 const CONNECT_BACKOFF: RetryPolicy = RetryPolicy {
@@ -27,7 +87,7 @@ const REWORK_WAIT: RetryPolicy = RetryPolicy {
 
 /// Connects through `connector` for `worker`, retrying with backoff for up to `budget`;
 /// a usage error (a bad URL, say) or a permanent one (a wrong password) is final at once.
-pub fn connect_with_backoff(
+pub(crate) fn connect_with_backoff(
     connector: &Connector,
     worker: usize,
     budget: Duration,
@@ -44,12 +104,15 @@ pub fn connect_with_backoff(
         &mut rng,
         sleep,
         |attempt| {
-            connector(worker, attempt - 1).map_err(|e| {
+            connector.open(worker, attempt - 1).map_err(|e| {
                 let retry = if matches!(e.kind(), ErrorKind::Usage(_)) || super::is_permanent(&e) {
                     Retry::Fail
                 } else {
                     if attempt == 1 {
-                        eprintln!("warning: {e}; retrying for up to {} s", budget.as_secs());
+                        connector.reporter().warn(
+                            Topic::Connection,
+                            format!("{e}; retrying for up to {} s", budget.as_secs()),
+                        );
                     }
                     Retry::Again
                 };
@@ -63,7 +126,7 @@ pub fn connect_with_backoff(
 
 /// Connects (with backoff) and runs idempotent `work`; a connection lost on the way is
 /// reopened and the work runs again, all within `budget`. Returns the connection too.
-pub fn with_reconnect<T>(
+pub(crate) fn with_reconnect<T>(
     connector: &Connector,
     worker: usize,
     budget: Duration,
@@ -109,7 +172,7 @@ mod tests {
         let fail = |permanent: bool| {
             let calls = Arc::new(AtomicU32::new(0));
             let n = calls.clone();
-            let connector: Connector = Arc::new(move |_, _| {
+            let connect = move |_: usize, _: u32| {
                 n.fetch_add(1, Relaxed);
                 Err(ErrorKind::Connect {
                     url: "u".into(),
@@ -118,7 +181,8 @@ mod tests {
                     sqlstate: None,
                 }
                 .into())
-            });
+            };
+            let connector = Connector::new(Arc::new(connect), Reporter::default());
             let t = Instant::now();
             let r = connect_with_backoff(&connector, 0, Duration::from_millis(300));
             assert!(r.is_err());

@@ -113,7 +113,7 @@ impl Lease {
     /// `connector` and keeps it alive. A connection lost on the way is reopened for up to
     /// `budget` (taking the lease is idempotent for its owner), as for the load's other
     /// bookkeeping.
-    pub fn take(
+    pub(crate) fn take(
         connector: &Connector,
         s: &LedgerSchema,
         load_id: &str,
@@ -135,7 +135,7 @@ impl Lease {
             loop {
                 let done = !matches!(stopped.recv_timeout(BEAT), Err(RecvTimeoutError::Timeout));
                 if client.as_ref().is_none_or(|c| c.is_closed()) {
-                    client = connector(0, 0).ok();
+                    client = connector.open(0, 0).ok();
                 }
                 if let Some(c) = client.as_mut() {
                     let sql = if done { &release } else { &renew };

@@ -40,7 +40,10 @@ fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     let (server, mut cfg) = on_first_control(&connector, budget, |c| {
         let server = Server::detect(c)?;
         // Refuses COPY on CockroachDB here: a check sends the real load's statements.
-        Ok((server, cockroach_limits(cfg, server.flavour, c)?))
+        Ok((
+            server,
+            cockroach_limits(cfg, server.flavour, c, connector.reporter())?,
+        ))
     })?;
     let flavour = server.flavour;
     match flavour {
@@ -57,7 +60,14 @@ fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         RejectBudget::new(counters.clone(), cfg.max_errors),
         Some(writer),
     );
-    let mut run = Run::start(cfg, started, counters, rejects, cfg.truncate)?;
+    let mut run = Run::start(
+        cfg,
+        started,
+        counters,
+        rejects,
+        cfg.truncate,
+        connector.reporter(),
+    )?;
     let input = Input::take(cfg, &mut plan);
     let target = CheckTarget {
         statements: plan.statements,

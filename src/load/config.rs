@@ -6,10 +6,11 @@ use crate::encode::TypeHint;
 use crate::flavour::Flavour;
 use crate::interrupt::Interrupt;
 use crate::ledger::LedgerSchema;
-use crate::report::ProgressMode;
+use crate::report::{Observer, Silent};
 use crate::retry::RetryPolicy;
 use crate::source::{Compression, Dialect};
 use crate::{Error, Result};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything a load needs, validated.
@@ -51,8 +52,9 @@ pub struct LoadConfig {
     pub fresh: bool,
     /// Total time to keep reconnecting after a lost connection.
     pub reconnect_timeout: Duration,
-    /// Progress display.
-    pub progress: ProgressMode,
+    /// Receives the load's events: what it decided, warnings, when the pipeline runs
+    /// (with its counters, for progress). [`Silent`] by default.
+    pub observer: Arc<dyn Observer>,
     /// Write a ledger row in each chunk's transaction (off only to measure its cost:
     /// without it a rerun or an ambiguous commit can duplicate rows).
     pub ledger: bool,
@@ -96,7 +98,7 @@ impl LoadConfig {
             load_id: None,
             fresh: false,
             reconnect_timeout: Duration::from_secs(120),
-            progress: ProgressMode::Quiet,
+            observer: Arc::new(Silent),
             ledger: true,
             ledger_schema: LedgerSchema::default(),
             type_hint: None,

@@ -31,10 +31,11 @@ use crate::commit::{
     drain, durability, ChunkSink, CommitTarget, DatabaseSink, DryRunSink, DryRunStats, InOrder,
     PieceCap, PipelineControl, RejectBudget, RejectStore, Rejects,
 };
+use crate::connect::{Connect, Connector};
 use crate::encode::{encode_chunk_into, ChunkShape, EncodedChunk, Recycler};
 use crate::flavour::{Flavour, Server};
 use crate::ledger::{self, Progress};
-use crate::report::{Counters, ProgressMode, RejectWriter, Reporter, Summary};
+use crate::report::{Counters, RejectWriter, Reporter, Summary, Topic};
 use crate::table::Table;
 use crate::{Error, Result};
 use plan::{LoadPlan, OpenReader};
@@ -46,7 +47,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use crate::commit::{Method, SyncCommit};
-pub use crate::connect::Connector;
 pub use crate::encode::TypeHint;
 pub use crate::interrupt::Interrupt;
 pub use crate::ledger::fingerprint;
@@ -87,7 +87,12 @@ pub const DEFAULT_MAX_INTENTS_BYTES: u64 = 4 << 20;
 /// reads `kv.transaction.max_intents_bytes` and keeps chunks under it.
 /// Reading it needs admin, `VIEWCLUSTERSETTING` or `MODIFYCLUSTERSETTING`, so for ordinary
 /// users the probe fails: then the documented default stands, with one warning.
-fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> Result<LoadConfig> {
+fn cockroach_limits(
+    cfg: &LoadConfig,
+    flavour: Flavour,
+    client: &mut Client,
+    reporter: &Reporter,
+) -> Result<LoadConfig> {
     let mut cfg = cfg.with_chunk_defaults(flavour)?;
     if flavour != Flavour::Cockroach {
         return Ok(cfg);
@@ -104,9 +109,7 @@ fn cockroach_limits(cfg: &LoadConfig, flavour: Flavour, client: &mut Client) -> 
                 .ok_or_else(|| Error::other("no number in the answer"))
         });
     let budget = setting.unwrap_or_else(|e| {
-        if cfg.progress != ProgressMode::Quiet {
-            eprintln!("{}", intents_warning(&e));
-        }
+        reporter.warn(Topic::Bounds, intents_warning(&e));
         DEFAULT_MAX_INTENTS_BYTES
     });
     cfg.chunk_bytes = Some(cap_for_intents(cfg.effective_limits().max_bytes, budget));
@@ -181,7 +184,8 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
     let mut plan = plan::resolve(cfg, table, flavour)?;
     let counters = Arc::new(Counters::default());
     let rejects = Rejects::new(RejectBudget::new(counters.clone(), cfg.max_errors), None);
-    let mut run = Run::start(cfg, started, counters, rejects, false)?;
+    let reporter = Reporter::new(cfg.observer.clone());
+    let mut run = Run::start(cfg, started, counters, rejects, false, &reporter)?;
     let stats = DryRunStats::default();
     let input = Input::take(cfg, &mut plan);
     let (chunks, bytes) = pipeline(&run, input, &Progress::default(), false, |_| DryRunSink {
@@ -211,10 +215,12 @@ pub const CHECK_NOT_DRY: &str = "--check and --dry-run exclude each other: --dry
      converts the file without a server, --check runs the whole load against the server \
      and rolls it back; pick one";
 
-/// Loads the files through connections from `connector`; returns the summary. With
+/// Loads the files through connections from `connect`; returns the summary. With
 /// `cfg.check`, runs the load without committing anything (see [`LoadConfig::check`]).
-pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
+/// What it decides and what goes wrong on the way goes to `cfg.observer`.
+pub fn run(cfg: &LoadConfig, connect: Arc<dyn Connect>) -> Result<Summary> {
     cfg.validate()?;
+    let connector = Connector::new(connect, Reporter::new(cfg.observer.clone()));
     if cfg.check {
         return check::run(cfg, connector);
     }
@@ -224,7 +230,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         let server = Server::detect(c)?;
         let flavour = server.flavour;
         // Refuses COPY on CockroachDB here, before anything is written.
-        let mut cfg = cockroach_limits(cfg, flavour, c)?;
+        let mut cfg = cockroach_limits(cfg, flavour, c, connector.reporter())?;
         let capped = cap_workers(&mut cfg, flavour, c);
         let async_commit = cfg
             .synchronous_commit
@@ -243,8 +249,9 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         // A named load keeps its name: --fresh starts that name over.
         let n = on_control(&connector, budget, |c| ledger::forget(c, schema, name))?;
         if n > 0 {
-            eprintln!(
-                "--fresh: forgot {n} ledger entries of the earlier load {name}; loading it again"
+            connector.reporter().note(
+                Topic::Ledger,
+                format!("--fresh: forgot {n} ledger entries of the earlier load {name}; loading it again"),
             );
         }
     }
@@ -268,7 +275,6 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     if flavour == Flavour::Cockroach {
         truncate::before_chunks(
             cfg.truncate,
-            cfg.progress == ProgressMode::Quiet,
             (&connector, budget),
             schema,
             (&load_id, &table_name),
@@ -281,7 +287,7 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         table: &table_name,
         rebuild: deferred.as_ref().map_or(0, Vec::len),
     };
-    announce_resume(cfg, &connector, budget, &resume)?;
+    announce_resume(&connector, budget, &resume)?;
     // PostgreSQL: the table is emptied in the transaction of the first piece that commits:
     // once an earlier run committed one, a rerun must not empty it again (rejected records
     // alone committed no truncation). CockroachDB: a step of its own (`truncate`).
@@ -302,15 +308,25 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
             budget,
         ));
     }
-    let mut run = Run::start(cfg, started, counters, rejects, truncate)?;
+    let mut run = Run::start(
+        cfg,
+        started,
+        counters,
+        rejects,
+        truncate,
+        connector.reporter(),
+    )?;
     if let Some(warning) = stdin_rerun_warning(cfg) {
-        run.reporter().warn(warning);
+        run.reporter().warn(Topic::Input, warning);
     }
     if let Some(asked) = capped {
-        run.reporter().warn(&format!(
-            "--workers {asked} is more than the server has free connections for; using {}",
-            cfg.workers
-        ));
+        run.reporter().warn(
+            Topic::Bounds,
+            format!(
+                "--workers {asked} is more than the server has free connections for; using {}",
+                cfg.workers
+            ),
+        );
     }
     let cap = PieceCap::default();
     let input = Input::take(cfg, &mut plan);
@@ -326,7 +342,6 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
         reconnect_timeout: budget,
         async_commit,
     };
-    let warn_reconnects = cfg.progress != ProgressMode::Quiet;
     let (chunks, bytes) = pipeline(&run, input, &target.progress, false, |w| {
         let r = &run;
         DatabaseSink::new(
@@ -336,7 +351,6 @@ pub fn run(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
             &r.rejects,
             &cap,
             r.reporter(),
-            warn_reconnects,
             w,
         )
     });
@@ -432,12 +446,7 @@ fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
 /// A rerun says up front what earlier runs did: a finished load in one line even under
 /// `--quiet` (and whether the table lost rows since), an unfinished one how much is
 /// committed.
-fn announce_resume(
-    cfg: &LoadConfig,
-    connector: &Connector,
-    budget: Duration,
-    resume: &Resume<'_>,
-) -> Result<()> {
+fn announce_resume(connector: &Connector, budget: Duration, resume: &Resume<'_>) -> Result<()> {
     let Resume {
         progress,
         load_id,
@@ -456,22 +465,32 @@ fn announce_resume(
             ),
             false => String::new(),
         };
+        let reporter = connector.reporter();
         if rebuild > 0 {
-            eprintln!(
-                "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
-                 rebuilding the {rebuild} deferred indexes and constraints it still owes"
+            reporter.note(
+                Topic::AlreadyLoaded,
+                format!(
+                    "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
+                     rebuilding the {rebuild} deferred indexes and constraints it still owes"
+                ),
             );
             return Ok(());
         }
-        eprintln!(
-            "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
-             nothing to do{emptied}; --fresh loads it again"
+        reporter.note(
+            Topic::AlreadyLoaded,
+            format!(
+                "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
+                 nothing to do{emptied}; --fresh loads it again"
+            ),
         );
-    } else if !progress.is_empty() && cfg.progress != ProgressMode::Quiet {
-        eprintln!(
-            "resuming load {load_id}: {n} rows in {} pieces already committed ({} rows rejected); \
-             sending the rest",
-            progress.pieces, progress.rows_rejected
+    } else if !progress.is_empty() {
+        connector.reporter().note(
+            Topic::Resume,
+            format!(
+                "resuming load {load_id}: {n} rows in {} pieces already committed ({} rows rejected); \
+                 sending the rest",
+                progress.pieces, progress.rows_rejected
+            ),
         );
     }
     Ok(())
@@ -506,7 +525,7 @@ fn on_first_control<T>(
     budget: Duration,
     mut work: impl FnMut(&mut Client) -> Result<T>,
 ) -> Result<T> {
-    let mut client = connector(0, 0)?;
+    let mut client = connector.open(0, 0)?;
     match work(&mut client) {
         Err(e) if crate::retry::is_lost(&e) => on_control(connector, budget, work),
         done => done,
@@ -591,8 +610,9 @@ struct Run<'a> {
     control: PipelineControl,
     /// Chunk 0 empties the table, before any other chunk.
     truncate: bool,
-    /// The progress display, until the run ends.
-    reporter: Option<Reporter>,
+    /// Where the run's events go; told when the pipeline starts and ends.
+    reporter: Reporter,
+    ended: bool,
 }
 
 impl<'a> Run<'a> {
@@ -604,15 +624,18 @@ impl<'a> Run<'a> {
         counters: Arc<Counters>,
         rejects: Rejects,
         truncate: bool,
+        reporter: &Reporter,
     ) -> Result<Run<'a>> {
         if cfg.interrupt.is_raised() {
             return Err(cfg.interrupt.error());
         }
         rejects.check_writable()?;
+        reporter.started(counters.clone());
         Ok(Run {
             cfg,
             started,
-            reporter: Some(Reporter::start(counters.clone(), cfg.progress)),
+            reporter: reporter.clone(),
+            ended: false,
             counters,
             rejects,
             control: PipelineControl::new(truncate).with_interrupt(cfg.interrupt.clone()),
@@ -621,13 +644,13 @@ impl<'a> Run<'a> {
     }
 
     fn reporter(&self) -> &Reporter {
-        self.reporter.as_ref().expect("the run has not ended")
+        &self.reporter
     }
 
     /// Ends the progress display; the error that stopped the pipeline, a signal's first.
     fn end(&mut self) -> Result<()> {
-        if let Some(r) = self.reporter.take() {
-            r.finish();
+        if !std::mem::replace(&mut self.ended, true) {
+            self.reporter.finished();
         }
         if self.cfg.interrupt.is_raised() {
             return Err(self.cfg.interrupt.error());
@@ -675,6 +698,15 @@ impl<'a> Run<'a> {
             dry_run: mode == Mode::DryRun,
             check: mode == Mode::Check,
             fallback_chunks: c.fallback_chunks.load(Relaxed),
+        }
+    }
+}
+
+/// A run that ends by an error on the way still tells the observer the pipeline stopped.
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        if !std::mem::replace(&mut self.ended, true) {
+            self.reporter.finished();
         }
     }
 }

@@ -6,7 +6,7 @@ use super::plan::OpenReader;
 use crate::chunk::{Chunk, ChunkStream, Coverage, RecordBatch};
 use crate::commit::{PipelineControl, Rejects};
 use crate::ledger::Progress;
-use crate::report::{Counters, Reporter};
+use crate::report::{Counters, Reporter, Topic};
 use crate::source::{open_input, open_plain_at, Compression, RecordReader};
 use crate::{ErrorKind, Result};
 use std::sync::atomic::AtomicU64;
@@ -151,15 +151,16 @@ impl ChunkReader<'_> {
             .resume_at(input.reader, at.byte, at.line, at.record);
         let skipped = at.byte - data_start;
         self.counters.bytes_seeked.fetch_add(skipped, Relaxed);
-        if self.cfg.progress != crate::report::ProgressMode::Quiet {
-            self.reporter.note(&format!(
+        self.reporter.note(
+            Topic::Resume,
+            format!(
                 "{file}: resuming at byte {}, line {} (record {}): the {skipped} bytes \
                  before are committed and skipped unread",
                 at.byte,
                 at.line,
                 at.record + 1
-            ));
-        }
+            ),
+        );
         Ok(Some(input.consumed))
     }
 

@@ -25,6 +25,7 @@
 use super::on_control;
 use crate::connect::Connector;
 use crate::ledger::{self, LedgerSchema, Progress, TruncateState};
+use crate::report::Topic;
 use crate::Result;
 use std::time::Duration;
 
@@ -84,7 +85,6 @@ fn run_steps(mut send: impl FnMut(Step) -> Result<()>) -> Result<()> {
 /// idempotent while no chunk has committed).
 pub(super) fn before_chunks(
     asked: bool,
-    quiet: bool,
     (connector, budget): (&Connector, Duration),
     schema: &LedgerSchema,
     (load_id, table): (&str, &str),
@@ -93,19 +93,24 @@ pub(super) fn before_chunks(
     let state = on_control(connector, budget, |c| {
         ledger::truncate_state(c, schema, load_id)
     })?;
+    let reporter = connector.reporter();
     match decide(asked, state, !progress.is_empty()) {
         Decision::Nothing => return Ok(()),
         Decision::Done => {
-            if asked && !quiet {
-                eprintln!(
-                    "--truncate: load {load_id} already emptied {table}; it is not emptied again"
+            if asked {
+                reporter.note(
+                    Topic::Truncate,
+                    format!("--truncate: load {load_id} already emptied {table}; it is not emptied again"),
                 );
             }
             return Ok(());
         }
-        Decision::Truncate { again: true } if !quiet => eprintln!(
-            "load {load_id} had begun emptying {table} (--truncate) when it stopped, before any \
-             chunk; emptying it again first"
+        Decision::Truncate { again: true } => reporter.note(
+            Topic::Truncate,
+            format!(
+                "load {load_id} had begun emptying {table} (--truncate) when it stopped, before any \
+                 chunk; emptying it again first"
+            ),
         ),
         Decision::Truncate { .. } => {}
     }
@@ -116,12 +121,13 @@ pub(super) fn before_chunks(
             Step::Truncate => Ok(c.batch_execute(&sql)?),
         })
     })?;
-    if !quiet {
-        eprintln!(
+    reporter.note(
+        Topic::Truncate,
+        format!(
             "--truncate: emptied {table} before the first chunk (on CockroachDB TRUNCATE is \
              not transactional: a step of its own, recorded in the ledger)"
-        );
-    }
+        ),
+    );
     Ok(())
 }
 

@@ -13,9 +13,10 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::sync::Arc;
 
-pub fn connector(url: &str) -> chunkload::load::Connector {
+/// Connections a test opens itself: any closure is a [`chunkload::connect::Connect`].
+pub fn connector(url: &str) -> Arc<dyn chunkload::connect::Connect> {
     let url = url.to_string();
-    Arc::new(move |_, _| {
+    Arc::new(move |_: usize, _: u32| {
         postgres::Client::connect(&url, postgres::NoTls).map_err(chunkload::Error::from)
     })
 }

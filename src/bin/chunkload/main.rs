@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 mod args;
 mod cmd;
+mod progress;
 mod resume;
 mod signals;
 

@@ -37,7 +37,7 @@ use crate::connect::{with_reconnect, Connector};
 use crate::error::ErrorKind;
 use crate::flavour::Flavour;
 use crate::ledger::Progress;
-use crate::report::ProgressMode;
+use crate::report::Topic;
 use crate::sql::quote_ident;
 use crate::table::Table;
 use crate::{Error, Result};
@@ -120,7 +120,7 @@ pub(crate) fn prepare(
     let owner = Owner::new(cfg, load_id);
     let deferred = &owner.table;
     let pending = on_control(connector, budget, |c| pending(c, &owner, &name))?;
-    let quiet = cfg.progress == ProgressMode::Quiet;
+    let reporter = connector.reporter();
     if !pending.is_empty() {
         if cfg.method() == Method::Upsert {
             return Err(Error::usage(format!(
@@ -134,11 +134,14 @@ pub(crate) fn prepare(
         if !finished {
             drop_all(connector, budget, flavour, &pending)?;
         }
-        if !quiet && !finished {
-            eprintln!(
-                "load {load_id} has {} deferred indexes and constraints of {name} to rebuild; \
-                 they are rebuilt once every row is in",
-                pending.len()
+        if !finished {
+            reporter.note(
+                Topic::Indexes,
+                format!(
+                    "load {load_id} has {} deferred indexes and constraints of {name} to rebuild; \
+                     they are rebuilt once every row is in",
+                    pending.len()
+                ),
             );
         }
         return Ok(Some(pending));
@@ -168,8 +171,8 @@ pub(crate) fn prepare(
             )),
         },
     )?;
-    if let Some(line) = crdb::left_in_place_line(&name, &left).filter(|_| !quiet) {
-        eprintln!("{line}");
+    if let Some(line) = crdb::left_in_place_line(&name, &left) {
+        reporter.note(Topic::Indexes, line);
     }
     if items.is_empty() {
         return Ok(None);
@@ -210,12 +213,13 @@ pub(crate) fn prepare(
         // Schema changes after the recording transaction committed, each on its own.
         drop_all(connector, budget, flavour, &items)?;
     }
-    if !quiet {
-        eprintln!(
+    reporter.note(
+        Topic::Indexes,
+        format!(
             "--defer-indexes: dropped {} from {name} (recorded in the ledger); rebuilt after the load",
             describe(&items)
-        );
-    }
+        ),
+    );
     Ok(Some(items))
 }
 
@@ -520,14 +524,15 @@ pub(crate) fn rebuild(
     }
     let refused = refused.into_inner().unwrap();
     if refused.is_empty() {
-        if cfg.progress != ProgressMode::Quiet {
-            eprintln!(
+        connector.reporter().note(
+            Topic::Indexes,
+            format!(
                 "rebuilt {} of {} in {:.1} s",
                 describe(&items),
                 view.table.sql_name(),
                 started.elapsed().as_secs_f64()
-            );
-        }
+            ),
+        );
         return Ok(());
     }
     let msg = keys::explain(

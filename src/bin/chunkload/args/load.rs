@@ -1,8 +1,8 @@
 //! `chunkload load` flags and their [`LoadConfig`].
 
 use super::shared::{DialectArgs, InferArgs, LedgerArgs, RetryArgs};
+use crate::progress::{Progress, ProgressMode};
 use chunkload::load::{LoadConfig, Method, SyncCommit};
-use chunkload::report::ProgressMode;
 use clap::Args;
 use std::time::Duration;
 
@@ -165,7 +165,7 @@ impl LoadArgs {
             SyncCommitArg::Off => SyncCommit::Off,
         };
         // --json keeps stdout for JSON; progress still goes to a terminal's stderr.
-        cfg.progress = match (self.quiet, self.progress_lines, self.json) {
+        let mode = match (self.quiet, self.progress_lines, self.json) {
             (true, _, _) => ProgressMode::Quiet,
             (false, Some(secs), _) => ProgressMode::Lines {
                 every: Duration::from_secs_f64(secs.max(0.1)),
@@ -173,6 +173,7 @@ impl LoadArgs {
             (false, None, true) => ProgressMode::Terminal,
             (false, None, false) => ProgressMode::Auto,
         };
+        cfg.observer = std::sync::Arc::new(Progress::new(mode));
         Ok(cfg)
     }
 }

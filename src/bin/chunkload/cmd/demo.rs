@@ -1,12 +1,11 @@
 //! `chunkload demo`: a throwaway PostgreSQL, the bank app and a chunked load on it.
 
-use super::shared::connector;
 use crate::args::DemoArgs;
+use crate::progress::{Progress, ProgressMode};
 use chunkload::bank::{self, DBINIT_SQL};
 use chunkload::cluster::LocalCluster;
 use chunkload::connect::ConnectOptions;
 use chunkload::load::LoadConfig;
-use chunkload::report::ProgressMode;
 use chunkload::retry::RetryPolicy;
 use std::process::ExitCode;
 use std::sync::mpsc::Receiver;
@@ -51,8 +50,9 @@ pub(crate) fn run(
     println!("Loading {} in 32 KiB chunks...", data.display());
     let mut cfg = LoadConfig::new(vec![data.display().to_string()], "accounts");
     cfg.chunk_bytes = Some(32 * 1024);
-    cfg.progress = ProgressMode::Auto;
-    let summary = chunkload::load::run(&cfg, connector(ConnectOptions::parse(&url)?))?;
+    cfg.observer = std::sync::Arc::new(Progress::new(ProgressMode::Auto));
+    let opts = ConnectOptions::parse(&url)?;
+    let summary = chunkload::load::run(&cfg, std::sync::Arc::new(opts))?;
     println!("{summary}");
     let total: i64 = client
         .query_one("SELECT count(*) FROM accounts", &[])

@@ -1,7 +1,7 @@
 //! `chunkload load`: flags to a [`LoadConfig`], the table created or read, the load run,
 //! the summary printed; rejected rows give exit code 3.
 
-use super::shared::{connect, connect_options, connector, infer_schema, warn};
+use super::shared::{connect, connect_options, infer_schema, warn};
 use crate::args::LoadArgs;
 use chunkload::error::ExitStatus;
 use chunkload::infer::Sample;
@@ -57,7 +57,7 @@ pub(crate) fn run(
             }));
         }
     }
-    let summary = chunkload::load::run(&cfg, connector(opts))?;
+    let summary = chunkload::load::run(&cfg, std::sync::Arc::new(opts))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {

@@ -5,8 +5,14 @@ use chunkload::infer::{InferOptions, Inferred};
 use chunkload::source::{Compression, Dialect};
 use chunkload::Flavour;
 
+/// The options of `--url`/`DATABASE_URL` and the `PG*` environment; what libpq would
+/// warn of (a password file others can read) is printed once here.
 pub(crate) fn connect_options(url: Option<&str>) -> anyhow::Result<ConnectOptions> {
-    Ok(ConnectOptions::from_env(url)?)
+    let opts = ConnectOptions::from_env(url)?;
+    for w in opts.warnings() {
+        warn(w);
+    }
+    Ok(opts)
 }
 
 pub(crate) fn connect(url: Option<&str>) -> anyhow::Result<(postgres::Client, Flavour)> {
@@ -14,17 +20,6 @@ pub(crate) fn connect(url: Option<&str>) -> anyhow::Result<(postgres::Client, Fl
     let mut client = chunkload::connect::connect(&opts)?;
     let flavour = Flavour::detect(&mut client)?;
     Ok((client, flavour))
-}
-
-/// Writer connections spread over the URL's hosts round-robin; a reconnect moves on to
-/// the next host, so a failed node's work goes to the others. A first attempt tries every
-/// host once, from the worker's own, as libpq does: the load's first connection is not
-/// retried (see `chunkload::load::run`), so a URL whose first host is down still starts.
-pub(crate) fn connector(opts: ConnectOptions) -> chunkload::load::Connector {
-    std::sync::Arc::new(move |worker: usize, attempt: u32| match attempt {
-        0 => chunkload::connect::connect_from(&opts, worker),
-        _ => chunkload::connect::connect_host(&opts, worker + attempt as usize),
-    })
 }
 
 pub(crate) fn warn(msg: &str) {
