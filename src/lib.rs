@@ -19,7 +19,7 @@
 //!   value is reported with its line and column before its chunk is sent;
 //! - [`commit`] hands each encoded chunk to a sink: the database sink runs it through
 //!   [`retry::run_transaction`] with its [`ledger`] row, isolates bad rows, splits
-//!   transactions that are too large and reconnects ([`connect::with_reconnect`]); the
+//!   transactions that are too large and reconnects (`connect::with_reconnect`); the
 //!   dry-run sink only counts; the check sink (`--check`) sends everything in savepoints
 //!   and commits nothing;
 //! - [`load`] plans the load (header → columns → alignment), wires the stages into a
@@ -59,13 +59,17 @@
 //! println!("{summary}");
 //! # Ok::<(), chunkload::Error>(())
 //! ```
-#![warn(missing_docs)]
+// The library reports through types and events (`report`); only the binary prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
+#[cfg(feature = "demo")]
 pub mod bank;
 pub mod chunk;
+#[cfg(feature = "demo")]
 pub mod cluster;
 pub mod commit;
 pub mod connect;
+#[cfg(feature = "demo")]
 pub mod dataset;
 pub mod encode;
 pub mod error;
@@ -80,6 +84,7 @@ pub mod report;
 pub mod retry;
 pub mod source;
 pub mod sql;
+#[cfg(feature = "demo")]
 pub mod standin;
 pub mod table;
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //!   ledger whether the piece committed; send it again only if it did not.
 //!
 //! On PostgreSQL chunk commits need not wait for the disk; the load's last commit does
-//! ([`durability`]).
+//! (`durability`).
 //!
 //! The [`DryRunSink`] of `--dry-run` only counts what would be sent; the check sink of
 //! `--check` sends everything and commits nothing.

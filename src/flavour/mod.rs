@@ -184,7 +184,7 @@ mod tests {
             ("CockroachDB CCL v23.1.2 (x86_64-apple-darwin19, built 2023/05/25 16:10:39, go1.19.4)", (23, 1, 2)),
             ("CockroachDB CCL v24.3.1 (aarch64-unknown-linux-gnu, built 2024/12/09 15:34:39, go1.22.8 X:nocoverageredesign)", (24, 3, 1)),
             ("CockroachDB OSS v22.1.0 (x86_64-pc-linux-gnu, built 2022/05/23 16:27:47, go1.17.6)", (22, 1, 0)),
-            (crate::cluster::COCKROACH_VERSION, (23, 2, 4)),
+            ("CockroachDB CCL v23.2.4 (x86_64-pc-linux-gnu, built 2024/04/05 17:36:42, go1.21.9 X:nocoverageredesign)", (23, 2, 4)),
             ("CockroachDB CCL v25.2.0-beta.1 (x86_64-pc-linux-gnu, built 2025/04/14, go1.23.7)", (25, 2, 0)),
         ];
         for (v, number) in cases {
