@@ -92,3 +92,4 @@ mod testing;
 
 pub use error::{Error, ErrorKind, Location, Position, Result};
 pub use flavour::{Flavour, Server};
+pub use load::{Loader, LoaderBuilder};

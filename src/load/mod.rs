@@ -20,11 +20,13 @@
 mod check;
 mod config;
 mod indexes;
+mod loader;
 mod plan;
 mod reader;
 mod truncate;
 
 pub use config::LoadConfig;
+pub use loader::{Loader, LoaderBuilder};
 
 use crate::chunk::Chunk;
 use crate::commit::{
