@@ -1151,7 +1151,7 @@ mod tests {
             ),
             "{text}"
         );
-        assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.outcome(), crate::error::Outcome::Usage);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! Like the `csv` crate, the error is a boxed kind so `Result<T>` stays one word wide, and
 //! every data error carries a [`Location`]: file, line, byte offset, record number and,
-//! where known, the column. [`Error::exit_status`] is the one home of the command line's
-//! exit-code table ([`ExitStatus`]).
+//! where known, the column. [`Error::outcome`] is the one place that classifies an error
+//! by what it left behind ([`Outcome`]); the command line maps outcomes to exit codes.
 
 use std::fmt;
 use std::io;
@@ -56,49 +56,28 @@ struct Inner {
     checked: bool,
 }
 
-/// The exit codes of the command line, one table (the README shows the same).
+/// How a failed run left things, for the caller to act on: the command line maps each
+/// to its exit code, a program to its own retry or alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum ExitStatus {
-    /// Everything done.
-    Done = 0,
+#[non_exhaustive]
+pub enum Outcome {
     /// The load failed on its data (or the server refused it); nothing was committed.
-    Data = 1,
-    /// A mistake in the command (flags, paths, a changed input), a missing privilege or
-    /// no connection.
-    Usage = 2,
-    /// The load stopped after committing or rejecting some rows; rerunning resumes it.
-    Partial = 3,
-    /// Every row is loaded, but a deferred index or constraint could not be rebuilt
-    /// (`--defer-indexes`: a duplicate key); fixing the rows and rerunning rebuilds it.
-    Rebuild = 4,
-    /// Stopped by SIGHUP (the terminal went away).
-    Hangup = 129,
-    /// Stopped by SIGINT (Ctrl-C).
-    Interrupted = 130,
-    /// Stopped by SIGTERM.
-    Terminated = 143,
-}
-
-impl ExitStatus {
-    /// The process exit code.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    /// A short name for scripts (`--json` error objects).
-    pub fn name(self) -> &'static str {
-        match self {
-            ExitStatus::Done => "done",
-            ExitStatus::Data => "data",
-            ExitStatus::Usage => "usage",
-            ExitStatus::Partial => "partial",
-            ExitStatus::Rebuild => "rebuild",
-            ExitStatus::Hangup => "hangup",
-            ExitStatus::Interrupted => "interrupted",
-            ExitStatus::Terminated => "terminated",
-        }
-    }
+    Data,
+    /// A mistake in the request (options, paths, a changed input), a missing privilege
+    /// or no connection; nothing was committed.
+    Usage,
+    /// The load stopped after committing or rejecting some rows; running it again
+    /// resumes it.
+    Partial,
+    /// Every row is loaded, but a deferred index or constraint could not be rebuilt (a
+    /// duplicate key); fixing the rows and running again rebuilds it.
+    Rebuild,
+    /// Stopped from outside, by this signal number (or an [`crate::interrupt::Interrupt`]
+    /// raised with it); what was committed stays.
+    Stopped {
+        /// The signal: 1 hangup, 2 interrupt, 15 terminate.
+        signal: i32,
+    },
 }
 
 /// What went wrong.
@@ -298,33 +277,29 @@ impl Error {
         }
     }
 
-    /// Where this error falls in the exit-code table: the one place that decides it.
-    pub fn exit_status(&self) -> ExitStatus {
+    /// How this error left things: the one place that decides it.
+    pub fn outcome(&self) -> Outcome {
         // A signal says why the process stopped, whatever was committed before it.
         if let ErrorKind::Interrupted { signal, .. } = &self.0.kind {
-            return match *signal {
-                1 => ExitStatus::Hangup,
-                15 => ExitStatus::Terminated,
-                _ => ExitStatus::Interrupted,
-            };
+            return Outcome::Stopped { signal: *signal };
         }
         if let ErrorKind::Rebuild(_) = &self.0.kind {
-            return ExitStatus::Rebuild;
+            return Outcome::Rebuild;
         }
         if self.0.committed > 0 {
-            return ExitStatus::Partial;
+            return Outcome::Partial;
         }
         match &self.0.kind {
             // Rows were rejected (and may be committed): the load is partial whatever
             // else it did, and the ledger keeps what the file was to hold.
-            ErrorKind::TooManyRejects { .. } | ErrorKind::RejectFile { .. } => ExitStatus::Partial,
+            ErrorKind::TooManyRejects { .. } | ErrorKind::RejectFile { .. } => Outcome::Partial,
             ErrorKind::Parse { .. } | ErrorKind::Convert { .. } | ErrorKind::Schema(_) => {
-                ExitStatus::Data
+                Outcome::Data
             }
             ErrorKind::Usage(_)
             | ErrorKind::Privilege { .. }
             | ErrorKind::Connect { .. }
-            | ErrorKind::Cluster(_) => ExitStatus::Usage,
+            | ErrorKind::Cluster(_) => Outcome::Usage,
             // A missing, unreadable or non-file input is a mistake in the command, not in
             // the data.
             ErrorKind::Io { source, .. }
@@ -336,16 +311,11 @@ impl Error {
                         | io::ErrorKind::NotADirectory
                 ) =>
             {
-                ExitStatus::Usage
+                Outcome::Usage
             }
-            ErrorKind::Db(e) if e.is_closed() || e.code().is_none() => ExitStatus::Usage,
-            _ => ExitStatus::Data,
+            ErrorKind::Db(e) if e.is_closed() || e.code().is_none() => Outcome::Usage,
+            _ => Outcome::Data,
         }
-    }
-
-    /// The process exit code of [`Error::exit_status`].
-    pub fn exit_code(&self) -> u8 {
-        self.exit_status().code()
     }
 }
 
@@ -591,7 +561,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_error_of_a_check_says_nothing_was_written_and_keeps_its_exit_code() {
+    fn an_error_of_a_check_says_nothing_was_written_and_keeps_its_outcome() {
         let e = Error::from(ErrorKind::TooManyRejects {
             rejected: 4,
             limit: 3,
@@ -603,11 +573,11 @@ mod tests {
             "4 rows would be rejected, more than --max-errors 3; a real load stops there \
              (--check: nothing was written)"
         );
-        assert_eq!(e.exit_status(), ExitStatus::Partial);
+        assert_eq!(e.outcome(), Outcome::Partial);
         assert_eq!(e.rows_committed(), 0);
         let e = Error::usage("bad flag").in_check();
         assert_eq!(e.to_string(), "bad flag (--check: nothing was written)");
-        assert_eq!(e.exit_status(), ExitStatus::Usage);
+        assert_eq!(e.outcome(), Outcome::Usage);
     }
 
     #[test]
@@ -636,30 +606,18 @@ mod tests {
             }
             .into()
         };
-        assert_eq!(parse().exit_status(), ExitStatus::Data);
+        assert_eq!(parse().outcome(), Outcome::Data);
         let e = parse().with_committed(5).with_note(" (note)");
-        assert_eq!(
-            (e.exit_status(), e.exit_code(), e.rows_committed()),
-            (ExitStatus::Partial, 3, 5)
-        );
+        assert_eq!((e.outcome(), e.rows_committed()), (Outcome::Partial, 5));
         assert!(e.to_string().ends_with("bad (note)"), "{e}");
         let dir = Error::io("d", io::Error::from(io::ErrorKind::IsADirectory));
-        assert_eq!(dir.exit_code(), 2);
-        assert_eq!(Error::usage("x").with_committed(1).exit_code(), 3);
-        let codes = [
-            ExitStatus::Done,
-            ExitStatus::Data,
-            ExitStatus::Usage,
-            ExitStatus::Partial,
-            ExitStatus::Rebuild,
-            ExitStatus::Hangup,
-            ExitStatus::Interrupted,
-            ExitStatus::Terminated,
-        ]
-        .map(ExitStatus::code);
-        assert_eq!(codes, [0, 1, 2, 3, 4, 129, 130, 143]);
+        assert_eq!(dir.outcome(), Outcome::Usage);
+        assert_eq!(
+            Error::usage("x").with_committed(1).outcome(),
+            Outcome::Partial
+        );
         let rebuild: Error = ErrorKind::Rebuild("dup".into()).into();
-        assert_eq!(rebuild.with_committed(9).exit_code(), 4);
+        assert_eq!(rebuild.with_committed(9).outcome(), Outcome::Rebuild);
     }
 
     #[test]

@@ -120,7 +120,10 @@ mod tests {
             i.error().to_string(),
             "interrupted: 5 chunks committed (50 rows); rerun the same command to resume"
         );
-        assert_eq!(i.error().exit_code(), 143);
+        assert_eq!(
+            i.error().outcome(),
+            crate::error::Outcome::Stopped { signal: 15 }
+        );
         i.set_total(9);
         assert_eq!(
             i.error().to_string(),

@@ -90,6 +90,6 @@ pub mod table;
 #[cfg(test)]
 mod testing;
 
-pub use error::{Error, ErrorKind, Location, Position, Result};
+pub use error::{Error, ErrorKind, Location, Outcome, Position, Result};
 pub use flavour::{Flavour, Server};
 pub use load::{Loader, LoaderBuilder};

@@ -748,6 +748,6 @@ mod tests {
         assert_eq!(ty, "bigint");
         assert_eq!(value, "12x");
         assert_eq!(msg, "invalid input syntax for type bigint");
-        assert_eq!(e.exit_code(), 1);
+        assert_eq!(e.outcome(), crate::error::Outcome::Data);
     }
 }

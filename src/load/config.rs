@@ -267,7 +267,7 @@ mod tests {
             cfg.method_for(Flavour::Cockroach).unwrap_err(),
             cfg.with_chunk_defaults(Flavour::Cockroach).err().unwrap(),
         ] {
-            assert_eq!(e.exit_status(), crate::error::ExitStatus::Usage);
+            assert_eq!(e.outcome(), crate::error::Outcome::Usage);
             let msg = e.to_string();
             for part in [
                 "extended protocol",

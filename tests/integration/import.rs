@@ -739,7 +739,7 @@ fn emit_copy_loads_the_same_rows_as_a_load_and_execute_refuses_on_postgres() {
         let err =
             chunkload::import::execute(&mut c, &plan, chunkload::Flavour::Postgres).unwrap_err();
         assert_eq!(err.to_string(), POSTGRES_REFUSAL);
-        assert_eq!(err.exit_code(), 2);
+        assert_eq!(err.outcome(), chunkload::error::Outcome::Usage);
         assert!(err.to_string().contains("chunkload load"));
         assert!(err.to_string().contains("--emit copy"));
 

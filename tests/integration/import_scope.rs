@@ -113,7 +113,7 @@ fn more_shards_than_records_writes_no_empty_file_and_says_so() {
     let empty = dir.path().join("empty.csv");
     fs::write(&empty, "id,v\n").unwrap();
     let err = prepare(&ImportOptions::new(&empty, "e", 4, dir.path().join("e"))).unwrap_err();
-    assert_eq!(err.exit_code(), 2, "{err}");
+    assert_eq!(err.outcome(), chunkload::error::Outcome::Usage, "{err}");
     assert_eq!(listing(&dir.path().join("e")), Vec::<String>::new());
 }
 

@@ -226,7 +226,7 @@ fn create_missing_table_creates_once_warns_first_and_refuses_stdin() {
         ..sample
     };
     let err = infer::create_missing_table(&mut c, "other", &stdin, &opts, &mut |_| {}).unwrap_err();
-    assert_eq!(err.exit_code(), 2, "{err}");
+    assert_eq!(err.outcome(), chunkload::error::Outcome::Usage, "{err}");
     assert!(
         err.to_string().contains("cannot infer a schema from stdin"),
         "{err}"

@@ -7,12 +7,13 @@ use std::process::ExitCode;
 
 mod args;
 mod cmd;
+mod exit;
 mod progress;
 mod resume;
 mod signals;
 
 use args::{Cli, Command};
-use chunkload::error::ExitStatus;
+use exit::ExitStatus;
 
 fn main() -> ExitCode {
     // `chunkload ... | head` should end quietly, as other Unix tools do.
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
         Err(e) if is_interrupted(&e) => {
             let lib = e.chain().find_map(|c| c.downcast_ref::<chunkload::Error>());
             signals::print_interrupted(&lib.map_or_else(|| one_line(&e), resume::interrupted_line));
-            ExitCode::from(lib.map_or(130, chunkload::Error::exit_code))
+            ExitCode::from(lib.map_or(130, |e| ExitStatus::of(e).code()))
         }
         Err(e) => {
             let lib = e.chain().find_map(|c| c.downcast_ref::<chunkload::Error>());
@@ -54,7 +55,7 @@ fn main() -> ExitCode {
             }
             eprintln!("chunkload: error: {msg}");
             // Errors outside the library are the binary's own checks of its arguments.
-            let status = lib.map_or(ExitStatus::Data, chunkload::Error::exit_status);
+            let status = lib.map_or(ExitStatus::Data, ExitStatus::of);
             if json {
                 println!("{}", json_error(&msg, lib, status));
             }

@@ -113,9 +113,7 @@ pub(crate) fn run(
             serve(server)?;
             if args.serve_once && interrupted.load(Ordering::SeqCst) {
                 eprintln!("interrupted before every shard was fetched");
-                return Ok(ExitCode::from(
-                    chunkload::error::ExitStatus::Interrupted.code(),
-                ));
+                return Ok(ExitCode::from(crate::exit::ExitStatus::Interrupted.code()));
             }
         }
         (None, None) => {}

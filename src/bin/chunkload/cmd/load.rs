@@ -3,7 +3,7 @@
 
 use super::shared::{connect, connect_options, infer_schema, warn};
 use crate::args::LoadArgs;
-use chunkload::error::ExitStatus;
+use crate::exit::ExitStatus;
 use chunkload::infer::Sample;
 use chunkload::load::LoadConfig;
 use chunkload::table::Table;
