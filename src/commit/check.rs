@@ -33,6 +33,7 @@ use super::control::{PipelineControl, Rejects};
 use super::database::{
     describe_piece_error, hid_the_refusal, reject, send_rows, worth_resending, Conn, Unsent,
 };
+use super::pieces::{Pieces, RowRange};
 use super::sink::{encoded_range, ChunkSink};
 use super::statement::Statements;
 use crate::connect::{connect_with_backoff, Connector};
@@ -43,7 +44,7 @@ use crate::retry::{
     classify_error, fault, retry_loop, Budget, Fault, Retry, RetryPath, RetryPolicy,
 };
 use crate::{Error, Result};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -297,8 +298,9 @@ fn pieces(
     let mut bad = Vec::new();
     // The pieces that went through, in order: what a restarted transaction sends again.
     let mut sent: Vec<(u32, u32)> = Vec::new();
-    let mut queue: VecDeque<(u32, u32)> = VecDeque::from([(0, rows)]);
-    while let Some((lo, n)) = queue.pop_front() {
+    let mut pieces = Pieces::whole(rows);
+    while let Some(piece) = pieces.next(0) {
+        let RowRange { lo, n } = piece;
         if control.aborted() {
             return Ok(bad);
         }
@@ -345,10 +347,7 @@ fn pieces(
                 let e = describe_piece_error(&t.files, work, lo, n, e);
                 bad.push((lo, e.to_string()));
             }
-            Fault::Data | Fault::TooLarge if n > 1 => {
-                queue.push_front((lo + n / 2, n - n / 2));
-                queue.push_front((lo, n / 2));
-            }
+            Fault::Data | Fault::TooLarge if pieces.halve(piece) => {}
             // A lost connection took the check's transaction with it: the check ends.
             Fault::Data | Fault::TooLarge | Fault::Lost | Fault::Fatal => {
                 return Err(Stopped::InStep(e, Retry::Fail))

@@ -3,6 +3,7 @@
 
 use super::control::{PipelineControl, Rejects};
 use super::durability::ASYNC_CHUNK_SQL;
+use super::pieces::{Pieces, RowRange};
 use super::sink::{encoded_range, ChunkSink};
 use super::statement::{Method, StatementKey, Statements};
 use crate::chunk::Chunk;
@@ -17,7 +18,7 @@ use crate::retry::{
 };
 use crate::{Error, ErrorKind, Result};
 use postgres::{Client, GenericClient, Statement};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -121,8 +122,6 @@ impl ChunkSink for DatabaseSink<'_> {
         if work.fallback {
             self.counters.fallback_chunks.fetch_add(1, Relaxed);
         }
-        // The reader skipped what earlier runs covered: the whole chunk is missing.
-        let missing = vec![(0u32, work.chunk.rows() as u32)];
         // Client-side conversion errors: fatal at once, or to the reject file.
         for (row, err) in std::mem::take(&mut work.bad) {
             if !self.rejects.tolerates_any() {
@@ -132,57 +131,41 @@ impl ChunkSink for DatabaseSink<'_> {
         }
         let work = &work;
         let chunk = &work.chunk;
-        let mut queue: VecDeque<(u32, u32)> = missing.into();
+        let mut pieces = Pieces::whole(chunk.rows() as u32);
         let mut truncate = truncate;
-        while let Some((lo, n)) = queue.pop_front() {
+        while let Some(piece) = pieces.next(self.cap.rows.load(Relaxed) as u32) {
             if self.control.aborted() {
                 return Ok(());
             }
-            let cap = self.cap.rows.load(Relaxed) as u32;
-            if cap > 0 && n > cap {
-                let mut at = lo;
-                let mut parts = Vec::new();
-                while at < lo + n {
-                    let m = cap.min(lo + n - at);
-                    parts.push((at, m));
-                    at += m;
-                }
-                for p in parts.into_iter().rev() {
-                    queue.push_front(p);
-                }
-                continue;
-            }
+            let RowRange { lo, n } = piece;
             let Err(e) = self.commit_piece(work, lo, n, truncate) else {
                 truncate = false;
                 continue;
             };
             match fault(&e) {
                 Fault::Data if self.rejects.tolerates_any() => {
-                    if n == 1 {
+                    if !pieces.halve(piece) {
                         // With the row's line and column, as a client-side refusal.
                         let files = &self.target.files;
                         let e = describe_piece_error(files, work, lo, n, e);
                         reject(self.rejects, chunk, lo, &e.to_string())?;
                         self.record_reject(chunk, lo)?;
-                    } else {
-                        queue.push_front((lo + n / 2, n - n / 2));
-                        queue.push_front((lo, n / 2));
                     }
                 }
                 Fault::Data => {
                     return Err(describe_piece_error(&self.target.files, work, lo, n, e))
                 }
                 Fault::TooLarge => {
-                    if n == 1 {
+                    if !pieces.halve(piece) {
                         return Err(e);
                     }
+                    // Later pieces are capped too: the server refuses this size.
                     self.cap.splits.fetch_add(1, Relaxed);
-                    let half = n / 2;
-                    let _ = self.cap.rows.fetch_update(Relaxed, Relaxed, |c| {
-                        (c == 0 || (half as u64) < c).then_some(half.max(1) as u64)
-                    });
-                    queue.push_front((lo + half, n - half));
-                    queue.push_front((lo, half));
+                    let half = u64::from(n / 2);
+                    let _ = self
+                        .cap
+                        .rows
+                        .fetch_update(Relaxed, Relaxed, |c| (c == 0 || half < c).then_some(half));
                 }
                 Fault::Lost => {
                     self.conn = None;
@@ -207,7 +190,7 @@ impl ChunkSink for DatabaseSink<'_> {
                         self.account(&work.rows, lo, n);
                         truncate = false;
                     } else {
-                        queue.push_front((lo, n));
+                        pieces.again(piece);
                     }
                     self.conn = Some(Conn::new(c));
                 }

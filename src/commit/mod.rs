@@ -19,6 +19,7 @@ mod check;
 mod control;
 mod database;
 pub(crate) mod durability;
+mod pieces;
 mod sink;
 mod statement;
 
