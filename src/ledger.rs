@@ -325,7 +325,7 @@ pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
 
 /// Columns added to the ledger's tables since they were first released, with their types:
 /// a ledger made by an earlier build gains them (NULL in its old rows, which then resume by
-/// reading and skipping instead of seeking).
+/// reading and skipping instead of seeking, and take the table they find: [`rerun`]).
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     (LOADS, "owner", "text"),
     (LOADS, "heartbeat", "timestamptz"),
