@@ -63,7 +63,7 @@ struct Inner {
 pub enum Outcome {
     /// The load failed on its data (or the server refused it); nothing was committed.
     Data,
-    /// A mistake in the request (options, paths, a changed input), a missing privilege
+    /// A mistake in the request (options, paths, a changed input or table), a missing privilege
     /// or no connection; nothing was committed.
     Usage,
     /// The load stopped after committing or rejecting some rows; running it again

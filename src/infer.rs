@@ -118,6 +118,7 @@ impl Inferred {
                 .collect(),
             primary_key: opts.primary_key.clone(),
             skipped: Vec::new(),
+            oid: None,
         }
     }
 }

@@ -16,6 +16,9 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 pub mod lease;
+pub mod rerun;
+
+pub use rerun::begin_load;
 
 /// The default schema of the bookkeeping tables (`--ledger-schema` chooses another).
 pub const SCHEMA: &str = "chunkload";
@@ -92,7 +95,8 @@ pub fn tables(s: &LedgerSchema) -> Vec<(&'static str, String)> {
     finished_at timestamptz,
     owner text,
     heartbeat timestamptz,
-    truncate_state text
+    truncate_state text,
+    table_oid int8
 )",
                 s.table(LOADS)
             ),
@@ -321,11 +325,12 @@ pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
 
 /// Columns added to the ledger's tables since they were first released, with their types:
 /// a ledger made by an earlier build gains them (NULL in its old rows, which then resume by
-/// reading and skipping instead of seeking).
+/// reading and skipping instead of seeking, and take the table they find: [`rerun`]).
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     (LOADS, "owner", "text"),
     (LOADS, "heartbeat", "timestamptz"),
     (LOADS, "truncate_state", "text"),
+    (LOADS, "table_oid", "int8"),
     (LEDGER, "end_line", "int8"),
     (LEDGER, "end_record", "int8"),
 ];
@@ -526,47 +531,6 @@ pub fn rejects(
         .iter()
         .map(|r| (r.get(0), r.get::<_, i64>(1) as u64, r.get(2)))
         .collect())
-}
-
-/// Registers load `load_id` (idempotent, so it simply runs again after a lost connection),
-/// refuses it when its input changed since it started, and reads what it committed.
-pub fn begin_load(
-    client: &mut impl GenericClient,
-    s: &LedgerSchema,
-    load_id: &str,
-    table: &str,
-    files: &[String],
-    fingerprint: &str,
-) -> Result<Progress> {
-    ensure(client, s)?;
-    let existing = client.query_opt(
-        &format!(
-            "SELECT fingerprint FROM {} WHERE load_id = $1",
-            s.table(LOADS)
-        ),
-        &[&load_id],
-    )?;
-    match existing {
-        Some(row) if row.get::<_, String>(0) != fingerprint => {
-            return Err(Error::usage(format!(
-                "the input changed since load {load_id} started (size, time or content differ); \
-                 loading it under the same load id could duplicate or lose rows. \
-                 Use --fresh to start a new load (or --load-id NAME)"
-            )))
-        }
-        Some(_) => {}
-        None => {
-            client.execute(
-                &format!(
-                    "INSERT INTO {} (load_id, table_name, files, fingerprint) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (load_id) DO NOTHING",
-                    s.table(LOADS)
-                ),
-                &[&load_id, &table, &files.join(", "), &fingerprint],
-            )?;
-        }
-    }
-    Progress::read(client, s, load_id)
 }
 
 /// Forgets load `load_id`: its ledger, its rejects and its row in the loads table (so a

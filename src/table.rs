@@ -65,6 +65,10 @@ pub struct Table {
     pub primary_key: Vec<String>,
     /// The table's columns a load does not fill, in table order.
     pub skipped: Vec<SkippedColumn>,
+    /// Its `pg_class.oid` (CockroachDB's descriptor id), which the ledger keeps to know
+    /// the table again: the same after a rename or TRUNCATE on both servers, new when it is
+    /// dropped and created again. `None` for a table inferred without a server.
+    pub oid: Option<i64>,
 }
 
 /// The columns a load fills and the declared primary key, from the catalog's columns
@@ -241,6 +245,7 @@ impl Table {
             columns,
             primary_key,
             skipped,
+            oid: Some(oid),
         })
     }
 
@@ -351,6 +356,7 @@ mod tests {
                 name: "total".into(),
                 why: Skip::Computed,
             }],
+            oid: None,
         }
     }
 

@@ -76,6 +76,9 @@ pub struct LoadConfig {
     /// a key repeated anywhere in the file is found; on CockroachDB one rolled-back
     /// transaction per chunk, so a key repeated in two chunks is not.
     pub check: bool,
+    /// This run created the table (`--create-table`): creating it is part of the load, so
+    /// a load that commits no row drops it again and forgets its ledger entry.
+    pub created_table: bool,
 }
 
 impl LoadConfig {
@@ -106,6 +109,7 @@ impl LoadConfig {
             synchronous_commit: SyncCommit::On,
             interrupt: Interrupt::new(),
             check: false,
+            created_table: false,
         }
     }
 

@@ -19,6 +19,7 @@
 
 mod check;
 mod config;
+mod created;
 mod indexes;
 mod loader;
 mod plan;
@@ -36,6 +37,7 @@ use crate::commit::{
 use crate::connect::{Connect, Connector};
 use crate::encode::{encode_chunk_into, ChunkShape, EncodedChunk, Recycler};
 use crate::flavour::{Flavour, Server};
+use crate::ledger::rerun::TableChange;
 use crate::ledger::{self, Progress};
 use crate::report::{Counters, RejectWriter, Reporter, Summary, Topic};
 use crate::table::Table;
@@ -226,6 +228,15 @@ pub fn run(cfg: &LoadConfig, connect: Arc<dyn Connect>) -> Result<Summary> {
     if cfg.check {
         return check::run(cfg, connector);
     }
+    let mut load_id = None;
+    match load(cfg, connector.clone(), &mut load_id) {
+        Err(e) if cfg.created_table => Err(created::undo(cfg, &connector, load_id.as_deref(), e)),
+        done => done,
+    }
+}
+
+/// [`run`]'s load; `id` gets the load id once it is known.
+fn load(cfg: &LoadConfig, connector: Connector, id: &mut Option<String>) -> Result<Summary> {
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
     let (server, cfg, capped, async_commit) = on_first_control(&connector, budget, |c| {
@@ -243,6 +254,7 @@ pub fn run(cfg: &LoadConfig, connect: Arc<dyn Connect>) -> Result<Summary> {
     let cfg = &cfg;
     let mut plan = planned(cfg, &connector, budget, flavour)?;
     let load_id = load_id(cfg, &plan);
+    *id = Some(load_id.clone());
     cfg.interrupt.resume_as(rerun(cfg, &load_id));
     let fingerprint = ledger::fingerprint_all(&cfg.files)?;
     let table_name = plan.statements.table.sql_name();
@@ -257,11 +269,26 @@ pub fn run(cfg: &LoadConfig, connect: Arc<dyn Connect>) -> Result<Summary> {
             );
         }
     }
-    let progress = on_control(&connector, budget, |c| {
-        ledger::begin_load(c, schema, &load_id, &table_name, &cfg.files, &fingerprint)
+    let target = ledger::rerun::Target {
+        name: &table_name,
+        oid: plan.statements.table.oid,
+    };
+    on_control(&connector, budget, |c| {
+        ledger::begin_load(c, schema, &load_id, target, &cfg.files, &fingerprint)
     })?;
     // Held until `run` returns: a second run of this load refuses instead of duplicating.
     let _lease = ledger::lease::Lease::take(&connector, schema, &load_id, budget)?;
+    // The input and the table as earlier runs left them, or the load starts again (said
+    // in one line, before anything commits), or a refusal that says how to go on.
+    let found = on_control(&connector, budget, |c| {
+        ledger::rerun::resolve(c, schema, &load_id, target, &cfg.files, &fingerprint)
+    })?;
+    if let Some(restart) = &found.restarted {
+        // Even under --quiet: the rows are loaded again.
+        let line = restart.line(&load_id, &table_name);
+        connector.reporter().warn(Topic::Resume, line);
+    }
+    let progress = found.progress;
     let deferred = indexes::prepare(
         cfg,
         &connector,
@@ -288,8 +315,9 @@ pub fn run(cfg: &LoadConfig, connect: Arc<dyn Connect>) -> Result<Summary> {
         load_id: &load_id,
         table: &table_name,
         rebuild: deferred.as_ref().map_or(0, Vec::len),
+        change: found.finished_change,
     };
-    announce_resume(&connector, budget, &resume)?;
+    announce_resume(&connector, &resume);
     // PostgreSQL: the table is emptied in the transaction of the first piece that commits:
     // once an earlier run committed one, a rerun must not empty it again (rejected records
     // alone committed no truncation). CockroachDB: a step of its own (`truncate`).
@@ -446,26 +474,28 @@ fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
 }
 
 /// A rerun says up front what earlier runs did: a finished load in one line even under
-/// `--quiet` (and whether the table lost rows since), an unfinished one how much is
+/// `--quiet` (and whether its table changed since), an unfinished one how much is
 /// committed.
-fn announce_resume(connector: &Connector, budget: Duration, resume: &Resume<'_>) -> Result<()> {
+fn announce_resume(connector: &Connector, resume: &Resume<'_>) {
     let Resume {
         progress,
         load_id,
         table,
         rebuild,
+        change,
     } = *resume;
     let n = progress.rows_loaded;
     if let Some(at) = &progress.finished_at {
-        let now: i64 = on_control(connector, budget, |c| {
-            Ok(c.query_one(&format!("SELECT count(*) FROM {table}"), &[])?
-                .get(0))
-        })?;
-        let emptied = match (now as u64) < n {
-            true => format!(
-                "; {table} now holds {now} rows, fewer than were loaded: it was emptied or truncated since"
+        let changed = match change {
+            Some(TableChange::Replaced) => format!(
+                "; {table} is not the table they were loaded into (it was dropped and created \
+                 again, or renamed, since)"
             ),
-            false => String::new(),
+            Some(TableChange::Fewer { held }) => format!(
+                "; {table} now holds {held} rows, fewer than were loaded: rows were deleted, \
+                 or it was emptied or truncated, since"
+            ),
+            None => String::new(),
         };
         let reporter = connector.reporter();
         if rebuild > 0 {
@@ -476,13 +506,13 @@ fn announce_resume(connector: &Connector, budget: Duration, resume: &Resume<'_>)
                      rebuilding the {rebuild} deferred indexes and constraints it still owes"
                 ),
             );
-            return Ok(());
+            return;
         }
         reporter.note(
             Topic::AlreadyLoaded,
             format!(
                 "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
-                 nothing to do{emptied}; --fresh loads it again"
+                 nothing to do{changed}; --fresh loads it again"
             ),
         );
     } else if !progress.is_empty() {
@@ -495,16 +525,17 @@ fn announce_resume(connector: &Connector, budget: Duration, resume: &Resume<'_>)
             ),
         );
     }
-    Ok(())
 }
 
-/// What a rerun announces: the load, what it committed, and the deferred items it owes.
+/// What a rerun announces: the load, what it committed, the deferred items it owes and,
+/// for a finished load, what became of its table since.
 #[derive(Clone, Copy)]
 struct Resume<'a> {
     progress: &'a Progress,
     load_id: &'a str,
     table: &'a str,
     rebuild: usize,
+    change: Option<TableChange>,
 }
 
 /// Runs idempotent bookkeeping on a control connection, reconnecting when it is lost.

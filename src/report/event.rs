@@ -60,6 +60,8 @@ pub enum Topic {
     Bounds,
     /// The bookkeeping: where it lives, what was forgotten.
     Ledger,
+    /// `--create-table`: the table this run created, dropped again when no row committed.
+    CreatedTable,
 }
 
 /// Receives a load's [`Event`]s, from the load's threads (hence `Send + Sync`). Any

@@ -94,6 +94,11 @@ pub const SHAPES: &[(&str, &str)] = &[
         "docs INSERT (multi-row VALUES), docs UPSERT",
     ),
     (r"SELECT count\(\*\) FROM ID", "docs SELECT; count(*) aggregate"),
+    // A rerun counts the table's rows up to what its load committed (ledger::rerun).
+    (
+        r"SELECT count\(\*\) FROM ?\(SELECT 1 FROM ID LIMIT \d+\) AS held",
+        "docs SELECT (LIMIT); docs Subqueries (a subquery in FROM, with an alias); count(*) aggregate",
+    ),
     // --truncate: its own statement, outside any transaction (TRUNCATE is a schema change
     // there: autocommit_before_ddl, PR #118440).
     (r"TRUNCATE ID", "docs TRUNCATE"),
@@ -101,6 +106,13 @@ pub const SHAPES: &[(&str, &str)] = &[
     // #168908), each DROP and CREATE alone.
     (r"SELECT EXISTS\(SELECT 1 FROM ID\)", "docs SELECT; EXISTS subquery"),
     (r"SHOW CREATE TABLE ID", "docs SHOW CREATE"),
+    // --create-table whose load committed no row: the table it created goes again.
+    (r"DROP TABLE ID", "docs DROP TABLE"),
+    // A ledger of an earlier build gains the columns added since (ledger::upgrade).
+    (
+        r#"ALTER TABLE "chunkload"\.ID ADD COLUMN IF NOT EXISTS [a-z_]+ (?:text|int8|timestamptz)"#,
+        "docs ALTER TABLE ADD COLUMN (IF NOT EXISTS; a schema change, sent outside transactions)",
+    ),
     (
         r"DROP INDEX IF EXISTS ID(?:@ID)?(?: CASCADE)?",
         "docs DROP INDEX (table@index or a schema-qualified index name, CASCADE)",
@@ -183,6 +195,9 @@ mod tests {
             "INSERT INTO \"public\".\"accounts\" (\"id\",\"balance\") VALUES ($1,$2),($3,$4)",
             "UPSERT INTO \"public\".\"Cost \"\"x\"\"\" (\"id\") VALUES ($1)",
             "UPDATE \"chunkload\".\"chunkload_loads\" SET owner = $2, heartbeat = now() WHERE load_id = $1",
+            "SELECT count(*) FROM (SELECT 1 FROM \"public\".\"t\" LIMIT 140) AS held",
+            "DROP TABLE \"public\".\"t\"",
+            "ALTER TABLE \"chunkload\".\"chunkload_loads\" ADD COLUMN IF NOT EXISTS table_oid int8",
             "IMPORT INTO \"t\" (\"a\", \"b\")\n    CSV DATA (\n        'http://127.0.0.1:9/t.1.csv'\n    )\n    WITH nullif = ''",
         ] {
             assert!(check(stmt).is_ok(), "{stmt}");

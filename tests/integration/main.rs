@@ -24,7 +24,8 @@
 //! - `signals`: SIGINT/SIGTERM mid-load and their reruns, a signal while connecting, the worker cap.
 //! - `world`: issue 22, the world changed between runs: the printed resume command, stdin
 //!   reruns, reject files through symlinks and FIFOs, a server down at the start, numeric
-//!   typmods under insert.
+//!   typmods under insert; `world_table`: the table dropped, truncated, emptied or renamed
+//!   between runs, a failed `--create-table`, a file fixed after a failed load.
 
 mod bank;
 mod check;
@@ -58,3 +59,4 @@ mod support;
 mod table;
 mod tls;
 mod world;
+mod world_table;

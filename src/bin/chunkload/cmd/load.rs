@@ -46,6 +46,8 @@ pub(crate) fn run(
             &mut warn,
         )?;
         if let Some(created) = created {
+            // Part of the load: dropped again if no row commits (`load::run`).
+            cfg.created_table = true;
             eprintln!(
                 "created table {} from the inferred schema:\n{}",
                 cfg.table, created.sql
