@@ -9,7 +9,7 @@ use chunkload::error::Outcome;
 pub(crate) enum ExitStatus {
     /// The load failed on its data (or the server refused it); nothing was committed.
     Data = 1,
-    /// A mistake in the command (flags, paths, a changed input), a missing privilege or
+    /// A mistake in the command (flags, paths, a changed input or table), a missing privilege or
     /// no connection.
     Usage = 2,
     /// The load stopped after committing or rejecting some rows; rerunning resumes it.

@@ -12,15 +12,15 @@ pub(crate) struct LoadArgs {
     #[arg(required = true)]
     pub(crate) files: Vec<String>,
     /// Target table: `table` or `schema.table` (quote parts with "" to keep case).
-    #[arg(long)]
+    #[arg(long, help_heading = "Target")]
     pub(crate) table: String,
     /// Target columns of a file without header, or the header columns to load, in order.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', help_heading = "Target")]
     pub(crate) columns: Option<Vec<String>>,
     /// How rows travel: copy (COPY FROM STDIN), insert (multi-row INSERT) or upsert.
     /// Default: copy on PostgreSQL, insert on CockroachDB (which refuses COPY over the
     /// extended protocol the Rust driver uses, cockroach#41120: copy is refused there).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Chunking")]
     pub(crate) method: Option<MethodArg>,
     #[command(flatten)]
     pub(crate) dialect: DialectArgs,
@@ -31,66 +31,66 @@ pub(crate) struct LoadArgs {
     /// 64 MiB with 2 workers; it grows with chunk size and workers), 512K for insert and
     /// upsert (their bind parameters double the memory; CockroachDB's default is insert); on
     /// CockroachDB kept under half the intent budget.
-    #[arg(long, value_parser = parse_size, value_name = "BYTES")]
+    #[arg(long, value_parser = parse_size, value_name = "BYTES", help_heading = "Chunking")]
     pub(crate) chunk_bytes: Option<usize>,
     /// Rows per chunk. Default: no bound on PostgreSQL (the bytes decide), 10000 on
     /// CockroachDB (its cost is per row).
-    #[arg(long, value_name = "ROWS")]
+    #[arg(long, value_name = "ROWS", help_heading = "Chunking")]
     pub(crate) chunk_rows: Option<usize>,
     /// Writer connections committing chunks concurrently.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, help_heading = "Chunking")]
     pub(crate) workers: usize,
     /// Empty the table first, once per load: in the first chunk's transaction on
     /// PostgreSQL; on CockroachDB (where TRUNCATE is not transactional) as a step of its
     /// own before any chunk, recorded in the ledger.
-    #[arg(long)]
+    #[arg(long, help_heading = "Target")]
     pub(crate) truncate: bool,
     /// Bad rows tolerated (sent to the reject file) before the load stops.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, help_heading = "Reliability")]
     pub(crate) max_errors: u64,
     /// Where bad rows go (default: <first file>.rejects.csv).
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub(crate) reject_file: Option<String>,
     /// Name the load (for resume); default: derived from the files and options. Stdin is
     /// resumable only under a name, and must then be fed the same bytes again.
-    #[arg(long)]
+    #[arg(long, help_heading = "Reliability")]
     pub(crate) load_id: Option<String>,
     /// Start a new load instead of resuming an interrupted one.
-    #[arg(long)]
+    #[arg(long, help_heading = "Reliability")]
     pub(crate) fresh: bool,
     /// Seconds to keep reconnecting after a lost connection.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 120, help_heading = "Reliability")]
     pub(crate) reconnect_timeout: u64,
     /// Read, convert, chunk and encode everything; print the first chunk's SQL; write nothing.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub(crate) dry_run: bool,
     /// Run the whole load against the real table and commit nothing: bad rows go to the
     /// reject file, the summary says what a real load would load and reject; no rows and
     /// no ledger entries are written. On PostgreSQL one transaction on one connection.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub(crate) check: bool,
     /// No progress output.
-    #[arg(long, short)]
+    #[arg(long, short, help_heading = "Output")]
     pub(crate) quiet: bool,
     /// Print a plain progress line on stderr every SECS seconds, even on a terminal (for
     /// logs; without it a terminal gets a bar, anything else a line every 5 s).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", help_heading = "Output")]
     pub(crate) progress_lines: Option<f64>,
     /// Print the summary (or the error) as JSON on stdout; progress stays on stderr.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub(crate) json: bool,
     /// Create the table when it does not exist, with types inferred from the file.
-    #[arg(long)]
+    #[arg(long, help_heading = "Table creation")]
     pub(crate) create_table: bool,
     /// Initial loads into an empty table: drop its indexes (on PostgreSQL also its primary
     /// key, unique constraints and the foreign keys that reference it), load, rebuild them.
     /// Recorded in the ledger first, so a rerun after a crash finishes the rebuild.
-    #[arg(long)]
+    #[arg(long, help_heading = "Chunking")]
     pub(crate) defer_indexes: bool,
     /// Whether chunk commits wait for the disk: on (as the session says), off, or auto
     /// (PostgreSQL: off unless synchronous_commit is set for the session or role). The
     /// load's last commit always waits, so success means everything is on disk.
-    #[arg(long, value_enum, default_value_t = SyncCommitArg::On)]
+    #[arg(long, value_enum, default_value_t = SyncCommitArg::On, help_heading = "Reliability")]
     pub(crate) synchronous_commit: SyncCommitArg,
     /// Skip the ledger row of each chunk: only to measure what exactly-once costs.
     /// Without it a rerun or an ambiguous commit can duplicate rows.

@@ -119,19 +119,49 @@ fn flag_string(
 pub(crate) struct Cli {
     /// Connection URL: postgres://, postgresql:// or cockroachdb:// (also DATABASE_URL).
     /// Several hosts: postgres://u@h1:26257,h2:26257/db. TLS: ?sslmode=verify-full&sslrootcert=ca.crt
-    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        help_heading = "Connection"
+    )]
     pub(crate) url: Option<String>,
     /// Server host or socket directory, as psql's -h (instead of --url; also PGHOST).
-    #[arg(short = 'h', long, global = true, value_name = "HOST")]
+    #[arg(
+        short = 'h',
+        long,
+        global = true,
+        value_name = "HOST",
+        help_heading = "Connection"
+    )]
     pub(crate) host: Option<String>,
     /// Server port, as psql's -p (instead of --url; also PGPORT).
-    #[arg(short = 'p', long, global = true, value_name = "PORT")]
+    #[arg(
+        short = 'p',
+        long,
+        global = true,
+        value_name = "PORT",
+        help_heading = "Connection"
+    )]
     pub(crate) port: Option<u16>,
     /// User name, as psql's -U (instead of --url; also PGUSER).
-    #[arg(short = 'U', long, global = true, value_name = "USER")]
+    #[arg(
+        short = 'U',
+        long,
+        global = true,
+        value_name = "USER",
+        help_heading = "Connection"
+    )]
     pub(crate) username: Option<String>,
     /// Database name, as psql's -d (instead of --url; also PGDATABASE).
-    #[arg(short = 'd', long, global = true, value_name = "DB")]
+    #[arg(
+        short = 'd',
+        long,
+        global = true,
+        value_name = "DB",
+        help_heading = "Connection"
+    )]
     pub(crate) dbname: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,

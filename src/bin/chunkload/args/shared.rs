@@ -8,6 +8,7 @@ use std::time::Duration;
 
 /// The CSV settings every command that reads CSV understands.
 #[derive(Args)]
+#[command(next_help_heading = "CSV dialect")]
 pub(crate) struct CsvArgs {
     /// Field delimiter (one byte; `\t` for tab).
     #[arg(long, default_value = ",")]
@@ -29,6 +30,7 @@ impl CsvArgs {
 
 /// How the CSV is written; PostgreSQL's CSV COPY rules by default.
 #[derive(Args)]
+#[command(next_help_heading = "CSV dialect")]
 pub(crate) struct DialectArgs {
     #[command(flatten)]
     pub(crate) csv: CsvArgs,
@@ -66,6 +68,7 @@ impl DialectArgs {
 
 /// Schema inference, for `--create-table` and `chunkload schema`.
 #[derive(Args)]
+#[command(next_help_heading = "Table creation")]
 pub(crate) struct InferArgs {
     /// Rows sampled to infer column types: a number or `all`.
     #[arg(long, default_value = "10000", value_parser = parse_infer_rows)]
@@ -99,6 +102,7 @@ impl InferArgs {
 }
 
 #[derive(Args, Clone)]
+#[command(next_help_heading = "Reliability")]
 pub(crate) struct RetryArgs {
     /// Attempts per transaction, the first included (retries only SQLSTATE 40001).
     #[arg(long, default_value_t = 10)]
@@ -134,6 +138,7 @@ fn one_byte(what: &str, s: &str) -> anyhow::Result<u8> {
 
 /// Where the bookkeeping is: every command that reads or writes the ledger takes it.
 #[derive(Args)]
+#[command(next_help_heading = "Reliability")]
 pub(crate) struct LedgerArgs {
     /// Schema of the ledger tables (created on first use), taken literally; never the
     /// search_path.
