@@ -15,18 +15,18 @@
 //! The [`DryRunSink`] of `--dry-run` only counts what would be sent; the check sink of
 //! `--check` sends everything and commits nothing.
 
-mod check;
+mod check_sink;
 mod control;
 mod database;
 pub(crate) mod durability;
 mod pieces;
 mod sink;
-mod statement;
+mod load_sql;
 
-pub(crate) use check::{CheckSink, CheckTarget, InOrder, CHECK_TRUNCATE_COCKROACH};
+pub(crate) use check_sink::{CheckSink, CheckTarget, InOrder, CHECK_TRUNCATE_COCKROACH};
 pub use control::{PipelineControl, RejectBudget, RejectStore, Rejects};
 pub(crate) use database::{CommitTarget, DatabaseSink, PieceCap};
 pub use durability::SyncCommit;
 pub use sink::{drain, ChunkSink, DryRunSink, DryRunStats};
-pub use statement::Method;
-pub(crate) use statement::Statements;
+pub use load_sql::Method;
+pub(crate) use load_sql::Statements;

@@ -9,14 +9,14 @@
 
 mod serve;
 mod shard;
-mod statement;
+mod import_into;
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use serve::{serve, shard_files, ShardServer};
-pub use statement::{
+pub use import_into::{
     copy_statement, import_statement, redact_url, shell_quote, BaseUrl, Scheme, ShardDialect,
 };
 

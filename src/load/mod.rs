@@ -23,7 +23,7 @@ mod created;
 mod indexes;
 mod loader;
 mod plan;
-mod reader;
+mod chunk_reader;
 mod truncate;
 
 pub use config::LoadConfig;
@@ -45,7 +45,7 @@ use crate::{Error, Result};
 use plan::{LoadPlan, OpenReader};
 use postgres::Client;
 use rayon::iter::{ParallelBridge, ParallelIterator};
-use reader::ChunkReader;
+use chunk_reader::ChunkReader;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -35,7 +35,7 @@ use super::database::{
 };
 use super::pieces::{Pieces, RowRange};
 use super::sink::{encoded_range, ChunkSink};
-use super::statement::Statements;
+use super::load_sql::Statements;
 use crate::connect::{connect_with_backoff, Connector};
 use crate::encode::EncodedChunk;
 use crate::flavour::Flavour;
