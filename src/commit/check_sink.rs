@@ -33,9 +33,9 @@ use super::control::{PipelineControl, Rejects};
 use super::database::{
     describe_piece_error, hid_the_refusal, reject, send_rows, worth_resending, Conn, Unsent,
 };
+use super::load_sql::Statements;
 use super::pieces::{Pieces, RowRange};
 use super::sink::{encoded_range, ChunkSink};
-use super::load_sql::Statements;
 use crate::connect::{connect_with_backoff, Connector};
 use crate::encode::EncodedChunk;
 use crate::flavour::Flavour;

@@ -3,9 +3,9 @@
 
 use super::control::{PipelineControl, Rejects};
 use super::durability::ASYNC_CHUNK_SQL;
+use super::load_sql::{Method, StatementKey, Statements};
 use super::pieces::{Pieces, RowRange};
 use super::sink::{encoded_range, ChunkSink};
-use super::load_sql::{Method, StatementKey, Statements};
 use crate::chunk::Chunk;
 use crate::connect::{connect_with_backoff, with_reconnect, Connector};
 use crate::encode::{self, EncodedChunk, EncodedRows};

@@ -19,14 +19,14 @@ mod check_sink;
 mod control;
 mod database;
 pub(crate) mod durability;
+mod load_sql;
 mod pieces;
 mod sink;
-mod load_sql;
 
 pub(crate) use check_sink::{CheckSink, CheckTarget, InOrder, CHECK_TRUNCATE_COCKROACH};
 pub use control::{PipelineControl, RejectBudget, RejectStore, Rejects};
 pub(crate) use database::{CommitTarget, DatabaseSink, PieceCap};
 pub use durability::SyncCommit;
-pub use sink::{drain, ChunkSink, DryRunSink, DryRunStats};
 pub use load_sql::Method;
 pub(crate) use load_sql::Statements;
+pub use sink::{drain, ChunkSink, DryRunSink, DryRunStats};

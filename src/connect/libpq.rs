@@ -406,37 +406,114 @@ pub(super) fn finish(
     redacted: String,
     env: &Environment,
 ) -> Result<ConnectOptions, String> {
-    // libpq: a service's settings come after the string's and before the variables'.
-    let s = match s
+    let s = with_service(s, env)?;
+    check_client_encoding(&s, env)?;
+    let hosts = resolve_hosts(&s, cockroach_scheme, env)?;
+    let pick = |given: Option<String>, var: &str| given.or_else(|| env.var(var).map(String::from));
+    let user = pick(s.user, "PGUSER").or_else(|| env.os_user.clone());
+    let dbname = pick(s.dbname, "PGDATABASE").or_else(|| user.clone());
+    let password = pick(s.password, "PGPASSWORD");
+    let host_passwords = match (&password, &env.passfile, &user) {
+        (None, Some(text), Some(u)) => hosts
+            .iter()
+            .map(|(h, p)| pgpass_lookup(text, h, *p, dbname.as_deref().unwrap_or(u), u))
+            .collect(),
+        _ => vec![None; hosts.len()],
+    };
+    let ssl_mode = match s.ssl_mode {
+        Some(m) => m,
+        None => match env.var("PGSSLMODE") {
+            Some(v) => v.parse().map_err(|e: Error| format!("PGSSLMODE: {e}"))?,
+            None => SslMode::default(),
+        },
+    };
+    let connect_timeout = match pick(s.connect_timeout, "PGCONNECT_TIMEOUT") {
+        Some(v) => parse_timeout(&v)?,
+        None => Some(Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS)),
+    };
+    let options = session_options(pick(s.options, "PGOPTIONS"), env);
+    let ssl_cert = s
+        .ssl_cert
+        .or_else(|| env.var("PGSSLCERT").map(PathBuf::from));
+    let ssl_key = s.ssl_key.or_else(|| env.var("PGSSLKEY").map(PathBuf::from));
+    if ssl_cert.is_some() != ssl_key.is_some() {
+        return Err("sslcert and sslkey must be given together".into());
+    }
+    let redacted = if redacted.is_empty() {
+        describe_target(&hosts, user.as_deref(), dbname.as_deref())
+    } else {
+        redacted
+    };
+    Ok(ConnectOptions {
+        redacted,
+        cockroach_scheme,
+        hosts,
+        user,
+        password,
+        host_passwords,
+        dbname,
+        ssl_mode,
+        ssl_root_cert: s
+            .ssl_root_cert
+            .or_else(|| env.var("PGSSLROOTCERT").map(PathBuf::from)),
+        ssl_cert,
+        ssl_key,
+        connect_timeout,
+        application_name: pick(s.application_name, "PGAPPNAME")
+            .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_string()),
+        options,
+        warnings: env.warnings.clone(),
+    })
+}
+
+/// libpq: a service's settings (`service=`, PGSERVICE) come after the string's and
+/// before the variables'.
+fn with_service(s: Settings, env: &Environment) -> Result<Settings, String> {
+    let name = s
         .service
         .clone()
-        .or_else(|| env.var("PGSERVICE").map(String::from))
-    {
+        .or_else(|| env.var("PGSERVICE").map(String::from));
+    Ok(match name {
         Some(name) => s.or(service_settings(&name, &env.services)?),
         None => s,
-    };
-    // Input is read as UTF-8 and sent as UTF-8 (the server converts to its encoding, as for
-    // psql in a UTF-8 locale); another client encoding would store other characters.
-    if let Some(enc) = s
+    })
+}
+
+/// Input is read as UTF-8 and sent as UTF-8 (the server converts to its encoding, as for
+/// psql in a UTF-8 locale); another client encoding would store other characters.
+fn check_client_encoding(s: &Settings, env: &Environment) -> Result<(), String> {
+    let Some(enc) = s
         .client_encoding
         .as_deref()
         .or_else(|| env.var("PGCLIENTENCODING"))
-    {
-        let e = enc.to_ascii_lowercase().replace(['-', '_'], "");
-        if !matches!(e.as_str(), "utf8" | "unicode" | "auto") {
-            return Err(format!(
-                "client_encoding (PGCLIENTENCODING) {enc:?} is not supported: chunkload reads \
-                 its input as UTF-8; convert the file (e.g. iconv -f {enc} -t UTF-8) and \
-                 leave the client encoding unset or UTF8"
-            ));
-        }
+    else {
+        return Ok(());
+    };
+    let e = enc.to_ascii_lowercase().replace(['-', '_'], "");
+    if matches!(e.as_str(), "utf8" | "unicode" | "auto") {
+        return Ok(());
     }
+    Err(format!(
+        "client_encoding (PGCLIENTENCODING) {enc:?} is not supported: chunkload reads \
+         its input as UTF-8; convert the file (e.g. iconv -f {enc} -t UTF-8) and \
+         leave the client encoding unset or UTF8"
+    ))
+}
+
+/// Every `(host, port)` to try, in order: the string's hosts (or PGHOST, or `hostaddr`,
+/// or the socket directory / localhost), each with its port (a `port` keyword, the
+/// URL's own, PGPORT, then 5432 or CockroachDB's 26257).
+fn resolve_hosts(
+    s: &Settings,
+    cockroach_scheme: bool,
+    env: &Environment,
+) -> Result<Vec<(String, u16)>, String> {
     let default_host = || {
         env.socket_dir
             .as_ref()
             .map_or("localhost".to_string(), |d| d.display().to_string())
     };
-    let hosts = s.hosts.or_else(|| {
+    let hosts = s.hosts.clone().or_else(|| {
         env.var("PGHOST")
             .map(|h| h.split(',').map(|h| (h.to_string(), None)).collect())
     });
@@ -480,7 +557,7 @@ pub(super) fn finish(
         }
     }
     let default_port = if cockroach_scheme { 26257 } else { 5432 };
-    let hosts: Vec<(String, u16)> = hosts
+    Ok(hosts
         .into_iter()
         .enumerate()
         .map(|(i, (h, written))| {
@@ -497,34 +574,13 @@ pub(super) fn finish(
             let h = if h.is_empty() { default_host() } else { h };
             (h, port)
         })
-        .collect();
+        .collect())
+}
 
-    let pick = |given: Option<String>, var: &str| given.or_else(|| env.var(var).map(String::from));
-    let user = pick(s.user, "PGUSER").or_else(|| env.os_user.clone());
-    let dbname = pick(s.dbname, "PGDATABASE").or_else(|| user.clone());
-    let password = pick(s.password, "PGPASSWORD");
-    let host_passwords = hosts
-        .iter()
-        .map(|(h, p)| match (&password, &env.passfile, &user) {
-            (None, Some(text), Some(u)) => {
-                pgpass_lookup(text, h, *p, dbname.as_deref().unwrap_or(u), u)
-            }
-            _ => None,
-        })
-        .collect();
-    let ssl_mode = match s.ssl_mode {
-        Some(m) => m,
-        None => match env.var("PGSSLMODE") {
-            Some(v) => v.parse().map_err(|e: Error| format!("PGSSLMODE: {e}"))?,
-            None => SslMode::default(),
-        },
-    };
-    let connect_timeout = match pick(s.connect_timeout, "PGCONNECT_TIMEOUT") {
-        Some(v) => parse_timeout(&v)?,
-        None => Some(Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS)),
-    };
-    let mut options = pick(s.options, "PGOPTIONS");
-    // libpq sends PGTZ and PGDATESTYLE as session settings; `options` carries them so.
+/// The session's `options`: the string's (or PGOPTIONS), then PGTZ and PGDATESTYLE as
+/// libpq sends them, as `-c TimeZone=…` and `-c DateStyle=…`.
+fn session_options(options: Option<String>, env: &Environment) -> Option<String> {
+    let mut options = options;
     for (var, setting) in [("PGTZ", "TimeZone"), ("PGDATESTYLE", "DateStyle")] {
         if let Some(v) = env.var(var) {
             let v = v.replace('\\', "\\\\").replace(' ', "\\ ");
@@ -534,38 +590,7 @@ pub(super) fn finish(
             });
         }
     }
-    let ssl_cert = s
-        .ssl_cert
-        .or_else(|| env.var("PGSSLCERT").map(PathBuf::from));
-    let ssl_key = s.ssl_key.or_else(|| env.var("PGSSLKEY").map(PathBuf::from));
-    if ssl_cert.is_some() != ssl_key.is_some() {
-        return Err("sslcert and sslkey must be given together".into());
-    }
-    let redacted = if redacted.is_empty() {
-        describe_target(&hosts, user.as_deref(), dbname.as_deref())
-    } else {
-        redacted
-    };
-    Ok(ConnectOptions {
-        redacted,
-        cockroach_scheme,
-        hosts,
-        user,
-        password,
-        host_passwords,
-        dbname,
-        ssl_mode,
-        ssl_root_cert: s
-            .ssl_root_cert
-            .or_else(|| env.var("PGSSLROOTCERT").map(PathBuf::from)),
-        ssl_cert,
-        ssl_key,
-        connect_timeout,
-        application_name: pick(s.application_name, "PGAPPNAME")
-            .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_string()),
-        options,
-        warnings: env.warnings.clone(),
-    })
+    options
 }
 
 /// A password-free keyword/value description for messages when no string was given.

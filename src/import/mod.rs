@@ -7,18 +7,18 @@
 //! the statement on CockroachDB. For PostgreSQL, [`ImportPlan::copy_statements`] gives
 //! one server-side `COPY ... FROM 'file'` per shard instead, which [`execute_copy`] runs.
 
+mod import_into;
 mod serve;
 mod shard;
-mod import_into;
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use serve::{serve, shard_files, ShardServer};
 pub use import_into::{
     copy_statement, import_statement, redact_url, shell_quote, BaseUrl, Scheme, ShardDialect,
 };
+pub use serve::{serve, shard_files, ShardServer};
 
 use crate::{Error, Flavour, Result};
 

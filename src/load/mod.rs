@@ -18,12 +18,12 @@
 //! rebuilds them after it (`indexes`).
 
 mod check;
+mod chunk_reader;
 mod config;
 mod created;
 mod indexes;
 mod loader;
 mod plan;
-mod chunk_reader;
 mod truncate;
 
 pub use config::LoadConfig;
@@ -42,10 +42,10 @@ use crate::ledger::{self, Progress};
 use crate::report::{Counters, RejectWriter, Reporter, Summary, Topic};
 use crate::table::Table;
 use crate::{Error, Result};
+use chunk_reader::ChunkReader;
 use plan::{LoadPlan, OpenReader};
 use postgres::Client;
 use rayon::iter::{ParallelBridge, ParallelIterator};
-use chunk_reader::ChunkReader;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
