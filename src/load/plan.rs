@@ -37,102 +37,21 @@ pub(crate) fn resolve(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Resul
     let mut reject_header = Vec::new();
     let mut stdin = None;
     for (i, file) in cfg.files.iter().enumerate() {
-        let (names, width) = if cfg.dialect.has_header {
-            let input = open_input(file, cfg.compression)?;
-            let mut rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());
-            let header = rdr.read_header()?;
-            if file == "-" {
-                stdin = Some((rdr, input.consumed));
-            }
-            let mut header = header.ok_or_else(|| {
-                Error::from(ErrorKind::Parse {
-                    loc: Location {
-                        file: file.clone(),
-                        pos: crate::Position {
-                            line: 1,
-                            byte: 0,
-                            record: 0,
-                        },
-                        column: None,
-                    },
-                    msg: match cfg.dialect.skip_lines {
-                        0 => "the file is empty: no header".into(),
-                        n => format!(
-                            "--skip-lines {n} skips past the end of the file: no header is left"
-                        ),
-                    },
-                })
-            })?;
-            let width = header.len();
-            // A fixed reject file loads again as it is: its two extra columns are ignored.
-            if header.len() > 2 && header[header.len() - 2..] == REJECT_COLUMNS {
-                header.truncate(header.len() - 2);
-            }
-            if i == 0 {
-                reject_header = header
-                    .join(&(cfg.dialect.delimiter as char).to_string())
-                    .into_bytes();
-            }
-            (header, width)
-        } else {
-            let names = match &cfg.columns {
-                Some(c) => c.clone(),
-                None => table.columns.iter().map(|c| c.name.clone()).collect(),
-            };
-            let width = names.len();
-            if i == 0 {
-                reject_header = names
-                    .join(&(cfg.dialect.delimiter as char).to_string())
-                    .into_bytes();
-            }
-            (names, width)
-        };
-        // With a header, --columns picks and orders the header columns to load.
-        let picked: Vec<usize> = match (&cfg.columns, cfg.dialect.has_header) {
-            (Some(cols), true) => cols
-                .iter()
-                .map(|c| {
-                    crate::table::resolve_name(c, names.iter().map(String::as_str)).ok_or_else(
-                        || {
-                            Error::schema(format!(
-                                "{file}: --columns names {c:?}, which is not in the header ({})",
-                                names.join(", ")
-                            ))
-                        },
-                    )
-                })
-                .collect::<Result<_>>()?,
-            _ => (0..names.len()).collect(),
-        };
+        let (names, width) = field_names(cfg, &table, file, &mut stdin)?;
+        if i == 0 {
+            reject_header = names
+                .join(&(cfg.dialect.delimiter as char).to_string())
+                .into_bytes();
+        }
+        let picked = picked_fields(cfg, file, &names)?;
         let picked_names: Vec<String> = picked.iter().map(|&i| names[i].clone()).collect();
         let cols = table.map_columns(&picked_names, file)?;
-        // Files after the first must fill the same columns; their field order may differ.
         let order = match &target {
             None => {
-                target = Some(cols.clone());
+                target = Some(cols);
                 picked
             }
-            Some(t) => {
-                let mut order = Vec::with_capacity(t.len());
-                for want in t {
-                    let at = cols.iter().position(|c| c == want).ok_or_else(|| {
-                        Error::schema(format!(
-                            "{file}: has no column {:?}, which {} has; files loaded together must fill the same columns",
-                            table.columns[*want].name, cfg.files[0]
-                        ))
-                    })?;
-                    order.push(picked[at]);
-                }
-                if cols.len() != t.len() {
-                    return Err(Error::schema(format!(
-                        "{file}: fills {} columns, {} fills {}; files loaded together must fill the same columns",
-                        cols.len(),
-                        cfg.files[0],
-                        t.len()
-                    )));
-                }
-                order
-            }
+            Some(t) => aligned(cfg, &table, file, t, &cols, &picked)?,
         };
         projections.push(order);
         widths.push(width);
@@ -182,4 +101,103 @@ pub(crate) fn resolve(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Resul
         widths,
         reject_header,
     })
+}
+
+/// The names of a file's fields (its header, or `--columns`, or the table's columns for a
+/// headerless file) and how many fields its records have. Stdin's header is read here,
+/// so its reader is kept in `stdin` for the load.
+fn field_names(
+    cfg: &LoadConfig,
+    table: &Table,
+    file: &str,
+    stdin: &mut Option<OpenReader>,
+) -> Result<(Vec<String>, usize)> {
+    if !cfg.dialect.has_header {
+        let names = match &cfg.columns {
+            Some(c) => c.clone(),
+            None => table.columns.iter().map(|c| c.name.clone()).collect(),
+        };
+        let width = names.len();
+        return Ok((names, width));
+    }
+    let input = open_input(file, cfg.compression)?;
+    let mut rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());
+    let header = rdr.read_header()?;
+    if file == "-" {
+        *stdin = Some((rdr, input.consumed));
+    }
+    let mut header = header.ok_or_else(|| no_header(file, cfg.dialect.skip_lines))?;
+    let width = header.len();
+    // A fixed reject file loads again as it is: its two extra columns are ignored.
+    if header.len() > 2 && header[header.len() - 2..] == REJECT_COLUMNS {
+        header.truncate(header.len() - 2);
+    }
+    Ok((header, width))
+}
+
+fn no_header(file: &str, skip_lines: u64) -> Error {
+    Error::from(ErrorKind::Parse {
+        loc: Location {
+            file: file.to_string(),
+            pos: crate::Position {
+                line: 1,
+                byte: 0,
+                record: 0,
+            },
+            column: None,
+        },
+        msg: match skip_lines {
+            0 => "the file is empty: no header".into(),
+            n => format!("--skip-lines {n} skips past the end of the file: no header is left"),
+        },
+    })
+}
+
+/// The fields to load, by index: with a header, `--columns` picks and orders the header
+/// columns; otherwise every field, in order.
+fn picked_fields(cfg: &LoadConfig, file: &str, names: &[String]) -> Result<Vec<usize>> {
+    let (Some(cols), true) = (&cfg.columns, cfg.dialect.has_header) else {
+        return Ok((0..names.len()).collect());
+    };
+    cols.iter()
+        .map(|c| {
+            crate::table::resolve_name(c, names.iter().map(String::as_str)).ok_or_else(|| {
+                Error::schema(format!(
+                    "{file}: --columns names {c:?}, which is not in the header ({})",
+                    names.join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+/// A later file's fields in the first file's column order: files loaded together fill the
+/// same columns, in whatever field order.
+fn aligned(
+    cfg: &LoadConfig,
+    table: &Table,
+    file: &str,
+    target: &[usize],
+    cols: &[usize],
+    picked: &[usize],
+) -> Result<Vec<usize>> {
+    let mut order = Vec::with_capacity(target.len());
+    for want in target {
+        let at = cols.iter().position(|c| c == want).ok_or_else(|| {
+            Error::schema(format!(
+                "{file}: has no column {:?}, which {} has; files loaded together must fill the same columns",
+                table.columns[*want].name, cfg.files[0]
+            ))
+        })?;
+        order.push(picked[at]);
+    }
+    if cols.len() != target.len() {
+        return Err(Error::schema(format!(
+            "{file}: fills {} columns, {} fills {}; files loaded together must fill the same columns",
+            cols.len(),
+            cfg.files[0],
+            target.len()
+        )));
+    }
+    Ok(order)
 }
