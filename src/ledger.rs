@@ -1104,4 +1104,35 @@ mod tests {
         let p = SchemaPrivileges::of(Some(true), None);
         assert_eq!((p.usage, p.create), (true, false));
     }
+
+    #[test]
+    fn what_a_role_lacks_decides_where_the_ledger_can_live() {
+        let state = |privileges: Option<(bool, bool)>, missing: usize, usable: bool| SchemaState {
+            privileges: privileges.map(|(usage, create)| SchemaPrivileges { usage, create }),
+            present: vec![LOADS],
+            missing: vec![String::new(); missing],
+            usable,
+        };
+        let none = state(None, 4, true);
+        assert_eq!(none.lacks(false), Some(Missing::CreateOnDatabase));
+        assert_eq!(none.lacks(true), None, "the schema can be created");
+        assert!(!none.holds_ledger());
+        // An app role's own schema: USAGE and CREATE, no ledger yet.
+        assert_eq!(state(Some((true, true)), 4, true).lacks(false), None);
+        // An administrator's set-up: all tables, no CREATE needed.
+        let set_up = state(Some((true, false)), 0, true);
+        assert_eq!(set_up.lacks(false), None);
+        assert!(set_up.holds_ledger());
+        assert_eq!(
+            state(Some((true, false)), 1, true).lacks(true),
+            Some(Missing::CreateOnSchema)
+        );
+        assert_eq!(
+            state(Some((false, true)), 0, true).lacks(true),
+            Some(Missing::UsageOnSchema)
+        );
+        let theirs = state(Some((true, true)), 0, false);
+        assert_eq!(theirs.lacks(true), Some(Missing::Tables));
+        assert!(!theirs.holds_ledger());
+    }
 }
