@@ -63,8 +63,8 @@ struct Inner {
 pub enum Outcome {
     /// The load failed on its data (or the server refused it); nothing was committed.
     Data,
-    /// A mistake in the request (options, paths, a changed input or table), a missing privilege
-    /// or no connection; nothing was committed.
+    /// A mistake in the request (options, paths, a changed input or table), a missing
+    /// privilege, a read-only database or no connection; nothing was committed.
     Usage,
     /// The load stopped after committing or rejecting some rows; running it again
     /// resumes it.
@@ -111,6 +111,9 @@ pub enum ErrorKind {
     /// The role may not set up what chunkload needs (the ledger schema): `msg` names the
     /// missing privilege, `ddl` is what an administrator can run instead.
     Privilege { msg: String, ddl: String },
+    /// The database refuses writes (`transaction_read_only`: `default_transaction_read_only`
+    /// set for it or the role, or a standby), and the ledger must be written to load.
+    ReadOnly(String),
     /// Could not connect; `url` is already redacted. `permanent` when retrying cannot
     /// help (see [`crate::connect::is_permanent`]). `sqlstate` is the server's, when the
     /// server refused the connection (28P01 wrong password, 3D000 no such database).
@@ -246,6 +249,7 @@ impl Error {
             ErrorKind::Usage(_) => "usage",
             ErrorKind::Schema(_) => "schema",
             ErrorKind::Privilege { .. } => "privilege",
+            ErrorKind::ReadOnly(_) => "read_only",
             ErrorKind::Connect { .. } => "connect",
             ErrorKind::Db(_) => "db",
             ErrorKind::RetriesExhausted { .. } => "retries_exhausted",
@@ -298,6 +302,7 @@ impl Error {
             }
             ErrorKind::Usage(_)
             | ErrorKind::Privilege { .. }
+            | ErrorKind::ReadOnly(_)
             | ErrorKind::Connect { .. }
             | ErrorKind::Cluster(_) => Outcome::Usage,
             // A missing, unreadable or non-file input is a mistake in the command, not in
@@ -408,7 +413,8 @@ impl Error {
             ErrorKind::Usage(m)
             | ErrorKind::Schema(m)
             | ErrorKind::Cluster(m)
-            | ErrorKind::Rebuild(m) => f.write_str(m),
+            | ErrorKind::Rebuild(m)
+            | ErrorKind::ReadOnly(m) => f.write_str(m),
             ErrorKind::Other(m) => f.write_str(m),
             ErrorKind::Privilege { msg, ddl } => write!(f, "{msg}\n{ddl}"),
             ErrorKind::Connect { url, msg, .. } => write!(f, "cannot connect to {url}: {msg}"),

@@ -7,7 +7,7 @@
 //! a record boundary. Chunk boundaries therefore need not repeat from run to run: a rerun
 //! with any chunk size, method or worker count skips the records whose bytes are covered
 //! and sends the rest. The tables live in their own schema ([`LedgerSchema`], by default
-//! [`SCHEMA`]), never in the user's `search_path`.
+//! [`SCHEMA`], else beside the loaded table: [`home`]), never in the user's `search_path`.
 
 use crate::sql::quote_ident;
 use crate::{Error, ErrorKind, Result};
@@ -15,6 +15,7 @@ use postgres::{GenericClient, ToStatement};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
+pub mod home;
 pub mod lease;
 pub mod rerun;
 
@@ -38,11 +39,16 @@ pub const DEFERRED: &str = "chunkload_deferred";
 pub struct LedgerSchema {
     name: String,
     quoted: String,
+    /// Named (`--ledger-schema`) or already located: the ledger is kept there and nowhere
+    /// else. The default ([`SCHEMA`]) is not: [`home::locate`] may keep it beside the table.
+    pinned: bool,
 }
 
 impl Default for LedgerSchema {
     fn default() -> Self {
-        LedgerSchema::new(SCHEMA).expect("the default schema name is valid")
+        let mut s = LedgerSchema::new(SCHEMA).expect("the default schema name is valid");
+        s.pinned = false;
+        s
     }
 }
 
@@ -58,7 +64,14 @@ impl LedgerSchema {
         Ok(LedgerSchema {
             name: name.to_string(),
             quoted: quote_ident(name),
+            pinned: true,
         })
+    }
+
+    /// Whether the ledger stays in this schema whatever the role may do: false only for the
+    /// default, which may be kept beside the table instead ([`home::locate`]).
+    pub fn is_pinned(&self) -> bool {
+        self.pinned
     }
 
     /// The schema's name, unquoted.
@@ -242,52 +255,98 @@ const TABLE_PRIVILEGES_SQL: &str = "SELECT c.relname::text,
    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')";
 
-/// Creates the ledger schema and whichever of its [`tables`] are missing (nothing when all
-/// exist, so a role with only USAGE and table privileges works). Without the privilege,
-/// one error that names it and prints the DDL an administrator can run.
-pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
-    let mut raced = false;
-    loop {
+/// What a schema holds of the ledger and what the role may do there: read once, judged by
+/// [`ensure`] and by [`home::locate`] alike.
+#[derive(Debug, Clone)]
+struct SchemaState {
+    /// `None`: no such schema.
+    privileges: Option<SchemaPrivileges>,
+    /// The ledger's tables that exist, in [`tables`] order.
+    present: Vec<&'static str>,
+    /// The ledger's tables that do not exist, with their DDL.
+    missing: Vec<String>,
+    /// Every present table may be read and written.
+    usable: bool,
+}
+
+impl SchemaState {
+    fn read(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<SchemaState> {
         // CockroachDB lists indexes in pg_class too, with OIDs for which
         // has_table_privilege answers NULL (its `privilege_builtins` logic tests): only
         // tables are asked about, and every answer is read as Option, NULL being "not
         // known usable" (the same as false: the error names the privileges to grant).
-        let schema = client.query_opt(
-            "SELECT has_schema_privilege(oid, 'USAGE'), has_schema_privilege(oid, 'CREATE')
-               FROM pg_catalog.pg_namespace WHERE nspname = $1",
-            &[&s.name()],
-        )?;
-        let present: HashMap<String, bool> = client
+        let privileges = client
+            .query_opt(
+                "SELECT has_schema_privilege(oid, 'USAGE'), has_schema_privilege(oid, 'CREATE')
+                   FROM pg_catalog.pg_namespace WHERE nspname = $1",
+                &[&s.name()],
+            )?
+            .map(|row| SchemaPrivileges::of(row.get(0), row.get(1)));
+        let found: HashMap<String, bool> = client
             .query(TABLE_PRIVILEGES_SQL, &[&s.name()])?
             .iter()
             .map(|r| (r.get(0), allowed(r.get(1))))
             .collect();
-        let schema = schema.map(|row| SchemaPrivileges::of(row.get(0), row.get(1)));
-        let all = tables(s);
-        let missing: Vec<&String> = all
-            .iter()
-            .filter(|(name, _)| !present.contains_key(*name))
-            .map(|(_, ddl)| ddl)
-            .collect();
-        let usable = all
-            .iter()
-            .all(|(name, _)| present.get(*name) != Some(&false));
-        let mut ddl = String::new();
-        match schema {
-            None => ddl.push_str(&format!("CREATE SCHEMA IF NOT EXISTS {};\n", s.quoted())),
-            Some(p) if !p.usage => {
-                return Err(privilege_error(client, s, Missing::UsageOnSchema, None))
+        let (mut present, mut missing, mut usable) = (Vec::new(), Vec::new(), true);
+        for (name, ddl) in tables(s) {
+            match found.get(name) {
+                Some(ok) => {
+                    present.push(name);
+                    usable &= ok;
+                }
+                None => missing.push(ddl),
             }
-            Some(p) if !missing.is_empty() && !p.create => {
-                return Err(privilege_error(client, s, Missing::CreateOnSchema, None))
-            }
-            Some(_) if missing.is_empty() && !usable => {
-                return Err(privilege_error(client, s, Missing::Tables, None))
-            }
-            Some(_) if missing.is_empty() => return upgrade(client, s),
-            Some(_) => {}
         }
-        for t in missing {
+        Ok(SchemaState {
+            privileges,
+            present,
+            missing,
+            usable,
+        })
+    }
+
+    /// What the role lacks to keep the ledger here (`create_on_db`: whether it may create
+    /// the schema when there is none); `None` when [`ensure`] would succeed.
+    fn lacks(&self, create_on_db: bool) -> Option<Missing> {
+        match self.privileges {
+            None => (!create_on_db).then_some(Missing::CreateOnDatabase),
+            Some(p) if !p.usage => Some(Missing::UsageOnSchema),
+            Some(p) if !self.missing.is_empty() && !p.create => Some(Missing::CreateOnSchema),
+            Some(_) if !self.usable => Some(Missing::Tables),
+            Some(_) => None,
+        }
+    }
+
+    /// The loads table exists and may be used: a ledger lives here.
+    fn holds_ledger(&self) -> bool {
+        self.privileges.is_some_and(|p| p.usage) && self.usable && self.present.contains(&LOADS)
+    }
+}
+
+/// Creates the ledger schema and whichever of its [`tables`] are missing (nothing when all
+/// exist, so a role with only USAGE and table privileges works). Without the privilege,
+/// one error that names it and prints the DDL an administrator can run; in a read-only
+/// database, [`ErrorKind::ReadOnly`].
+pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
+    ensure_or(client, s, None)
+}
+
+/// [`ensure`]; `also` is added to a privilege error (what else the role may not do).
+fn ensure_or(client: &mut impl GenericClient, s: &LedgerSchema, also: Option<&str>) -> Result<()> {
+    home::Session::read(client)?.writable(s)?;
+    let mut raced = false;
+    loop {
+        let state = SchemaState::read(client, s)?;
+        let mut ddl = String::new();
+        match state.privileges {
+            None => ddl.push_str(&format!("CREATE SCHEMA IF NOT EXISTS {};\n", s.quoted())),
+            Some(_) => match state.lacks(false) {
+                Some(what) => return Err(privilege_error(client, s, what, None, also)),
+                None if state.missing.is_empty() => return upgrade(client, s),
+                None => {}
+            },
+        }
+        for t in &state.missing {
             ddl.push_str(t);
             ddl.push_str(";\n");
         }
@@ -303,7 +362,11 @@ pub fn ensure(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<()> {
                     false => Missing::CreateOnSchema,
                 };
                 let server = e.as_db_error().map(|d| d.message().to_string());
-                return Err(privilege_error(client, s, what, server));
+                return Err(privilege_error(client, s, what, server, also));
+            }
+            // Made read-only since the check (or a standby): said as such.
+            Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION => {
+                return Err(home::read_only_error(client, s))
             }
             // Another run created the same objects at the same moment: look again.
             Some(c)
@@ -382,50 +445,54 @@ pub fn admin_ddl(s: &LedgerSchema, role: &str) -> String {
     ddl
 }
 
-/// The error of a role that may not set up the ledger: which privilege it lacks, and the
-/// DDL that sets it up for it.
+/// The error of a role that may not set up the ledger: which privilege it lacks (and
+/// `also`, what else it may not do), and the DDL that sets it up for it.
 fn privilege_error(
     client: &mut impl GenericClient,
     s: &LedgerSchema,
     what: Missing,
     server: Option<String>,
+    also: Option<&str>,
 ) -> Error {
-    let (role, db) = client
-        .query_one("SELECT current_user::text, current_database()::text", &[])
-        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+    let (role, db) = home::Session::read(client)
+        .map(|s| (s.role, s.db))
         .unwrap_or_else(|_| ("<role>".into(), "<database>".into()));
     let schema = s.quoted();
-    let lacks = match what {
-        Missing::CreateOnDatabase => format!(
-            ", which does not exist, and role {} lacks the CREATE privilege on database {} \
-             to create it",
-            quote_ident(&role),
-            quote_ident(&db)
-        ),
-        Missing::CreateOnSchema => format!(
-            ", but its tables are missing, and role {} lacks the CREATE privilege on schema \
-             {schema} to create them",
-            quote_ident(&role)
-        ),
-        Missing::UsageOnSchema => format!(
-            ", but role {} lacks the USAGE privilege on schema {schema}",
-            quote_ident(&role)
-        ),
-        Missing::Tables => format!(
-            ", but role {} lacks SELECT, INSERT, UPDATE or DELETE on its tables",
-            quote_ident(&role)
-        ),
-    };
+    let lacks = lacks_text(what, s, &role, &db);
+    let also = also.map_or(String::new(), |a| format!(", {a}"));
     let server = server.map_or(String::new(), |m| format!(" (server: {m})"));
     ErrorKind::Privilege {
         msg: format!(
-            "chunkload keeps its bookkeeping in schema {schema} (--ledger-schema){lacks}{server}; \
-             nothing was loaded. An administrator can set it up for this role, which then \
-             needs no CREATE privilege:"
+            "chunkload keeps its bookkeeping in schema {schema} (--ledger-schema){lacks}{also}\
+             {server}; nothing was loaded. An administrator can set it up for this role, which \
+             then needs no CREATE privilege:"
         ),
         ddl: admin_ddl(s, &role),
     }
     .into()
+}
+
+/// Why `role` cannot keep the ledger in schema `s`, as a clause that follows the schema's
+/// name (`, which does not exist, and role …`).
+fn lacks_text(what: Missing, s: &LedgerSchema, role: &str, db: &str) -> String {
+    let (schema, role) = (s.quoted(), quote_ident(role));
+    match what {
+        Missing::CreateOnDatabase => format!(
+            ", which does not exist, and role {role} lacks the CREATE privilege on database {} \
+             to create it",
+            quote_ident(db)
+        ),
+        Missing::CreateOnSchema => format!(
+            ", but its tables are missing, and role {role} lacks the CREATE privilege on schema \
+             {schema} to create them"
+        ),
+        Missing::UsageOnSchema => {
+            format!(", but role {role} lacks the USAGE privilege on schema {schema}")
+        }
+        Missing::Tables => {
+            format!(", but role {role} lacks SELECT, INSERT, UPDATE or DELETE on its tables")
+        }
+    }
 }
 
 /// The ledger row of a piece; prepared once per connection by the writers.
@@ -1036,5 +1103,36 @@ mod tests {
         assert!(!allowed(None) && !allowed(Some(false)) && allowed(Some(true)));
         let p = SchemaPrivileges::of(Some(true), None);
         assert_eq!((p.usage, p.create), (true, false));
+    }
+
+    #[test]
+    fn what_a_role_lacks_decides_where_the_ledger_can_live() {
+        let state = |privileges: Option<(bool, bool)>, missing: usize, usable: bool| SchemaState {
+            privileges: privileges.map(|(usage, create)| SchemaPrivileges { usage, create }),
+            present: vec![LOADS],
+            missing: vec![String::new(); missing],
+            usable,
+        };
+        let none = state(None, 4, true);
+        assert_eq!(none.lacks(false), Some(Missing::CreateOnDatabase));
+        assert_eq!(none.lacks(true), None, "the schema can be created");
+        assert!(!none.holds_ledger());
+        // An app role's own schema: USAGE and CREATE, no ledger yet.
+        assert_eq!(state(Some((true, true)), 4, true).lacks(false), None);
+        // An administrator's set-up: all tables, no CREATE needed.
+        let set_up = state(Some((true, false)), 0, true);
+        assert_eq!(set_up.lacks(false), None);
+        assert!(set_up.holds_ledger());
+        assert_eq!(
+            state(Some((true, false)), 1, true).lacks(true),
+            Some(Missing::CreateOnSchema)
+        );
+        assert_eq!(
+            state(Some((false, true)), 0, true).lacks(true),
+            Some(Missing::UsageOnSchema)
+        );
+        let theirs = state(Some((true, true)), 0, false);
+        assert_eq!(theirs.lacks(true), Some(Missing::Tables));
+        assert!(!theirs.holds_ledger());
     }
 }

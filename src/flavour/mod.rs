@@ -237,10 +237,21 @@ mod tests {
         ("current_database", "functions.md, System info functions"),
         ("current_schemas", "functions.md, System info functions"),
         (
+            "current_setting",
+            "functions.md, Compatibility functions; ledger::home reads the session variable \
+             transaction_read_only (docs session variables); load::cap_workers and \
+             commit::durability call it on PostgreSQL only",
+        ),
+        (
             "extract",
             "functions.md, Date and time functions (timestamptz, interval; epoch)",
         ),
         ("format_type", "functions.md, Compatibility functions"),
+        (
+            "has_database_privilege",
+            "functions.md, Compatibility functions (name overload, 'CREATE': logic test \
+             privilege_builtins)",
+        ),
         (
             "has_schema_privilege",
             "functions.md, Compatibility functions (oid overload)",
@@ -279,10 +290,6 @@ mod tests {
 
     /// Functions in the SQL of PostgreSQL-only paths, never sent to CockroachDB.
     const POSTGRES_ONLY: &[(&str, &str)] = &[
-        (
-            "current_setting",
-            "load::cap_workers and commit::durability, PostgreSQL only",
-        ),
         ("set_config", "commit::durability, PostgreSQL only"),
         ("txid_current", "commit::durability, PostgreSQL only"),
         ("pg_get_constraintdef", "load::indexes, PostgreSQL only"),

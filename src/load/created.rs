@@ -14,19 +14,20 @@ use crate::table::Table;
 use crate::{Error, Result};
 use postgres::Client;
 
-/// After load `load_id` (when it got that far) into the table this run created failed
-/// with `e`: drops the table and forgets the load if no row is in it, saying so in one
-/// line; returns `e`. What cannot be undone is said too, and `e` is still the error.
+/// After the load `begun` (its id and ledger schema, when it got that far) into the table
+/// this run created failed with `e`: drops the table and forgets the load if no row is in
+/// it, saying so in one line; returns `e`. What cannot be undone is said too, and `e` is
+/// still the error.
 pub(super) fn undo(
     cfg: &LoadConfig,
     connector: &Connector,
-    load_id: Option<&str>,
+    begun: Option<&(String, ledger::LedgerSchema)>,
     e: Error,
 ) -> Error {
     let undone = on_control(connector, cfg.reconnect_timeout, |c| {
         let dropped = drop_if_empty(c, &cfg.table)?;
-        if let (Some(_), Some(id)) = (&dropped, load_id) {
-            ledger::forget(c, &cfg.ledger_schema, id)?;
+        if let (Some(_), Some((id, schema))) = (&dropped, begun) {
+            ledger::forget(c, schema, id)?;
         }
         Ok(dropped)
     });

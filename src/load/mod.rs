@@ -228,18 +228,22 @@ pub fn run(cfg: &LoadConfig, connect: Arc<dyn Connect>) -> Result<Summary> {
     if cfg.check {
         return check::run(cfg, connector);
     }
-    let mut load_id = None;
-    match load(cfg, connector.clone(), &mut load_id) {
-        Err(e) if cfg.created_table => Err(created::undo(cfg, &connector, load_id.as_deref(), e)),
+    let mut begun = None;
+    match load(cfg, connector.clone(), &mut begun) {
+        Err(e) if cfg.created_table => Err(created::undo(cfg, &connector, begun.as_ref(), e)),
         done => done,
     }
 }
 
-/// [`run`]'s load; `id` gets the load id once it is known.
-fn load(cfg: &LoadConfig, connector: Connector, id: &mut Option<String>) -> Result<Summary> {
+/// [`run`]'s load; `begun` gets the load id and where its ledger lives once they are known.
+fn load(
+    cfg: &LoadConfig,
+    connector: Connector,
+    begun: &mut Option<(String, ledger::LedgerSchema)>,
+) -> Result<Summary> {
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
-    let (server, cfg, capped, async_commit) = on_first_control(&connector, budget, |c| {
+    let (server, mut cfg, capped, async_commit) = on_first_control(&connector, budget, |c| {
         let server = Server::detect(c)?;
         let flavour = server.flavour;
         // Refuses COPY on CockroachDB here, before anything is written.
@@ -251,13 +255,24 @@ fn load(cfg: &LoadConfig, connector: Connector, id: &mut Option<String>) -> Resu
         Ok((server, cfg, capped, async_commit))
     })?;
     let flavour = server.flavour;
-    let cfg = &cfg;
-    let mut plan = planned(cfg, &connector, budget, flavour)?;
-    let load_id = load_id(cfg, &plan);
-    *id = Some(load_id.clone());
-    cfg.interrupt.resume_as(rerun(cfg, &load_id));
+    let mut plan = planned(&cfg, &connector, budget, flavour)?;
+    let load_id = load_id(&cfg, &plan);
+    cfg.interrupt.resume_as(rerun(&cfg, &load_id));
     let fingerprint = ledger::fingerprint_all(&cfg.files)?;
     let table_name = plan.statements.table.sql_name();
+    // Where the bookkeeping lives is decided once, before anything is written, and every
+    // statement of the load uses that schema.
+    let home = on_control(&connector, budget, |c| {
+        let table_schema = &plan.statements.table.schema;
+        ledger::home::locate(c, &cfg.ledger_schema, table_schema, &load_id)
+    })?;
+    cfg.ledger_schema = home.schema.clone();
+    plan.statements.ledger_schema = home.schema.clone();
+    *begun = Some((load_id.clone(), home.schema.clone()));
+    if let Some(note) = home.note {
+        connector.reporter().warn(Topic::Ledger, note);
+    }
+    let cfg = &cfg;
     let schema = &cfg.ledger_schema;
     if let (true, Some(name)) = (cfg.fresh, &cfg.load_id) {
         // A named load keeps its name: --fresh starts that name over.

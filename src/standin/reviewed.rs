@@ -5,7 +5,9 @@
 //!
 //! Shapes are regular expressions over the statement with white space collapsed
 //! ([`super::lex::normalise`]), matched whole and without regard to case. `ID` stands for
-//! an identifier, quoted or not, optionally qualified.
+//! an identifier, quoted or not, optionally qualified; `LEDGER` for one of the ledger's
+//! tables (`chunkload_loads`, …) in a quoted schema: `chunkload`, `--ledger-schema`'s, or
+//! the loaded table's (`ledger::home`).
 
 use super::lex;
 use super::rules::Refusal;
@@ -66,25 +68,35 @@ pub const SHAPES: &[(&str, &str)] = &[
         r"SELECT c\.relname::text, a\.attname::text FROM pg_catalog\.pg_attribute a JOIN pg_catalog\.pg_class c .*",
         "docs pg_catalog (pg_attribute, pg_class, pg_namespace)",
     ),
-    // The ledger: plain tables in a schema of its own.
+    // Where the ledger lives (ledger::home): may the session write, create a schema, and
+    // which schemas hold a ledger already.
+    (
+        r"SELECT current_setting\('transaction_read_only'\), has_database_privilege\(current_database\(\), 'CREATE'\), current_user::text, current_database\(\)::text",
+        "functions.md: current_setting, has_database_privilege, current_user, current_database; docs session variables: transaction_read_only; logic test privilege_builtins: has_database_privilege(name, 'CREATE')",
+    ),
+    (
+        r"SELECT n\.nspname::text FROM pg_catalog\.pg_class c JOIN pg_catalog\.pg_namespace n ON n\.oid = c\.relnamespace WHERE c\.relname = \$1 AND c\.relkind IN\('r', 'p'\) AND has_schema_privilege\(n\.oid, 'USAGE'\) AND has_table_privilege\(c\.oid, 'SELECT'\)",
+        "docs pg_catalog (pg_class, pg_namespace); functions.md: has_schema_privilege, has_table_privilege (NULL for indexes: logic test privilege_builtins; asked of tables only)",
+    ),
+    // The ledger: plain tables in a schema of its own, or beside the loaded table.
     (r#"CREATE SCHEMA IF NOT EXISTS ID"#, "docs CREATE SCHEMA (IF NOT EXISTS)"),
     (
         r#"CREATE TABLE IF NOT EXISTS ID\((?:[^;])*\)"#,
         "docs CREATE TABLE: int8, text, bool, bytea, timestamptz, text[], DEFAULT now(), composite PRIMARY KEY",
     ),
     (
-        r#"INSERT INTO "chunkload"\.ID\([^)]*\) VALUES\((?:\$\d+(?:, )?)+\)(?: ON CONFLICT\([^)]*\) DO NOTHING)?"#,
+        r#"INSERT INTO LEDGER\([^)]*\) VALUES\((?:\$\d+(?:, )?)+\)(?: ON CONFLICT\([^)]*\) DO NOTHING)?"#,
         "docs INSERT (ON CONFLICT ... DO NOTHING)",
     ),
     (
-        r#"UPDATE "chunkload"\.ID SET .* WHERE .*"#,
+        r#"UPDATE LEDGER SET .* WHERE .*"#,
         "docs UPDATE; functions.md: now(); INTERVAL arithmetic (docs INTERVAL) instead of make_interval",
     ),
     (
-        r#"SELECT .* FROM "chunkload"\.ID.*"#,
+        r#"SELECT .* FROM LEDGER.*"#,
         "docs SELECT (joins, GROUP BY, aggregate FILTER); functions.md: extract, coalesce, greatest",
     ),
-    (r#"DELETE FROM "chunkload"\.ID WHERE .*"#, "docs DELETE"),
+    (r#"DELETE FROM LEDGER WHERE .*"#, "docs DELETE"),
     // --create-table: the inferred table (a keyless one gets the hidden rowid key).
     (r"CREATE TABLE ID ?\((?:[^;])*\)", "docs CREATE TABLE (the types infer.rs writes)"),
     // The rows: multi-row INSERT or UPSERT with bind parameters (COPY is refused over the
@@ -152,10 +164,12 @@ fn compiled() -> &'static [Regex] {
     R.get_or_init(|| {
         let id =
             r#"(?:"(?:[^"]|"")*"|[a-z_][a-z0-9_$]*)(?:\.(?:"(?:[^"]|"")*"|[a-z_][a-z0-9_$]*))*"#;
+        let ledger = r#""(?:[^"]|"")*"\."chunkload_(?:loads|ledger|rejects|deferred)""#;
         SHAPES
             .iter()
             .map(|(shape, _)| {
-                RegexBuilder::new(&format!("^(?:{})$", shape.replace("ID", id)))
+                let shape = shape.replace("LEDGER", ledger).replace("ID", id);
+                RegexBuilder::new(&format!("^(?:{shape})$"))
                     .case_insensitive(true)
                     .dot_matches_new_line(true)
                     .build()
@@ -198,6 +212,10 @@ mod tests {
             "SELECT count(*) FROM (SELECT 1 FROM \"public\".\"t\" LIMIT 140) AS held",
             "DROP TABLE \"public\".\"t\"",
             "ALTER TABLE \"chunkload\".\"chunkload_loads\" ADD COLUMN IF NOT EXISTS table_oid int8",
+            "DELETE FROM \"app\".\"chunkload_ledger\" WHERE load_id = $1",
+            "SELECT 1 FROM \"Ops \"\"x\"\"\".\"chunkload_loads\" WHERE load_id = $1",
+            crate::ledger::home::SESSION_SQL,
+            crate::ledger::home::LEDGERS_SQL,
             "IMPORT INTO \"t\" (\"a\", \"b\")\n    CSV DATA (\n        'http://127.0.0.1:9/t.1.csv'\n    )\n    WITH nullif = ''",
         ] {
             assert!(check(stmt).is_ok(), "{stmt}");
@@ -207,6 +225,8 @@ mod tests {
             "COPY \"public\".\"accounts\" FROM STDIN",
             "SET LOCAL synchronous_commit = off",
             "INSERT INTO accounts SELECT * FROM other",
+            "DELETE FROM \"app\".\"accounts\" WHERE load_id = $1",
+            "SELECT 1 FROM \"app\".chunkload_loads WHERE load_id = $1",
         ] {
             assert!(check(stmt).is_err(), "{stmt}");
         }

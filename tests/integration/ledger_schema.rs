@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Once;
 
 /// The bookkeeping tables of a database: (schema, table).
-fn ledger_tables(url: &str) -> Vec<(String, String)> {
+pub fn ledger_tables(url: &str) -> Vec<(String, String)> {
     client(url)
         .query(
             "SELECT table_schema::text, table_name::text FROM information_schema.tables
@@ -22,7 +22,7 @@ fn ledger_tables(url: &str) -> Vec<(String, String)> {
 }
 
 /// `id,n` rows 1..=rows; the values of `bad` lines are not numbers.
-fn numbers_csv(dir: &Path, rows: u64, bad: &[u64]) -> std::path::PathBuf {
+pub fn numbers_csv(dir: &Path, rows: u64, bad: &[u64]) -> std::path::PathBuf {
     let mut csv = String::from("id,n\n");
     for i in 1..=rows {
         let line = i + 1;

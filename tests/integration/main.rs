@@ -19,7 +19,8 @@
 //! - `copy_start`: a COPY the server fails before it reads data, and the connection after it
 //!   (in a real load and in `--check`).
 //! - `libpq`: keyword/value strings, sockets, PG* variables, password files, fail-fast, timeouts.
-//! - `ledger_schema`: `--ledger-schema`, and a role without CREATE (the printed DDL).
+//! - `ledger_schema`: `--ledger-schema`, and a role without CREATE (the printed DDL);
+//!   `ledger_home`: without it, an app role's ledger beside its table, a read-only database.
 //! - `durability`: chunk commits that skip the flush; crashes mid-load and right after.
 //! - `signals`: SIGINT/SIGTERM mid-load and their reruns, a signal while connecting, the worker cap.
 //! - `world`: issue 22, the world changed between runs: the printed resume command, stdin
@@ -43,6 +44,7 @@ mod import;
 mod import_scope;
 mod infer;
 mod ledger;
+mod ledger_home;
 mod ledger_schema;
 mod libpq;
 mod load;

@@ -141,14 +141,19 @@ fn one_byte(what: &str, s: &str) -> anyhow::Result<u8> {
 #[command(next_help_heading = "Reliability")]
 pub(crate) struct LedgerArgs {
     /// Schema of the ledger tables (created on first use), taken literally; never the
-    /// search_path.
-    #[arg(long, value_name = "NAME", default_value = chunkload::ledger::SCHEMA)]
-    pub(crate) ledger_schema: String,
+    /// search_path. Default: chunkload, or the table's own schema when the role may not
+    /// create chunkload but may create tables there
+    #[arg(long, value_name = "NAME")]
+    pub(crate) ledger_schema: Option<String>,
 }
 
 impl LedgerArgs {
-    /// The schema, checked.
+    /// The schema, checked; without the flag, the default, which may be kept beside the
+    /// table (`chunkload::ledger::home`).
     pub(crate) fn schema(&self) -> Result<chunkload::ledger::LedgerSchema, chunkload::Error> {
-        chunkload::ledger::LedgerSchema::new(&self.ledger_schema)
+        match &self.ledger_schema {
+            Some(name) => chunkload::ledger::LedgerSchema::new(name),
+            None => Ok(chunkload::ledger::LedgerSchema::default()),
+        }
     }
 }

@@ -13,7 +13,11 @@ pub(crate) fn run(args: &ForgetArgs, url: Option<&str>) -> anyhow::Result<ExitCo
     };
     let schema = args.ledger.schema()?;
     let (mut client, _) = connect(url)?;
-    let ids = ledger::forget_loads(&mut client, &schema, &which)?;
+    // Without --ledger-schema, every ledger of the database: one kept beside a table too.
+    let mut ids = Vec::new();
+    for s in ledger::home::found(&mut client, &schema)? {
+        ids.extend(ledger::forget_loads(&mut client, &s, &which)?);
+    }
     if ids.is_empty() {
         eprintln!("no load matched; nothing forgotten");
     }

@@ -2,13 +2,19 @@
 
 use super::shared::connect;
 use crate::args::StatusArgs;
-use chunkload::ledger::LoadStatus;
+use chunkload::ledger::{self, LoadStatus};
 use std::process::ExitCode;
 
 pub(crate) fn run(args: &StatusArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
     let schema = args.ledger.schema()?;
     let (mut client, _) = connect(url)?;
-    let mut loads = chunkload::ledger::status(&mut client, &schema)?;
+    // Without --ledger-schema, every ledger of the database: one kept beside a table too.
+    let mut loads = Vec::new();
+    for s in ledger::home::found(&mut client, &schema)? {
+        loads.extend(ledger::status(&mut client, &s)?);
+    }
+    // Newest first across ledgers (a stable sort keeps one ledger's own order).
+    loads.sort_by(|a, b| b.last_activity.cmp(&a.last_activity));
     if !args.all {
         loads.retain(|l| !l.finished);
     }
