@@ -430,7 +430,7 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    /// Coverage of sorted, disjoint `ranges` (as `ledger::Progress::covered` returns them).
+    /// Coverage of sorted, disjoint `ranges` (as `ledger::Committed::covered` returns them).
     pub fn new(ranges: Vec<(u64, u64)>) -> Coverage {
         Coverage { ranges, at: 0 }
     }

@@ -855,7 +855,7 @@ fn derived_load_id(files: &[String], table_name: &str, identity: &str) -> String
 
 /// What a load has committed (or rejected) so far: per input, the byte ranges covered.
 #[derive(Debug, Default, Clone)]
-pub struct Progress {
+pub struct Committed {
     covered: HashMap<u32, Vec<(u64, u64)>>,
     /// Line and record number at each piece's end, by file and `byte_end`.
     ends: HashMap<(u32, u64), (u64, u64)>,
@@ -869,14 +869,14 @@ pub struct Progress {
     pub finished_at: Option<String>,
 }
 
-impl Progress {
+impl Committed {
     /// Reads a load's ledger rows.
     pub fn read(
         client: &mut impl GenericClient,
         s: &LedgerSchema,
         load_id: &str,
-    ) -> Result<Progress> {
-        let mut p = Progress::default();
+    ) -> Result<Committed> {
+        let mut p = Committed::default();
         for row in client.query(
             &format!(
                 "SELECT file, byte_start, byte_end, nrows, rows_loaded, rejected, end_line,
@@ -1050,7 +1050,7 @@ mod tests {
 
     #[test]
     fn covered_ranges_join_and_records_inside_them_are_covered() {
-        let mut p = Progress::default();
+        let mut p = Committed::default();
         assert!(p.is_empty());
         p.add(0, 100, 200);
         p.add(0, 0, 50);

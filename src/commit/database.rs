@@ -10,7 +10,7 @@ use crate::chunk::Chunk;
 use crate::connect::{connect_with_backoff, with_reconnect, Connector};
 use crate::encode::{self, EncodedChunk, EncodedRows};
 use crate::flavour::Flavour;
-use crate::ledger::{self, Piece, Progress};
+use crate::ledger::{self, Committed, Piece};
 use crate::report::{Counters, Reporter, Topic};
 use crate::retry::{
     classify_error, fault, retry_loop, run_transaction, Budget, Fault, GiveUp, Retry, RetryPath,
@@ -29,7 +29,7 @@ pub(crate) struct CommitTarget {
     /// Input file names, for error positions.
     pub(crate) files: Vec<String>,
     /// What earlier runs committed.
-    pub(crate) progress: Progress,
+    pub(crate) committed: Committed,
     pub(crate) retry: RetryPolicy,
     /// How a chunk transaction is retried on this server (by its version on CockroachDB).
     pub(crate) retry_path: RetryPath,

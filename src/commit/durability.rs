@@ -16,7 +16,7 @@
 //! the load (asking for a rerun, which sends what is missing) when rows are missing.
 
 use crate::flavour::Flavour;
-use crate::ledger::{self, LedgerSchema, Progress};
+use crate::ledger::{self, Committed, LedgerSchema};
 use crate::{Error, Result};
 use postgres::Client;
 
@@ -109,7 +109,7 @@ pub(crate) fn finish_durably(
     let mut tx = client.transaction()?;
     tx.batch_execute(DURABLE_END_SQL)?;
     if let Some(expected) = expected_rows {
-        let found = Progress::read(&mut tx, schema, load_id)?.rows_loaded;
+        let found = Committed::read(&mut tx, schema, load_id)?.rows_loaded;
         if found < expected {
             return Err(Error::other(format!(
                 "load {load_id}: the ledger holds {found} of the {expected} rows committed; the \

@@ -1,7 +1,7 @@
 //! Commit: each chunk in its own retried transaction, with its ledger row, exactly once.
 //!
 //! A writer thread drains encoded chunks into a [`ChunkSink`]: the database sink
-//! commits the records an earlier run has not (the reader skips what [`crate::ledger::Progress`] covers)
+//! commits the records an earlier run has not (the reader skips what [`crate::ledger::Committed`] covers)
 //! as one piece, or as several when it must:
 //! - a data error (SQLSTATE classes 22 and 23) under `--max-errors`: the piece is halved until
 //!   the bad rows stand alone, the good rows commit, the bad ones go to the reject file;

@@ -24,7 +24,7 @@
 //! ledger rows and rejects are deleted and its row takes the new fingerprint and OID, in
 //! one transaction, so the same command resumes the new start if it is interrupted.
 
-use super::{ensure, LedgerSchema, Progress, LEDGER, LOADS, REJECTS};
+use super::{ensure, Committed, LedgerSchema, LEDGER, LOADS, REJECTS};
 use crate::error::plural;
 use crate::{Error, Result};
 use postgres::GenericClient;
@@ -97,7 +97,7 @@ impl Restart {
 #[derive(Debug)]
 pub struct Found {
     /// What stays committed from earlier runs (nothing after a start again).
-    pub progress: Progress,
+    pub committed: Committed,
     /// The load started again, and why.
     pub restarted: Option<Restart>,
     /// A finished load whose table changed since: said, nothing done.
@@ -154,10 +154,10 @@ pub fn resolve(
         Some(r) => (r.get(0), r.get(1)),
         None => (fingerprint.to_string(), table.oid),
     };
-    let progress = Progress::read(client, s, load_id)?;
-    let committed = progress.rows_loaded;
-    let found = |progress, restarted, finished_change| Found {
-        progress,
+    let earlier = Committed::read(client, s, load_id)?;
+    let committed = earlier.rows_loaded;
+    let found = |earlier, restarted, finished_change| Found {
+        committed: earlier,
         restarted,
         finished_change,
     };
@@ -169,7 +169,7 @@ pub fn resolve(
         }
         start_again(client, s, load_id, table.oid, fingerprint)?;
         return Ok(found(
-            Progress::default(),
+            Committed::default(),
             Some(Restart::InputChanged),
             None,
         ));
@@ -177,7 +177,7 @@ pub fn resolve(
     let replaced = matches!((oid, table.oid), (Some(was), Some(now)) if was != now);
     let change = match () {
         // Rejected records too: the new table may take what the old one refused.
-        _ if replaced && !progress.is_empty() => Some(TableChange::Replaced),
+        _ if replaced && !earlier.is_empty() => Some(TableChange::Replaced),
         _ if committed == 0 => None,
         _ => match held(client, table.name, committed)? {
             held if held < committed => Some(TableChange::Fewer { held }),
@@ -196,16 +196,16 @@ pub fn resolve(
                     &[&load_id, &table.oid],
                 )?;
             }
-            Ok(found(progress, None, None))
+            Ok(found(earlier, None, None))
         }
-        Some(change) if progress.finished_at.is_some() => Ok(found(progress, None, Some(change))),
+        Some(change) if earlier.finished_at.is_some() => Ok(found(earlier, None, Some(change))),
         Some(TableChange::Fewer { held }) if held > 0 => {
             Err(rows_deleted(load_id, table.name, held, committed))
         }
         Some(change) => {
             start_again(client, s, load_id, table.oid, fingerprint)?;
             let restart = Restart::Table { change, committed };
-            Ok(found(Progress::default(), Some(restart), None))
+            Ok(found(Committed::default(), Some(restart), None))
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::commit::{
 };
 use crate::connect::Connector;
 use crate::flavour::{Flavour, Server};
-use crate::ledger::Progress;
+use crate::ledger::Committed;
 use crate::report::{Counters, Summary};
 use crate::{Error, Result};
 use std::sync::atomic::Ordering::Relaxed;
@@ -79,7 +79,7 @@ fn check(cfg: &LoadConfig, connector: Connector) -> Result<Summary> {
     };
     // One transaction sees its chunks in file order: the later of two equal keys fails.
     let ordered = flavour == Flavour::Postgres;
-    let (chunks, bytes) = pipeline(&run, input, &Progress::default(), ordered, |w| {
+    let (chunks, bytes) = pipeline(&run, input, &Committed::default(), ordered, |w| {
         CheckSink::new(&target, &run.control, &run.counters, &run.rejects, w)
     });
     run.end()?;

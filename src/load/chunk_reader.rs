@@ -5,7 +5,7 @@ use super::config::LoadConfig;
 use super::plan::OpenReader;
 use crate::chunk::{Chunk, ChunkStream, Coverage, RecordBatch};
 use crate::commit::{PipelineControl, Rejects};
-use crate::ledger::Progress;
+use crate::ledger::Committed;
 use crate::report::{Counters, Reporter, Topic};
 use crate::source::{open_input, open_plain_at, Compression, RecordReader};
 use crate::{ErrorKind, Result};
@@ -25,7 +25,7 @@ pub(crate) struct ChunkReader<'a> {
     pub(crate) stdin: Option<OpenReader>,
     /// Field count of each file.
     pub(crate) widths: &'a [usize],
-    pub(crate) progress: &'a Progress,
+    pub(crate) committed: &'a Committed,
     pub(crate) counters: &'a Counters,
     pub(crate) rejects: &'a Rejects,
     pub(crate) control: &'a PipelineControl,
@@ -71,7 +71,7 @@ impl ChunkReader<'_> {
                     consumed = at;
                 }
             }
-            stream.skip_covered(Coverage::new(self.progress.covered(fi as u32)));
+            stream.skip_covered(Coverage::new(self.committed.covered(fi as u32)));
             loop {
                 let chunk = match stream.next_chunk() {
                     Ok(Some(chunk)) => chunk,
@@ -141,7 +141,7 @@ impl ChunkReader<'_> {
         fi: usize,
     ) -> Result<Option<Arc<AtomicU64>>> {
         let data_start = stream.reader_mut().skip_preamble()?;
-        let Some(at) = self.progress.resume_point(fi as u32, data_start) else {
+        let Some(at) = self.committed.resume_point(fi as u32, data_start) else {
             return Ok(None);
         };
         let file = &self.cfg.files[fi];

@@ -38,7 +38,7 @@ use crate::connect::{Connect, Connector};
 use crate::encode::{encode_chunk_into, ChunkShape, EncodedChunk, Recycler};
 use crate::flavour::{Flavour, Server};
 use crate::ledger::rerun::TableChange;
-use crate::ledger::{self, Progress};
+use crate::ledger::{self, Committed};
 use crate::report::{Counters, RejectWriter, Reporter, Summary, Topic};
 use crate::table::Table;
 use crate::{Error, Result};
@@ -192,7 +192,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
     let mut run = Run::start(cfg, started, counters, rejects, false, &reporter)?;
     let stats = DryRunStats::default();
     let input = Input::take(cfg, &mut plan);
-    let (chunks, bytes) = pipeline(&run, input, &Progress::default(), false, |_| DryRunSink {
+    let (chunks, bytes) = pipeline(&run, input, &Committed::default(), false, |_| DryRunSink {
         counters: &run.counters,
         rejects: &run.rejects,
         stats: &stats,
@@ -303,7 +303,7 @@ fn load(
         let line = restart.line(&load_id, &table_name);
         connector.reporter().warn(Topic::Resume, line);
     }
-    let progress = found.progress;
+    let committed = found.committed;
     let deferred = indexes::prepare(
         cfg,
         &connector,
@@ -311,7 +311,7 @@ fn load(
         flavour,
         &plan.statements.table,
         &load_id,
-        &progress,
+        &committed,
     )?;
     // On CockroachDB no chunk transaction holds DDL: the table is emptied first, once
     // (after `--defer-indexes` had its say, which refuses a non-empty table as on
@@ -322,11 +322,11 @@ fn load(
             (&connector, budget),
             schema,
             (&load_id, &table_name),
-            &progress,
+            &committed,
         )?;
     }
     let resume = Resume {
-        progress: &progress,
+        committed: &committed,
         load_id: &load_id,
         table: &table_name,
         rebuild: deferred.as_ref().map_or(0, Vec::len),
@@ -336,11 +336,11 @@ fn load(
     // PostgreSQL: the table is emptied in the transaction of the first piece that commits:
     // once an earlier run committed one, a rerun must not empty it again (rejected records
     // alone committed no truncation). CockroachDB: a step of its own (`truncate`).
-    let truncate = flavour == Flavour::Postgres && cfg.truncate && progress.pieces == 0;
+    let truncate = flavour == Flavour::Postgres && cfg.truncate && committed.pieces == 0;
     let counters = Arc::new(Counters::default());
-    counters.chunks_skipped.store(progress.pieces, Relaxed);
+    counters.chunks_skipped.store(committed.pieces, Relaxed);
     cfg.interrupt
-        .track(counters.clone(), progress.pieces, progress.rows_loaded);
+        .track(counters.clone(), committed.pieces, committed.rows_loaded);
     let mut rejects = Rejects::new(
         RejectBudget::new(counters.clone(), cfg.max_errors),
         Some(reject_writer(cfg, &plan)),
@@ -379,7 +379,7 @@ fn load(
         statements: plan.statements,
         load_id,
         files: cfg.files.clone(),
-        progress,
+        committed,
         retry: cfg.retry,
         retry_path: server.retry_path(),
         ledger: cfg.ledger,
@@ -387,7 +387,7 @@ fn load(
         reconnect_timeout: budget,
         async_commit,
     };
-    let (chunks, bytes) = pipeline(&run, input, &target.progress, false, |w| {
+    let (chunks, bytes) = pipeline(&run, input, &target.committed, false, |w| {
         let r = &run;
         DatabaseSink::new(
             &target,
@@ -403,7 +403,7 @@ fn load(
     // A file that cannot be written is an error (the rows stay committed, the rejects in
     // the ledger for a rerun to write), never reported as written.
     let rewritten = run.rejects.rewrite_file().map_err(|e| {
-        e.with_committed(run.counters.rows.load(Relaxed) + target.progress.rows_loaded)
+        e.with_committed(run.counters.rows.load(Relaxed) + target.committed.rows_loaded)
     });
     if let Err(e) = run.end() {
         // Stopped from outside: what is committed stays, the ledger lets a rerun resume.
@@ -411,7 +411,7 @@ fn load(
             rewritten?;
             return Err(e);
         }
-        let committed = run.counters.rows.load(Relaxed) + target.progress.rows_loaded;
+        let committed = run.counters.rows.load(Relaxed) + target.committed.rows_loaded;
         return Err(explain_partial(e, committed, &target.load_id));
     }
     let counters = &run.counters;
@@ -420,10 +420,10 @@ fn load(
     }
     // Every record is covered: mark the load finished, on PostgreSQL in a commit that
     // waits for the disk whatever the chunks' commits did (see `commit::durability`).
-    let chunks = chunks + target.progress.pieces;
+    let chunks = chunks + target.committed.pieces;
     let expected_rows = cfg
         .ledger
-        .then(|| target.progress.rows_loaded + counters.rows.load(Relaxed));
+        .then(|| target.committed.rows_loaded + counters.rows.load(Relaxed));
     on_control(&target.connector, budget, |c| {
         match flavour.has_async_commit() {
             true => durability::finish_durably(c, schema, &target.load_id, chunks, expected_rows),
@@ -432,7 +432,7 @@ fn load(
     })?;
     if let Some(items) = deferred {
         let view = indexes::PlanView::of(&target.statements, &plan.projections);
-        let rows = counters.rows.load(Relaxed) + target.progress.rows_loaded;
+        let rows = counters.rows.load(Relaxed) + target.committed.rows_loaded;
         let (connector, id) = (&target.connector, &target.load_id);
         indexes::rebuild(cfg, &view, connector, budget, id, rows, items)
             .map_err(|e| e.with_committed(rows))?;
@@ -493,14 +493,14 @@ fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
 /// committed.
 fn announce_resume(connector: &Connector, resume: &Resume<'_>) {
     let Resume {
-        progress,
+        committed,
         load_id,
         table,
         rebuild,
         change,
     } = *resume;
-    let n = progress.rows_loaded;
-    if let Some(at) = &progress.finished_at {
+    let n = committed.rows_loaded;
+    if let Some(at) = &committed.finished_at {
         let changed = match change {
             Some(TableChange::Replaced) => format!(
                 "; {table} is not the table they were loaded into (it was dropped and created \
@@ -530,13 +530,13 @@ fn announce_resume(connector: &Connector, resume: &Resume<'_>) {
                  nothing to do{changed}; --fresh loads it again"
             ),
         );
-    } else if !progress.is_empty() {
+    } else if !committed.is_empty() {
         connector.reporter().note(
             Topic::Resume,
             format!(
                 "resuming load {load_id}: {n} rows in {} pieces already committed ({} rows rejected); \
                  sending the rest",
-                progress.pieces, progress.rows_rejected
+                committed.pieces, committed.rows_rejected
             ),
         );
     }
@@ -546,7 +546,7 @@ fn announce_resume(connector: &Connector, resume: &Resume<'_>) {
 /// for a finished load, what became of its table since.
 #[derive(Clone, Copy)]
 struct Resume<'a> {
-    progress: &'a Progress,
+    committed: &'a Committed,
     load_id: &'a str,
     table: &'a str,
     rebuild: usize,
@@ -759,7 +759,7 @@ impl Drop for Run<'_> {
     }
 }
 
-/// Runs the reader of `input` (skipping what `progress` covers), the encoders and
+/// Runs the reader of `input` (skipping what `committed` covers), the encoders and
 /// `run`'s `cfg.workers` writers (each with the sink `sink` gives it) until the input
 /// ends or the load stops; returns the number of chunks and the source bytes read.
 /// Errors stop the load through `run`'s control. `ordered`: each writer takes its chunks
@@ -767,7 +767,7 @@ impl Drop for Run<'_> {
 fn pipeline<S: ChunkSink>(
     run: &Run<'_>,
     input: Input,
-    progress: &Progress,
+    committed: &Committed,
     ordered: bool,
     sink: impl Fn(usize) -> S + Sync,
 ) -> (u64, u64) {
@@ -787,7 +787,7 @@ fn pipeline<S: ChunkSink>(
         cfg: run.cfg,
         stdin: input.stdin,
         widths: &input.widths,
-        progress,
+        committed,
         counters: &run.counters,
         rejects: &run.rejects,
         control,

@@ -24,7 +24,7 @@
 
 use super::on_control;
 use crate::connect::Connector;
-use crate::ledger::{self, LedgerSchema, Progress, TruncateState};
+use crate::ledger::{self, Committed, LedgerSchema, TruncateState};
 use crate::report::Topic;
 use crate::Result;
 use std::time::Duration;
@@ -88,13 +88,13 @@ pub(super) fn before_chunks(
     (connector, budget): (&Connector, Duration),
     schema: &LedgerSchema,
     (load_id, table): (&str, &str),
-    progress: &Progress,
+    committed: &Committed,
 ) -> Result<()> {
     let state = on_control(connector, budget, |c| {
         ledger::truncate_state(c, schema, load_id)
     })?;
     let reporter = connector.reporter();
-    match decide(asked, state, !progress.is_empty()) {
+    match decide(asked, state, !committed.is_empty()) {
         Decision::Nothing => return Ok(()),
         Decision::Done => {
             if asked {

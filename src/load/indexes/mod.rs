@@ -36,7 +36,7 @@ use crate::commit::Method;
 use crate::connect::{with_reconnect, Connector};
 use crate::error::ErrorKind;
 use crate::flavour::Flavour;
-use crate::ledger::Progress;
+use crate::ledger::Committed;
 use crate::report::Topic;
 use crate::sql::quote_ident;
 use crate::table::Table;
@@ -114,7 +114,7 @@ pub(crate) fn prepare(
     flavour: Flavour,
     table: &Table,
     load_id: &str,
-    progress: &Progress,
+    committed: &Committed,
 ) -> Result<Option<Vec<Deferred>>> {
     let name = table.sql_name();
     let owner = Owner::new(cfg, load_id);
@@ -130,7 +130,7 @@ pub(crate) fn prepare(
                 pending.len()
             )));
         }
-        let finished = progress.finished_at.is_some();
+        let finished = committed.finished_at.is_some();
         if !finished {
             drop_all(connector, budget, flavour, &pending)?;
         }
@@ -146,7 +146,7 @@ pub(crate) fn prepare(
         }
         return Ok(Some(pending));
     }
-    if !cfg.defer_indexes || progress.finished_at.is_some() {
+    if !cfg.defer_indexes || committed.finished_at.is_some() {
         return Ok(None);
     }
     let rows: bool = on_control(connector, budget, |c| {
