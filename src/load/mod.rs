@@ -235,7 +235,8 @@ pub fn run(cfg: &LoadConfig, connect: Arc<dyn Connect>) -> Result<Summary> {
     }
 }
 
-/// [`run`]'s load; `begun` gets the load id and where its ledger lives once they are known.
+/// [`run`]'s load, step by step; `begun` gets the load id and the ledger's schema once
+/// they are known (for undoing a table the load created).
 fn load(
     cfg: &LoadConfig,
     connector: Connector,
@@ -243,127 +244,33 @@ fn load(
 ) -> Result<Summary> {
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
-    let (server, mut cfg, capped, async_commit) = on_first_control(&connector, budget, |c| {
-        let server = Server::detect(c)?;
-        let flavour = server.flavour;
-        // Refuses COPY on CockroachDB here, before anything is written.
-        let mut cfg = cockroach_limits(cfg, flavour, c, connector.reporter())?;
-        let capped = cap_workers(&mut cfg, flavour, c);
-        let async_commit = cfg
-            .synchronous_commit
-            .chunks_async(flavour, cfg.ledger, c)?;
-        Ok((server, cfg, capped, async_commit))
-    })?;
+    let Session {
+        server,
+        mut cfg,
+        capped,
+        async_commit,
+    } = Session::open(cfg, &connector)?;
     let flavour = server.flavour;
     let mut plan = planned(&cfg, &connector, budget, flavour)?;
     let load_id = load_id(&cfg, &plan);
     cfg.interrupt.resume_as(rerun(&cfg, &load_id));
     let fingerprint = ledger::fingerprint_all(&cfg.files)?;
-    let table_name = plan.statements.table.sql_name();
-    // Where the bookkeeping lives is decided once, before anything is written, and every
-    // statement of the load uses that schema.
-    let home = on_control(&connector, budget, |c| {
-        let table_schema = &plan.statements.table.schema;
-        ledger::home::locate(c, &cfg.ledger_schema, table_schema, &load_id)
-    })?;
-    cfg.ledger_schema = home.schema.clone();
-    plan.statements.ledger_schema = home.schema.clone();
-    *begun = Some((load_id.clone(), home.schema.clone()));
-    if let Some(note) = home.note {
-        connector.reporter().warn(Topic::Ledger, note);
-    }
+    locate_ledger(&mut cfg, &mut plan, &connector, &load_id)?;
+    *begun = Some((load_id.clone(), cfg.ledger_schema.clone()));
     let cfg = &cfg;
-    let schema = &cfg.ledger_schema;
-    if let (true, Some(name)) = (cfg.fresh, &cfg.load_id) {
-        // A named load keeps its name: --fresh starts that name over.
-        let n = on_control(&connector, budget, |c| ledger::forget(c, schema, name))?;
-        if n > 0 {
-            connector.reporter().note(
-                Topic::Ledger,
-                format!("--fresh: forgot {n} ledger entries of the earlier load {name}; loading it again"),
-            );
-        }
-    }
+    let table_name = plan.statements.table.sql_name();
     let target = ledger::rerun::Target {
         name: &table_name,
         oid: plan.statements.table.oid,
     };
-    on_control(&connector, budget, |c| {
-        ledger::begin_load(c, schema, &load_id, target, &cfg.files, &fingerprint)
-    })?;
-    // Held until `run` returns: a second run of this load refuses instead of duplicating.
-    let _lease = ledger::lease::Lease::take(&connector, schema, &load_id, budget)?;
-    // The input and the table as earlier runs left them, or the load starts again (said
-    // in one line, before anything commits), or a refusal that says how to go on.
-    let found = on_control(&connector, budget, |c| {
-        ledger::rerun::resolve(c, schema, &load_id, target, &cfg.files, &fingerprint)
-    })?;
-    if let Some(restart) = &found.restarted {
-        // Even under --quiet: the rows are loaded again.
-        let line = restart.line(&load_id, &table_name);
-        connector.reporter().warn(Topic::Resume, line);
-    }
+    // The lease is held until the load returns: a second run of it refuses instead of
+    // duplicating.
+    let (found, _lease) = begin_in_ledger(cfg, &connector, &load_id, target, &fingerprint)?;
+    let deferred = prepare_table(cfg, &connector, flavour, &plan, &load_id, &found)?;
     let committed = found.committed;
-    let deferred = indexes::prepare(
-        cfg,
-        &connector,
-        budget,
-        flavour,
-        &plan.statements.table,
-        &load_id,
-        &committed,
+    let mut run = start_run(
+        cfg, &connector, &plan, &load_id, &committed, flavour, started,
     )?;
-    // On CockroachDB no chunk transaction holds DDL: the table is emptied first, once
-    // (after `--defer-indexes` had its say, which refuses a non-empty table as on
-    // PostgreSQL, where chunk 0 truncates).
-    if flavour == Flavour::Cockroach {
-        truncate::before_chunks(
-            cfg.truncate,
-            (&connector, budget),
-            schema,
-            (&load_id, &table_name),
-            &committed,
-        )?;
-    }
-    let resume = Resume {
-        committed: &committed,
-        load_id: &load_id,
-        table: &table_name,
-        rebuild: deferred.as_ref().map_or(0, Vec::len),
-        change: found.finished_change,
-    };
-    announce_resume(&connector, &resume);
-    // PostgreSQL: the table is emptied in the transaction of the first piece that commits:
-    // once an earlier run committed one, a rerun must not empty it again (rejected records
-    // alone committed no truncation). CockroachDB: a step of its own (`truncate`).
-    let truncate = flavour == Flavour::Postgres && cfg.truncate && committed.pieces == 0;
-    let counters = Arc::new(Counters::default());
-    counters.chunks_skipped.store(committed.pieces, Relaxed);
-    cfg.interrupt
-        .track(counters.clone(), committed.pieces, committed.rows_loaded);
-    let mut rejects = Rejects::new(
-        RejectBudget::new(counters.clone(), cfg.max_errors),
-        Some(reject_writer(cfg, &plan)),
-    );
-    if cfg.ledger {
-        rejects = rejects.with_store(RejectStore::new(
-            connector.clone(),
-            schema.clone(),
-            load_id.clone(),
-            budget,
-        ));
-    }
-    let mut run = Run::start(
-        cfg,
-        started,
-        counters,
-        rejects,
-        truncate,
-        connector.reporter(),
-    )?;
-    if let Some(warning) = stdin_rerun_warning(cfg) {
-        run.reporter().warn(Topic::Input, warning);
-    }
     if let Some(asked) = capped {
         run.reporter().warn(
             Topic::Bounds,
@@ -389,56 +296,228 @@ fn load(
     };
     let (chunks, bytes) = pipeline(&run, input, &target.committed, false, |w| {
         let r = &run;
-        DatabaseSink::new(
-            &target,
-            &r.control,
-            &r.counters,
-            &r.rejects,
-            &cap,
-            r.reporter(),
-            w,
-        )
+        let (control, counters, rejects) = (&r.control, &r.counters, &r.rejects);
+        DatabaseSink::new(&target, control, counters, rejects, &cap, r.reporter(), w)
     });
-    // The reject file holds every record any run of this load rejected, once.
-    // A file that cannot be written is an error (the rows stay committed, the rejects in
-    // the ledger for a rerun to write), never reported as written.
-    let rewritten = run.rejects.rewrite_file().map_err(|e| {
-        e.with_committed(run.counters.rows.load(Relaxed) + target.committed.rows_loaded)
-    });
-    if let Err(e) = run.end() {
-        // Stopped from outside: what is committed stays, the ledger lets a rerun resume.
-        if cfg.interrupt.is_raised() {
-            rewritten?;
-            return Err(e);
-        }
-        let committed = run.counters.rows.load(Relaxed) + target.committed.rows_loaded;
-        return Err(explain_partial(e, committed, &target.load_id));
-    }
-    let counters = &run.counters;
-    if let Some(n) = rewritten? {
-        counters.rejected.store(n, Relaxed);
-    }
-    // Every record is covered: mark the load finished, on PostgreSQL in a commit that
-    // waits for the disk whatever the chunks' commits did (see `commit::durability`).
-    let chunks = chunks + target.committed.pieces;
-    let expected_rows = cfg
-        .ledger
-        .then(|| target.committed.rows_loaded + counters.rows.load(Relaxed));
-    on_control(&target.connector, budget, |c| {
-        match flavour.has_async_commit() {
-            true => durability::finish_durably(c, schema, &target.load_id, chunks, expected_rows),
-            false => ledger::finish_load(c, schema, &target.load_id, chunks),
-        }
-    })?;
+    let chunks = end_run(&mut run, &target, chunks, flavour)?;
     if let Some(items) = deferred {
         let view = indexes::PlanView::of(&target.statements, &plan.projections);
-        let rows = counters.rows.load(Relaxed) + target.committed.rows_loaded;
+        let rows = run.counters.rows.load(Relaxed) + target.committed.rows_loaded;
         let (connector, id) = (&target.connector, &target.load_id);
         indexes::rebuild(cfg, &view, connector, budget, id, rows, items)
             .map_err(|e| e.with_committed(rows))?;
     }
     let table = &target.statements.table;
     Ok(run.summary(&target.load_id, table, &cap, (chunks, bytes), Mode::Load))
+}
+
+/// What the load's first connection learns of the server, and the config resolved for it.
+struct Session {
+    server: Server,
+    cfg: LoadConfig,
+    /// `--workers` asked for, when the server had fewer free connections.
+    capped: Option<usize>,
+    async_commit: bool,
+}
+
+impl Session {
+    /// On the load's first connection (not retried): the server, the method and chunk
+    /// bounds for it (COPY on CockroachDB refused here, before anything is written), the
+    /// writer count it has room for, and whether chunk commits may skip the disk.
+    fn open(cfg: &LoadConfig, connector: &Connector) -> Result<Session> {
+        on_first_control(connector, cfg.reconnect_timeout, |c| {
+            let server = Server::detect(c)?;
+            let flavour = server.flavour;
+            let mut cfg = cockroach_limits(cfg, flavour, c, connector.reporter())?;
+            let capped = cap_workers(&mut cfg, flavour, c);
+            let async_commit = cfg
+                .synchronous_commit
+                .chunks_async(flavour, cfg.ledger, c)?;
+            Ok(Session {
+                server,
+                cfg,
+                capped,
+                async_commit,
+            })
+        })
+    }
+}
+
+/// Where the bookkeeping lives, decided once before anything is written; every statement
+/// of the load then uses that schema.
+fn locate_ledger(
+    cfg: &mut LoadConfig,
+    plan: &mut LoadPlan,
+    connector: &Connector,
+    load_id: &str,
+) -> Result<()> {
+    let home = on_control(connector, cfg.reconnect_timeout, |c| {
+        let table_schema = &plan.statements.table.schema;
+        ledger::home::locate(c, &cfg.ledger_schema, table_schema, load_id)
+    })?;
+    cfg.ledger_schema = home.schema.clone();
+    plan.statements.ledger_schema = home.schema;
+    if let Some(note) = home.note {
+        connector.reporter().warn(Topic::Ledger, note);
+    }
+    Ok(())
+}
+
+/// Records the load in the ledger (a named `--fresh` load forgets its earlier runs
+/// first), takes its lease, and reads what earlier runs committed, judged against the
+/// input and the table as they are now: resumed, started again (said in one line before
+/// anything commits), or refused with the ways on.
+fn begin_in_ledger(
+    cfg: &LoadConfig,
+    connector: &Connector,
+    load_id: &str,
+    target: ledger::rerun::Target<'_>,
+    fingerprint: &str,
+) -> Result<(ledger::rerun::Found, ledger::lease::Lease)> {
+    let (schema, budget) = (&cfg.ledger_schema, cfg.reconnect_timeout);
+    if let (true, Some(name)) = (cfg.fresh, &cfg.load_id) {
+        // A named load keeps its name: --fresh starts that name over.
+        let n = on_control(connector, budget, |c| ledger::forget(c, schema, name))?;
+        if n > 0 {
+            connector.reporter().note(
+                Topic::Ledger,
+                format!("--fresh: forgot {n} ledger entries of the earlier load {name}; loading it again"),
+            );
+        }
+    }
+    on_control(connector, budget, |c| {
+        ledger::begin_load(c, schema, load_id, target, &cfg.files, fingerprint)
+    })?;
+    let lease = ledger::lease::Lease::take(connector, schema, load_id, budget)?;
+    let found = on_control(connector, budget, |c| {
+        ledger::rerun::resolve(c, schema, load_id, target, &cfg.files, fingerprint)
+    })?;
+    if let Some(restart) = &found.restarted {
+        // Even under --quiet: the rows are loaded again.
+        let line = restart.line(load_id, target.name);
+        connector.reporter().warn(Topic::Resume, line);
+    }
+    Ok((found, lease))
+}
+
+/// The table before the first chunk: indexes dropped for `--defer-indexes` (or the ones
+/// an earlier run still owes), on CockroachDB emptied for `--truncate`; then what earlier
+/// runs did is said. Returns the items to rebuild after the load.
+fn prepare_table(
+    cfg: &LoadConfig,
+    connector: &Connector,
+    flavour: Flavour,
+    plan: &LoadPlan,
+    load_id: &str,
+    found: &ledger::rerun::Found,
+) -> Result<Option<Vec<indexes::Deferred>>> {
+    let (schema, budget) = (&cfg.ledger_schema, cfg.reconnect_timeout);
+    let table = &plan.statements.table;
+    let table_name = table.sql_name();
+    let committed = &found.committed;
+    let deferred = indexes::prepare(cfg, connector, budget, flavour, table, load_id, committed)?;
+    // On CockroachDB no chunk transaction holds DDL: the table is emptied first, once
+    // (after `--defer-indexes` had its say, which refuses a non-empty table as on
+    // PostgreSQL, where chunk 0 truncates).
+    if flavour == Flavour::Cockroach {
+        truncate::before_chunks(
+            cfg.truncate,
+            (connector, budget),
+            schema,
+            (load_id, &table_name),
+            committed,
+        )?;
+    }
+    let resume = Resume {
+        committed,
+        load_id,
+        table: &table_name,
+        rebuild: deferred.as_ref().map_or(0, Vec::len),
+        change: found.finished_change,
+    };
+    announce_resume(connector, &resume);
+    Ok(deferred)
+}
+
+/// The run's counters (starting from what earlier runs committed), its reject file and
+/// ledger store, and the observer told that the pipeline starts.
+fn start_run<'a>(
+    cfg: &'a LoadConfig,
+    connector: &Connector,
+    plan: &LoadPlan,
+    load_id: &str,
+    committed: &ledger::Committed,
+    flavour: Flavour,
+    started: Instant,
+) -> Result<Run<'a>> {
+    // PostgreSQL: the table is emptied in the transaction of the first piece that commits:
+    // once an earlier run committed one, a rerun must not empty it again (rejected records
+    // alone committed no truncation). CockroachDB: a step of its own (`truncate`).
+    let truncate = flavour == Flavour::Postgres && cfg.truncate && committed.pieces == 0;
+    let counters = Arc::new(Counters::default());
+    counters.chunks_skipped.store(committed.pieces, Relaxed);
+    cfg.interrupt
+        .track(counters.clone(), committed.pieces, committed.rows_loaded);
+    let mut rejects = Rejects::new(
+        RejectBudget::new(counters.clone(), cfg.max_errors),
+        Some(reject_writer(cfg, plan)),
+    );
+    if cfg.ledger {
+        rejects = rejects.with_store(RejectStore::new(
+            connector.clone(),
+            cfg.ledger_schema.clone(),
+            load_id.to_string(),
+            cfg.reconnect_timeout,
+        ));
+    }
+    let reporter = connector.reporter();
+    let run = Run::start(cfg, started, counters, rejects, truncate, reporter)?;
+    if let Some(warning) = stdin_rerun_warning(cfg) {
+        run.reporter().warn(Topic::Input, warning);
+    }
+    Ok(run)
+}
+
+/// After the pipeline: the reject file written, the error that stopped it (if any)
+/// explained, and the load marked finished, on PostgreSQL in a commit that waits for the
+/// disk whatever the chunks' commits did (see `commit::durability`). Returns the chunks
+/// of the load, earlier runs' included.
+fn end_run(run: &mut Run<'_>, target: &CommitTarget, chunks: u64, flavour: Flavour) -> Result<u64> {
+    let cfg = run.cfg;
+    let earlier = &target.committed;
+    // The reject file holds every record any run of this load rejected, once.
+    // A file that cannot be written is an error (the rows stay committed, the rejects in
+    // the ledger for a rerun to write), never reported as written.
+    let rewritten = run
+        .rejects
+        .rewrite_file()
+        .map_err(|e| e.with_committed(run.counters.rows.load(Relaxed) + earlier.rows_loaded));
+    if let Err(e) = run.end() {
+        // Stopped from outside: what is committed stays, the ledger lets a rerun resume.
+        if cfg.interrupt.is_raised() {
+            rewritten?;
+            return Err(e);
+        }
+        let committed = run.counters.rows.load(Relaxed) + earlier.rows_loaded;
+        return Err(explain_partial(e, committed, &target.load_id));
+    }
+    if let Some(n) = rewritten? {
+        run.counters.rejected.store(n, Relaxed);
+    }
+    let chunks = chunks + earlier.pieces;
+    let expected_rows = cfg
+        .ledger
+        .then(|| earlier.rows_loaded + run.counters.rows.load(Relaxed));
+    let schema = &cfg.ledger_schema;
+    on_control(
+        &target.connector,
+        cfg.reconnect_timeout,
+        |c| match flavour.has_async_commit() {
+            true => durability::finish_durably(c, schema, &target.load_id, chunks, expected_rows),
+            false => ledger::finish_load(c, schema, &target.load_id, chunks),
+        },
+    )?;
+    Ok(chunks)
 }
 
 /// What a load from stdin without `--load-id` says up front, once: its id is new every
