@@ -16,6 +16,11 @@
 //! `forget`), [`import`] (shards and CockroachDB's `IMPORT INTO`), [`infer`] (a schema
 //! for a CSV nobody wrote one for), [`connect`] (libpq's URLs, environment and TLS).
 //!
+//! The repository's documents say more: `README.md` (what and how, in a screen),
+//! `docs/guide.md` (every flag, connections, reruns, the bookkeeping tables),
+//! `docs/cockroachdb.md` (versions, retries, the strict stand-in) and
+//! `docs/architecture.md` (the pipeline's invariants and the module map).
+//!
 //! # Features
 //!
 //! - `cli` (default): the `chunkload` command (clap, indicatif, signal-hook, anyhow).
