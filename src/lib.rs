@@ -62,22 +62,23 @@
 //!
 //! ```no_run
 //! use chunkload::connect::ConnectOptions;
-//! use chunkload::load::{run, LoadConfig, Method};
+//! use chunkload::load::Method;
 //! use chunkload::report::Event;
-//! use std::sync::Arc;
+//! use chunkload::Loader;
 //!
-//! let opts = ConnectOptions::parse("postgres://root@localhost:26257/bank")?;
-//! let mut cfg = LoadConfig::new(vec!["data/accounts.csv".into()], "accounts");
-//! // CockroachDB's port: rows go as multi-row INSERTs (COPY is refused there).
-//! cfg.method = Some(Method::Insert);
-//! // The library never prints: what it decides and warns of comes as events.
-//! cfg.observer = Arc::new(|e: &Event| match e {
-//!     Event::Warning(w) => eprintln!("warning: {w}"),
-//!     _ => {}
-//! });
-//! // ConnectOptions opens the connections: a first attempt tries every host, a
-//! // reconnect moves on to the next one.
-//! let summary = run(&cfg, Arc::new(opts))?;
+//! let db = ConnectOptions::parse("postgres://root@localhost:26257/bank")?;
+//! let summary = Loader::builder(db, "accounts")
+//!     .file("data/accounts.csv")
+//!     // CockroachDB's default: rows go as multi-row INSERTs (COPY is refused there).
+//!     .method(Method::Insert)
+//!     // The library never prints: what it decides and warns of comes as events.
+//!     .observer(|e: &Event| {
+//!         if let Event::Warning(w) = e {
+//!             eprintln!("warning: {w}");
+//!         }
+//!     })
+//!     .build()?
+//!     .run()?;
 //! println!("{summary}");
 //! # Ok::<(), chunkload::Error>(())
 //! ```
