@@ -6,8 +6,7 @@
 
 use crate::cli::{chunkload, chunkload_in_order, stderr};
 use crate::ledger_schema::{ledger_tables, numbers_csv};
-use crate::support::{client, cluster, count, fresh_cockroach_db, fresh_db, load_args};
-use std::sync::Once;
+use crate::support::{as_role, client, count, fresh_cockroach_db, fresh_db, load_args, login_role};
 
 /// An application role: owns its schema `app` and the table in it, nothing else.
 const APP: &str = "ledger_home_app";
@@ -15,26 +14,8 @@ const APP: &str = "ledger_home_app";
 const NOWHERE: &str = "ledger_home_nowhere";
 
 fn roles() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        client(&cluster().url())
-            .batch_execute(&format!(
-                "DO $$ BEGIN
-                   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP}') THEN
-                     CREATE ROLE {APP} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-                   END IF;
-                   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{NOWHERE}') THEN
-                     CREATE ROLE {NOWHERE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-                   END IF;
-                 END $$;"
-            ))
-            .unwrap();
-    });
-}
-
-/// `url` (the administrator's) as `role`.
-fn as_role(url: &str, role: &str) -> String {
-    url.replace("postgres://postgres@", &format!("postgres://{role}@"))
+    login_role(APP);
+    login_role(NOWHERE);
 }
 
 /// The ledger's four tables, all in `schema`.

@@ -3,9 +3,8 @@
 //! DDL an administrator runs, after which the same role loads).
 
 use crate::cli::{chunkload, chunkload_in_order, stderr};
-use crate::support::{client, cluster, count, fresh_db, load_args};
+use crate::support::{as_role, client, count, fresh_db, load_args, login_role};
 use std::path::Path;
-use std::sync::Once;
 
 /// The bookkeeping tables of a database: (schema, table).
 pub fn ledger_tables(url: &str) -> Vec<(String, String)> {
@@ -114,18 +113,7 @@ fn ledger_schema_option_keeps_every_table_there_and_status_resume_forget_use_it(
 const ROLE: &str = "ledger_noddl";
 
 fn unprivileged_role() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        client(&cluster().url())
-            .batch_execute(&format!(
-                "DO $$ BEGIN
-                   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN
-                     CREATE ROLE {ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-                   END IF;
-                 END $$;"
-            ))
-            .unwrap();
-    });
+    login_role(ROLE);
 }
 
 /// The DDL the error printed: the lines after the one that announces it.
@@ -148,7 +136,7 @@ fn ledger_without_create_privilege_names_it_prints_the_ddl_and_loads_once_it_ran
              GRANT USAGE ON SCHEMA other2 TO {ROLE};"
         ))
         .unwrap();
-    let as_role = url.replace("postgres://postgres@", &format!("postgres://{ROLE}@"));
+    let as_role = as_role(&url, ROLE);
     let dir = tempfile::tempdir().unwrap();
     let file = numbers_csv(dir.path(), 500, &[]);
     let load = |extra: &[&str]| chunkload(&load_args(&file, "t", &as_role, &[&["--json"], extra]));

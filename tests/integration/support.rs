@@ -426,3 +426,28 @@ pub fn load_through_cuts(url: &str, file: &Path, rows: i64, proxy: &Proxy) -> se
     assert_exact(url, rows);
     s
 }
+
+/// Creates login role `name` once per cluster (no superuser, no CREATEDB, no CREATEROLE):
+/// an application role, whatever else a test grants it.
+pub fn login_role(name: &str) {
+    static MADE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    if made.iter().any(|r| r == name) {
+        return;
+    }
+    client(&cluster().url())
+        .batch_execute(&format!(
+            "DO $$ BEGIN
+               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN
+                 CREATE ROLE {name} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
+               END IF;
+             END $$;"
+        ))
+        .unwrap();
+    made.push(name.to_string());
+}
+
+/// `url` (the administrator's) as `role`.
+pub fn as_role(url: &str, role: &str) -> String {
+    url.replace("postgres://postgres@", &format!("postgres://{role}@"))
+}

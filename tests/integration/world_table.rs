@@ -11,7 +11,6 @@ use crate::cli::{chunkload_in_order as chunkload, stderr};
 use crate::support::{client, count, fresh_cockroach_db, fresh_db, summary};
 use std::path::Path;
 use std::process::Output;
-use std::sync::Once;
 
 const ROWS: i64 = 200;
 /// The id whose value the table refuses (`x` for an int8) in [`bad_file`].
@@ -36,18 +35,7 @@ fn bad_file(dir: &Path) -> String {
 const ROLE: &str = "world_loader";
 
 fn role() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        client(&crate::support::cluster().url())
-            .batch_execute(&format!(
-                "DO $$ BEGIN
-                   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN
-                     CREATE ROLE {ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-                   END IF;
-                 END $$;"
-            ))
-            .unwrap();
-    });
+    crate::support::login_role(ROLE);
 }
 
 /// Where a test loads: PostgreSQL as [`ROLE`] (the URL it loads through, and the
@@ -68,7 +56,7 @@ impl Db {
                  GRANT CREATE, USAGE ON SCHEMA public TO {ROLE};"
             ))
             .unwrap();
-        let url = admin.replace("postgres://postgres@", &format!("postgres://{ROLE}@"));
+        let url = crate::support::as_role(&admin, ROLE);
         assert_ne!(url, admin);
         Db { url, admin }
     }
