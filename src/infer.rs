@@ -1,7 +1,7 @@
 //! Infer: a `CREATE TABLE` from a sample of the file, for `load --create-table` and
 //! `chunkload schema`.
 //!
-//! A column gets the first of `int8`, `numeric`/`float8`, `bool`, `date`, `timestamptz`,
+//! A column gets the first of `int8`, `numeric`/`float8`, `bool`, `date`, `timestamp`, `timestamptz`,
 //! `uuid`, `jsonb` that every sampled non-null value fits, else `text`. "Fits" means two
 //! things, both required:
 //!
@@ -23,9 +23,11 @@
 //! * `bool`: `t`, `f`, `true`, `false`, `yes`, `no` in any case. Not `0`/`1` (integers),
 //!   nor `y`/`n`/`on`/`off`;
 //! * `date`: ISO `YYYY-MM-DD`;
-//! * `timestamptz`: ISO `YYYY-MM-DD` followed by `T` or a space and `HH:MM`, then what the
-//!   encoder accepts (seconds, fraction, `Z`, an offset); plain dates may be mixed in.
-//!   Values without a zone are read as UTC, the loader's session time zone;
+//! * `timestamp`: ISO `YYYY-MM-DD` followed by `T` or a space and `HH:MM`, then what the
+//!   encoder accepts (seconds, fraction), no value naming a zone; plain dates may be
+//!   mixed in. Wall-clock times stay as written, whatever the session's TimeZone (a
+//!   `timestamptz` would read `02:30` in it and show it in another as `03:30-04`);
+//! * `timestamptz`: the same with a zone (`Z`, an offset, a name) on some value;
 //! * `uuid`: the canonical `8-4-4-4-12` hex form;
 //! * `jsonb`: a JSON object or array (`{` or `[` first).
 //!
@@ -41,8 +43,9 @@ use crate::sql::{quote_ident, QualifiedName};
 use crate::table::Table;
 use crate::{Error, ErrorKind, Result};
 
-/// Default of `--infer-rows`: enough rows to see most variety, read in well under a
-/// second.
+/// Rows sampled from an input that cannot be read twice (stdin): enough rows to see most
+/// variety, read in well under a second. A file is read whole unless told otherwise: a
+/// sample's types can be refuted half-way through a load.
 pub const DEFAULT_SAMPLE_ROWS: u64 = 10_000;
 
 /// PostgreSQL truncates longer identifiers (NAMEDATALEN - 1), which would break the
@@ -76,7 +79,8 @@ impl Default for InferOptions {
 pub struct InferredColumn {
     /// The header's name, exactly as written.
     pub name: String,
-    /// The SQL type: `int8`, `numeric`, `float8`, `bool`, `date`, `timestamptz`, `uuid`,
+    /// The SQL type: `int8`, `numeric`, `float8`, `bool`, `date`, `timestamp`,
+    /// `timestamptz`, `uuid`,
     /// `jsonb` or `text`.
     pub type_name: &'static str,
     /// Sampled NULLs.
@@ -149,7 +153,8 @@ const DATE: u16 = 1 << 4;
 const TIMESTAMPTZ: u16 = 1 << 5;
 const UUID: u16 = 1 << 6;
 const JSONB: u16 = 1 << 7;
-const ALL: u16 = (1 << 8) - 1;
+const TIMESTAMP: u16 = 1 << 8;
+const ALL: u16 = (1 << 9) - 1;
 const NUMBERS: u16 = INT8 | NUMERIC | FLOAT8;
 
 /// The candidate types still open for one column.
@@ -209,6 +214,21 @@ fn is_iso_timestamp(t: &[u8]) -> bool {
         && digits(&t[14..16])
 }
 
+/// A timestamp (as [`is_iso_timestamp`] shapes it) that names its zone: `Z`, an offset or
+/// a zone name after `HH:MM[:SS[.fraction]]`. Without one the value is a wall-clock time,
+/// which a `timestamptz` column would read in the session's time zone, whatever it is.
+fn names_zone(t: &[u8]) -> bool {
+    let mut rest = &t[16..];
+    if rest.first() == Some(&b':') && rest.len() >= 3 && digits(&rest[1..3]) {
+        rest = &rest[3..];
+        if rest.first() == Some(&b'.') {
+            let n = rest[1..].iter().take_while(|b| b.is_ascii_digit()).count();
+            rest = &rest[1 + n..];
+        }
+    }
+    rest.iter().any(|b| !b.is_ascii_whitespace())
+}
+
 /// The canonical `8-4-4-4-12` form.
 fn is_canonical_uuid(v: &[u8]) -> bool {
     v.len() == 36
@@ -256,8 +276,10 @@ impl Tally {
         keep(&mut alive, BOOL, is_bool_word(t), ColumnType::Bool);
         let date = is_iso_date(t);
         keep(&mut alive, DATE, date, ColumnType::Date);
-        let ts = date || is_iso_timestamp(t);
-        keep(&mut alive, TIMESTAMPTZ, ts, ColumnType::Timestamptz);
+        let ts = is_iso_timestamp(t);
+        keep(&mut alive, TIMESTAMPTZ, date || ts, ColumnType::Timestamptz);
+        let wall_clock = date || (ts && !names_zone(t));
+        keep(&mut alive, TIMESTAMP, wall_clock, ColumnType::Timestamp);
         keep(&mut alive, UUID, is_canonical_uuid(v), ColumnType::Uuid);
         let json = matches!(t.first(), Some(b'{' | b'['));
         keep(&mut alive, JSONB, json, ColumnType::Jsonb);
@@ -280,6 +302,8 @@ impl Tally {
             "bool"
         } else if a & DATE != 0 {
             "date"
+        } else if a & TIMESTAMP != 0 {
+            "timestamp"
         } else if a & TIMESTAMPTZ != 0 {
             "timestamptz"
         } else if a & UUID != 0 {
@@ -676,6 +700,19 @@ mod tests {
         );
         assert_eq!(col(&["2024-01-31 10:00:00+02:00"]), "timestamptz");
         assert_eq!(
+            col(&["2024-01-31 10:00:00", "2024-01-31 11:00:00Z"]),
+            "timestamptz"
+        );
+        // Wall-clock times (no zone anywhere) stay as written, in any session.
+        assert_eq!(
+            col(&["2024-03-10 02:30", "2024-01-31T10:00:00.123", "2024-02-01"]),
+            "timestamp"
+        );
+        assert_eq!(
+            col(&["2024-01-31 10:00:00 ", "2024-01-31 10:00:59.5"]),
+            "timestamp"
+        );
+        assert_eq!(
             col(&[
                 "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
                 "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A12"
@@ -996,7 +1033,7 @@ mod tests {
             .iter()
             .map(|c| (c.name.as_str(), c.type_name))
             .collect();
-        assert_eq!(got, vec![("id", "int8"), ("when", "timestamptz")]);
+        assert_eq!(got, vec![("id", "int8"), ("when", "timestamp")]);
         let names = strings(&["k", "v"]);
         let inf = infer_file(p, &Dialect::default(), None, Some(&names), &o).unwrap();
         assert_eq!(inf.columns[0].name, "k");
@@ -1020,6 +1057,7 @@ mod tests {
             ("float8", ColumnType::Float8),
             ("bool", ColumnType::Bool),
             ("date", ColumnType::Date),
+            ("timestamp", ColumnType::Timestamp),
             ("timestamptz", ColumnType::Timestamptz),
             ("uuid", ColumnType::Uuid),
             ("jsonb", ColumnType::Jsonb),

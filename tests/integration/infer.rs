@@ -233,3 +233,90 @@ fn create_missing_table_creates_once_warns_first_and_refuses_stdin() {
     );
     assert!(Table::read(&mut c, "other").is_err());
 }
+
+/// A column whose first 50 000 rows are integers and whose later rows are not: a file is
+/// read whole for its types, so `--create-table` makes it numeric and the load is exact;
+/// `--infer-rows 10000` keeps the old sample, which the load then refutes half-way.
+#[test]
+fn types_come_from_the_whole_file_unless_a_sample_is_asked_for() {
+    use crate::cli::{chunkload, stderr};
+    let url = fresh_db("infer_whole");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("drift.csv");
+    let mut text = String::from("id,amount,at\n");
+    for i in 1..=60_000u32 {
+        let amount = if i < 50_000 {
+            format!("{i}")
+        } else {
+            format!("{i}.5")
+        };
+        text.push_str(&format!("{i},{amount},2024-03-10 02:30:00\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let file = path.to_str().unwrap();
+    let o = chunkload(&[
+        "load",
+        file,
+        "--table",
+        "drift",
+        "--create-table",
+        "--url",
+        &url,
+    ]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("types from all 60000 rows of") && err.contains("read in"),
+        "{err}"
+    );
+    let mut c = client(&url);
+    let types: Vec<(String, String)> = c
+        .query(
+            "SELECT column_name::text, data_type::text FROM information_schema.columns
+             WHERE table_name = 'drift' ORDER BY ordinal_position",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let types: Vec<(&str, &str)> = types
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("id", "bigint"),
+            ("amount", "numeric"),
+            ("at", "timestamp without time zone")
+        ]
+    );
+    assert_eq!(count(&url, "drift"), 60_000);
+    // A wall-clock time stays as written in a session of another time zone (a
+    // timestamptz would show 02:30 New York time as 03:30-04, the hour that does not
+    // exist on that day).
+    c.batch_execute("SET TimeZone = 'America/New_York'")
+        .unwrap();
+    let at: String = c
+        .query_one("SELECT min(at)::text FROM drift", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(at, "2024-03-10 02:30:00");
+    // A sample asked for is a sample: the load stops where the sample's types are refuted.
+    let o = chunkload(&[
+        "load",
+        file,
+        "--table",
+        "drift2",
+        "--create-table",
+        "--infer-rows",
+        "10000",
+        "--url",
+        &url,
+    ]);
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("types from the first 10000 rows of"), "{err}");
+    assert!(err.contains("line 50001"), "{err}");
+}

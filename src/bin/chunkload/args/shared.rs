@@ -70,9 +70,10 @@ impl DialectArgs {
 #[derive(Args)]
 #[command(next_help_heading = "Table creation")]
 pub(crate) struct InferArgs {
-    /// Rows sampled to infer column types: a number or `all`.
-    #[arg(long, default_value = "10000", value_parser = parse_infer_rows)]
-    pub(crate) infer_rows: InferRows,
+    /// Rows read to infer column types: a number or `all`. Default: all of a file (a
+    /// sample's types can be refuted half-way through a load), 10000 of stdin (read once).
+    #[arg(long, value_parser = parse_infer_rows)]
+    pub(crate) infer_rows: Option<InferRows>,
     /// Primary key of a created table (default: none).
     #[arg(long, value_delimiter = ',')]
     pub(crate) primary_key: Vec<String>,
@@ -92,9 +93,15 @@ fn parse_infer_rows(s: &str) -> Result<InferRows, String> {
 }
 
 impl InferArgs {
-    pub(crate) fn options(&self) -> InferOptions {
+    /// The options for inferring from `file`: the rows asked for, else all of a file and
+    /// a sample of stdin.
+    pub(crate) fn options(&self, file: &str) -> InferOptions {
+        let default = match file {
+            "-" => Some(chunkload::infer::DEFAULT_SAMPLE_ROWS),
+            _ => None,
+        };
         InferOptions {
-            sample_rows: self.infer_rows.0,
+            sample_rows: self.infer_rows.map_or(default, |r| r.0),
             primary_key: self.primary_key.clone(),
             not_null: self.not_null.clone(),
         }

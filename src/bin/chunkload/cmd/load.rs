@@ -1,7 +1,7 @@
 //! `chunkload load`: flags to a [`LoadConfig`], the table created or read, the load run,
 //! the summary printed; rejected rows give exit code 3.
 
-use super::shared::{connect, connect_options, infer_schema, warn};
+use super::shared::{connect, connect_options, infer_schema, inferred_from, warn};
 use crate::args::LoadArgs;
 use crate::exit::ExitStatus;
 use chunkload::infer::Sample;
@@ -38,19 +38,22 @@ pub(crate) fn run(
             compression: cfg.compression,
             columns: cfg.columns.as_deref(),
         };
+        let inferring = std::time::Instant::now();
         let created = chunkload::infer::create_missing_table(
             &mut client,
             &cfg.table,
             &sample,
-            &args.infer.options(),
+            &args.infer.options(&cfg.files[0]),
             &mut warn,
         )?;
         if let Some(created) = created {
             // Part of the load: dropped again if no row commits (`load::run`).
             cfg.created_table = true;
             eprintln!(
-                "created table {} from the inferred schema:\n{}",
-                cfg.table, created.sql
+                "created table {} from the inferred schema ({}):\n{}",
+                cfg.table,
+                inferred_from(&created.inferred, &cfg.files[0], inferring.elapsed()),
+                created.sql
             );
             let file = cfg.files[0].clone();
             let inferred = created.inferred;
@@ -121,7 +124,7 @@ fn dry_run_table(
             Err(_) => {}
         }
     }
-    let opts = args.infer.options();
+    let opts = args.infer.options(&cfg.files[0]);
     let inferred = infer_schema(
         &cfg.files[0],
         &cfg.dialect,

@@ -13,7 +13,8 @@ pub(crate) fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     let d = args.dialect.dialect()?;
-    let opts = args.infer.options();
+    let opts = args.infer.options(&args.file);
+    let inferring = std::time::Instant::now();
     let inferred = infer_schema(
         &args.file,
         &d,
@@ -28,6 +29,10 @@ pub(crate) fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or("data");
         stem.split('.').next().unwrap_or("data").to_string()
     });
+    eprintln!(
+        "{}",
+        super::shared::inferred_from(&inferred, &args.file, inferring.elapsed())
+    );
     print!(
         "{}",
         chunkload::infer::create_table_sql(&table, &inferred, &opts)?

@@ -40,3 +40,25 @@ pub(crate) fn infer_schema(
     }
     Ok(inferred)
 }
+
+/// Where inferred types came from, for the line that shows them: all of a file (and how
+/// long reading it took), or a sample that a later row may refute.
+pub(crate) fn inferred_from(
+    inferred: &chunkload::infer::Inferred,
+    file: &str,
+    took: std::time::Duration,
+) -> String {
+    let (n, secs) = (inferred.rows_sampled, took.as_secs_f64());
+    let name = if file == "-" { "stdin" } else { file };
+    match inferred.whole_input {
+        true => format!("types from all {n} rows of {name}, read in {secs:.1} s"),
+        false if file == "-" => format!(
+            "types from the first {n} rows of stdin only (it is read once): a later row may \
+             not fit them"
+        ),
+        false => format!(
+            "types from the first {n} rows of {name} only: a later row may not fit them; \
+             --infer-rows all reads the whole file"
+        ),
+    }
+}
