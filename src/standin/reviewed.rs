@@ -102,7 +102,7 @@ pub const SHAPES: &[(&str, &str)] = &[
     (r"SELECT EXISTS\(SELECT 1 FROM ID\)", "docs SELECT; EXISTS subquery"),
     (r"SHOW CREATE TABLE ID", "docs SHOW CREATE"),
     (
-        r"DROP INDEX IF EXISTS ID(?:@ID)?(?: CASCADE)?",
+        r"DROP INDEX IF EXISTS ID(?: ?@ ?ID)?(?: CASCADE)?",
         "docs DROP INDEX (table@index or a schema-qualified index name, CASCADE)",
     ),
     (
@@ -183,6 +183,9 @@ mod tests {
             "INSERT INTO \"public\".\"accounts\" (\"id\",\"balance\") VALUES ($1,$2),($3,$4)",
             "UPSERT INTO \"public\".\"Cost \"\"x\"\"\" (\"id\") VALUES ($1)",
             "UPDATE \"chunkload\".\"chunkload_loads\" SET owner = $2, heartbeat = now() WHERE load_id = $1",
+            "SHOW CREATE TABLE \"public\".\"people\"",
+            "DROP INDEX IF EXISTS \"public\".\"people\"@\"My Idx\" CASCADE",
+            "CREATE INDEX t_v_idx ON \"public\".\"t\" (v ASC) STORING (w) WHERE v > 0",
             "IMPORT INTO \"t\" (\"a\", \"b\")\n    CSV DATA (\n        'http://127.0.0.1:9/t.1.csv'\n    )\n    WITH nullif = ''",
         ] {
             assert!(check(stmt).is_ok(), "{stmt}");
