@@ -12,12 +12,14 @@
 //!   and that error, on its way back, is replaced by CockroachDB's (so the transaction and
 //!   the extended protocol's error recovery stay PostgreSQL's own, in step);
 //! - commits first (a schema change in a transaction on v25.1+);
-//! - translates what PostgreSQL lacks: `UPSERT`, `SHOW CLUSTER SETTING`, `IMPORT INTO`.
+//! - translates what PostgreSQL lacks: `UPSERT`, `SHOW CLUSTER SETTING`, `IMPORT INTO`,
+//!   `SHOW CREATE TABLE` and CockroachDB's index DDL ([`indexes`]).
 //!
 //! With [`Options::reviewed_only`], a statement whose shape is not on [`reviewed::SHAPES`]
 //! is refused too: the tests run every CockroachDB load through it, so the flavour cannot
 //! start sending SQL nobody checked against CockroachDB.
 
+mod indexes;
 pub mod lex;
 pub mod reviewed;
 pub mod rules;
@@ -146,7 +148,11 @@ fn serve(mut client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         let (server, client, state) = (server.try_clone()?, client.try_clone()?, state.clone());
         std::thread::spawn(move || downstream(server, client, &state))
     };
-    let result = upstream(&mut client, &mut server, shared, &state, &mut side, version);
+    // A panic must still end the session: the downstream thread holds the client's socket.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        upstream(&mut client, &mut server, shared, &state, &mut side, version)
+    }))
+    .unwrap_or_else(|_| Err(std::io::Error::other("stand-in session panicked")));
     let _ = server.shutdown(Shutdown::Both);
     let _ = client.shutdown(Shutdown::Both);
     let _ = down.join();
@@ -246,14 +252,19 @@ fn one(
         side.is_pg_function(f)
     });
     let text = match verdict {
-        Verdict::Run => rules::rewrite(stmt).unwrap_or_else(|| stmt.to_string()),
+        Verdict::Run => match side.forwarded(stmt) {
+            Ok(sql) => sql,
+            Err(r) => return refusal(r),
+        },
         Verdict::Refuse(r) => return refusal(r),
         Verdict::CommitFirst => {
             let mut st = state.lock().unwrap();
             st.session = Session::default();
             drop(st);
-            let t = rules::rewrite(stmt).unwrap_or_else(|| stmt.to_string());
-            return format!("COMMIT;\n{t}");
+            return match side.forwarded(stmt) {
+                Ok(t) => format!("COMMIT;\n{t}"),
+                Err(r) => format!("COMMIT;\n{}", refusal(r)),
+            };
         }
         Verdict::ShowClusterSetting(name) => match side.show_cluster_setting(&name) {
             Ok(sql) => sql,
@@ -264,6 +275,10 @@ fn one(
             Err(r) => return refusal(r),
         },
         Verdict::Import => match side.import(stmt) {
+            Ok(sql) => sql,
+            Err(r) => return refusal(r),
+        },
+        Verdict::ShowCreate(name) => match side.show_create(&name) {
             Ok(sql) => sql,
             Err(r) => return refusal(r),
         },

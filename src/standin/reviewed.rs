@@ -126,7 +126,7 @@ pub const SHAPES: &[(&str, &str)] = &[
         "docs ALTER TABLE ADD COLUMN (IF NOT EXISTS; a schema change, sent outside transactions)",
     ),
     (
-        r"DROP INDEX IF EXISTS ID(?:@ID)?(?: CASCADE)?",
+        r"DROP INDEX IF EXISTS ID(?: ?@ ?ID)?(?: CASCADE)?",
         "docs DROP INDEX (table@index or a schema-qualified index name, CASCADE)",
     ),
     (
@@ -216,6 +216,9 @@ mod tests {
             "SELECT 1 FROM \"Ops \"\"x\"\"\".\"chunkload_loads\" WHERE load_id = $1",
             crate::ledger::home::SESSION_SQL,
             crate::ledger::home::LEDGERS_SQL,
+            "SHOW CREATE TABLE \"public\".\"people\"",
+            "DROP INDEX IF EXISTS \"public\".\"people\"@\"My Idx\" CASCADE",
+            "CREATE INDEX t_v_idx ON \"public\".\"t\" (v ASC) STORING (w) WHERE v > 0",
             "IMPORT INTO \"t\" (\"a\", \"b\")\n    CSV DATA (\n        'http://127.0.0.1:9/t.1.csv'\n    )\n    WITH nullif = ''",
         ] {
             assert!(check(stmt).is_ok(), "{stmt}");

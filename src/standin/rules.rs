@@ -60,6 +60,9 @@ pub enum Verdict {
     Upsert,
     /// `IMPORT INTO ... CSV DATA (...)`: run by the stand-in (fetches the URLs).
     Import,
+    /// `SHOW CREATE [TABLE] name`: answered by the stand-in from the catalog, in
+    /// CockroachDB's format (docs "SHOW CREATE").
+    ShowCreate(String),
 }
 
 /// `autocommit_before_ddl` is on by default from v25.1 (PR #118440).
@@ -343,6 +346,15 @@ pub fn judge(
                 .collect::<Vec<_>>()
                 .join("");
             return Verdict::ShowClusterSetting(name);
+        }
+        ("show", "create") => {
+            let at = if toks.get(2).is_some_and(|t| t.is("table")) {
+                3
+            } else {
+                2
+            };
+            let name = toks.get(at).map_or("", |t| sql[t.start..].trim());
+            return Verdict::ShowCreate(name.to_string());
         }
         ("upsert", _) => return Verdict::Upsert,
         ("import", "into") => {
@@ -695,6 +707,15 @@ mod tests {
             j("IMPORT INTO t CSV DATA ('x')", Protocol::Simple, IDLE, V23),
             Verdict::Import
         );
+        for show in [
+            "SHOW CREATE TABLE \"public\".\"t\"",
+            "SHOW CREATE \"public\".\"t\"",
+        ] {
+            assert_eq!(
+                j(show, Protocol::Simple, TXN, V23),
+                Verdict::ShowCreate("\"public\".\"t\"".into())
+            );
+        }
         assert_eq!(
             code(j(
                 "IMPORT INTO t CSV DATA ('x')",

@@ -1,6 +1,7 @@
 //! What the stand-in answers itself, through a side connection to the same database as the
 //! same user: the claimed version, which names PostgreSQL knows as functions, and the
-//! CockroachDB statements PostgreSQL lacks (`SHOW CLUSTER SETTING`, `UPSERT`, `IMPORT INTO`).
+//! CockroachDB statements PostgreSQL lacks (`SHOW CLUSTER SETTING`, `UPSERT`, `IMPORT INTO`,
+//! `SHOW CREATE TABLE` and index DDL, the last two in [`super::indexes`]).
 
 use super::lex::{self, Kind, Tok};
 use super::rules::{Refusal, Version};
@@ -76,6 +77,27 @@ impl Side {
                 "the stand-in itself",
             )
         })
+    }
+
+    /// The statement as PostgreSQL runs it: CockroachDB's index DDL translated
+    /// ([`super::indexes`]), the catalog references rewritten ([`super::rules::rewrite`]).
+    pub(super) fn forwarded(&mut self, stmt: &str) -> Result<String, Refusal> {
+        if let Some(t) = super::indexes::create_index(stmt) {
+            return t;
+        }
+        let toks = lex::tokens(stmt);
+        if toks.first().is_some_and(|t| t.is("drop")) && toks.get(1).is_some_and(|t| t.is("index"))
+        {
+            if let Some(t) = super::indexes::drop_index(self.conn()?, stmt) {
+                return t;
+            }
+        }
+        Ok(super::rules::rewrite(stmt).unwrap_or_else(|| stmt.to_string()))
+    }
+
+    /// `SHOW CREATE TABLE name`, from the catalog ([`super::indexes::show_create_table`]).
+    pub(super) fn show_create(&mut self, name: &str) -> Result<String, Refusal> {
+        super::indexes::show_create_table(self.conn()?, name)
     }
 
     /// `SHOW CLUSTER SETTING name`: needs admin, VIEWCLUSTERSETTING or

@@ -98,6 +98,40 @@ pub fn client(url: &str) -> postgres::Client {
     postgres::Client::connect(&direct(url), postgres::NoTls).expect("connect to test database")
 }
 
+/// `SHOW CREATE TABLE table` through the strict stand-in at `url`: CockroachDB's text.
+pub fn show_create(url: &str, table: &str) -> String {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect to the stand-in");
+    c.simple_query(&format!("SHOW CREATE TABLE {table}"))
+        .expect("SHOW CREATE TABLE")
+        .iter()
+        .find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => r.get("create_statement").map(str::to_string),
+            _ => None,
+        })
+        .expect("a create_statement")
+}
+
+/// The table equals `reference` as a multiset of rows, with `rows` rows.
+pub fn assert_same_rows(url: &str, table: &str, reference: &str, rows: i64) {
+    let mut c = client(url);
+    let q = |c: &mut postgres::Client, sql: &str| -> i64 { c.query_one(sql, &[]).unwrap().get(0) };
+    assert_eq!(
+        q(&mut c, &format!("SELECT count(*) FROM {table}")),
+        rows,
+        "{table}: rows"
+    );
+    for (a, b) in [(table, reference), (reference, table)] {
+        assert_eq!(
+            q(
+                &mut c,
+                &format!("SELECT count(*) FROM (TABLE {a} EXCEPT ALL TABLE {b}) x")
+            ),
+            0,
+            "rows of {a} not in {b}"
+        );
+    }
+}
+
 /// `SELECT count(*)` of a table.
 pub fn count(url: &str, table: &str) -> i64 {
     client(url)
