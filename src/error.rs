@@ -150,6 +150,17 @@ pub enum ErrorKind {
     /// The data is loaded but a deferred index or constraint refused to build; the
     /// message names the keys, their source lines and how to go on.
     Rebuild(String),
+    /// The server refused the rows sent from `loc` on (one row when `last_line` is
+    /// `None`, its column named when COPY said which): `source` is the server's error,
+    /// its SQLSTATE reachable through [`Error::sqlstate`].
+    Refused {
+        loc: Location,
+        /// The line of the last refused row, when several were sent together.
+        last_line: Option<u64>,
+        /// The chunk they were sent in.
+        chunk: u64,
+        source: Box<Error>,
+    },
     /// Anything else, described.
     Other(String),
 }
@@ -258,6 +269,7 @@ impl Error {
             ErrorKind::TooManyRejects { .. } => "too_many_rejects",
             ErrorKind::Interrupted { .. } => "interrupted",
             ErrorKind::Rebuild(_) => "rebuild",
+            ErrorKind::Refused { .. } => "refused",
             ErrorKind::Other(_) => "other",
         }
     }
@@ -265,7 +277,9 @@ impl Error {
     /// The location in the input, for data errors.
     pub fn location(&self) -> Option<&Location> {
         match &self.0.kind {
-            ErrorKind::Parse { loc, .. } | ErrorKind::Convert { loc, .. } => Some(loc),
+            ErrorKind::Parse { loc, .. }
+            | ErrorKind::Convert { loc, .. }
+            | ErrorKind::Refused { loc, .. } => Some(loc),
             _ => None,
         }
     }
@@ -277,6 +291,7 @@ impl Error {
             | ErrorKind::RetriesExhausted { last: e, .. }
             | ErrorKind::CommitUnknown { source: e } => e.code().map(|c| c.code()),
             ErrorKind::Connect { sqlstate, .. } => sqlstate.as_deref(),
+            ErrorKind::Refused { source, .. } => source.sqlstate(),
             _ => None,
         }
     }
@@ -416,6 +431,27 @@ impl Error {
             | ErrorKind::Rebuild(m)
             | ErrorKind::ReadOnly(m) => f.write_str(m),
             ErrorKind::Other(m) => f.write_str(m),
+            ErrorKind::Refused {
+                loc,
+                last_line: None,
+                source,
+                ..
+            } => write!(
+                f,
+                "{loc}: the server rejected the row: {source}; pass --max-errors N to send bad \
+                 rows to a reject file instead"
+            ),
+            ErrorKind::Refused {
+                loc,
+                last_line: Some(last),
+                chunk,
+                source,
+            } => write!(
+                f,
+                "{}: lines {}–{last} (chunk {chunk}): the server rejected the rows: {source}; \
+                 pass --max-errors N to isolate bad rows into a reject file instead",
+                loc.file, loc.pos.line
+            ),
             ErrorKind::Privilege { msg, ddl } => write!(f, "{msg}\n{ddl}"),
             ErrorKind::Connect { url, msg, .. } => write!(f, "cannot connect to {url}: {msg}"),
             ErrorKind::Db(e) => f.write_str(&db_message(e)),
@@ -464,6 +500,7 @@ impl std::error::Error for Error {
             ErrorKind::Db(e)
             | ErrorKind::RetriesExhausted { last: e, .. }
             | ErrorKind::CommitUnknown { source: e } => Some(e),
+            ErrorKind::Refused { source, .. } => Some(&**source),
             _ => None,
         }
     }

@@ -127,12 +127,12 @@ impl ChunkSink for CheckSink<'_> {
         if work.fallback {
             self.counters.fallback_chunks.fetch_add(1, Relaxed);
         }
-        let mut bad: Vec<(u32, String)> = Vec::new();
+        let mut bad: Vec<(u32, Error)> = Vec::new();
         for (row, err) in std::mem::take(&mut work.bad) {
             if !self.rejects.tolerates_any() {
                 return Err(err);
             }
-            bad.push((row, err.to_string()));
+            bad.push((row, err));
         }
         let flavour = self.flavour();
         let t = self.target;
@@ -293,7 +293,7 @@ fn pieces(
     isolation: Isolation<'_>,
     tolerate: bool,
     control: &PipelineControl,
-) -> std::result::Result<Vec<(u32, String)>, Stopped> {
+) -> std::result::Result<Vec<(u32, Error)>, Stopped> {
     let rows = work.chunk.rows() as u32;
     let mut bad = Vec::new();
     // The pieces that went through, in order: what a restarted transaction sends again.
@@ -345,7 +345,7 @@ fn pieces(
             }
             Fault::Data if n == 1 => {
                 let e = describe_piece_error(&t.files, work, lo, n, e);
-                bad.push((lo, e.to_string()));
+                bad.push((lo, e));
             }
             Fault::Data | Fault::TooLarge if pieces.halve(piece) => {}
             // A lost connection took the check's transaction with it: the check ends.

@@ -4,7 +4,7 @@
 use crate::connect::{with_reconnect, Connector};
 use crate::interrupt::Interrupt;
 use crate::ledger;
-use crate::report::{Counters, RejectWriter};
+use crate::report::{Counters, RejectWriter, RejectedRow, Reporter};
 use crate::{Error, ErrorKind, Result};
 use postgres::Client;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -167,6 +167,8 @@ impl RejectStore {
 /// file directly without one).
 pub struct Rejects {
     budget: RejectBudget,
+    /// Told of each rejected record, as a typed event.
+    reporter: Reporter,
     /// None in a dry run: nothing is written anywhere.
     file: Option<RejectWriter>,
     store: Option<RejectStore>,
@@ -177,9 +179,16 @@ impl Rejects {
     pub fn new(budget: RejectBudget, file: Option<RejectWriter>) -> Rejects {
         Rejects {
             budget,
+            reporter: Reporter::default(),
             file,
             store: None,
         }
+    }
+
+    /// Tells `reporter` of each rejected record ([`crate::report::Event::Rejected`]).
+    pub(crate) fn with_reporter(mut self, reporter: Reporter) -> Rejects {
+        self.reporter = reporter;
+        self
     }
 
     /// Keeps rejects in `store`; the file is written by [`Rejects::rewrite_file`].
@@ -208,14 +217,24 @@ impl Rejects {
     }
 
     /// Rejects the record `raw` of input `file` (starting at byte `byte`, on `line`) for
-    /// `msg`, unless the budget is spent.
-    pub fn reject(&self, file: u32, byte: u64, raw: &[u8], line: u64, msg: &str) -> Result<()> {
+    /// `why`, unless the budget is spent; the observer hears of it as a typed event.
+    pub fn reject(&self, file: u32, byte: u64, raw: &[u8], line: u64, why: &Error) -> Result<()> {
         self.budget.take()?;
+        let msg = why.to_string();
         match (&self.store, &self.file) {
-            (Some(s), _) => s.store(file, byte, raw, line, msg),
-            (None, Some(f)) => f.write(raw, line, msg),
-            (None, None) => Ok(()),
+            (Some(s), _) => s.store(file, byte, raw, line, &msg)?,
+            (None, Some(f)) => f.write(raw, line, &msg)?,
+            (None, None) => {}
         }
+        self.reporter.rejected(RejectedRow {
+            file,
+            line,
+            byte,
+            column: why.location().and_then(|l| l.column.clone()),
+            sqlstate: why.sqlstate().map(str::to_string),
+            message: msg,
+        });
+        Ok(())
     }
 
     /// Fails unless bad rows, should any come, can be written (see

@@ -127,7 +127,7 @@ impl ChunkSink for DatabaseSink<'_> {
             if !self.rejects.tolerates_any() {
                 return Err(err);
             }
-            reject(self.rejects, &work.chunk, row, &err.to_string())?;
+            reject(self.rejects, &work.chunk, row, &err)?;
         }
         let work = &work;
         let chunk = &work.chunk;
@@ -148,7 +148,7 @@ impl ChunkSink for DatabaseSink<'_> {
                         // With the row's line and column, as a client-side refusal.
                         let files = &self.target.files;
                         let e = describe_piece_error(files, work, lo, n, e);
-                        reject(self.rejects, chunk, lo, &e.to_string())?;
+                        reject(self.rejects, chunk, lo, &e)?;
                         self.record_reject(chunk, lo)?;
                     }
                 }
@@ -454,10 +454,10 @@ pub(super) fn send_rows(
 }
 
 /// Sends a bad row of `chunk` to the reject file, within the budget.
-pub(super) fn reject(rejects: &Rejects, chunk: &Chunk, row: u32, msg: &str) -> Result<()> {
+pub(super) fn reject(rejects: &Rejects, chunk: &Chunk, row: u32, why: &Error) -> Result<()> {
     let rec = chunk.batch.record(row as usize);
     let pos = rec.position();
-    rejects.reject(chunk.file_index as u32, pos.byte, rec.raw(), pos.line, msg)
+    rejects.reject(chunk.file_index as u32, pos.byte, rec.raw(), pos.line, why)
 }
 
 /// A data error the server raised for a piece, with the piece's place in the input.
@@ -482,18 +482,28 @@ pub(super) fn describe_piece_error(
                 pos: rec.position(),
                 column,
             };
-            return Error::other(format!(
-                "{loc}: the server rejected the row: {e}; pass --max-errors N to send bad rows to a reject file instead"
-            ));
+            return ErrorKind::Refused {
+                loc,
+                last_line: None,
+                chunk: chunk.seq,
+                source: Box::new(e),
+            }
+            .into();
         }
     }
-    let first = chunk.batch.record(lo as usize).position().line;
+    let first = chunk.batch.record(lo as usize).position();
     let last = chunk.batch.record((lo + n - 1) as usize).position().line;
-    Error::other(format!(
-        "{file}: lines {first}–{last} (chunk {}): the server rejected the rows: {e}; \
-         pass --max-errors N to isolate bad rows into a reject file instead",
-        chunk.seq
-    ))
+    ErrorKind::Refused {
+        loc: crate::Location {
+            file: file.clone(),
+            pos: first,
+            column: None,
+        },
+        last_line: Some(last),
+        chunk: chunk.seq,
+        source: Box::new(e),
+    }
+    .into()
 }
 
 /// The 1-based row and the column in a COPY error's context line.

@@ -79,7 +79,7 @@ impl ChunkSink for DryRunSink<'_> {
                 rec.position().byte,
                 rec.raw(),
                 rec.position().line,
-                &err.to_string(),
+                &err,
             )?;
         }
         let s = self.stats;

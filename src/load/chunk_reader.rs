@@ -93,7 +93,7 @@ impl ChunkReader<'_> {
                             rec.position().byte,
                             rec.raw(),
                             rec.position().line,
-                            &e.to_string(),
+                            &e,
                         )?;
                         continue;
                     }

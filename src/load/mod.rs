@@ -764,7 +764,7 @@ impl<'a> Run<'a> {
             reporter: reporter.clone(),
             ended: false,
             counters,
-            rejects,
+            rejects: rejects.with_reporter(reporter.clone()),
             control: PipelineControl::new(truncate).with_interrupt(cfg.interrupt.clone()),
             truncate,
         })

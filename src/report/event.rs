@@ -19,8 +19,29 @@ pub enum Event {
     Note(Notice),
     /// Something the caller should know or act on; the load goes on.
     Warning(Notice),
+    /// A record the load set aside (within its bad-row budget), with where it was and why.
+    Rejected(RejectedRow),
     /// The pipeline stopped (done, failed or interrupted): the counters are final.
     Finished,
+}
+
+/// A record a load rejected: where it was and why, as types (the reject file has the
+/// same in text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedRow {
+    /// The input, by index in the load's file list.
+    pub file: u32,
+    /// The line the record starts on (1-based) and its byte offset in the input.
+    pub line: u64,
+    /// Byte offset of the record's start (in the decompressed input).
+    pub byte: u64,
+    /// The column whose value was refused, when known.
+    pub column: Option<String>,
+    /// The server's SQLSTATE, when the server refused the row (none for a value the
+    /// client could not convert, or malformed CSV).
+    pub sqlstate: Option<String>,
+    /// Why, in words (the reject file's `chunkload_error`).
+    pub message: String,
 }
 
 /// One message of a load, with what it is about, so an observer can filter by topic.
@@ -139,6 +160,10 @@ impl Reporter {
         self.observer.event(&Event::Warning(Notice { topic, text }));
     }
 
+    pub(crate) fn rejected(&self, row: RejectedRow) {
+        self.observer.event(&Event::Rejected(row));
+    }
+
     pub(crate) fn started(&self, counters: Arc<Counters>) {
         self.observer.event(&Event::Started { counters });
     }
@@ -185,6 +210,7 @@ mod tests {
                 Event::Note(n) => format!("note {:?}: {n}", n.topic),
                 Event::Warning(n) => format!("warning {:?}: {n}", n.topic),
                 Event::Started { .. } => "started".into(),
+                Event::Rejected(r) => format!("rejected line {}", r.line),
                 Event::Finished => "finished".into(),
             };
             sink.lock().unwrap().push(line);

@@ -13,7 +13,7 @@
 //!   the extended protocol's error recovery stay PostgreSQL's own, in step);
 //! - commits first (a schema change in a transaction on v25.1+);
 //! - translates what PostgreSQL lacks: `UPSERT`, `SHOW CLUSTER SETTING`, `IMPORT INTO`,
-//!   `SHOW CREATE TABLE` and CockroachDB's index DDL ([`indexes`]).
+//!   `SHOW CREATE TABLE` and CockroachDB's index DDL (`indexes`).
 //!
 //! With [`Options::reviewed_only`], a statement whose shape is not on [`reviewed::SHAPES`]
 //! is refused too: the tests run every CockroachDB load through it, so the flavour cannot

@@ -47,6 +47,7 @@ mod ledger;
 mod ledger_home;
 mod ledger_schema;
 mod libpq;
+mod library;
 mod load;
 mod multihost;
 mod oracle;
