@@ -120,10 +120,11 @@ fn cockroach_limits(
     Ok(cfg)
 }
 
-/// On PostgreSQL, lowers `cfg.workers` to the connections the server can take now:
-/// `max_connections` less those in use and the reserved ones (the control connection,
-/// in use now and closed before the writers connect, is the one left for the
-/// bookkeeping at the end). Returns the number asked for when it lowered it.
+/// On PostgreSQL, lowers `cfg.workers` to half the connections the server can take now
+/// (`max_connections` less those in use and the reserved ones), at least one: the other
+/// half stays for the applications sharing the server, and the control connection, in use
+/// now and closed before the writers connect, is left for the bookkeeping at the end.
+/// Returns the number asked for when it lowered it.
 /// CockroachDB has no such limit; a server that does not tell leaves it as asked.
 fn cap_workers(cfg: &mut LoadConfig, flavour: Flavour, client: &mut Client) -> Option<usize> {
     if flavour == Flavour::Cockroach {
@@ -143,13 +144,18 @@ fn cap_workers(cfg: &mut LoadConfig, flavour: Flavour, client: &mut Client) -> O
             postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse::<i64>().ok()),
             _ => None,
         })?;
-    let free = free.max(1) as usize;
-    if cfg.workers <= free {
+    let room = workers_room(free);
+    if cfg.workers <= room {
         return None;
     }
     let asked = cfg.workers;
-    cfg.workers = free;
+    cfg.workers = room;
     Some(asked)
+}
+
+/// The writers a server with `free` connections free takes: half of them, at least one.
+fn workers_room(free: i64) -> usize {
+    (free / 2).max(1) as usize
 }
 
 /// The one line said when the intent budget cannot be read.
@@ -275,7 +281,7 @@ fn load(
         run.reporter().warn(
             Topic::Bounds,
             format!(
-                "--workers {asked} is more than the server has free connections for; using {}",
+                "--workers {asked} is more than half the connections the server has free; using {}",
                 cfg.workers
             ),
         );
@@ -943,6 +949,15 @@ mod tests {
         assert_eq!(setting_bytes(" 64 MiB "), Some(64 << 20));
         assert_eq!(setting_bytes("4 MB"), None);
         assert_eq!(setting_bytes("lots"), None);
+    }
+
+    #[test]
+    fn writers_take_at_most_half_the_free_connections() {
+        assert_eq!(workers_room(100), 50);
+        assert_eq!(workers_room(5), 2);
+        assert_eq!(workers_room(1), 1);
+        assert_eq!(workers_room(0), 1);
+        assert_eq!(workers_room(-3), 1);
     }
 
     #[test]
