@@ -176,6 +176,8 @@ pub struct DryRun {
     pub summary: Summary,
     /// The statement the first chunk would run.
     pub first_sql: String,
+    /// Rows in the first chunk (those `first_sql` sends).
+    pub first_chunk_rows: u64,
     /// Rows in the largest chunk.
     pub max_chunk_rows: u64,
     /// Source bytes of the largest chunk.
@@ -215,6 +217,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
     Ok(DryRun {
         summary,
         first_sql: plan.statements.first_sql(first_rows),
+        first_chunk_rows: first_rows as u64,
         max_chunk_rows: stats.max_chunk_rows.load(Relaxed),
         max_chunk_bytes: stats.max_chunk_bytes.load(Relaxed),
     })
@@ -399,7 +402,7 @@ fn begin_in_ledger(
         ledger::rerun::resolve(c, schema, load_id, target, &cfg.files, fingerprint)
     })?;
     if let Some(restart) = &found.restarted {
-        // Even under --quiet: the rows are loaded again.
+        // A warning: the rows are loaded again.
         let line = restart.line(load_id, target.name);
         connector.reporter().warn(Topic::Resume, line);
     }
@@ -573,9 +576,8 @@ fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
     )
 }
 
-/// A rerun says up front what earlier runs did: a finished load in one line even under
-/// `--quiet` (and whether its table changed since), an unfinished one how much is
-/// committed.
+/// A rerun says up front what earlier runs did: a finished load in one line (a warning
+/// when its table changed since), an unfinished one how much is committed.
 fn announce_resume(connector: &Connector, resume: &Resume<'_>) {
     let Resume {
         committed,
@@ -598,6 +600,11 @@ fn announce_resume(connector: &Connector, resume: &Resume<'_>) {
             None => String::new(),
         };
         let reporter = connector.reporter();
+        // Nothing to do is a note; a table that changed since is a warning.
+        let say = |text: String| match change {
+            Some(_) => reporter.warn(Topic::AlreadyLoaded, text),
+            None => reporter.note(Topic::AlreadyLoaded, text),
+        };
         if rebuild > 0 {
             reporter.note(
                 Topic::AlreadyLoaded,
@@ -608,13 +615,10 @@ fn announce_resume(connector: &Connector, resume: &Resume<'_>) {
             );
             return;
         }
-        reporter.note(
-            Topic::AlreadyLoaded,
-            format!(
-                "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
-                 nothing to do{changed}; --fresh loads it again"
-            ),
-        );
+        say(format!(
+            "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
+             nothing to do{changed}; --fresh loads it again"
+        ));
     } else if !committed.is_empty() {
         connector.reporter().note(
             Topic::Resume,
@@ -807,7 +811,7 @@ impl<'a> Run<'a> {
         Summary {
             load_id: load_id.to_string(),
             table: table.sql_name(),
-            files: cfg.files.len(),
+            files: cfg.files.clone(),
             rows,
             chunks,
             chunks_resumed: c.chunks_skipped.load(Relaxed),

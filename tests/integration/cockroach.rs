@@ -187,12 +187,8 @@ fn cockroach_rerun_of_a_finished_load_says_already_loaded_in_one_line() {
     let o = load(&url, &file, &["--chunk-bytes", "16K", "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Other options, same data: the same load, already complete: it says so in one line,
-    // even quiet, and warns of nothing.
-    let o = load(
-        &url,
-        &file,
-        &["--chunk-bytes", "64K", "--method", "insert", "--quiet"],
-    );
+    // and warns of nothing.
+    let o = load(&url, &file, &["--chunk-bytes", "64K", "--method", "insert"]);
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
     let said: Vec<&str> = err

@@ -197,7 +197,7 @@ fn ledger_without_create_privilege_names_it_prints_the_ddl_and_loads_once_it_ran
     let o = load(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(count(&url, "t"), 500);
-    let o = load(&["--quiet"]);
+    let o = load(&[]);
     assert!(
         stderr(&o).contains("already loaded completely"),
         "{}",

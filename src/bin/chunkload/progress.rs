@@ -1,9 +1,9 @@
 //! What a load shows on the terminal: the binary's observer of the library's events. A
 //! bar on a terminal, plain periodic lines in a log or CI, nothing under `--quiet` but
-//! warnings; notes and warnings go above the bar.
+//! warnings (errors are main's); notes and warnings go above the bar.
 
 use chunkload::error::plural;
-use chunkload::report::{Counters, Event, Observer, Topic};
+use chunkload::report::{Counters, Event, Observer};
 use indicatif::HumanBytes;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -220,12 +220,9 @@ impl Observer for Progress {
     fn event(&self, event: &Event) {
         match event {
             Event::Started { counters } => self.start(counters),
-            // A rerun that has nothing to do says so even under --quiet.
-            Event::Note(n)
-                if self.mode != ProgressMode::Quiet || n.topic == Topic::AlreadyLoaded =>
-            {
-                self.line(&n.text)
-            }
+            // --quiet: errors and warnings only (a rerun that found its table changed
+            // warns; one that has nothing to do says so only without --quiet).
+            Event::Note(n) if self.mode != ProgressMode::Quiet => self.line(&n.text),
             Event::Warning(w) => self.line(&format!("warning: {}", w.text)),
             Event::Finished => self.stop(),
             _ => {}
