@@ -62,6 +62,7 @@ mod signals;
 mod standin;
 mod support;
 mod table;
+mod terminal;
 mod tls;
 mod world;
 mod world_table;
