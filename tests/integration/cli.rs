@@ -451,7 +451,10 @@ fn cli_exit_codes_follow_the_table() {
     let missing = dir.path().join("nope.csv");
     let o = load(&url, missing.to_str().unwrap(), &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let o = load(&url, dir.path().to_str().unwrap(), &[]);
+    // A directory loads its CSV files (many.rs); one without any is a usage error.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let o = load(&url, empty.to_str().unwrap(), &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("directory"), "{}", stderr(&o));
     let o = chunkload(&["init", "--schema", missing.to_str().unwrap(), "--url", &url]);

@@ -44,7 +44,7 @@ fn load_on_a_terminal(cols: u16, url: &str, file: &str, table: &str) -> (String,
             "--table",
             table,
         ])
-        .args(["--url", url, "--chunk-rows", "50", "--workers", "1"])
+        .args(["--url", url, "--chunk-rows", "400", "--workers", "1"])
         .env_remove("DATABASE_URL")
         .env("TERM", "xterm")
         .stdin(Stdio::null())
@@ -79,10 +79,15 @@ fn terminal_bar_frames_fit_80_and_40_columns_and_cut_no_number() {
     let url = fresh_db("terminal_bar");
     crate::support::client(&url)
         .batch_execute(
-            "CREATE TABLE t80 (id int8, name text); CREATE TABLE t40 (id int8, name text)",
+            "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN PERFORM pg_sleep(0.02); RETURN NULL; END $$;
+             CREATE TABLE t80 (id int8, name text); CREATE TABLE t40 (id int8, name text);
+             CREATE TRIGGER slow BEFORE INSERT ON t80 FOR EACH STATEMENT EXECUTE FUNCTION slow();
+             CREATE TRIGGER slow BEFORE INSERT ON t40 FOR EACH STATEMENT EXECUTE FUNCTION slow();",
         )
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    // 100 chunks of 400 rows, each 20 ms longer by a trigger: at least 2 s, 10 frames.
     let file = dir.path().join("slow.csv");
     let mut csv = String::from("id,name\n");
     for i in 0..40_000 {
