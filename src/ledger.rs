@@ -993,8 +993,9 @@ pub struct LoadStatus {
     pub load_id: String,
     /// Target table.
     pub table: String,
-    /// Input files.
-    pub files: String,
+    /// Input files, in load order, as the load's summary (`report::Summary::files`)
+    /// lists them.
+    pub files: Vec<String>,
     /// Pieces committed (a chunk is one piece unless it had to be split).
     pub chunks: i64,
     /// Chunks in the input, once known (the reader reached the end).
@@ -1007,6 +1008,16 @@ pub struct LoadStatus {
     pub last_activity: String,
     /// Every chunk committed.
     pub finished: bool,
+}
+
+/// The input files as the loads table keeps them: a JSON array of their names.
+pub(crate) fn files_text(files: &[String]) -> String {
+    serde_json::to_string(files).expect("strings serialize")
+}
+
+/// The files of [`files_text`]; a ledger written before it joined the names with `, `.
+fn files_of(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_else(|_| text.split(", ").map(str::to_string).collect())
 }
 
 /// Lists the loads recorded in this database, newest first; empty if none ever ran.
@@ -1033,7 +1044,7 @@ pub fn status(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<Vec<L
         .map(|r| LoadStatus {
             load_id: r.get(0),
             table: r.get(1),
-            files: r.get(2),
+            files: files_of(r.get(2)),
             total_chunks: r.get(3),
             finished: r.get(4),
             chunks: r.get(5),
@@ -1047,6 +1058,13 @@ pub fn status(client: &mut impl GenericClient, s: &LedgerSchema) -> Result<Vec<L
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_lists_round_trip_and_old_ledgers_still_read() {
+        let files = vec!["a, b.csv".to_string(), "c.csv".to_string()];
+        assert_eq!(files_of(&files_text(&files)), files);
+        assert_eq!(files_of("a.csv, b.csv"), ["a.csv", "b.csv"]);
+    }
 
     #[test]
     fn covered_ranges_join_and_records_inside_them_are_covered() {

@@ -124,7 +124,7 @@ pub fn begin_load(
         &[
             &load_id,
             &table.name,
-            &files.join(", "),
+            &super::files_text(files),
             &fingerprint,
             &table.oid,
         ],

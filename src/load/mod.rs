@@ -120,10 +120,11 @@ fn cockroach_limits(
     Ok(cfg)
 }
 
-/// On PostgreSQL, lowers `cfg.workers` to the connections the server can take now:
-/// `max_connections` less those in use and the reserved ones (the control connection,
-/// in use now and closed before the writers connect, is the one left for the
-/// bookkeeping at the end). Returns the number asked for when it lowered it.
+/// On PostgreSQL, lowers `cfg.workers` to half the connections the server can take now
+/// (`max_connections` less those in use and the reserved ones), at least one: the other
+/// half stays for the applications sharing the server, and the control connection, in use
+/// now and closed before the writers connect, is left for the bookkeeping at the end.
+/// Returns the number asked for when it lowered it.
 /// CockroachDB has no such limit; a server that does not tell leaves it as asked.
 fn cap_workers(cfg: &mut LoadConfig, flavour: Flavour, client: &mut Client) -> Option<usize> {
     if flavour == Flavour::Cockroach {
@@ -143,13 +144,18 @@ fn cap_workers(cfg: &mut LoadConfig, flavour: Flavour, client: &mut Client) -> O
             postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse::<i64>().ok()),
             _ => None,
         })?;
-    let free = free.max(1) as usize;
-    if cfg.workers <= free {
+    let room = workers_room(free);
+    if cfg.workers <= room {
         return None;
     }
     let asked = cfg.workers;
-    cfg.workers = free;
+    cfg.workers = room;
     Some(asked)
+}
+
+/// The writers a server with `free` connections free takes: half of them, at least one.
+fn workers_room(free: i64) -> usize {
+    (free / 2).max(1) as usize
 }
 
 /// The one line said when the intent budget cannot be read.
@@ -170,6 +176,8 @@ pub struct DryRun {
     pub summary: Summary,
     /// The statement the first chunk would run.
     pub first_sql: String,
+    /// Rows in the first chunk (those `first_sql` sends).
+    pub first_chunk_rows: u64,
     /// Rows in the largest chunk.
     pub max_chunk_rows: u64,
     /// Source bytes of the largest chunk.
@@ -209,6 +217,7 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
     Ok(DryRun {
         summary,
         first_sql: plan.statements.first_sql(first_rows),
+        first_chunk_rows: first_rows as u64,
         max_chunk_rows: stats.max_chunk_rows.load(Relaxed),
         max_chunk_bytes: stats.max_chunk_bytes.load(Relaxed),
     })
@@ -275,7 +284,7 @@ fn load(
         run.reporter().warn(
             Topic::Bounds,
             format!(
-                "--workers {asked} is more than the server has free connections for; using {}",
+                "--workers {asked} is more than half the connections the server has free; using {}",
                 cfg.workers
             ),
         );
@@ -393,7 +402,7 @@ fn begin_in_ledger(
         ledger::rerun::resolve(c, schema, load_id, target, &cfg.files, fingerprint)
     })?;
     if let Some(restart) = &found.restarted {
-        // Even under --quiet: the rows are loaded again.
+        // A warning: the rows are loaded again.
         let line = restart.line(load_id, target.name);
         connector.reporter().warn(Topic::Resume, line);
     }
@@ -567,9 +576,8 @@ fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
     )
 }
 
-/// A rerun says up front what earlier runs did: a finished load in one line even under
-/// `--quiet` (and whether its table changed since), an unfinished one how much is
-/// committed.
+/// A rerun says up front what earlier runs did: a finished load in one line (a warning
+/// when its table changed since), an unfinished one how much is committed.
 fn announce_resume(connector: &Connector, resume: &Resume<'_>) {
     let Resume {
         committed,
@@ -592,6 +600,11 @@ fn announce_resume(connector: &Connector, resume: &Resume<'_>) {
             None => String::new(),
         };
         let reporter = connector.reporter();
+        // Nothing to do is a note; a table that changed since is a warning.
+        let say = |text: String| match change {
+            Some(_) => reporter.warn(Topic::AlreadyLoaded, text),
+            None => reporter.note(Topic::AlreadyLoaded, text),
+        };
         if rebuild > 0 {
             reporter.note(
                 Topic::AlreadyLoaded,
@@ -602,13 +615,10 @@ fn announce_resume(connector: &Connector, resume: &Resume<'_>) {
             );
             return;
         }
-        reporter.note(
-            Topic::AlreadyLoaded,
-            format!(
-                "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
-                 nothing to do{changed}; --fresh loads it again"
-            ),
-        );
+        say(format!(
+            "already loaded completely at {at}: {n} rows into {table} (load id {load_id}); \
+             nothing to do{changed}; --fresh loads it again"
+        ));
     } else if !committed.is_empty() {
         connector.reporter().note(
             Topic::Resume,
@@ -801,7 +811,7 @@ impl<'a> Run<'a> {
         Summary {
             load_id: load_id.to_string(),
             table: table.sql_name(),
-            files: cfg.files.len(),
+            files: cfg.files.clone(),
             rows,
             chunks,
             chunks_resumed: c.chunks_skipped.load(Relaxed),
@@ -943,6 +953,15 @@ mod tests {
         assert_eq!(setting_bytes(" 64 MiB "), Some(64 << 20));
         assert_eq!(setting_bytes("4 MB"), None);
         assert_eq!(setting_bytes("lots"), None);
+    }
+
+    #[test]
+    fn writers_take_at_most_half_the_free_connections() {
+        assert_eq!(workers_room(100), 50);
+        assert_eq!(workers_room(5), 2);
+        assert_eq!(workers_room(1), 1);
+        assert_eq!(workers_room(0), 1);
+        assert_eq!(workers_room(-3), 1);
     }
 
     #[test]

@@ -10,8 +10,9 @@ pub struct Summary {
     pub load_id: String,
     /// Target table.
     pub table: String,
-    /// Input files.
-    pub files: usize,
+    /// Input files, in load order (`-` is stdin), as `ledger::LoadStatus::files` lists
+    /// them.
+    pub files: Vec<String>,
     /// Rows committed by this run.
     pub rows: u64,
     /// Chunks in the input.
@@ -90,8 +91,8 @@ impl std::fmt::Display for Summary {
             self.rows,
             plural(self.rows, "row", "rows"),
             self.table,
-            self.files,
-            plural(self.files as u64, "file", "files"),
+            self.files.len(),
+            plural(self.files.len() as u64, "file", "files"),
             self.chunks,
             plural(self.chunks, "chunk", "chunks"),
             self.bytes,
@@ -149,7 +150,7 @@ mod tests {
     fn summary_mentions_resume_and_rejects() {
         let s = Summary {
             table: "accounts".into(),
-            files: 1,
+            files: vec!["a.csv".into()],
             rows: 10,
             chunks: 4,
             chunks_resumed: 3,
@@ -171,7 +172,7 @@ mod tests {
     fn a_check_says_what_a_real_load_would_do_and_that_nothing_was_written() {
         let s = Summary {
             table: "t".into(),
-            files: 1,
+            files: vec!["a.csv".into()],
             rows: 9998,
             chunks: 2,
             rejected: 2,

@@ -130,7 +130,7 @@ fn check_rejects_what_a_real_load_rejects_and_writes_nothing() {
         let r = load(&loaded, &file, &real_rejects, &extra);
         let rs = json(&r);
         assert_eq!(c.status.code(), r.status.code(), "{method}: exit code");
-        assert_eq!(c.status.code(), Some(3), "{method}: rows rejected");
+        assert_eq!(c.status.code(), Some(0), "{method}: rows rejected");
         assert_eq!(cs["rows"], rs["rows"], "{method}: rows");
         assert_eq!(cs["rejected"], rs["rejected"], "{method}: rejected");
         assert_eq!(cs["chunks"], rs["chunks"], "{method}: chunks");
@@ -183,10 +183,10 @@ fn check_says_what_it_found_and_a_second_check_writes_the_same_reject_file() {
         text.contains("check: 7 rows would load, 7 would be rejected; nothing was written"),
         "{text}"
     );
-    assert_eq!(first.status.code(), Some(3), "{text}");
+    assert_eq!(first.status.code(), Some(0), "{text}");
     let once = std::fs::read_to_string(&rejects).unwrap();
     // Replaced, not appended to.
-    assert_eq!(run(&args).status.code(), Some(3));
+    assert_eq!(run(&args).status.code(), Some(0));
     assert_eq!(std::fs::read_to_string(&rejects).unwrap(), once);
     assert_eq!(items(&url).len(), 1);
     assert!(!has_ledger(&url));
@@ -269,7 +269,7 @@ fn check_on_the_cockroachdb_stand_in_leaves_the_table_unchanged() {
     let rejects = dir.path().join("r.csv");
     let o = load(&url, &file, &rejects, &["--check", "--max-errors", "20"]);
     let s = json(&o);
-    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(o.status.code(), Some(0));
     assert_eq!(items(&url), before);
     assert!(!has_ledger(&url));
     // Per chunk: the second 3 (another chunk than the first) is not found; all else is.

@@ -105,7 +105,7 @@ fn ledger_unwritable_reject_file_commits_nothing_and_bookkeeping_stays_in_its_sc
 }
 
 #[test]
-fn ledger_rerun_of_a_finished_load_says_so_even_quiet_and_names_an_emptied_table() {
+fn ledger_rerun_of_a_finished_load_says_so_and_warns_of_an_emptied_table_even_quiet() {
     let dir = tempfile::tempdir().unwrap();
     let csv = accounts_file(dir.path(), 3_000, 25);
     let url = fresh_db("ledger_loud_rerun");
@@ -118,7 +118,10 @@ fn ledger_rerun_of_a_finished_load_says_so_even_quiet_and_names_an_emptied_table
     };
     let o = load(&["--chunk-bytes", "16K"]);
     assert!(o.status.success(), "{}", crate::cli::stderr(&o));
+    // Under --quiet nothing to do prints nothing.
     let o = load(&["--quiet", "--chunk-bytes", "64K", "--method", "insert"]);
+    assert!(o.status.success() && o.stderr.is_empty(), "{o:?}");
+    let o = load(&["--chunk-bytes", "64K", "--method", "insert"]);
     let err = crate::cli::stderr(&o);
     assert!(o.status.success(), "{err}");
     assert!(
@@ -133,8 +136,11 @@ fn ledger_rerun_of_a_finished_load_says_so_even_quiet_and_names_an_emptied_table
     let o = load(&["--quiet"]);
     let err = crate::cli::stderr(&o);
     assert!(o.status.success(), "{err}");
+    // A table that changed since is a warning: said under --quiet too.
     assert!(
-        err.contains("now holds 0 rows") && err.contains("emptied or truncated"),
+        err.starts_with("warning: already loaded completely")
+            && err.contains("now holds 0 rows")
+            && err.contains("emptied or truncated"),
         "{err}"
     );
     assert!(err.contains("--fresh loads it again"), "{err}");
@@ -205,7 +211,7 @@ fn ledger_reject_file_holds_each_bad_row_once_over_runs_and_loads_back_fixed() {
     let o = run("2", &["--chunk-bytes", "16K", "--workers", "1"]);
     assert_eq!(o.status.code(), Some(3), "{}", crate::cli::stderr(&o));
     let o = run("3", &["--chunk-bytes", "4K", "--method", "insert"]);
-    assert_eq!(o.status.code(), Some(3), "{}", crate::cli::stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", crate::cli::stderr(&o));
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let lines_in_file = || -> Vec<u64> {
         let mut v: Vec<u64> = csv::Reader::from_path(&rejects)

@@ -86,7 +86,7 @@ fn ledger_schema_option_keeps_every_table_there_and_status_resume_forget_use_it(
     // The rerun resumes from that schema's ledger: nothing twice.
     let o = load(&["--max-errors", "1"]);
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(3), "one row rejected: {err}");
+    assert_eq!(o.status.code(), Some(0), "one row rejected: {err}");
     assert!(err.contains(&format!("{committed} rows")), "{err}");
     assert_eq!(count(&url, "t"), 2_999);
     let distinct: i64 = client(&url)
@@ -185,7 +185,7 @@ fn ledger_without_create_privilege_names_it_prints_the_ddl_and_loads_once_it_ran
     let o = load(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(count(&url, "t"), 500);
-    let o = load(&["--quiet"]);
+    let o = load(&[]);
     assert!(
         stderr(&o).contains("already loaded completely"),
         "{}",
@@ -234,7 +234,7 @@ fn ledger_of_an_earlier_build_is_upgraded_and_its_rows_resume_by_reading() {
     .unwrap();
     let o = load("5");
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(3), "one row rejected: {err}");
+    assert_eq!(o.status.code(), Some(0), "one row rejected: {err}");
     assert!(
         !err.contains("resuming at byte"),
         "no seek without ends: {err}"

@@ -389,7 +389,7 @@ fn load_json_summary_fields() {
     assert_eq!(v["rejected"], 0, "{v}");
     assert_eq!(v["method"], "insert", "{v}");
     assert_eq!(v["workers"], 3, "{v}");
-    assert_eq!(v["files"], 1, "{v}");
+    assert_eq!(v["files"].as_array().map(Vec::len), Some(1), "{v}");
     assert_eq!(v["table"], "\"public\".\"accounts\"", "{v}");
     assert_eq!(v["dry_run"], false, "{v}");
     assert_eq!(

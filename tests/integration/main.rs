@@ -27,6 +27,8 @@
 //!   reruns, reject files through symlinks and FIFOs, a server down at the start, numeric
 //!   typmods under insert; `world_table`: the table dropped, truncated, emptied or renamed
 //!   between runs, a failed `--create-table`, a file fixed after a failed load.
+//! - `many`: directories, globs and a table per file; `--quiet`, `--json` and exit codes as
+//!   scripts see them, a dry run's output; `terminal`: the progress bar through a pty.
 
 mod bank;
 mod check;
@@ -49,6 +51,7 @@ mod ledger_schema;
 mod libpq;
 mod library;
 mod load;
+mod many;
 mod multihost;
 mod oracle;
 mod oracle_gen;
@@ -60,6 +63,7 @@ mod signals;
 mod standin;
 mod support;
 mod table;
+mod terminal;
 mod tls;
 mod world;
 mod world_table;

@@ -124,7 +124,7 @@ fn resume_after_too_many_rejects_writes_each_bad_row_once() {
     let o = run("10");
     assert_eq!(
         o.status.code(),
-        Some(3),
+        Some(0),
         "rows were rejected: {}",
         stderr(&o)
     );
@@ -235,7 +235,7 @@ fn resume_of_a_plain_file_seeks_past_the_committed_bytes_and_keeps_line_numbers(
     // Rejects within the budget: done, each bad row at its real line, the table exact.
     let done = run("5");
     let err = stderr(&done);
-    assert_eq!(done.status.code(), Some(3), "rows were rejected: {err}");
+    assert_eq!(done.status.code(), Some(0), "rows were rejected: {err}");
     assert_eq!(resumed_at(&err).map(|r| r.0), Some(byte), "{err}");
     let summary = json(&done);
     assert_eq!(

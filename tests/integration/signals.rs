@@ -176,7 +176,6 @@ fn signals_workers_beyond_the_servers_connections_are_capped_and_the_load_is_exa
         "--workers",
         "500",
         "--json",
-        "-q",
     ])
     .stdout(Stdio::piped())
     .spawn()
@@ -198,7 +197,8 @@ fn signals_workers_beyond_the_servers_connections_are_capped_and_the_load_is_exa
     assert_eq!(warnings.len(), 1, "{err}");
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
     let used = summary["workers"].as_i64().unwrap();
-    assert!(used >= 1 && used < max, "{used} of {max}");
+    // At most half of those free: the server keeps room for others.
+    assert!(used >= 1 && used <= max / 2, "{used} of {max}");
     assert!(warnings[0].ends_with(&format!("using {used}")), "{err}");
     assert_exact(&url, ROWS);
 }

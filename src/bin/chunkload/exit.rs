@@ -13,6 +13,7 @@ pub(crate) enum ExitStatus {
     /// no connection.
     Usage = 2,
     /// The load stopped after committing or rejecting some rows; rerunning resumes it.
+    /// Rows rejected within `--max-errors` are not this: that load is done (exit 0).
     Partial = 3,
     /// Every row is loaded, but a deferred index or constraint could not be rebuilt
     /// (`--defer-indexes`: a duplicate key); fixing the rows and rerunning rebuilds it.

@@ -8,12 +8,15 @@ use std::process::ExitCode;
 mod args;
 mod cmd;
 mod exit;
+mod failure;
+mod inputs;
 mod progress;
 mod resume;
 mod signals;
 
 use args::{Cli, Command};
 use exit::ExitStatus;
+use failure::Failure;
 
 fn main() -> ExitCode {
     // `chunkload ... | head` should end quietly, as other Unix tools do.
@@ -21,71 +24,61 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let matches = args::command().get_matches();
+    let matches = match args::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => flag_error(e),
+    };
     let url_on_command_line =
         matches.value_source("url") == Some(clap::parser::ValueSource::CommandLine);
     let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => flag_error(e),
     };
     let json = cli.command.json();
+    if let Command::Load(a) = &cli.command {
+        cmd::set_quiet(a.quiet);
+    }
     match run(cli, url_on_command_line) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) if is_interrupted(&e) => {
+        Err(e) if failure::is_interrupted(&e) => {
             let lib = e.chain().find_map(|c| c.downcast_ref::<chunkload::Error>());
-            signals::print_interrupted(&lib.map_or_else(|| one_line(&e), resume::interrupted_line));
+            signals::print_interrupted(
+                &lib.map_or_else(|| Failure::of(&e).msg, resume::interrupted_line),
+            );
             ExitCode::from(lib.map_or(130, |e| ExitStatus::of(e).code()))
         }
         Err(e) => {
-            let lib = e.chain().find_map(|c| c.downcast_ref::<chunkload::Error>());
-            let mut msg = match lib.map(chunkload::Error::kind) {
-                // The DDL an administrator is to run keeps its lines.
-                Some(chunkload::ErrorKind::Privilege { .. }) => lib.map(ToString::to_string),
-                _ => None,
-            }
-            .unwrap_or_else(|| one_line(&e));
-            // A partial load says what stays, whatever stopped it.
-            let kept = lib.map_or(0, chunkload::Error::rows_committed);
-            if kept > 0 && !msg.contains("committed") {
-                msg.push_str(&format!(
-                    "; {kept} {} stay committed (see `chunkload status`)",
-                    chunkload::error::plural(kept, "row", "rows")
-                ));
-            }
-            eprintln!("chunkload: error: {msg}");
-            // Errors outside the library are the binary's own checks of its arguments.
-            let status = lib.map_or(ExitStatus::Data, ExitStatus::of);
+            let f = Failure::of(&e);
+            eprintln!("chunkload: error: {}", f.msg);
             if json {
-                println!("{}", json_error(&msg, lib, status));
+                println!("{}", f.json);
             }
-            ExitCode::from(status.code())
+            ExitCode::from(f.status.code())
         }
     }
 }
 
-/// The error as `--json` prints it on stdout, so a script reading stdout learns why.
-fn json_error(msg: &str, e: Option<&chunkload::Error>, status: ExitStatus) -> serde_json::Value {
-    let location = e.and_then(|e| e.location()).map(|l| {
-        serde_json::json!({
-            "file": l.file,
-            "line": l.pos.line,
-            "byte": l.pos.byte,
-            "record": l.pos.record,
-            "column": l.column,
-        })
-    });
-    serde_json::json!({
-        "error": {
-            "message": msg,
-            "kind": e.map_or("other", chunkload::Error::kind_name),
-            "exit_code": status.code(),
-            "status": status.name(),
-            "sqlstate": e.and_then(|e| e.sqlstate()),
-            "rows_committed": e.map_or(0, chunkload::Error::rows_committed),
-            "location": location,
-        }
-    })
+/// A flag clap refuses: its message and exit code 2, and under `--json` (anywhere among
+/// the arguments) the error object on stdout too, as any other error. Help and version
+/// are not errors.
+fn flag_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let shown = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
+    let json = std::env::args_os().skip(1).any(|a| a == "--json");
+    if json && !shown {
+        let text = e.render().to_string();
+        // clap's first line is the error; the rest is usage and a hint to --help.
+        let msg = text
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string();
+        println!("{}", failure::json_error(&msg, None, ExitStatus::Usage));
+    }
+    e.exit()
 }
 
 fn run(cli: Cli, url_on_command_line: bool) -> anyhow::Result<ExitCode> {
@@ -118,16 +111,6 @@ fn run(cli: Cli, url_on_command_line: bool) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// A signal stopped the load: its one line is not an error message.
-fn is_interrupted(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<chunkload::Error>().map(|e| e.kind()),
-            Some(chunkload::ErrorKind::Interrupted { .. })
-        )
-    })
-}
-
 /// A broken pipe (`chunkload ... | head`) is not an error worth a message.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
@@ -138,26 +121,4 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
                 Some(chunkload::ErrorKind::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe
             )
     })
-}
-
-/// The error chain on one line, leaving out causes whose text the message already holds.
-/// The chain ends at the library's error: its message already says what its causes do
-/// (the server's message once, not again as `db error: ERROR: ...`).
-fn one_line(e: &anyhow::Error) -> String {
-    let mut msg = String::new();
-    for cause in e.chain() {
-        let last = cause.downcast_ref::<chunkload::Error>().is_some();
-        let text = cause.to_string();
-        if msg.contains(&text) {
-            continue;
-        }
-        if !msg.is_empty() {
-            msg.push_str(": ");
-        }
-        msg.push_str(&text);
-        if last {
-            break;
-        }
-    }
-    msg.replace('\n', " ")
 }

@@ -1,9 +1,9 @@
 //! What a load shows on the terminal: the binary's observer of the library's events. A
 //! bar on a terminal, plain periodic lines in a log or CI, nothing under `--quiet` but
-//! warnings; notes and warnings go above the bar.
+//! warnings (errors are main's); notes and warnings go above the bar.
 
 use chunkload::error::plural;
-use chunkload::report::{Counters, Event, Observer, Topic};
+use chunkload::report::{Counters, Event, Observer};
 use indicatif::HumanBytes;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -31,23 +31,118 @@ pub(crate) enum ProgressMode {
 /// Time between two plain progress lines, unless told otherwise.
 pub(crate) const LINES_EVERY: Duration = Duration::from_secs(5);
 
-/// The bar's look: a bar of fixed width with size, ETA and counters when the size is
-/// known, a spinner and the bytes read when it is not (stdin). The counters come last as
-/// `wide_msg`, which indicatif cuts to the terminal's width, so the line never wraps and
-/// the bar never changes width; a narrow terminal drops the bar.
-fn bar_style(known_size: bool) -> indicatif::ProgressStyle {
-    let width = console_width();
-    let template = match (known_size, width) {
-        (true, w) if w >= 100 => {
-            "{spinner} {elapsed_precise} [{bar:30}] {bytes:>10}/{total_bytes:<10} ETA {eta:<4} {wide_msg}"
+/// The bar's look: the whole line is ours ([`bar_line`]), fitted to the terminal's width
+/// piece by piece, so nothing is ever cut mid-number and the line never wraps.
+fn bar_style() -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template("{msg}").expect("valid template")
+}
+
+/// One piece of the bar's line: its text, how readily it is left out when the line is too
+/// wide (higher first), and what separates it from the piece before.
+struct Piece {
+    text: String,
+    drop: u8,
+    sep: &'static str,
+}
+
+/// One frame of the bar, at most `width - 1` columns (a line that fills the last column
+/// wraps on some terminals): spinner, elapsed time, bar, share, bytes, ETA, then the
+/// counters. Pieces that do not fit are left out whole, least useful first; the bar takes
+/// the room left (at least 12 columns from 60 on, at most 32), or is left out below 8.
+fn bar_line(c: &Counters, elapsed: Duration, width: usize, tick: usize) -> String {
+    let (read, total) = (c.bytes_read.load(Relaxed), c.bytes_total.load(Relaxed));
+    let rows = c.rows.load(Relaxed);
+    let rate = rows as f64 / elapsed.as_secs_f64().max(1e-3);
+    let piece = |text: String, drop: u8, sep: &'static str| Piece { text, drop, sep };
+    let secs = elapsed.as_secs();
+    let mut pieces = vec![
+        piece(["|", "/", "-", "\\"][tick % 4].to_string(), 0, ""),
+        piece(
+            format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
+            6,
+            " ",
+        ),
+    ];
+    if total > 0 {
+        let share = (read as f64 / total as f64).min(1.0);
+        pieces.push(piece(format!("{:.0}%", 100.0 * share), 1, " "));
+        pieces.push(piece(
+            format!("{}/{}", HumanBytes(read), HumanBytes(total)),
+            5,
+            " ",
+        ));
+        if read > 0 {
+            let left = elapsed.as_secs_f64() * total.saturating_sub(read) as f64 / read as f64;
+            let eta = duration_text(Duration::from_secs_f64(left)).replace(' ', "");
+            pieces.push(piece(format!("ETA {eta}"), 2, " "));
         }
-        (true, w) if w >= 60 => {
-            "{spinner} {elapsed_precise} [{bar:16}] {bytes:>10}/{total_bytes:<10} ETA {eta:<4} {wide_msg}"
+    } else {
+        pieces.push(piece(format!("{} read", HumanBytes(read)), 4, " "));
+    }
+    pieces.push(piece(
+        format!("{rows} {}", plural(rows, "row", "rows")),
+        1,
+        " ",
+    ));
+    pieces.push(piece(format!("{rate:.0} rows/s"), 3, ", "));
+    let chunks = c.chunks.load(Relaxed);
+    pieces.push(piece(
+        format!("{chunks} {}", plural(chunks, "chunk", "chunks")),
+        4,
+        ", ",
+    ));
+    let counted = [
+        (c.rejected.load(Relaxed), "rejected", 2),
+        (c.chunks_skipped.load(Relaxed), "resumed", 5),
+        (c.retries.load(Relaxed), "retries", 5),
+    ];
+    for (n, what, drop) in counted {
+        if n > 0 {
+            pieces.push(piece(format!("{n} {what}"), drop, ", "));
         }
-        (true, _) => "{spinner} {percent:>3}% ETA {eta:<4} {wide_msg}",
-        (false, _) => "{spinner} {elapsed_precise} {bytes:>10} read ({bytes_per_sec}) {wide_msg}",
+    }
+    let room = width.saturating_sub(1);
+    // From 60 columns the bar keeps 12 of them (and a space): fewer counters then.
+    let bar_min = if total > 0 && room >= 60 { 13 } else { 0 };
+    let len = |p: &[Piece]| -> usize {
+        p.iter()
+            .enumerate()
+            .map(|(i, p)| p.text.chars().count() + if i == 0 { 0 } else { p.sep.len() })
+            .sum()
     };
-    indicatif::ProgressStyle::with_template(template).expect("valid template")
+    while len(&pieces) > room - bar_min {
+        // The least useful piece goes, the later of equals; the spinner stays.
+        let Some((at, _)) = pieces
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.drop > 0)
+            .max_by_key(|(i, p)| (p.drop, *i))
+        else {
+            break;
+        };
+        pieces.remove(at);
+    }
+    let left = room.saturating_sub(len(&pieces) + 1);
+    if total > 0 && left >= 8 {
+        let inner = left.min(32) - 2;
+        let done = ((read as f64 / total as f64).min(1.0) * inner as f64) as usize;
+        let bar = format!("[{}{}]", "=".repeat(done), " ".repeat(inner - done));
+        // After the elapsed time when it is shown.
+        let at = if pieces.get(1).is_some_and(|p| p.drop == 6) {
+            2
+        } else {
+            1
+        };
+        pieces.insert(at, piece(bar, 0, " "));
+    }
+    let mut line = String::new();
+    for (i, p) in pieces.iter().enumerate() {
+        if i > 0 {
+            line.push_str(p.sep);
+        }
+        line.push_str(&p.text);
+    }
+    line
 }
 
 /// The terminal's width in columns (80 when it cannot be told).
@@ -127,7 +222,7 @@ fn duration_text(d: Duration) -> String {
 fn ticker(c: &Counters, stop: &AtomicBool, bar: Option<indicatif::ProgressBar>, every: Duration) {
     let started = Instant::now();
     let mut last = Instant::now();
-    let mut known = false;
+    let mut tick = 0;
     while !stop.load(Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
         if last.elapsed() < every {
@@ -136,17 +231,9 @@ fn ticker(c: &Counters, stop: &AtomicBool, bar: Option<indicatif::ProgressBar>, 
         last = Instant::now();
         match &bar {
             Some(b) => {
-                let (read, total) = (c.bytes_read.load(Relaxed), c.bytes_total.load(Relaxed));
-                // The size is known once the reader has looked at the files: stdin has none.
-                if (total > 0) != known {
-                    known = total > 0;
-                    b.set_style(bar_style(known));
-                }
-                if known {
-                    b.set_length(total.max(read));
-                }
-                b.set_position(read);
-                b.set_message(status_line(c, started.elapsed()));
+                tick += 1;
+                // The width is read every frame: the window may be resized.
+                b.set_message(bar_line(c, started.elapsed(), console_width(), tick));
             }
             None => eprintln!("{}", progress_line(c, started.elapsed())),
         }
@@ -179,7 +266,7 @@ impl Progress {
         let (bar, every) = match self.mode {
             ProgressMode::Auto | ProgressMode::Terminal if terminal => {
                 let bar = indicatif::ProgressBar::new(0);
-                bar.set_style(bar_style(false));
+                bar.set_style(bar_style());
                 (Some(bar), Duration::from_millis(200))
             }
             ProgressMode::Auto => (None, LINES_EVERY),
@@ -220,12 +307,9 @@ impl Observer for Progress {
     fn event(&self, event: &Event) {
         match event {
             Event::Started { counters } => self.start(counters),
-            // A rerun that has nothing to do says so even under --quiet.
-            Event::Note(n)
-                if self.mode != ProgressMode::Quiet || n.topic == Topic::AlreadyLoaded =>
-            {
-                self.line(&n.text)
-            }
+            // --quiet: errors and warnings only (a rerun that found its table changed
+            // warns; one that has nothing to do says so only without --quiet).
+            Event::Note(n) if self.mode != ProgressMode::Quiet => self.line(&n.text),
             Event::Warning(w) => self.line(&format!("warning: {}", w.text)),
             Event::Finished => self.stop(),
             _ => {}
@@ -242,6 +326,46 @@ impl Drop for Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bar_lines_fit_the_width_and_never_cut_a_number() {
+        let c = Counters::default();
+        c.bytes_total.store(5_000_000_000, Relaxed);
+        c.bytes_read.store(1_234_567_890, Relaxed);
+        c.rows.store(2_532_999, Relaxed);
+        c.chunks.store(51_815, Relaxed);
+        c.rejected.store(12, Relaxed);
+        c.retries.store(3, Relaxed);
+        let elapsed = Duration::from_secs(3_725);
+        for width in [0, 1, 10, 20, 30, 40, 50, 60, 80, 100, 120, 200] {
+            let line = bar_line(&c, elapsed, width, 1);
+            assert!(line.chars().count() < width.max(2), "{width}: {line:?}");
+            for word in line.split([' ', ',']).filter(|w| !w.is_empty()) {
+                assert!(
+                    !word.chars().all(|ch| ch.is_ascii_digit())
+                        || line.contains(&format!("{word} ")),
+                    "{width}: a bare number at the end of {line:?}"
+                );
+            }
+        }
+        let wide = bar_line(&c, elapsed, 200, 0);
+        assert!(
+            wide.starts_with("| 01:02:05 [======") && wide.ends_with("12 rejected, 3 retries"),
+            "{wide}"
+        );
+        assert!(wide.contains("25% 1.15 GiB/4.66 GiB ETA 3h09m"), "{wide}");
+        let narrow = bar_line(&c, elapsed, 40, 0);
+        assert!(
+            narrow.contains("25%") && narrow.contains("2532999 rows"),
+            "{narrow}"
+        );
+        c.bytes_total.store(0, Relaxed);
+        let stdin = bar_line(&c, elapsed, 80, 0);
+        assert!(
+            stdin.contains("1.15 GiB read") && !stdin.contains('['),
+            "{stdin}"
+        );
+    }
 
     #[test]
     fn plain_progress_lines_show_share_and_eta_when_the_size_is_known() {

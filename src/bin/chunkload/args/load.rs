@@ -8,12 +8,20 @@ use std::time::Duration;
 
 #[derive(Args)]
 pub(crate) struct LoadArgs {
-    /// CSV files, loaded in order into one table; `-` reads stdin; .gz and .zst are decompressed.
+    /// CSV files, loaded in order; `-` reads stdin; .gz and .zst are decompressed. A
+    /// directory gives its .csv, .tsv and .txt files (also compressed, not in
+    /// subdirectories), a glob its matches (quoted globs work too), each sorted by name.
     #[arg(required = true)]
     pub(crate) files: Vec<String>,
-    /// Target table: `table` or `schema.table` (quote parts with "" to keep case).
+    /// Target table: `table` or `schema.table` (quote parts with "" to keep case). With
+    /// `{stem}` (the file name without directory and extensions), `{name}` or `{dir}`,
+    /// each file is loaded into its own table, as a load of its own.
     #[arg(long, help_heading = "Target")]
     pub(crate) table: String,
+    /// With a table per file: stop at the first file that fails (the others are loaded
+    /// by default, and the exit code is the worst one).
+    #[arg(long, help_heading = "Reliability")]
+    pub(crate) stop_on_error: bool,
     /// Target columns of a file without header, or the header columns to load, in order.
     #[arg(long, value_delimiter = ',', help_heading = "Target")]
     pub(crate) columns: Option<Vec<String>>,
@@ -61,7 +69,8 @@ pub(crate) struct LoadArgs {
     /// Seconds to keep reconnecting after a lost connection.
     #[arg(long, default_value_t = 120, help_heading = "Reliability")]
     pub(crate) reconnect_timeout: u64,
-    /// Read, convert, chunk and encode everything; print the first chunk's SQL; write nothing.
+    /// Read, convert, chunk and encode everything; print the CREATE TABLE it would run
+    /// (with --create-table) and the head of the first chunk's SQL; write nothing.
     #[arg(long, help_heading = "Output")]
     pub(crate) dry_run: bool,
     /// Run the whole load against the real table and commit nothing: bad rows go to the
@@ -69,7 +78,8 @@ pub(crate) struct LoadArgs {
     /// no ledger entries are written. On PostgreSQL one transaction on one connection.
     #[arg(long, help_heading = "Output")]
     pub(crate) check: bool,
-    /// No progress output.
+    /// Print errors and warnings only: no progress, notes, CREATE TABLE or summary
+    /// (`--json` still prints its summary on stdout).
     #[arg(long, short, help_heading = "Output")]
     pub(crate) quiet: bool,
     /// Print a plain progress line on stderr every SECS seconds, even on a terminal (for
@@ -135,8 +145,9 @@ fn parse_size(s: &str) -> Result<usize, String> {
 }
 
 impl LoadArgs {
-    pub(crate) fn config(&self) -> anyhow::Result<LoadConfig> {
-        let mut cfg = LoadConfig::new(self.files.clone(), &self.table);
+    /// The config of a load of `files` into `table`.
+    pub(crate) fn config(&self, files: Vec<String>, table: &str) -> anyhow::Result<LoadConfig> {
+        let mut cfg = LoadConfig::new(files, table);
         cfg.columns = self.columns.clone();
         cfg.dialect = self.dialect.dialect()?;
         cfg.compression = self.dialect.compression;

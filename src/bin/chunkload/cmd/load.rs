@@ -1,14 +1,20 @@
-//! `chunkload load`: flags to a [`LoadConfig`], the table created or read, the load run,
-//! the summary printed; rejected rows give exit code 3.
+//! `chunkload load`: the inputs expanded (directories, globs), flags to a [`LoadConfig`],
+//! the table created or read, the load run, the summary printed. A `--table` with a
+//! placeholder loads each file into its own table ([`super::many`]). Rows rejected within
+//! `--max-errors` are a success (exit 0, the summary counts them); past it the library's
+//! error says partial (exit 3).
 
-use super::shared::{connect, connect_options, infer_schema, inferred_from, warn};
+use super::shared::{connect, connect_options, infer_schema, inferred_from, say, warn};
 use crate::args::LoadArgs;
-use crate::exit::ExitStatus;
+use crate::inputs;
+use chunkload::connect::ConnectOptions;
 use chunkload::infer::Sample;
 use chunkload::load::LoadConfig;
+use chunkload::report::Summary;
 use chunkload::table::Table;
 use chunkload::Flavour;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// `interrupt` is raised by the signal handler: the load stops between chunks.
 pub(crate) fn run(
@@ -16,17 +22,59 @@ pub(crate) fn run(
     url: Option<&str>,
     interrupt: chunkload::interrupt::Interrupt,
 ) -> anyhow::Result<ExitCode> {
-    let mut cfg = args.config()?;
-    cfg.interrupt = interrupt;
     if args.dry_run && args.check {
         return Err(chunkload::Error::usage(chunkload::load::CHECK_NOT_DRY).into());
     }
-    if args.dry_run {
-        return dry_run(&cfg, args, url);
+    inputs::check_template("--table", &args.table)?;
+    let files = inputs::expand(&args.files)?;
+    // Password-file warnings once, not once per file.
+    let opts = match args.dry_run {
+        true => None,
+        false => Some(Arc::new(connect_options(url)?)),
+    };
+    if inputs::is_template(&args.table) {
+        return super::many::run(args, files, url, opts, interrupt);
     }
-    let opts = connect_options(url)?;
+    for (flag, value) in [
+        ("--reject-file", &args.reject_file),
+        ("--load-id", &args.load_id),
+    ] {
+        if value.as_deref().is_some_and(inputs::is_template) {
+            return Err(chunkload::Error::usage(format!(
+                "{flag} names a file's {{stem}}, {{name}} or {{dir}}, but --table {} is one \
+                 table for all files: put the placeholder in --table to load each file into \
+                 its own table",
+                args.table
+            ))
+            .into());
+        }
+    }
+    let mut cfg = args.config(files, &args.table)?;
+    cfg.interrupt = interrupt;
+    let summary = one(args, cfg, url, opts.as_ref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else if args.dry_run {
+        println!("{summary}");
+    } else {
+        say(&summary.to_string());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One load (or dry run) as `cfg` says, the table created first with `--create-table`;
+/// returns its summary, unprinted.
+pub(crate) fn one(
+    args: &LoadArgs,
+    mut cfg: LoadConfig,
+    url: Option<&str>,
+    opts: Option<&Arc<ConnectOptions>>,
+) -> anyhow::Result<Summary> {
+    let Some(opts) = opts else {
+        return dry_run(&cfg, args, url);
+    };
     if args.create_table {
-        let mut client = chunkload::connect::connect(&opts)?;
+        let mut client = chunkload::connect::connect(opts)?;
         // COPY on CockroachDB is refused before the table is created: nothing is written.
         cfg.method_for(Flavour::detect(&mut client)?)?;
         if args.check {
@@ -49,30 +97,21 @@ pub(crate) fn run(
         if let Some(created) = created {
             // Part of the load: dropped again if no row commits (`load::run`).
             cfg.created_table = true;
-            eprintln!(
-                "created table {} from the inferred schema ({}):\n{}",
+            say(&format!(
+                "created table {} from the inferred schema ({}):
+{}",
                 cfg.table,
                 inferred_from(&created.inferred, &cfg.files[0], inferring.elapsed()),
                 created.sql
-            );
+            ));
             let file = cfg.files[0].clone();
             let inferred = created.inferred;
-            cfg.type_hint = Some(std::sync::Arc::new(move |ty: &str| {
+            cfg.type_hint = Some(Arc::new(move |ty: &str| {
                 chunkload::infer::hint(ty, &inferred, &file)
             }));
         }
     }
-    let summary = chunkload::load::run(&cfg, std::sync::Arc::new(opts))?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
-        eprintln!("{summary}");
-    }
-    Ok(if summary.rejected > 0 {
-        ExitCode::from(ExitStatus::Partial.code())
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(chunkload::load::run(&cfg, opts.clone())?)
 }
 
 /// `--check --create-table` on a missing table: a check writes nothing, not even a table.
@@ -89,33 +128,67 @@ fn refuse_to_create(client: &mut postgres::Client, table: &str) -> anyhow::Resul
     }
 }
 
-fn dry_run(cfg: &LoadConfig, args: &LoadArgs, url: Option<&str>) -> anyhow::Result<ExitCode> {
-    let (table, flavour) = dry_run_table(cfg, args, url)?;
+/// A dry run: without `--json`, what it would create and the head of the first chunk's
+/// statement on stdout (the summary is the caller's to print).
+fn dry_run(cfg: &LoadConfig, args: &LoadArgs, url: Option<&str>) -> anyhow::Result<Summary> {
+    let (table, flavour, create) = dry_run_table(cfg, args, url)?;
     let d = chunkload::load::dry_run(cfg, table, flavour)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&d.summary)?);
-    } else {
-        println!("-- the first chunk sends:\n{}", d.first_sql);
-        println!("{}", d.summary);
+    if !args.json {
+        if let Some(sql) = create {
+            println!(
+                "-- --create-table would run, if {} does not exist:\n{sql}",
+                cfg.table
+            );
+        }
+        println!(
+            "-- the first chunk sends:\n{}",
+            sql_head(&d.first_sql, d.first_chunk_rows)
+        );
         println!(
             "largest chunk: {} rows, {} bytes",
             d.max_chunk_rows, d.max_chunk_bytes
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(d.summary)
+}
+
+/// At most this many characters of the first chunk's statement are shown: an INSERT of
+/// a thousand rows is hundreds of thousands of characters.
+const SQL_HEAD: usize = 600;
+
+/// `sql` as a dry run shows it: whole when short, else its head cut after a value or a
+/// line, then how much was left out.
+fn sql_head(sql: &str, rows: u64) -> String {
+    if sql.chars().count() <= SQL_HEAD {
+        return sql.to_string();
+    }
+    let cut = sql
+        .char_indices()
+        .nth(SQL_HEAD)
+        .map_or(sql.len(), |(i, _)| i);
+    let head = &sql[..cut];
+    let end = head.rfind(['\n', ')']).or_else(|| head.rfind(','));
+    let head = end.map_or(head, |i| &head[..=i]);
+    format!(
+        "{} … ({rows} {}, {} bytes)",
+        head.trim_end(),
+        chunkload::error::plural(rows, "row", "rows"),
+        sql.len()
+    )
 }
 
 /// The table a dry run converts for: from the catalog when a URL is given, else inferred
-/// from the file (nothing needs a server).
+/// from the file (nothing needs a server); with the CREATE TABLE `--create-table` would
+/// run when inferred.
 fn dry_run_table(
     cfg: &LoadConfig,
     args: &LoadArgs,
     url: Option<&str>,
-) -> anyhow::Result<(Table, Flavour)> {
+) -> anyhow::Result<(Table, Flavour, Option<String>)> {
     if let Some(u) = url {
         let (mut client, flavour) = connect(Some(u))?;
         match Table::read(&mut client, &cfg.table) {
-            Ok(t) => return Ok((t, flavour)),
+            Ok(t) => return Ok((t, flavour, None)),
             Err(e)
                 if !(args.create_table && matches!(e.kind(), chunkload::ErrorKind::Schema(_))) =>
             {
@@ -132,5 +205,39 @@ fn dry_run_table(
         cfg.columns.as_deref(),
         &opts,
     )?;
-    Ok((inferred.to_table(&cfg.table, &opts), Flavour::Postgres))
+    let create = match args.create_table {
+        true => Some(chunkload::infer::create_table_sql(
+            &cfg.table, &inferred, &opts,
+        )?),
+        false => None,
+    };
+    Ok((
+        inferred.to_table(&cfg.table, &opts),
+        Flavour::Postgres,
+        create,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_statement_shows_its_head_and_what_was_left_out() {
+        assert_eq!(sql_head("COPY t FROM STDIN", 3), "COPY t FROM STDIN");
+        let values: Vec<String> = (0..5000)
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!("INSERT INTO t (a, b) VALUES {}", values.join(", "));
+        let shown = sql_head(&sql, 5000);
+        assert!(
+            shown.starts_with("INSERT INTO t (a, b) VALUES ($1, $2), "),
+            "{shown}"
+        );
+        assert!(shown.chars().count() < SQL_HEAD + 40, "{shown}");
+        assert!(
+            shown.ends_with(&format!(") … (5000 rows, {} bytes)", sql.len())),
+            "{shown}"
+        );
+    }
 }

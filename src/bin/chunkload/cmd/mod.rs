@@ -9,7 +9,10 @@ pub(crate) mod gen;
 pub(crate) mod import;
 pub(crate) mod init;
 pub(crate) mod load;
+mod many;
 pub(crate) mod schema;
 pub(crate) mod server;
 mod shared;
 pub(crate) mod status;
+
+pub(crate) use shared::set_quiet;

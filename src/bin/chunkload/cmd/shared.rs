@@ -4,6 +4,7 @@ use chunkload::connect::ConnectOptions;
 use chunkload::infer::{InferOptions, Inferred};
 use chunkload::source::{Compression, Dialect};
 use chunkload::Flavour;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// The options of `--url`/`DATABASE_URL` and the `PG*` environment; what libpq would
 /// warn of (a password file others can read) is printed once here.
@@ -22,8 +23,22 @@ pub(crate) fn connect(url: Option<&str>) -> anyhow::Result<(postgres::Client, Fl
     Ok((client, flavour))
 }
 
+/// `--quiet`: errors and warnings only, set once before the command runs.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Relaxed);
+}
+
 pub(crate) fn warn(msg: &str) {
     eprintln!("warning: {msg}");
+}
+
+/// What a command tells on stderr besides errors and warnings: nothing under `--quiet`.
+pub(crate) fn say(msg: &str) {
+    if !QUIET.load(Relaxed) {
+        eprintln!("{msg}");
+    }
 }
 
 /// Infers the first file's schema; prints its warnings.

@@ -50,7 +50,7 @@ fn status_table(loads: &[LoadStatus]) -> String {
             l.rejected,
             l.last_activity,
             if l.finished { "yes" } else { "no" },
-            l.files
+            l.files.join(", ")
         ));
     }
     out
@@ -66,7 +66,7 @@ mod tests {
         let load = |id: &str, total: Option<i64>, finished: bool| LoadStatus {
             load_id: id.into(),
             table: "accounts".into(),
-            files: "a.csv".into(),
+            files: vec!["a.csv".into()],
             chunks: 3,
             total_chunks: total,
             rows: 30,
