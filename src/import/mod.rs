@@ -433,42 +433,12 @@ pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
     opts.validate()?;
     let dir = out_dir(&opts.out_dir)?;
     let stem = file_stem(&opts.table);
-    let earlier = existing_shards(&dir, &stem)?;
-    if !earlier.is_empty() && !opts.force {
-        return Err(Error::usage(format!(
-            "{} already holds {} shards of {} from an earlier import ({}{}); pass --force to \
-             replace them, or choose another --out",
-            dir.display(),
-            earlier.len(),
-            opts.table,
-            earlier[0],
-            if earlier.len() > 1 { ", ..." } else { "" }
-        )));
-    }
-    let base = match &opts.base_url {
-        Some(u) => BaseUrl::parse(u)?,
-        None => {
-            let leaf = dir
-                .file_name()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            BaseUrl::parse(&format!("nodelocal://1/{}", file_stem(&leaf)))?
-        }
-    };
+    let earlier = earlier_shards(opts, &dir, &stem)?;
+    let base = base_url(opts, &dir)?;
     let gzip = opts.compress == ShardCompression::Gzip;
     let input_name = opts.input.display().to_string();
     let mut src = shard::open_seekable(&opts.input, &dir)?;
-    let spec = shard::CutSpec {
-        dialect: crate::source::Dialect {
-            delimiter: opts.delimiter,
-            null: opts.null.clone().into_bytes(),
-            has_header: opts.has_header,
-            ..crate::source::Dialect::default()
-        },
-        expect_fields: opts.columns.as_ref().map(Vec::len),
-        shards: opts.shards,
-    };
-    let cuts = shard::find_cuts(&mut src, &input_name, &spec)?;
+    let cuts = shard::find_cuts(&mut src, &input_name, &cut_spec(opts))?;
     let columns = opts.columns.clone().or_else(|| cuts.header.clone());
     let header_bytes = if opts.keep_header {
         shard::read_range(&mut src, cuts.bom_len, cuts.data_start())
@@ -482,41 +452,15 @@ pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
         header_in_shards: opts.keep_header,
         gzip,
     };
-
-    // Only shards holding records are written: an empty file would be served and
-    // imported for nothing.
-    let kept: Vec<usize> = (0..opts.shards).filter(|&i| cuts.records[i] > 0).collect();
-    if kept.is_empty() {
-        return Err(Error::usage(format!(
-            "{input_name} holds no data records: there is nothing to import"
-        )));
-    }
     let mut pending = shard::Pending::new();
-    let mut shards = Vec::with_capacity(kept.len());
-    for (n, &i) in kept.iter().enumerate() {
-        let file_name = shard_name(&stem, n, kept.len(), gzip);
-        let path = dir.join(&file_name);
-        let out = pending.create(&path)?;
-        let (start, end) = (cuts.bounds[i], cuts.bounds[i + 1]);
-        let file_bytes = shard::write_shard(
-            &mut src,
-            &header_bytes,
-            start,
-            end,
-            gzip,
-            out,
-            &path.display().to_string(),
-        )?;
-        shards.push(Shard {
-            url: base.file_url(&file_name),
-            file_name,
-            path,
-            records: cuts.records[i],
-            data_bytes: end - start,
-            file_bytes,
-        });
-    }
-
+    let layout = ShardLayout {
+        dir: &dir,
+        stem: &stem,
+        base: &base,
+        gzip,
+        header: &header_bytes,
+    };
+    let shards = write_shards(&mut src, &input_name, &cuts, &layout, &mut pending)?;
     let urls: Vec<String> = shards.iter().map(|s| s.url.clone()).collect();
     let statement = import_statement(&opts.table, columns.as_deref(), &urls, &dialect)?;
     let redacted_urls: Vec<String> = urls.iter().map(|u| redact_url(u)).collect();
@@ -524,52 +468,24 @@ pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
     let copy = shards
         .iter()
         .map(|s| {
-            copy_statement(
-                &opts.table,
-                columns.as_deref(),
-                &s.path.display().to_string(),
-                &dialect,
-            )
+            let path = s.path.display().to_string();
+            copy_statement(&opts.table, columns.as_deref(), &path, &dialect)
         })
         .collect::<Result<Vec<_>>>()?;
-
-    let mut sql = format!(
+    let header = format!(
         "-- chunkload import: {} shards of {} into {}\n",
         shards.len(),
         input_name,
         opts.table
     );
-    for c in CAVEATS {
-        sql.push_str(&format!("-- {c}\n"));
-    }
-    sql.push_str(&statement);
-    sql.push('\n');
-    let import_sql = dir.join("import.sql");
-    write_sql(&mut pending, &import_sql, &sql, redacted != statement)?;
-    let copy_sql = if opts.emit == Emit::Copy {
-        let path = dir.join("copy.sql");
-        let mut text =
-            String::from("-- chunkload import --emit copy: run on the PostgreSQL target\n");
-        for s in &copy {
-            text.push_str(s);
-            text.push('\n');
-        }
-        write_sql(&mut pending, &path, &text, false)?;
-        Some(path)
-    } else {
-        None
+    let secret = redacted != statement;
+    let import_sql = write_import_sql(&mut pending, &dir, &header, &statement, secret)?;
+    let copy_sql = match opts.emit {
+        Emit::Copy => Some(write_copy_sql(&mut pending, &dir, &copy)?),
+        _ => None,
     };
     drop(src);
-    // The earlier import's shards go only now that the new ones are complete; those with
-    // a new shard's name are replaced by the rename.
-    let mut replaced = Vec::new();
-    for name in earlier {
-        if !shards.iter().any(|s| s.file_name == name) {
-            let path = dir.join(&name);
-            fs::remove_file(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
-        }
-        replaced.push(name);
-    }
+    let replaced = remove_earlier(&dir, earlier, &shards)?;
     pending.commit()?;
     Ok(ImportPlan {
         table: opts.table.clone(),
@@ -586,6 +502,143 @@ pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
         requested_shards: opts.shards,
         replaced,
     })
+}
+
+/// The shards an earlier import left in `dir`: replaced only with `--force`.
+fn earlier_shards(opts: &ImportOptions, dir: &Path, stem: &str) -> Result<Vec<String>> {
+    let earlier = existing_shards(dir, stem)?;
+    if !earlier.is_empty() && !opts.force {
+        return Err(Error::usage(format!(
+            "{} already holds {} shards of {} from an earlier import ({}{}); pass --force to \
+             replace them, or choose another --out",
+            dir.display(),
+            earlier.len(),
+            opts.table,
+            earlier[0],
+            if earlier.len() > 1 { ", ..." } else { "" }
+        )));
+    }
+    Ok(earlier)
+}
+
+/// Where the cluster reads the shards: `--base-url`, else `nodelocal://1/<out dir's name>`.
+fn base_url(opts: &ImportOptions, dir: &Path) -> Result<BaseUrl> {
+    match &opts.base_url {
+        Some(u) => BaseUrl::parse(u),
+        None => {
+            let leaf = dir
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            BaseUrl::parse(&format!("nodelocal://1/{}", file_stem(&leaf)))
+        }
+    }
+}
+
+fn cut_spec(opts: &ImportOptions) -> shard::CutSpec {
+    shard::CutSpec {
+        dialect: crate::source::Dialect {
+            delimiter: opts.delimiter,
+            null: opts.null.clone().into_bytes(),
+            has_header: opts.has_header,
+            ..crate::source::Dialect::default()
+        },
+        expect_fields: opts.columns.as_ref().map(Vec::len),
+        shards: opts.shards,
+    }
+}
+
+/// Where and how shard files are written.
+struct ShardLayout<'a> {
+    dir: &'a Path,
+    stem: &'a str,
+    base: &'a BaseUrl,
+    gzip: bool,
+    /// Written at the head of each shard (`--keep-header`), else empty.
+    header: &'a [u8],
+}
+
+/// Writes the shards that hold records (an empty file would be served and imported for
+/// nothing), each under a temporary name until `pending` commits.
+fn write_shards(
+    src: &mut fs::File,
+    input_name: &str,
+    cuts: &shard::Cuts,
+    layout: &ShardLayout<'_>,
+    pending: &mut shard::Pending,
+) -> Result<Vec<Shard>> {
+    let kept: Vec<usize> = (0..cuts.records.len())
+        .filter(|&i| cuts.records[i] > 0)
+        .collect();
+    if kept.is_empty() {
+        return Err(Error::usage(format!(
+            "{input_name} holds no data records: there is nothing to import"
+        )));
+    }
+    let mut shards = Vec::with_capacity(kept.len());
+    for (n, &i) in kept.iter().enumerate() {
+        let file_name = shard_name(layout.stem, n, kept.len(), layout.gzip);
+        let path = layout.dir.join(&file_name);
+        let out = pending.create(&path)?;
+        let (start, end) = (cuts.bounds[i], cuts.bounds[i + 1]);
+        let shown = path.display().to_string();
+        let file_bytes =
+            shard::write_shard(src, layout.header, start, end, layout.gzip, out, &shown)?;
+        shards.push(Shard {
+            url: layout.base.file_url(&file_name),
+            file_name,
+            path,
+            records: cuts.records[i],
+            data_bytes: end - start,
+            file_bytes,
+        });
+    }
+    Ok(shards)
+}
+
+/// `import.sql`: the caveats, then the statement (0600 when it holds a secret).
+fn write_import_sql(
+    pending: &mut shard::Pending,
+    dir: &Path,
+    header: &str,
+    statement: &str,
+    secret: bool,
+) -> Result<PathBuf> {
+    let mut sql = header.to_string();
+    for c in CAVEATS {
+        sql.push_str(&format!("-- {c}\n"));
+    }
+    sql.push_str(statement);
+    sql.push('\n');
+    let path = dir.join("import.sql");
+    write_sql(pending, &path, &sql, secret)?;
+    Ok(path)
+}
+
+/// `copy.sql` (`--emit copy`): one `\copy` per shard, for a PostgreSQL target.
+fn write_copy_sql(pending: &mut shard::Pending, dir: &Path, copy: &[String]) -> Result<PathBuf> {
+    let path = dir.join("copy.sql");
+    let mut text = String::from("-- chunkload import --emit copy: run on the PostgreSQL target\n");
+    for s in copy {
+        text.push_str(s);
+        text.push('\n');
+    }
+    write_sql(pending, &path, &text, false)?;
+    Ok(path)
+}
+
+/// The earlier import's shards go only once the new ones are complete; those with a new
+/// shard's name are replaced by the rename. Returns their names.
+fn remove_earlier(dir: &Path, earlier: Vec<String>, shards: &[Shard]) -> Result<Vec<String>> {
+    let mut replaced = Vec::new();
+    for name in earlier {
+        if !shards.iter().any(|s| s.file_name == name) {
+            let path = dir.join(&name);
+            fs::remove_file(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        }
+        replaced.push(name);
+    }
+    Ok(replaced)
 }
 
 fn write_sql(pending: &mut shard::Pending, path: &Path, text: &str, secret: bool) -> Result<()> {
