@@ -19,16 +19,62 @@ pub(crate) fn run(
     url: Option<&str>,
     stop: Receiver<()>,
 ) -> anyhow::Result<ExitCode> {
-    // Ctrl-C while only the file server runs stops it cleanly (`halt`; `interrupted` tells
-    // why it stopped); at any other time it ends the process, as it would without us.
-    let serving = Arc::new(AtomicBool::new(false));
-    let halt = Arc::new(AtomicBool::new(false));
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
+    let ctrl_c = CtrlC::watch(stop);
+    let mut opts = args.options()?;
+    // Connect first: a wrong URL or a PostgreSQL target without --emit copy fails before
+    // the (possibly long) sharding.
+    let mut target = match args.execute {
+        true => Some(connect_target(url, &opts)?),
+        false => None,
+    };
+    let server = bind_server(args, &mut opts)?;
+    let plan = import::prepare(&opts)?;
+    report(&plan, opts.emit);
+    let serve = |server: &ShardServer| serve(args, &plan, server, &ctrl_c);
+    match (target.as_mut(), &server) {
+        (Some((client, flavour)), Some(server)) => {
+            // The nodes fetch from us while the statement runs; stop serving when it is done.
+            std::thread::scope(|s| {
+                let h = s.spawn(|| serve(server));
+                let r = execute(client, *flavour, &plan);
+                ctrl_c.halt.store(true, Ordering::SeqCst);
+                let served = h.join().expect("file server thread panicked");
+                r.and(served)
+            })?;
+        }
+        (Some((client, flavour)), None) => execute(client, *flavour, &plan)?,
+        (None, Some(server)) => {
+            ctrl_c.serving.store(true, Ordering::SeqCst);
+            serve(server)?;
+            if args.serve_once && ctrl_c.interrupted.load(Ordering::SeqCst) {
+                eprintln!("interrupted before every shard was fetched");
+                return Ok(ExitCode::from(crate::exit::ExitStatus::Interrupted.code()));
+            }
+        }
+        (None, None) => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C while only the file server runs stops it cleanly (`halt`; `interrupted` tells
+/// why it stopped); at any other time it ends the process, as it would without us.
+struct CtrlC {
+    serving: Arc<AtomicBool>,
+    halt: Arc<AtomicBool>,
+    interrupted: Arc<AtomicBool>,
+}
+
+impl CtrlC {
+    fn watch(stop: Receiver<()>) -> CtrlC {
+        let flags = CtrlC {
+            serving: Arc::new(AtomicBool::new(false)),
+            halt: Arc::new(AtomicBool::new(false)),
+            interrupted: Arc::new(AtomicBool::new(false)),
+        };
         let (serving, halt, interrupted) = (
-            Arc::clone(&serving),
-            Arc::clone(&halt),
-            Arc::clone(&interrupted),
+            Arc::clone(&flags.serving),
+            Arc::clone(&flags.halt),
+            Arc::clone(&flags.interrupted),
         );
         std::thread::spawn(move || {
             if stop.recv().is_ok() {
@@ -39,86 +85,73 @@ pub(crate) fn run(
                 halt.store(true, Ordering::SeqCst);
             }
         });
+        flags
     }
-    let mut opts = args.options()?;
-    // Connect first: a wrong URL or a PostgreSQL target without --emit copy fails before
-    // the (possibly long) sharding.
-    let mut target = if args.execute {
-        let (client, flavour) = connect(url)?;
-        if flavour == Flavour::Postgres && opts.emit != Emit::Copy {
-            return Err(chunkload::Error::usage(POSTGRES_REFUSAL).into());
-        }
-        Some((client, flavour))
-    } else {
-        None
-    };
-    // Bind before writing, so `--serve host:0` can name the real port in the URLs and a
-    // busy port fails early.
-    let server = match &args.serve {
-        Some(addr) => {
-            let server = ShardServer::bind(&import::out_dir(&args.out)?, addr)?;
-            if opts.base_url.is_none() {
-                let bound = server.local_addr();
-                if bound.ip().is_unspecified() {
-                    eprintln!(
-                        "note: serving on {bound}, so the URLs name that address; pass \
-                         --base-url http://<reachable host>:{}/ for the nodes",
-                        bound.port()
-                    );
-                }
-                opts.base_url = Some(http_base_url(&bound.to_string()));
-            }
-            Some(server)
-        }
-        None => None,
-    };
+}
 
-    let plan = import::prepare(&opts)?;
-    report(&plan, opts.emit);
-
-    let serve = |server: &ShardServer| -> anyhow::Result<()> {
-        let names = plan.shard_names();
-        eprintln!(
-            "serving the {} shards of {} on http://{}/ {}",
-            names.len(),
-            server.root().display(),
-            server.local_addr(),
-            if args.serve_once {
-                "until every shard was fetched once (Ctrl-C to stop)"
-            } else {
-                "(Ctrl-C to stop)"
-            }
-        );
-        server.run(&names, args.serve_once, &halt, |line| eprintln!("{line}"))?;
-        if interrupted.load(Ordering::SeqCst) {
-            eprintln!("file server stopped (Ctrl-C)");
-        }
-        Ok(())
-    };
-
-    match (target.as_mut(), &server) {
-        (Some((client, flavour)), Some(server)) => {
-            // The nodes fetch from us while the statement runs; stop serving when it is done.
-            std::thread::scope(|s| {
-                let h = s.spawn(|| serve(server));
-                let r = execute(client, *flavour, &plan);
-                halt.store(true, Ordering::SeqCst);
-                let served = h.join().expect("file server thread panicked");
-                r.and(served)
-            })?;
-        }
-        (Some((client, flavour)), None) => execute(client, *flavour, &plan)?,
-        (None, Some(server)) => {
-            serving.store(true, Ordering::SeqCst);
-            serve(server)?;
-            if args.serve_once && interrupted.load(Ordering::SeqCst) {
-                eprintln!("interrupted before every shard was fetched");
-                return Ok(ExitCode::from(crate::exit::ExitStatus::Interrupted.code()));
-            }
-        }
-        (None, None) => {}
+/// The `--execute` target: CockroachDB, or PostgreSQL with `--emit copy`.
+fn connect_target(
+    url: Option<&str>,
+    opts: &import::ImportOptions,
+) -> anyhow::Result<(postgres::Client, Flavour)> {
+    let (client, flavour) = connect(url)?;
+    if flavour == Flavour::Postgres && opts.emit != Emit::Copy {
+        return Err(chunkload::Error::usage(POSTGRES_REFUSAL).into());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok((client, flavour))
+}
+
+/// `--serve`: bound before anything is written, so `--serve host:0` can name the real
+/// port in the URLs and a busy port fails early.
+fn bind_server(
+    args: &ImportArgs,
+    opts: &mut import::ImportOptions,
+) -> anyhow::Result<Option<ShardServer>> {
+    let Some(addr) = &args.serve else {
+        return Ok(None);
+    };
+    let server = ShardServer::bind(&import::out_dir(&args.out)?, addr)?;
+    if opts.base_url.is_none() {
+        let bound = server.local_addr();
+        if bound.ip().is_unspecified() {
+            eprintln!(
+                "note: serving on {bound}, so the URLs name that address; pass \
+                 --base-url http://<reachable host>:{}/ for the nodes",
+                bound.port()
+            );
+        }
+        opts.base_url = Some(http_base_url(&bound.to_string()));
+    }
+    Ok(Some(server))
+}
+
+/// Serves the shards until each was fetched once (`--serve-once`), the statement is done
+/// or Ctrl-C.
+fn serve(
+    args: &ImportArgs,
+    plan: &ImportPlan,
+    server: &ShardServer,
+    ctrl_c: &CtrlC,
+) -> anyhow::Result<()> {
+    let names = plan.shard_names();
+    eprintln!(
+        "serving the {} shards of {} on http://{}/ {}",
+        names.len(),
+        server.root().display(),
+        server.local_addr(),
+        if args.serve_once {
+            "until every shard was fetched once (Ctrl-C to stop)"
+        } else {
+            "(Ctrl-C to stop)"
+        }
+    );
+    server.run(&names, args.serve_once, &ctrl_c.halt, |line| {
+        eprintln!("{line}")
+    })?;
+    if ctrl_c.interrupted.load(Ordering::SeqCst) {
+        eprintln!("file server stopped (Ctrl-C)");
+    }
+    Ok(())
 }
 
 /// What the user sees before anything runs: where the files went, the caveats of
