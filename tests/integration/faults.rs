@@ -36,6 +36,7 @@ fn faults_2_sigkill_five_times_then_rerun() {
     let file = accounts_file(dir.path(), 100_000, 12);
     let url = fresh_db("faults_kill");
     target_and_reference(&url, &file);
+    crate::support::slow_statements(&url, "accounts");
     let mut rng = StdRng::seed_from_u64(7);
     let args = [
         "load",

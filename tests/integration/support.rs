@@ -166,6 +166,20 @@ pub fn target_and_reference(url: &str, file: &Path) {
     w.finish().unwrap();
 }
 
+/// Each statement into `table` takes 5 ms more: a load lasts long enough for a watcher to
+/// kill it mid-way however busy the machine is (on a loaded 2-core machine a run could
+/// otherwise end before the watcher saw its rows).
+pub fn slow_statements(url: &str, table: &str) {
+    client(url)
+        .batch_execute(&format!(
+            "CREATE OR REPLACE FUNCTION slow_statement() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN PERFORM pg_sleep(0.005); RETURN NULL; END $$;
+             CREATE TRIGGER slow_statement AFTER INSERT ON {table}
+               FOR EACH STATEMENT EXECUTE FUNCTION slow_statement();"
+        ))
+        .unwrap();
+}
+
 /// The table equals the reference: same rows, same multiplicities, no duplicate key.
 pub fn assert_exact(url: &str, rows: i64) {
     let mut c = client(url);
@@ -373,6 +387,7 @@ pub fn killed_and_rerun_with_other_options(
     seed: u64,
 ) {
     target_and_reference(url, csv);
+    slow_statements(url, "accounts");
     let data = std::fs::read(if input == "-" { csv } else { Path::new(input) }).unwrap();
     let mut rng = StdRng::seed_from_u64(seed);
     let runs: [&[&str]; 4] = [
