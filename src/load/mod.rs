@@ -244,6 +244,7 @@ fn load(
 ) -> Result<Summary> {
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
+    crate::source::remote::set_reconnect_timeout(budget);
     let Session {
         server,
         mut cfg,

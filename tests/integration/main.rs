@@ -27,6 +27,8 @@
 //!   reruns, reject files through symlinks and FIFOs, a server down at the start, numeric
 //!   typmods under insert; `world_table`: the table dropped, truncated, emptied or renamed
 //!   between runs, a failed `--create-table`, a file fixed after a failed load.
+//! - `remote` (issue 25): inputs over HTTP from a real nginx (`nginx`: the harness that
+//!   starts it): exact loads, ranged reruns, changed objects, cut connections, 404.
 
 mod bank;
 mod check;
@@ -49,10 +51,12 @@ mod ledger_schema;
 mod libpq;
 mod load;
 mod multihost;
+mod nginx;
 mod oracle;
 mod oracle_gen;
 mod oracle_table;
 mod proxy;
+mod remote;
 mod resume;
 mod retry;
 mod signals;
