@@ -196,3 +196,39 @@ fn a_missing_object_fails_at_once_with_exit_2() {
     assert!(err.contains("404"), "{err}");
     assert!(!err.contains("s3cr3t"), "{err}");
 }
+
+#[test]
+fn schema_and_import_read_an_http_object_as_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in.csv");
+    std::fs::write(&file, "id,name,at\n1,a,2024-01-02\n2,b,2024-03-04\n3,c,\n").unwrap();
+    let web = Nginx::start();
+    let url = web.serve(&file, "in.csv");
+    let o = chunkload(&["schema", &url, "--table", "t"]);
+    let ddl = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        ddl.contains("\"id\" int8") && ddl.contains("\"at\" date"),
+        "{ddl}"
+    );
+    let out = dir.path().join("shards");
+    let o = chunkload(&[
+        "import",
+        &url,
+        "--table",
+        "public.t",
+        "--shards",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--base-url",
+        "http://127.0.0.1:1/imp",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut data = String::new();
+    for i in 1..=2 {
+        let shard = out.join(format!("public.t.{i}.csv"));
+        data.push_str(&std::fs::read_to_string(shard).unwrap());
+    }
+    assert_eq!(data, "1,a,2024-01-02\n2,b,2024-03-04\n3,c,\n");
+}
