@@ -68,6 +68,16 @@ pub fn shown(url: &str) -> String {
     }
 }
 
+/// The object's name (the URL path's last part), for files named after the input.
+pub fn file_name(url: &str) -> &str {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let path = path.split_once("://").map_or(path, |(_, rest)| rest);
+    match path.split_once('/') {
+        Some((_, p)) => p.rsplit('/').find(|s| !s.is_empty()).unwrap_or("remote"),
+        None => "remote",
+    }
+}
+
 /// What identifies one version of an object, as the server says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ObjectInfo {
@@ -332,6 +342,9 @@ mod tests {
         );
         assert_eq!(shown("https://me:secret@h/a.csv"), "https://me:***@h/a.csv");
         assert_eq!(shown("http://h:8080/a.csv"), "http://h:8080/a.csv");
+        assert_eq!(file_name("https://h/d/a.csv.gz?sig=1"), "a.csv.gz");
+        assert_eq!(file_name("https://h/d/"), "d");
+        assert_eq!(file_name("https://h"), "remote");
     }
 
     #[test]
