@@ -3,7 +3,7 @@
 //! detection work the same on them.
 //!
 //! Exactly once needs three things of a remote object, and HTTP has them:
-//! - an identity: the server's `ETag`, size and `Last-Modified` (a HEAD request), which
+//! - an identity: the server's `ETag`, size and `Last-Modified` (a one-byte GET), which
 //!   the ledger keeps as the object's fingerprint, so a changed object is refused as a
 //!   changed file is;
 //! - a seek: a rerun starts with `Range: bytes=N-` at the first uncommitted byte;
@@ -189,15 +189,23 @@ fn retrying<T>(
     unreachable!("the retry counter is unbounded but each round returns or sleeps")
 }
 
-/// The object's identity, by a HEAD request (retried as a GET is).
+/// The object's identity, by a GET of its first byte: not HEAD, which a presigned URL
+/// (signed for GET) refuses. Only the headers are read.
 pub fn stat(url: &str) -> Result<ObjectInfo> {
     retrying(url, Instant::now(), || {
-        agent()
-            .head(url)
+        let got = agent()
+            .get(url)
             .set("Accept-Encoding", "identity")
-            .call()
-            .map(|r| ObjectInfo::of(&r))
-            .map_err(classify)
+            .set("Range", "bytes=0-0")
+            .call();
+        match got {
+            // An empty object has no first byte.
+            Err(ureq::Error::Status(416, resp)) => Ok(ObjectInfo {
+                size: Some(0),
+                ..ObjectInfo::of(&resp)
+            }),
+            r => r.map(|r| ObjectInfo::of(&r)).map_err(classify),
+        }
     })
 }
 

@@ -44,6 +44,15 @@ fn binary() -> PathBuf {
         .expect("nginx is not installed: `apt-get install nginx` (as .ci/run does)")
 }
 
+impl Logged {
+    /// Where a GET that resumed or seeked started: N of `Range: bytes=N-`, N > 0 (not
+    /// the one-byte GETs that read an object's identity).
+    pub fn resumed_at(&self) -> Option<u64> {
+        let start = self.range.strip_prefix("bytes=")?.strip_suffix('-')?;
+        start.parse().ok().filter(|&n| n > 0)
+    }
+}
+
 impl Nginx {
     /// Starts nginx serving an empty directory ([`Nginx::root`]).
     pub fn start() -> Nginx {
