@@ -786,6 +786,9 @@ pub fn fingerprint(path: &str) -> Result<String> {
     if path == "-" {
         return Ok("stdin".into());
     }
+    if crate::source::remote::is_remote(path) {
+        return crate::source::remote::fingerprint(path);
+    }
     let io = |e| Error::io(path, e);
     let mut f = std::fs::File::open(path).map_err(io)?;
     let meta = f.metadata().map_err(io)?;

@@ -45,7 +45,7 @@ impl ChunkReader<'_> {
         let total: u64 = cfg
             .files
             .iter()
-            .filter_map(|f| std::fs::metadata(f).ok().map(|m| m.len()))
+            .filter_map(|f| crate::source::remote::size_of(f))
             .sum();
         c.bytes_total.store(total, Relaxed);
         let mut done_before = 0u64;

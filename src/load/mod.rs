@@ -40,6 +40,7 @@ use crate::flavour::{Flavour, Server};
 use crate::ledger::rerun::TableChange;
 use crate::ledger::{self, Committed};
 use crate::report::{Counters, RejectWriter, Reporter, Summary, Topic};
+use crate::source::remote;
 use crate::table::Table;
 use crate::{Error, Result};
 use chunk_reader::ChunkReader;
@@ -253,6 +254,7 @@ fn load(
 ) -> Result<Summary> {
     let started = Instant::now();
     let budget = cfg.reconnect_timeout;
+    remote::set_reconnect_timeout(budget);
     let Session {
         server,
         mut cfg,
@@ -669,13 +671,15 @@ fn on_first_control<T>(
     }
 }
 
-/// The reject file: `--reject-file`, or `<first input>.rejects.csv`.
+/// The reject file: `--reject-file`, or `<first input>.rejects.csv` (a remote object's
+/// name, in the current directory).
 fn reject_writer(cfg: &LoadConfig, plan: &LoadPlan) -> RejectWriter {
     let path = cfg.reject_file.clone().unwrap_or_else(|| {
-        let base = if cfg.files[0] == "-" {
-            "stdin"
-        } else {
-            cfg.files[0].as_str()
+        let first = cfg.files[0].as_str();
+        let base = match first {
+            "-" => "stdin",
+            _ if remote::is_remote(first) => remote::file_name(first),
+            _ => first,
         };
         format!("{base}.rejects.csv")
     });

@@ -1,5 +1,5 @@
-//! Opening inputs: files and stdin, and gzip/zstd decompression under one detection
-//! rule for `load` and `import`.
+//! Opening inputs: files, stdin and remote objects (`remote`), and gzip/zstd
+//! decompression above them under one detection rule for `load` and `import`.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::remote;
 use crate::error::{Error, Result};
 
 /// Compression of an input file.
@@ -121,6 +122,8 @@ fn read_head(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 pub fn open_input(path: &str, compression: Option<Compression>) -> Result<Input> {
     let (file, size): (Box<dyn Read + Send>, Option<u64>) = if path == "-" {
         (Box::new(io::stdin()), None)
+    } else if remote::is_remote(path) {
+        remote::open_at(path, 0)?
     } else {
         let f = File::open(path).map_err(|e| Error::io(path, e))?;
         let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
@@ -156,13 +159,18 @@ pub fn open_input(path: &str, compression: Option<Compression>) -> Result<Input>
 /// what is already loaded; `consumed` starts at `offset`, as though it had been read.
 pub fn open_plain_at(path: &str, offset: u64) -> Result<Input> {
     use std::io::{Seek, SeekFrom};
-    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-    let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-    f.seek(SeekFrom::Start(offset))
-        .map_err(|e| Error::io(path, e))?;
+    let (inner, size): (Box<dyn Read + Send>, Option<u64>) = if remote::is_remote(path) {
+        remote::open_at(path, offset)?
+    } else {
+        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+        let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::io(path, e))?;
+        (Box::new(f), size)
+    };
     let consumed = Arc::new(AtomicU64::new(offset));
     let reader = Box::new(CountingReader {
-        inner: f,
+        inner,
         count: Arc::clone(&consumed),
     });
     Ok(Input {

@@ -21,12 +21,13 @@
 //! included, for reject files and IMPORT sharding.
 //!
 //! `scan` is the pure record scanner, `reader` the buffered reader on top of it, `input`
-//! opens files and stdin and decompresses them. `load`, `infer` and `import` all read
+//! opens files, stdin and remote objects (`remote`: HTTP) and decompresses them. `load`, `infer` and `import` all read
 //! CSV through here, so they parse and report errors identically.
 
 mod fields;
 mod input;
 mod reader;
+pub mod remote;
 mod scan;
 
 pub(crate) use fields::{Buffers, Mark, Span, MAX_BATCH_BYTES};

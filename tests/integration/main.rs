@@ -29,6 +29,8 @@
 //!   between runs, a failed `--create-table`, a file fixed after a failed load.
 //! - `many`: directories, globs and a table per file; `--quiet`, `--json` and exit codes as
 //!   scripts see them, a dry run's output; `terminal`: the progress bar through a pty.
+//! - `remote` (issue 25): inputs over HTTP from a real nginx (`nginx`: the harness that
+//!   starts it): exact loads, ranged reruns, changed objects, cut connections, 404.
 
 mod bank;
 mod check;
@@ -53,10 +55,12 @@ mod library;
 mod load;
 mod many;
 mod multihost;
+mod nginx;
 mod oracle;
 mod oracle_gen;
 mod oracle_table;
 mod proxy;
+mod remote;
 mod resume;
 mod retry;
 mod signals;

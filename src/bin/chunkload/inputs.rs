@@ -15,12 +15,15 @@ const PLACEHOLDERS: [&str; 3] = ["{stem}", "{name}", "{dir}"];
 
 /// Every file the arguments name, in order: a directory gives its CSV-like files, a
 /// pattern that names no file its matches, each sorted; anything else stays as given
-/// (`-`, a file, a missing path the load reports).
+/// (`-`, a URL, a file, a missing path the load reports).
 pub(crate) fn expand(args: &[String]) -> Result<Vec<String>, Error> {
     let mut files = Vec::new();
     for arg in args {
         let path = Path::new(arg);
-        if arg != "-" && path.is_dir() {
+        // A URL's `?` starts its query, not a pattern.
+        if chunkload::source::remote::is_remote(arg) {
+            files.push(arg.clone());
+        } else if arg != "-" && path.is_dir() {
             let found = directory(arg)?;
             if found.is_empty() {
                 return Err(Error::usage(format!(
@@ -249,5 +252,8 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let e = expand(&[empty.path().to_str().unwrap().to_string()]).unwrap_err();
         assert!(e.to_string().contains("holds no CSV-like file"), "{e}");
+        // A URL's query is not a pattern.
+        let url = "https://127.0.0.1:9/a.csv?X-Amz-Signature=abc[1]".to_string();
+        assert_eq!(expand(std::slice::from_ref(&url)).unwrap(), [url]);
     }
 }

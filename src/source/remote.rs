@@ -1,0 +1,373 @@
+//! Remote byte sources: `http://` and `https://` objects, read below decompression and
+//! CSV parsing exactly as a local file is, so every compression and the dialect and type
+//! detection work the same on them.
+//!
+//! Exactly once needs three things of a remote object, and HTTP has them:
+//! - an identity: the server's `ETag`, size and `Last-Modified` (a one-byte GET), which
+//!   the ledger keeps as the object's fingerprint, so a changed object is refused as a
+//!   changed file is;
+//! - a seek: a rerun starts with `Range: bytes=N-` at the first uncommitted byte;
+//! - a resume: a connection cut mid-object is reopened at the last byte received, with
+//!   `If-Range` (the object must still be the one begun) and backoff, within the
+//!   reconnect budget ([`set_reconnect_timeout`], `--reconnect-timeout`).
+//!
+//! A server that ignores `Range` (200 instead of 206) still works: the bytes before the
+//! offset are read and dropped. 401/403/404/410 fail at once; 408/429/5xx and transport
+//! errors are retried. Messages show the URL without its query string, which may hold a
+//! signature.
+
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long one read may wait for bytes before the connection counts as cut.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The reconnect budget in milliseconds, process-wide: the openers below are called from
+/// many places (load, schema, import) that do not carry the load's configuration.
+static BUDGET_MS: AtomicU64 = AtomicU64::new(120_000);
+
+/// Sets how long a remote read keeps retrying a failing server or a cut connection
+/// (the loader sets it from `--reconnect-timeout`; 120 s otherwise).
+pub fn set_reconnect_timeout(budget: Duration) {
+    BUDGET_MS.store(budget.as_millis().min(u64::MAX as u128) as u64, Relaxed);
+}
+
+fn budget() -> Duration {
+    Duration::from_millis(BUDGET_MS.load(Relaxed))
+}
+
+/// Whether `path` names a remote object rather than a local file.
+pub fn is_remote(path: &str) -> bool {
+    let p = path.get(..8).unwrap_or(path).to_ascii_lowercase();
+    p.starts_with("http://") || p.starts_with("https://")
+}
+
+/// The URL as messages show it: without a query string (a presigned URL's signature)
+/// and without a password in the user part.
+pub fn shown(url: &str) -> String {
+    let base = match url.split_once('?') {
+        Some((base, _)) => format!("{base}?***"),
+        None => url.to_string(),
+    };
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return base;
+    };
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..host_end].rsplit_once('@') {
+        Some((user, host)) => {
+            let user = user.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{}", &rest[host_end..])
+        }
+        None => base,
+    }
+}
+
+/// The object's name (the URL path's last part), for files named after the input.
+pub fn file_name(url: &str) -> &str {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let path = path.split_once("://").map_or(path, |(_, rest)| rest);
+    match path.split_once('/') {
+        Some((_, p)) => p.rsplit('/').find(|s| !s.is_empty()).unwrap_or("remote"),
+        None => "remote",
+    }
+}
+
+/// What identifies one version of an object, as the server says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ObjectInfo {
+    /// Size in bytes (`Content-Length`, or the total of `Content-Range`).
+    pub size: Option<u64>,
+    /// The `ETag` header.
+    pub etag: Option<String>,
+    /// The `Last-Modified` header.
+    pub last_modified: Option<String>,
+}
+
+impl ObjectInfo {
+    fn of(resp: &ureq::Response) -> ObjectInfo {
+        let total = resp
+            .header("Content-Range")
+            .and_then(|r| r.rsplit_once('/'))
+            .and_then(|(_, t)| t.trim().parse().ok());
+        let len = || resp.header("Content-Length").and_then(|l| l.parse().ok());
+        ObjectInfo {
+            size: if resp.status() == 206 { total } else { len() },
+            etag: resp.header("ETag").map(str::to_string),
+            last_modified: resp.header("Last-Modified").map(str::to_string),
+        }
+    }
+
+    /// The fingerprint the ledger keeps: it changes when the object does.
+    pub fn fingerprint(&self) -> String {
+        let size = self.size.map_or("?".into(), |s| s.to_string());
+        let etag = self.etag.as_deref().unwrap_or("");
+        let modified = self.last_modified.as_deref().unwrap_or("");
+        format!("http:{size}:{etag}:{modified}")
+    }
+}
+
+fn agent() -> &'static ureq::Agent {
+    static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
+    AGENT.get_or_init(|| {
+        ureq::AgentBuilder::new()
+            .timeout_connect(CONNECT_TIMEOUT)
+            .timeout_read(READ_TIMEOUT)
+            .user_agent(concat!("chunkload/", env!("CARGO_PKG_VERSION")))
+            .build()
+    })
+}
+
+/// One failed attempt: final (the request is wrong) or worth retrying.
+enum Failure {
+    Final(io::Error),
+    Again(String, Option<Duration>),
+}
+
+fn status_error(code: u16, text: &str) -> io::Error {
+    let kind = match code {
+        404 | 410 => io::ErrorKind::NotFound,
+        401 | 403 | 407 => io::ErrorKind::PermissionDenied,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, format!("HTTP {code} {text}"))
+}
+
+fn classify(e: ureq::Error) -> Failure {
+    match e {
+        ureq::Error::Status(code, resp) => {
+            let text = resp.status_text().to_string();
+            if matches!(code, 408 | 429) || code >= 500 {
+                let after = resp
+                    .header("Retry-After")
+                    .and_then(|s| s.trim().parse().ok())
+                    .map(Duration::from_secs);
+                Failure::Again(format!("HTTP {code} {text}"), after)
+            } else {
+                Failure::Final(status_error(code, &text))
+            }
+        }
+        ureq::Error::Transport(t) => Failure::Again(t.to_string(), None),
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or the reconnect budget (counted
+/// from `since`) is spent; waits as the crate's backoff policy says between attempts.
+fn retrying<T>(
+    url: &str,
+    since: Instant,
+    mut attempt: impl FnMut() -> std::result::Result<T, Failure>,
+) -> Result<T> {
+    let policy = RetryPolicy {
+        max_attempts: u32::MAX,
+        base_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(5),
+    };
+    let mut rng = rand::thread_rng();
+    for retry in 0u32.. {
+        let (why, after) = match attempt() {
+            Ok(v) => return Ok(v),
+            Err(Failure::Final(e)) => return Err(Error::io(shown(url), e)),
+            Err(Failure::Again(why, after)) => (why, after),
+        };
+        let left = budget().saturating_sub(since.elapsed());
+        let wait = after.unwrap_or_else(|| policy.backoff(retry, &mut rng));
+        if left.is_zero() || wait > left {
+            let msg = format!("{why} (gave up after {:.0?})", since.elapsed());
+            return Err(Error::io(
+                shown(url),
+                io::Error::new(io::ErrorKind::TimedOut, msg),
+            ));
+        }
+        std::thread::sleep(wait);
+    }
+    unreachable!("the retry counter is unbounded but each round returns or sleeps")
+}
+
+/// The object's identity, by a GET of its first byte: not HEAD, which a presigned URL
+/// (signed for GET) refuses. Only the headers are read.
+pub fn stat(url: &str) -> Result<ObjectInfo> {
+    retrying(url, Instant::now(), || {
+        let got = agent()
+            .get(url)
+            .set("Accept-Encoding", "identity")
+            .set("Range", "bytes=0-0")
+            .call();
+        match got {
+            // An empty object has no first byte.
+            Err(ureq::Error::Status(416, resp)) => Ok(ObjectInfo {
+                size: Some(0),
+                ..ObjectInfo::of(&resp)
+            }),
+            r => r.map(|r| ObjectInfo::of(&r)).map_err(classify),
+        }
+    })
+}
+
+/// The size of the input at `path`, local or remote, for progress; None when unknown.
+pub fn size_of(path: &str) -> Option<u64> {
+    if is_remote(path) {
+        stat(path).ok()?.size
+    } else {
+        std::fs::metadata(path).ok().map(|m| m.len())
+    }
+}
+
+/// The fingerprint of the object at `url` for the ledger.
+pub fn fingerprint(url: &str) -> Result<String> {
+    Ok(stat(url)?.fingerprint())
+}
+
+/// Opens `url` at byte `offset`: its bytes from there on, and its size.
+pub fn open_at(url: &str, offset: u64) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
+    let mut r = HttpReader {
+        url: url.to_string(),
+        pos: offset,
+        body: None,
+        info: None,
+    };
+    r.connect(Instant::now())?;
+    let size = r.info.as_ref().and_then(|i| i.size);
+    Ok((Box::new(r), size))
+}
+
+/// The bytes of one object from a position on, reconnecting where a cut left off.
+struct HttpReader {
+    url: String,
+    /// The next byte to return.
+    pos: u64,
+    body: Option<Box<dyn Read + Send>>,
+    /// The version the first response was of; every later one must be the same.
+    info: Option<ObjectInfo>,
+}
+
+impl HttpReader {
+    /// (Re)opens the body at `pos`, retrying within the budget counted from `since`.
+    fn connect(&mut self, since: Instant) -> Result<()> {
+        let (url, pos) = (self.url.clone(), self.pos);
+        let known = self.info.clone();
+        let (info, body) = retrying(&url, since, || {
+            let mut req = agent().get(&url).set("Accept-Encoding", "identity");
+            if pos > 0 {
+                req = req.set("Range", &format!("bytes={pos}-"));
+                // Only the version begun: a changed object comes back whole (200).
+                if let Some(tag) = known.as_ref().and_then(|i| i.etag.as_deref()) {
+                    req = req.set("If-Range", tag);
+                }
+            }
+            let resp = match req.call() {
+                // Nothing left past `pos`: the object's end.
+                Err(ureq::Error::Status(416, resp)) if pos > 0 => {
+                    let info = match known.clone() {
+                        Some(k) if k.size == Some(pos) => k,
+                        Some(_) => {
+                            let msg = "the object changed while it was being read";
+                            return Err(Failure::Final(io::Error::other(msg)));
+                        }
+                        None => ObjectInfo {
+                            size: Some(pos),
+                            ..ObjectInfo::of(&resp)
+                        },
+                    };
+                    return Ok((info, Box::new(io::empty()) as Box<dyn Read + Send>));
+                }
+                r => r.map_err(classify)?,
+            };
+            let info = ObjectInfo::of(&resp);
+            if known.as_ref().is_some_and(|k| *k != info) {
+                let msg = "the object changed while it was being read";
+                return Err(Failure::Final(io::Error::other(msg)));
+            }
+            let ranged = resp.status() == 206;
+            let mut body: Box<dyn Read + Send> = Box::new(resp.into_reader());
+            if pos > 0 && !ranged {
+                // The server sent the whole object: drop what comes before `pos`.
+                let skipped = io::copy(&mut (&mut body).take(pos), &mut io::sink())
+                    .map_err(|e| Failure::Again(e.to_string(), None))?;
+                if skipped < pos {
+                    let msg = format!("the object is shorter ({skipped} bytes) than {pos}");
+                    return Err(Failure::Final(io::Error::other(msg)));
+                }
+            }
+            Ok((info, body))
+        })?;
+        self.info = Some(info);
+        self.body = Some(body);
+        Ok(())
+    }
+}
+
+impl Read for HttpReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut cut: Option<Instant> = None;
+        loop {
+            if cut.is_some_and(|t| t.elapsed() > budget()) {
+                let msg = "the connection kept ending before the object's end";
+                return Err(io::Error::new(io::ErrorKind::TimedOut, msg));
+            }
+            if self.body.is_none() {
+                let since = *cut.get_or_insert_with(Instant::now);
+                self.connect(since).map_err(io::Error::other)?;
+            }
+            let body = self.body.as_mut().expect("connected above");
+            let size = self.info.as_ref().and_then(|i| i.size);
+            match body.read(buf) {
+                // An early end is a cut connection, not the object's end.
+                Ok(0) if size.is_some_and(|s| self.pos < s) => self.body = None,
+                Ok(n) => {
+                    self.pos += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    cut.get_or_insert_with(Instant::now);
+                    self.body = None;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_paths_and_how_they_are_shown() {
+        assert!(is_remote("https://example.com/a.csv"));
+        assert!(is_remote("HTTP://example.com/a.csv"));
+        assert!(!is_remote("http.csv"));
+        assert!(!is_remote("-"));
+        assert!(!is_remote("data/https/a.csv"));
+        assert_eq!(
+            shown("https://h/a.csv?X-Amz-Signature=abc"),
+            "https://h/a.csv?***"
+        );
+        assert_eq!(shown("https://me:secret@h/a.csv"), "https://me:***@h/a.csv");
+        assert_eq!(shown("http://h:8080/a.csv"), "http://h:8080/a.csv");
+        assert_eq!(file_name("https://h/d/a.csv.gz?sig=1"), "a.csv.gz");
+        assert_eq!(file_name("https://h/d/"), "d");
+        assert_eq!(file_name("https://h"), "remote");
+    }
+
+    #[test]
+    fn fingerprints_differ_when_any_part_does() {
+        let a = ObjectInfo {
+            size: Some(10),
+            etag: Some("\"x\"".into()),
+            last_modified: None,
+        };
+        let mut b = a.clone();
+        b.etag = Some("\"y\"".into());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        let mut c = a.clone();
+        c.size = Some(11);
+        assert_ne!(a.fingerprint(), c.fingerprint());
+        assert_eq!(a.fingerprint(), a.clone().fingerprint());
+    }
+}
