@@ -138,7 +138,6 @@ impl LoadArgs {
     pub(crate) fn config(&self) -> anyhow::Result<LoadConfig> {
         let mut cfg = LoadConfig::new(self.files.clone(), &self.table);
         cfg.columns = self.columns.clone();
-        cfg.dialect = self.dialect.dialect()?;
         cfg.compression = self.dialect.compression;
         cfg.chunk_bytes = self.chunk_bytes;
         cfg.chunk_rows = self.chunk_rows;

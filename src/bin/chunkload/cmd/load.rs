@@ -21,6 +21,7 @@ pub(crate) fn run(
     if args.dry_run && args.check {
         return Err(chunkload::Error::usage(chunkload::load::CHECK_NOT_DRY).into());
     }
+    cfg.find_dialect(&args.dialect.spec()?)?;
     if args.dry_run {
         return dry_run(&cfg, args, url);
     }

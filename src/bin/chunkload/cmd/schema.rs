@@ -12,7 +12,15 @@ pub(crate) fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let d = args.dialect.dialect()?;
+    let found = chunkload::source::detect_dialect(
+        &args.file,
+        args.dialect.compression,
+        &args.dialect.spec()?,
+    )?;
+    if let Some(line) = found.describe(&args.file) {
+        eprintln!("{line}");
+    }
+    let d = found.dialect;
     let opts = args.infer.options();
     let inferred = infer_schema(
         &args.file,
