@@ -26,12 +26,14 @@
 //! CSV through here, so they parse and report errors identically.
 
 mod fields;
+mod header;
 mod input;
 mod reader;
 mod scan;
 mod sniff;
 
 pub(crate) use fields::{Buffers, Mark, Span, MAX_BATCH_BYTES};
+pub use header::{column_names, mismatches, Renamed, MAX_NAME_BYTES};
 pub use input::{open_input, open_plain_at, Compression, Input};
 pub(crate) use reader::BOM;
 pub use reader::{Record, RecordReader, DEFAULT_BUFFER_SIZE};

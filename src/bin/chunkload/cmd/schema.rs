@@ -29,6 +29,9 @@ pub(crate) fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         args.columns.as_deref(),
         &opts,
     )?;
+    for r in &inferred.renamed {
+        eprintln!("{}: {r}", args.file);
+    }
     let table = args.table.clone().unwrap_or_else(|| {
         let stem = std::path::Path::new(&args.file)
             .file_name()
