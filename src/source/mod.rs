@@ -135,12 +135,17 @@ pub fn detect_dialect(
     }
     let input = open_input(path, compression)?;
     let mut sample = Vec::new();
-    input
+    // A read that fails after some bytes (a damaged compressed file) leaves the failure
+    // to the load, which says where it is: the bytes before are sniffed.
+    let complete = match input
         .reader
         .take(SNIFF_BYTES as u64 + 1)
         .read_to_end(&mut sample)
-        .map_err(|e| Error::io(path, e))?;
-    let complete = sample.len() <= SNIFF_BYTES;
+    {
+        Ok(_) => sample.len() <= SNIFF_BYTES,
+        Err(e) if sample.is_empty() => return Err(Error::io(path, e)),
+        Err(_) => false,
+    };
     sample.truncate(SNIFF_BYTES);
     let mut at = if sample.starts_with(BOM) {
         BOM.len()

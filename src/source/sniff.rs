@@ -148,9 +148,15 @@ impl Sniffed {
     }
 
     /// One line for the user: the dialect read with, what was found and the flags that
-    /// override it; `None` when everything was given.
+    /// override it; `None` when everything was given, or when what was found is
+    /// PostgreSQL's default (`,`, `"`, a header), which needs no word.
     pub fn describe(&self, file: &str) -> Option<String> {
-        if self.found.none() {
+        let plain = Dialect {
+            null: self.dialect.null.clone(),
+            skip_lines: self.dialect.skip_lines,
+            ..Dialect::default()
+        };
+        if self.found.none() || self.dialect == plain {
             return None;
         }
         let d = &self.dialect;
@@ -196,6 +202,7 @@ struct Split {
     /// Quotes opened inside a field or closed before its end: signs of the wrong quote.
     stray: usize,
     /// The sample ended inside quotes although it was the whole input.
+    #[cfg_attr(not(test), allow(dead_code))]
     unbalanced: bool,
 }
 
@@ -273,7 +280,10 @@ fn split(sample: &[u8], complete: bool, delim: u8, quote: u8, escape: u8) -> Spl
         i += 1;
     }
     if in_quotes {
+        // An open quote at the very end is a broken last record (the load says where),
+        // or the wrong quote: a mark against the candidate, not a disqualification.
         s.unbalanced = complete;
+        s.stray += 1;
     } else if complete && !blank {
         s.counts.push(count);
         if keep(&s) {
@@ -370,7 +380,13 @@ fn pick(
     let mut order = 0;
     for &d in delims {
         for &q in quotes {
-            if d == q {
+            // `'` is tried only where one opens a field: apostrophes in text are common.
+            let opens = |w: &[u8]| w[1] == q && (w[0] == d || w[0] == b'\n');
+            if d == q
+                || (spec.quote.is_none()
+                    && q != QUOTES[0]
+                    && !(sample.first() == Some(&q) || sample.windows(2).any(opens)))
+            {
                 continue;
             }
             let escapes: Vec<u8> = match spec.escape {
@@ -384,7 +400,7 @@ fn pick(
                 let s = split(sample, complete, d, q, e);
                 let (fields, consistent) = mode(&s.counts);
                 let convincing = fields >= 2 && consistent * 10 >= s.counts.len() * 9;
-                if s.unbalanced || !(convincing || spec.delimiter.is_some()) {
+                if !(convincing || spec.delimiter.is_some()) {
                     continue;
                 }
                 let score = Score {
@@ -673,9 +689,15 @@ mod tests {
         let cut = "a|b\n1|2\n3|\"long";
         let s = sniff("f", cut.as_bytes(), false, &DialectSpec::default()).unwrap();
         assert_eq!((s.dialect.delimiter, s.rows, s.consistent), (b'|', 2, 2));
-        // The same bytes as the whole input leave a quote open: `|` is not convincing.
+        // The same bytes as the whole input leave a quote open: a mark against `"`, and
+        // still the dialect (the load then names the unterminated quote).
         let s = split(cut.as_bytes(), true, b'|', b'"', b'"');
-        assert!(s.unbalanced);
+        assert!(s.unbalanced && s.stray == 1);
+        let s = sniff("f", cut.as_bytes(), true, &DialectSpec::default()).unwrap();
+        assert_eq!(shape(&s.dialect), ('|', '"', '"', true));
+        // A plain CSV is found and needs no line.
+        let s = sniff("f", b"a,b\n1,2\n", true, &DialectSpec::default()).unwrap();
+        assert_eq!(s.describe("f"), None);
     }
 
     #[test]
