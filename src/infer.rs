@@ -38,7 +38,7 @@
 use std::io::Read;
 
 use crate::encode::{self, ColumnType};
-use crate::source::{self, Compression, Dialect, Record, RecordReader};
+use crate::source::{self, Compression, Dialect, Record, RecordReader, Renamed};
 use crate::sql::{quote_ident, QualifiedName};
 use crate::table::Table;
 use crate::{Error, ErrorKind, Result};
@@ -77,7 +77,8 @@ impl Default for InferOptions {
 /// One column's inferred type and what the sample held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InferredColumn {
-    /// The header's name, exactly as written.
+    /// The column's name: the header cell made a valid name (`source::column_names`),
+    /// a `--columns` name, or `colN`.
     pub name: String,
     /// The SQL type: `int8`, `numeric`, `float8`, `bool`, `date`, `timestamp`,
     /// `timestamptz`, `uuid`,
@@ -101,6 +102,8 @@ pub struct Inferred {
     pub rows_skipped: u64,
     /// The sample reached the end of the input, so no later row can contradict it.
     pub whole_input: bool,
+    /// Header cells whose column has another name (trimmed, numbered, cut to 63 bytes).
+    pub renamed: Vec<Renamed>,
 }
 
 impl Inferred {
@@ -390,12 +393,14 @@ pub fn infer<R: Read>(
         rows_sampled: sampled,
         rows_skipped: skipped,
         whole_input,
+        renamed: Vec::new(),
     })
 }
 
 /// Opens `path` (`-` is stdin, which is then consumed) and infers its columns. Names come
 /// from `columns` when given (a header, if the dialect has one, is skipped), else from the
-/// header, else `col1..colN`.
+/// header made valid names (`source::column_names`, which the load maps back the same
+/// way), else `col1..colN`.
 pub fn infer_file(
     path: &str,
     dialect: &Dialect,
@@ -406,11 +411,14 @@ pub fn infer_file(
     let input = source::open_input(path, compression)?;
     let mut reader = RecordReader::new(path, input.reader, dialect.clone());
     let header = reader.read_header()?;
-    let names = match columns {
-        Some(c) => c.to_vec(),
-        None => header.unwrap_or_default(),
+    let (names, renamed) = match (columns, header) {
+        (Some(c), _) => (c.to_vec(), Vec::new()),
+        (None, Some(h)) => source::column_names(&h),
+        (None, None) => (Vec::new(), Vec::new()),
     };
-    infer(&mut reader, &names, opts)
+    let mut inferred = infer(&mut reader, &names, opts)?;
+    inferred.renamed = renamed;
+    Ok(inferred)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -887,6 +895,7 @@ mod tests {
             rows_sampled: 10,
             rows_skipped: 0,
             whole_input: false,
+            renamed: Vec::new(),
         }
     }
 

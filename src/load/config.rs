@@ -6,9 +6,9 @@ use crate::encode::TypeHint;
 use crate::flavour::Flavour;
 use crate::interrupt::Interrupt;
 use crate::ledger::LedgerSchema;
-use crate::report::{Observer, Silent};
+use crate::report::{Event, Notice, Observer, Silent, Topic};
 use crate::retry::RetryPolicy;
-use crate::source::{Compression, Dialect};
+use crate::source::{Compression, Dialect, DialectSpec};
 use crate::{Error, Result};
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,6 +111,26 @@ impl LoadConfig {
             check: false,
             created_table: false,
         }
+    }
+
+    /// Sets `dialect` to `spec`'s given parts and what the first file shows for the
+    /// others (`source::detect_dialect`), and says what was found in a [`Topic::Dialect`]
+    /// note. The same bytes give the same dialect, so a rerun derives the same load id.
+    pub fn find_dialect(&mut self, spec: &DialectSpec) -> Result<()> {
+        let first = self
+            .files
+            .first()
+            .ok_or_else(|| Error::usage("no input files"))?;
+        let found = crate::source::detect_dialect(first, self.compression, spec)?;
+        if let Some(text) = found.describe(first) {
+            let note = Notice {
+                topic: Topic::Dialect,
+                text,
+            };
+            self.observer.event(&Event::Note(note));
+        }
+        self.dialect = found.dialect;
+        Ok(())
     }
 
     pub(crate) fn validate(&self) -> Result<()> {

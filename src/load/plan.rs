@@ -5,8 +5,8 @@ use super::config::LoadConfig;
 use crate::commit::{Method, Statements};
 use crate::encode::{Column, ColumnType, Format};
 use crate::flavour::Flavour;
-use crate::report::REJECT_COLUMNS;
-use crate::source::{open_input, RecordReader};
+use crate::report::{Event, Notice, Topic, REJECT_COLUMNS};
+use crate::source::{column_names, mismatches, open_input, RecordReader};
 use crate::table::Table;
 use crate::{Error, ErrorKind, Location, Result};
 use std::sync::atomic::AtomicU64;
@@ -44,8 +44,7 @@ pub(crate) fn resolve(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Resul
                 .into_bytes();
         }
         let picked = picked_fields(cfg, file, &names)?;
-        let picked_names: Vec<String> = picked.iter().map(|&i| names[i].clone()).collect();
-        let cols = table.map_columns(&picked_names, file)?;
+        let cols = map_header(cfg, &table, file, &names, &picked)?;
         let order = match &target {
             None => {
                 target = Some(cols);
@@ -101,6 +100,63 @@ pub(crate) fn resolve(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Resul
         widths,
         reject_header,
     })
+}
+
+/// The table columns of the picked fields: by the header's cells as written (exact, else
+/// case-insensitive), else by the names `--create-table` makes of them, exactly (a table
+/// created from this header, by this run or an earlier one: each renamed cell is said in
+/// a [`Topic::Header`] note), else an error naming each cell that does not fit and why.
+fn map_header(
+    cfg: &LoadConfig,
+    table: &Table,
+    file: &str,
+    names: &[String],
+    picked: &[usize],
+) -> Result<Vec<usize>> {
+    let picked_names: Vec<String> = picked.iter().map(|&i| names[i].clone()).collect();
+    let err = match table.map_columns(&picked_names, file) {
+        Ok(cols) => return Ok(cols),
+        Err(e) => e,
+    };
+    if !cfg.dialect.has_header || cfg.columns.is_some() {
+        return Err(err);
+    }
+    let (made, renamed) = column_names(names);
+    let exact: Option<Vec<usize>> = picked
+        .iter()
+        .map(|&i| table.columns.iter().position(|c| c.name == made[i]))
+        .collect();
+    if let Some(cols) = exact {
+        for r in renamed {
+            let note = Notice {
+                topic: Topic::Header,
+                text: format!("{file}: {r}"),
+            };
+            cfg.observer.event(&Event::Note(note));
+        }
+        return Ok(cols);
+    }
+    let columns: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+    let skipped = table.skipped.iter().map(|c| c.name.as_str());
+    let resolve = |n: &str| crate::table::resolve_name(n, columns.iter().copied());
+    // A computed or hidden column named: `map_columns` says so best.
+    if names
+        .iter()
+        .any(|n| crate::table::resolve_name(n, skipped.clone()).is_some())
+    {
+        return Err(err);
+    }
+    let problems = mismatches(names, &columns, resolve);
+    if problems.is_empty() {
+        return Err(err);
+    }
+    Err(Error::schema(format!(
+        "{file}: line {}: the header does not fit table {}: {}; the table's columns: {}",
+        cfg.dialect.skip_lines + 1,
+        table.sql_name(),
+        problems.join("; "),
+        table.column_list()
+    )))
 }
 
 /// The names of a file's fields (its header, or `--columns`, or the table's columns for a

@@ -83,6 +83,10 @@ pub enum Topic {
     Ledger,
     /// `--create-table`: the table this run created, dropped again when no row committed.
     CreatedTable,
+    /// The CSV dialect found from the file (the parts not given by flags).
+    Dialect,
+    /// Header cells loaded into columns of other names (made valid: trimmed, numbered).
+    Header,
 }
 
 /// Receives a load's [`Event`]s, from the load's threads (hence `Send + Sync`). Any

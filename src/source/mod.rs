@@ -20,20 +20,25 @@
 //! state allocates nothing per record. Each record keeps its raw bytes, terminator
 //! included, for reject files and IMPORT sharding.
 //!
-//! `scan` is the pure record scanner, `reader` the buffered reader on top of it, `input`
+//! `sniff` finds the dialect parts the user did not give from the first bytes (pure);
+//! [`detect_dialect`] feeds it a file. `scan` is the pure record scanner, `reader` the buffered reader on top of it, `input`
 //! opens files, stdin and remote objects (`remote`: HTTP) and decompresses them. `load`, `infer` and `import` all read
 //! CSV through here, so they parse and report errors identically.
 
 mod fields;
+mod header;
 mod input;
 mod reader;
 pub mod remote;
 mod scan;
+mod sniff;
 
 pub(crate) use fields::{Buffers, Mark, Span, MAX_BATCH_BYTES};
+pub use header::{column_names, mismatches, Renamed, MAX_NAME_BYTES};
 pub use input::{open_input, open_plain_at, Compression, Input};
 pub(crate) use reader::BOM;
 pub use reader::{Record, RecordReader, DEFAULT_BUFFER_SIZE};
+pub use sniff::{show_byte, sniff, DialectSpec, Found, Sniffed, SNIFF_BYTES};
 
 use crate::error::{Error, Result};
 
@@ -113,4 +118,48 @@ impl Dialect {
         }
         Ok(())
     }
+}
+
+/// Finds the parts of the dialect `spec` leaves open from the first [`SNIFF_BYTES`] of
+/// `path`, decompressed, after the BOM and the skipped lines. Stdin can be read only
+/// once, by the load, so its open parts get PostgreSQL's defaults.
+pub fn detect_dialect(
+    path: &str,
+    compression: Option<Compression>,
+    spec: &DialectSpec,
+) -> Result<Sniffed> {
+    use std::io::Read;
+    if spec.is_complete() || path == "-" {
+        let given = spec.or_defaults();
+        given.validate()?;
+        return Ok(Sniffed::given(&given));
+    }
+    let input = open_input(path, compression)?;
+    let mut sample = Vec::new();
+    // A read that fails after some bytes (a damaged compressed file) leaves the failure
+    // to the load, which says where it is: the bytes before are sniffed.
+    let complete = match input
+        .reader
+        .take(SNIFF_BYTES as u64 + 1)
+        .read_to_end(&mut sample)
+    {
+        Ok(_) => sample.len() <= SNIFF_BYTES,
+        Err(e) if sample.is_empty() => return Err(Error::io(path, e)),
+        Err(_) => false,
+    };
+    sample.truncate(SNIFF_BYTES);
+    let mut at = if sample.starts_with(BOM) {
+        BOM.len()
+    } else {
+        0
+    };
+    for _ in 0..spec.skip_lines {
+        match memchr::memchr(b'\n', &sample[at..]) {
+            Some(i) => at += i + 1,
+            None => at = sample.len(),
+        }
+    }
+    let found = sniff(path, &sample[at..], complete, spec)?;
+    found.dialect.validate()?;
+    Ok(found)
 }

@@ -13,6 +13,7 @@
 //! - `faults`, `resume`, `multihost`: exactly once through cuts, kills, 40001s, too-large
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
+//! - `dialect`: issue 24: dialects found from the file, flags over them, messy headers.
 //! - `defer`: `--defer-indexes`: definitions identical after, a kill after the drop, duplicates.
 //! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors);
 //!   `cockroach_ddl`: no DDL inside its transactions (`--truncate` a step of its own, once).
@@ -42,6 +43,7 @@ mod cockroach_ddl;
 mod cockroach_versions;
 mod copy_start;
 mod defer;
+mod dialect;
 mod durability;
 mod faults;
 mod import;

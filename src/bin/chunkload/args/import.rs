@@ -90,9 +90,9 @@ pub(crate) enum EmitArg {
 impl ImportArgs {
     pub(crate) fn options(&self) -> anyhow::Result<ImportOptions> {
         let mut o = ImportOptions::new(&self.file, &self.table, self.shards, &self.out);
-        o.delimiter = self.csv.delimiter_byte()?;
+        o.delimiter = self.csv.delimiter_byte()?.unwrap_or(b',');
         o.null = self.csv.null.clone();
-        o.has_header = !self.csv.no_header;
+        o.has_header = self.csv.has_header().unwrap_or(true);
         o.columns = self.columns.clone();
         o.keep_header = self.keep_header;
         o.compress = match self.compress {

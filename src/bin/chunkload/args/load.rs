@@ -149,7 +149,6 @@ impl LoadArgs {
     pub(crate) fn config(&self, files: Vec<String>, table: &str) -> anyhow::Result<LoadConfig> {
         let mut cfg = LoadConfig::new(files, table);
         cfg.columns = self.columns.clone();
-        cfg.dialect = self.dialect.dialect()?;
         cfg.compression = self.dialect.compression;
         cfg.chunk_bytes = self.chunk_bytes;
         cfg.chunk_rows = self.chunk_rows;

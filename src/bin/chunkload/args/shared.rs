@@ -2,7 +2,7 @@
 
 use chunkload::infer::InferOptions;
 use chunkload::retry::RetryPolicy;
-use chunkload::source::Dialect;
+use chunkload::source::DialectSpec;
 use clap::Args;
 use std::time::Duration;
 
@@ -10,21 +10,37 @@ use std::time::Duration;
 #[derive(Args)]
 #[command(next_help_heading = "CSV dialect")]
 pub(crate) struct CsvArgs {
-    /// Field delimiter (one byte; `\t` for tab).
-    #[arg(long, default_value = ",")]
-    pub(crate) delimiter: String,
+    /// Field delimiter (one byte; `\t` for tab). Default: found from the file (`,` `;`
+    /// tab `|`), else `,`.
+    #[arg(long)]
+    pub(crate) delimiter: Option<String>,
     /// The string that means NULL when unquoted (default: the empty field).
     #[arg(long, default_value = "")]
     pub(crate) null: String,
-    /// The files have no header line.
-    #[arg(long)]
+    /// The files have no header line. Default: found from the file.
+    #[arg(long, conflicts_with = "header")]
     pub(crate) no_header: bool,
+    /// The files' first line is a header. Default: found from the file.
+    #[arg(long)]
+    pub(crate) header: bool,
 }
 
 impl CsvArgs {
-    /// The delimiter as the one byte it must be.
-    pub(crate) fn delimiter_byte(&self) -> anyhow::Result<u8> {
-        one_byte("delimiter", &self.delimiter)
+    /// The delimiter as the one byte it must be, if given.
+    pub(crate) fn delimiter_byte(&self) -> anyhow::Result<Option<u8>> {
+        self.delimiter
+            .as_deref()
+            .map(|d| one_byte("delimiter", d))
+            .transpose()
+    }
+
+    /// `--header` or `--no-header`, if either was given.
+    pub(crate) fn has_header(&self) -> Option<bool> {
+        match (self.header, self.no_header) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
     }
 }
 
@@ -34,10 +50,11 @@ impl CsvArgs {
 pub(crate) struct DialectArgs {
     #[command(flatten)]
     pub(crate) csv: CsvArgs,
-    /// Quote character.
-    #[arg(long, default_value = "\"")]
-    pub(crate) quote: String,
-    /// Escape character inside quotes (default: the quote character).
+    /// Quote character. Default: found from the file (`"` or `'`), else `"`.
+    #[arg(long)]
+    pub(crate) quote: Option<String>,
+    /// Escape character inside quotes. Default: found from the file (the quote character
+    /// or `\`), else the quote character.
     #[arg(long)]
     pub(crate) escape: Option<String>,
     /// Physical lines to skip at the start of each file, before the header.
@@ -49,20 +66,24 @@ pub(crate) struct DialectArgs {
 }
 
 impl DialectArgs {
-    pub(crate) fn dialect(&self) -> anyhow::Result<Dialect> {
-        let d = Dialect {
+    /// The dialect as given: the parts left out are found from the file.
+    pub(crate) fn spec(&self) -> anyhow::Result<DialectSpec> {
+        Ok(DialectSpec {
             delimiter: self.csv.delimiter_byte()?,
-            quote: one_byte("quote", &self.quote)?,
-            escape: match &self.escape {
-                Some(e) => one_byte("escape", e)?,
-                None => one_byte("quote", &self.quote)?,
-            },
-            has_header: !self.csv.no_header,
+            quote: self
+                .quote
+                .as_deref()
+                .map(|q| one_byte("quote", q))
+                .transpose()?,
+            escape: self
+                .escape
+                .as_deref()
+                .map(|e| one_byte("escape", e))
+                .transpose()?,
+            has_header: self.csv.has_header(),
             skip_lines: self.skip_lines,
             null: self.csv.null.as_bytes().to_vec(),
-        };
-        d.validate()?;
-        Ok(d)
+        })
     }
 }
 

@@ -21,6 +21,7 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitCode> {
     let ctrl_c = CtrlC::watch(stop);
     let mut opts = args.options()?;
+    find_dialect(args, &mut opts)?;
     // Connect first: a wrong URL or a PostgreSQL target without --emit copy fails before
     // the (possibly long) sharding.
     let mut target = match args.execute {
@@ -233,5 +234,26 @@ fn execute(
             println!("copy finished: {rows} rows into {}", plan.table());
         }
     }
+    Ok(())
+}
+
+/// The delimiter and header the flags leave open, found from the file; IMPORT and the
+/// shards always quote with `"`.
+fn find_dialect(args: &ImportArgs, opts: &mut import::ImportOptions) -> anyhow::Result<()> {
+    let spec = chunkload::source::DialectSpec {
+        delimiter: args.csv.delimiter_byte()?,
+        quote: Some(b'"'),
+        escape: Some(b'"'),
+        has_header: args.csv.has_header(),
+        skip_lines: 0,
+        null: args.csv.null.as_bytes().to_vec(),
+    };
+    let file = args.file.to_string_lossy();
+    let found = chunkload::source::detect_dialect(&file, None, &spec)?;
+    if let Some(line) = found.describe(&file) {
+        eprintln!("{line}");
+    }
+    opts.delimiter = found.dialect.delimiter;
+    opts.has_header = found.dialect.has_header;
     Ok(())
 }

@@ -70,6 +70,8 @@ pub(crate) fn one(
     url: Option<&str>,
     opts: Option<&Arc<ConnectOptions>>,
 ) -> anyhow::Result<Summary> {
+    // Each file of a table-per-file run finds its own dialect.
+    cfg.find_dialect(&args.dialect.spec()?)?;
     let Some(opts) = opts else {
         return dry_run(&cfg, args, url);
     };
@@ -98,8 +100,7 @@ pub(crate) fn one(
             // Part of the load: dropped again if no row commits (`load::run`).
             cfg.created_table = true;
             say(&format!(
-                "created table {} from the inferred schema ({}):
-{}",
+                "created table {} from the inferred schema ({}):\n{}",
                 cfg.table,
                 inferred_from(&created.inferred, &cfg.files[0], inferring.elapsed()),
                 created.sql

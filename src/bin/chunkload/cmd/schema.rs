@@ -12,7 +12,15 @@ pub(crate) fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let d = args.dialect.dialect()?;
+    let found = chunkload::source::detect_dialect(
+        &args.file,
+        args.dialect.compression,
+        &args.dialect.spec()?,
+    )?;
+    if let Some(line) = found.describe(&args.file) {
+        eprintln!("{line}");
+    }
+    let d = found.dialect;
     let opts = args.infer.options(&args.file);
     let inferring = std::time::Instant::now();
     let inferred = infer_schema(
@@ -22,6 +30,9 @@ pub(crate) fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         args.columns.as_deref(),
         &opts,
     )?;
+    for r in &inferred.renamed {
+        eprintln!("{}: {r}", args.file);
+    }
     let table = args.table.clone().unwrap_or_else(|| {
         let stem = std::path::Path::new(&args.file)
             .file_name()
