@@ -387,7 +387,32 @@ fn run_restarting<T, R: Rng + ?Sized>(
     )
 }
 
-const RESTART: &str = "cockroach_restart";
+/// A savepoint by name: the one place its statements are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Savepoint(&'static str);
+
+impl Savepoint {
+    /// CockroachDB's restart savepoint: its `RELEASE` is the transaction's commit point.
+    pub(crate) const COCKROACH_RESTART: Savepoint = Savepoint("cockroach_restart");
+
+    pub(crate) const fn named(name: &'static str) -> Savepoint {
+        Savepoint(name)
+    }
+
+    pub(crate) fn set(self) -> String {
+        format!("SAVEPOINT {}", self.0)
+    }
+
+    pub(crate) fn release(self) -> String {
+        format!("RELEASE SAVEPOINT {}", self.0)
+    }
+
+    pub(crate) fn rollback_to(self) -> String {
+        format!("ROLLBACK TO SAVEPOINT {}", self.0)
+    }
+}
+
+const RESTART: Savepoint = Savepoint::COCKROACH_RESTART;
 
 /// CockroachDB's `SAVEPOINT cockroach_restart` protocol; only for versions where
 /// [`RetryPath::for_cockroach`] finds it safe.
@@ -400,7 +425,7 @@ fn run_cockroach<T, R: Rng + ?Sized>(
     let mut tx = client
         .transaction()
         .map_err(|e| GiveUp::Fail(Error::from(e)))?;
-    tx.batch_execute(&format!("SAVEPOINT {RESTART}"))
+    tx.batch_execute(&RESTART.set())
         .map_err(|e| GiveUp::Fail(Error::from(e)))?;
     let (v, attempts) = retry_loop(
         Budget::Attempts(policy.max_attempts),
@@ -409,13 +434,13 @@ fn run_cockroach<T, R: Rng + ?Sized>(
         std::thread::sleep,
         |attempt| {
             if attempt > 1 {
-                tx.batch_execute(&format!("ROLLBACK TO SAVEPOINT {RESTART}"))
+                tx.batch_execute(&RESTART.rollback_to())
                     .map_err(Error::from)
                     .map_err(tag(false))?;
             }
             let v = body(&mut tx).map_err(tag(false))?;
             // RELEASE of the restart savepoint is CockroachDB's commit point.
-            tx.batch_execute(&format!("RELEASE SAVEPOINT {RESTART}"))
+            tx.batch_execute(&RESTART.release())
                 .map_err(Error::from)
                 .map_err(tag(true))?;
             Ok(v)

@@ -41,7 +41,7 @@ use crate::encode::EncodedChunk;
 use crate::flavour::Flavour;
 use crate::report::Counters;
 use crate::retry::{
-    classify_error, fault, retry_loop, Budget, Fault, Retry, RetryPath, RetryPolicy,
+    classify_error, fault, retry_loop, Budget, Fault, Retry, RetryPath, RetryPolicy, Savepoint,
 };
 use crate::{Error, Result};
 use std::collections::BTreeMap;
@@ -63,7 +63,7 @@ pub(crate) struct CheckTarget {
 }
 
 /// The savepoint a piece smaller than its chunk runs in.
-const PIECE: &str = "chunkload_piece";
+const PIECE: Savepoint = Savepoint::named("chunkload_piece");
 
 /// One writer of a check: its connection and what the writers share.
 pub(crate) struct CheckSink<'a> {
@@ -142,8 +142,8 @@ impl ChunkSink for CheckSink<'_> {
         // elsewhere a failed piece restarts the chunk's transaction.
         let savepoints = flavour == Flavour::Postgres || t.retry_path == RetryPath::Savepoint;
         let chunk_sp = match flavour {
-            Flavour::Postgres => "chunkload_chunk",
-            Flavour::Cockroach => "cockroach_restart",
+            Flavour::Postgres => Savepoint::named("chunkload_chunk"),
+            Flavour::Cockroach => Savepoint::COCKROACH_RESTART,
         };
         let table = t.statements.table.sql_name();
         let begin = chunk_begin(
@@ -168,7 +168,7 @@ impl ChunkSink for CheckSink<'_> {
                 let conn = self.connection().map_err(|e| (e, Retry::Fail))?;
                 match (open, isolation) {
                     (true, Isolation::Savepoints { chunk_sp }) => {
-                        exec(conn, &format!("ROLLBACK TO SAVEPOINT {chunk_sp}"))?
+                        exec(conn, &chunk_sp.rollback_to())?
                     }
                     (true, Isolation::Restarts { begin }) => {
                         exec(conn, "ROLLBACK")?;
@@ -206,7 +206,7 @@ impl ChunkSink for CheckSink<'_> {
         };
         let conn = self.conn.as_mut().expect("the chunk went through on it");
         let end = match flavour {
-            Flavour::Postgres => format!("RELEASE SAVEPOINT {chunk_sp}"),
+            Flavour::Postgres => chunk_sp.release(),
             Flavour::Cockroach => "ROLLBACK".to_string(),
         };
         if let Err(e) = conn.client.batch_execute(&end) {
@@ -241,7 +241,7 @@ pub(crate) const CHECK_TRUNCATE_COCKROACH: &str = "--check --truncate cannot run
 fn chunk_begin(
     flavour: Flavour,
     truncate: Option<&str>,
-    chunk_sp: &str,
+    chunk_sp: Savepoint,
     savepoint: bool,
 ) -> Result<String> {
     let mut begin = String::new();
@@ -252,7 +252,7 @@ fn chunk_begin(
         (Flavour::Postgres, None) => {}
     }
     if savepoint {
-        begin.push_str(&format!("SAVEPOINT {chunk_sp}"));
+        begin.push_str(&chunk_sp.set());
     }
     Ok(begin.trim_end_matches("; ").to_string())
 }
@@ -277,7 +277,7 @@ impl From<(Error, Retry)> for Stopped {
 enum Isolation<'a> {
     /// Each piece in a savepoint, rolled back to when it fails; the whole chunk in
     /// `chunk_sp`.
-    Savepoints { chunk_sp: &'a str },
+    Savepoints { chunk_sp: Savepoint },
     /// No savepoint is rolled back to: a failed piece rolls back the transaction, which
     /// `begin` opens again, and the pieces that went through are sent again.
     Restarts { begin: &'a str },
@@ -308,12 +308,12 @@ fn pieces(
         let whole = n == rows;
         let nested = !whole && matches!(isolation, Isolation::Savepoints { .. });
         if nested {
-            exec(conn, &format!("SAVEPOINT {PIECE}"))?;
+            exec(conn, &PIECE.set())?;
         }
         let e = match send(conn, &t.statements, work, lo, n) {
             Ok(()) => {
                 if nested {
-                    exec(conn, &format!("RELEASE SAVEPOINT {PIECE}"))?;
+                    exec(conn, &PIECE.release())?;
                 }
                 sent.push((lo, n));
                 continue;
@@ -331,9 +331,9 @@ fn pieces(
         match isolation {
             Isolation::Savepoints { chunk_sp } => {
                 let sp = if whole { chunk_sp } else { PIECE };
-                exec(conn, &format!("ROLLBACK TO SAVEPOINT {sp}"))?;
+                exec(conn, &sp.rollback_to())?;
                 if nested {
-                    exec(conn, &format!("RELEASE SAVEPOINT {PIECE}"))?;
+                    exec(conn, &PIECE.release())?;
                 }
             }
             Isolation::Restarts { begin } => restart(conn, t, work, begin, &sent)?,
