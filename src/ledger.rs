@@ -838,8 +838,13 @@ pub fn load_id(
 fn derived_load_id(files: &[String], table_name: &str, identity: &str) -> String {
     let mut h = Sha256::new();
     for f in files {
-        let p = std::fs::canonicalize(f)
-            .map(|p| p.display().to_string())
+        // A zip member by its archive's canonical path.
+        let (path, member) = match crate::source::split_member(f) {
+            Some((a, m)) => (a, format!("{}{m}", crate::source::MEMBER_SEP)),
+            None => (f.as_str(), String::new()),
+        };
+        let p = std::fs::canonicalize(path)
+            .map(|p| p.display().to_string() + &member)
             .unwrap_or_else(|_| f.clone());
         h.update(p.as_bytes());
         h.update([0]);

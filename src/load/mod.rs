@@ -184,11 +184,11 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
         return Err(Error::usage(CHECK_NOT_DRY));
     }
     let started = Instant::now();
-    let cfg = &cfg.with_chunk_defaults(flavour)?;
+    let reporter = Reporter::new(cfg.observer.clone());
+    let cfg = &expanded(cfg, &reporter)?.with_chunk_defaults(flavour)?;
     let mut plan = plan::resolve(cfg, table, flavour)?;
     let counters = Arc::new(Counters::default());
     let rejects = Rejects::new(RejectBudget::new(counters.clone(), cfg.max_errors), None);
-    let reporter = Reporter::new(cfg.observer.clone());
     let mut run = Run::start(cfg, started, counters, rejects, false, &reporter)?;
     let stats = DryRunStats::default();
     let input = Input::take(cfg, &mut plan);
@@ -214,6 +214,26 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
     })
 }
 
+/// `cfg` with each zip archive among its files replaced by the archive's CSV members, in
+/// name order (`a.zip!/b.csv`): the ledger keys each member as a file of the load.
+fn expanded(cfg: &LoadConfig, reporter: &Reporter) -> Result<LoadConfig> {
+    let expanded = crate::source::expand_archives(&cfg.files)?;
+    for (archive, names) in expanded.left_out {
+        reporter.note(
+            Topic::Input,
+            format!(
+                "{archive}: loading its CSV members, not the {} other {} ({})",
+                names.len(),
+                crate::error::plural(names.len() as u64, "member", "members"),
+                names.join(", ")
+            ),
+        );
+    }
+    let mut cfg = cfg.clone();
+    cfg.files = expanded.files;
+    Ok(cfg)
+}
+
 /// Why `--check` and `--dry-run` exclude each other.
 pub const CHECK_NOT_DRY: &str = "--check and --dry-run exclude each other: --dry-run \
      converts the file without a server, --check runs the whole load against the server \
@@ -225,6 +245,7 @@ pub const CHECK_NOT_DRY: &str = "--check and --dry-run exclude each other: --dry
 pub fn run(cfg: &LoadConfig, connect: Arc<dyn Connect>) -> Result<Summary> {
     cfg.validate()?;
     let connector = Connector::new(connect, Reporter::new(cfg.observer.clone()));
+    let cfg = &expanded(cfg, connector.reporter())?;
     if cfg.check {
         return check::run(cfg, connector);
     }
@@ -665,7 +686,7 @@ fn reject_writer(cfg: &LoadConfig, plan: &LoadPlan) -> RejectWriter {
         let base = if cfg.files[0] == "-" {
             "stdin"
         } else {
-            cfg.files[0].as_str()
+            crate::source::outer_path(&cfg.files[0])
         };
         format!("{base}.rejects.csv")
     });

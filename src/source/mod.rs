@@ -21,16 +21,24 @@
 //! included, for reject files and IMPORT sharding.
 //!
 //! `scan` is the pure record scanner, `reader` the buffered reader on top of it, `input`
-//! opens files and stdin and decompresses them. `load`, `infer` and `import` all read
+//! opens files, stdin (`stdin`) and zip members (`archive`), decompresses them and
+//! converts them to UTF-8 (`encoding`). `load`, `infer` and `import` all read
 //! CSV through here, so they parse and report errors identically.
 
+mod archive;
+mod encoding;
 mod fields;
 mod input;
 mod reader;
 mod scan;
+pub mod stdin;
 
+pub use archive::{outer_path, split_member, MEMBER_SEP};
+pub use encoding::Encoding;
 pub(crate) use fields::{Buffers, Mark, Span, MAX_BATCH_BYTES};
-pub use input::{open_input, open_plain_at, Compression, Input};
+pub use input::{
+    expand_archives, input_size, open_input, open_plain_at, Compression, Expanded, Input,
+};
 pub(crate) use reader::BOM;
 pub use reader::{Record, RecordReader, DEFAULT_BUFFER_SIZE};
 
@@ -51,6 +59,9 @@ pub struct Dialect {
     pub skip_lines: u64,
     /// The unquoted text that means NULL (`NULL`); empty by default as in PostgreSQL.
     pub null: Vec<u8>,
+    /// The file's encoding (`ENCODING`), converted to UTF-8 as it is read; `None`:
+    /// UTF-8, or UTF-16 when a byte order mark says so.
+    pub encoding: Option<Encoding>,
 }
 
 impl Default for Dialect {
@@ -62,6 +73,7 @@ impl Default for Dialect {
             has_header: true,
             skip_lines: 0,
             null: Vec::new(),
+            encoding: None,
         }
     }
 }

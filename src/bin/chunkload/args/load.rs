@@ -8,7 +8,8 @@ use std::time::Duration;
 
 #[derive(Args)]
 pub(crate) struct LoadArgs {
-    /// CSV files, loaded in order into one table; `-` reads stdin; .gz and .zst are decompressed.
+    /// CSV files, loaded in order into one table; `-` reads stdin; gzip, zstd, bzip2 and xz
+    /// are decompressed; a zip archive loads each of its CSV members.
     #[arg(required = true)]
     pub(crate) files: Vec<String>,
     /// Target table: `table` or `schema.table` (quote parts with "" to keep case).
