@@ -780,11 +780,14 @@ pub fn fingerprint_all(files: &[String]) -> Result<String> {
 }
 
 /// Size, modification time and a hash of the first and last MiB: cheap, and it changes
-/// when the file does.
+/// when the file does. A zip member's is its archive's and its name.
 pub fn fingerprint(path: &str) -> Result<String> {
     use std::io::{Read, Seek, SeekFrom};
     if path == "-" {
         return Ok("stdin".into());
+    }
+    if let Some((archive, member)) = crate::source::split_member(path) {
+        return Ok(format!("{}:{member}", fingerprint(archive)?));
     }
     let io = |e| Error::io(path, e);
     let mut f = std::fs::File::open(path).map_err(io)?;

@@ -13,6 +13,8 @@
 //! - `faults`, `resume`, `multihost`: exactly once through cuts, kills, 40001s, too-large
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
+//! - `inputs`: issue 24's files as they come: other encodings against COPY's ENCODING,
+//!   bzip2, xz and zip archives (resumed once), formats not read, stdin's sample.
 //! - `defer`: `--defer-indexes`: definitions identical after, a kill after the drop, duplicates.
 //! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors);
 //!   `cockroach_ddl`: no DDL inside its transactions (`--truncate` a step of its own, once).
@@ -43,6 +45,7 @@ mod faults;
 mod import;
 mod import_scope;
 mod infer;
+mod inputs;
 mod ledger;
 mod ledger_home;
 mod ledger_schema;
