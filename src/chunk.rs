@@ -964,6 +964,7 @@ mod tests {
                 has_header: false,
                 skip_lines: 0,
                 null: null.as_bytes().to_vec(),
+                encoding: None,
             });
         (1usize..5).prop_flat_map(move |ncols| {
             let field = (prop::option::weighted(0.8, value()), any::<bool>());

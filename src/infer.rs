@@ -408,7 +408,7 @@ pub fn infer_file(
     columns: Option<&[String]>,
     opts: &InferOptions,
 ) -> Result<Inferred> {
-    let input = source::open_input(path, compression)?;
+    let input = source::open_input(path, compression, dialect.encoding)?;
     let mut reader = RecordReader::new(path, input.reader, dialect.clone());
     let header = reader.read_header()?;
     let (names, renamed) = match (columns, header) {
@@ -599,11 +599,16 @@ pub fn create_if_missing(client: &mut postgres::Client, table: &str, sql: &str) 
     }
 }
 
+/// Rows sampled from stdin when every row is asked for (`--infer-rows all`): stdin is
+/// read once, and the sample is kept in memory until the load reads it again.
+pub const STDIN_SAMPLE_ROWS: u64 = 100_000;
+
 /// Where `--create-table` samples the types from: the load's first file, read as the load
 /// will read it.
 #[derive(Debug, Clone, Copy)]
 pub struct Sample<'a> {
-    /// The file (`-` is stdin, which cannot be sampled and then loaded).
+    /// The file (`-` is stdin: a sample is read, then read again by the load; a zip
+    /// archive: its first CSV member).
     pub file: &'a str,
     /// The load's dialect.
     pub dialect: &'a Dialect,
@@ -637,19 +642,34 @@ pub fn create_missing_table(
         Err(e) if matches!(e.kind(), ErrorKind::Schema(_)) => {}
         Err(e) => return Err(e),
     }
-    if sample.file == "-" {
-        return Err(Error::usage(
-            "--create-table cannot infer a schema from stdin and then load it: \
-             create the table first (chunkload schema FILE > t.sql; chunkload init --schema t.sql)",
+    // A zip archive: its first CSV member, the load's first file.
+    let file = &crate::source::expand_archives(&[sample.file.to_string()])?.files[0];
+    let infer = |opts: &InferOptions| {
+        infer_file(
+            file,
+            sample.dialect,
+            sample.compression,
+            sample.columns,
+            opts,
+        )
+    };
+    let inferred = if file == "-" {
+        // Stdin is read once: the sample it took is read again by the load.
+        let opts = InferOptions {
+            sample_rows: Some(opts.sample_rows.unwrap_or(STDIN_SAMPLE_ROWS)),
+            ..opts.clone()
+        };
+        let (inferred, bytes) = crate::source::stdin::sampled(|| infer(&opts));
+        let inferred = inferred?;
+        warn(&format!(
+            "stdin is read once: the column types come from a sample of its first {} rows \
+             ({bytes} bytes, kept in memory and loaded with the rest)",
+            inferred.rows_sampled
         ));
-    }
-    let inferred = infer_file(
-        sample.file,
-        sample.dialect,
-        sample.compression,
-        sample.columns,
-        opts,
-    )?;
+        inferred
+    } else {
+        infer(opts)?
+    };
     for w in warnings(&inferred, opts) {
         warn(&w);
     }

@@ -780,7 +780,7 @@ pub fn fingerprint_all(files: &[String]) -> Result<String> {
 }
 
 /// Size, modification time and a hash of the first and last MiB: cheap, and it changes
-/// when the file does.
+/// when the file does. A zip member's is its archive's and its name.
 pub fn fingerprint(path: &str) -> Result<String> {
     use std::io::{Read, Seek, SeekFrom};
     if path == "-" {
@@ -788,6 +788,9 @@ pub fn fingerprint(path: &str) -> Result<String> {
     }
     if crate::source::remote::is_remote(path) {
         return crate::source::remote::fingerprint(path);
+    }
+    if let Some((archive, member)) = crate::source::split_member(path) {
+        return Ok(format!("{}:{member}", fingerprint(archive)?));
     }
     let io = |e| Error::io(path, e);
     let mut f = std::fs::File::open(path).map_err(io)?;
@@ -841,8 +844,13 @@ pub fn load_id(
 fn derived_load_id(files: &[String], table_name: &str, identity: &str) -> String {
     let mut h = Sha256::new();
     for f in files {
-        let p = std::fs::canonicalize(f)
-            .map(|p| p.display().to_string())
+        // A zip member by its archive's canonical path.
+        let (path, member) = match crate::source::split_member(f) {
+            Some((a, m)) => (a, format!("{}{m}", crate::source::MEMBER_SEP)),
+            None => (f.as_str(), String::new()),
+        };
+        let p = std::fs::canonicalize(path)
+            .map(|p| p.display().to_string() + &member)
             .unwrap_or_else(|_| f.clone());
         h.update(p.as_bytes());
         h.update([0]);

@@ -504,24 +504,42 @@ mod tests {
     fn a_check_sends_truncate_inside_its_transaction_on_postgresql_only() {
         let t = Some("\"public\".\"t\"");
         assert_eq!(
-            chunk_begin(Flavour::Postgres, t, "chunkload_chunk", true).unwrap(),
+            chunk_begin(
+                Flavour::Postgres,
+                t,
+                Savepoint::named("chunkload_chunk"),
+                true
+            )
+            .unwrap(),
             "TRUNCATE \"public\".\"t\"; SAVEPOINT chunkload_chunk"
         );
         assert_eq!(
-            chunk_begin(Flavour::Postgres, None, "chunkload_chunk", true).unwrap(),
+            chunk_begin(
+                Flavour::Postgres,
+                None,
+                Savepoint::named("chunkload_chunk"),
+                true
+            )
+            .unwrap(),
             "SAVEPOINT chunkload_chunk"
         );
         assert_eq!(
-            chunk_begin(Flavour::Cockroach, None, "cockroach_restart", true).unwrap(),
+            chunk_begin(Flavour::Cockroach, None, Savepoint::COCKROACH_RESTART, true).unwrap(),
             "BEGIN; SAVEPOINT cockroach_restart"
         );
         // Before v26.3 a CockroachDB check restarts transactions instead of savepoints.
         assert_eq!(
-            chunk_begin(Flavour::Cockroach, None, "cockroach_restart", false).unwrap(),
+            chunk_begin(
+                Flavour::Cockroach,
+                None,
+                Savepoint::COCKROACH_RESTART,
+                false
+            )
+            .unwrap(),
             "BEGIN"
         );
         // DDL never goes inside a CockroachDB transaction.
-        let e = chunk_begin(Flavour::Cockroach, t, "cockroach_restart", true).unwrap_err();
+        let e = chunk_begin(Flavour::Cockroach, t, Savepoint::COCKROACH_RESTART, true).unwrap_err();
         assert!(e.to_string().contains("not transactional"), "{e}");
     }
 

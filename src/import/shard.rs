@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use flate2::write::GzEncoder;
 
 use crate::source::remote::is_remote;
-use crate::source::{open_input, Compression, Dialect, Record, RecordReader, BOM};
+use crate::source::{open_input, Dialect, Record, RecordReader, BOM};
 use crate::{Error, ErrorKind, Result};
 
 /// How to cut the input.
@@ -49,14 +49,14 @@ impl Cuts {
     }
 }
 
-/// Opens the input as a seekable file: plain files directly, stdin (`-`), remote objects
-/// and gzip/zstd input (detected as for `load`, by [`open_input`]) spooled to an anonymous
-/// temp file in `spool_dir`.
+/// Opens the input as a seekable file: plain files directly, stdin (`-`), remote objects,
+/// compressed and UTF-16 input (detected as for `load`, by [`open_input`]) spooled, as UTF-8, to an
+/// anonymous temp file in `spool_dir`.
 pub(crate) fn open_seekable(input: &Path, spool_dir: &Path) -> Result<File> {
     let name = input.display().to_string();
     let io_err = |e| Error::io(name.clone(), e);
-    let mut opened = open_input(&name, None)?;
-    if name != "-" && !is_remote(&name) && opened.compression == Compression::None {
+    let mut opened = open_input(&name, None, None)?;
+    if name != "-" && !is_remote(&name) && opened.is_plain() {
         drop(opened);
         return File::open(input).map_err(io_err);
     }

@@ -7,7 +7,7 @@ use crate::chunk::{Chunk, ChunkStream, Coverage, RecordBatch};
 use crate::commit::{PipelineControl, Rejects};
 use crate::ledger::Committed;
 use crate::report::{Counters, Reporter, Topic};
-use crate::source::{open_input, open_plain_at, Compression, RecordReader};
+use crate::source::{open_input, open_plain_at, RecordReader};
 use crate::{ErrorKind, Result};
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -45,7 +45,7 @@ impl ChunkReader<'_> {
         let total: u64 = cfg
             .files
             .iter()
-            .filter_map(|f| crate::source::remote::size_of(f))
+            .filter_map(|f| crate::source::input_size(f))
             .sum();
         c.bytes_total.store(total, Relaxed);
         let mut done_before = 0u64;
@@ -57,8 +57,8 @@ impl ChunkReader<'_> {
             let (rdr, mut consumed, seekable) = match kept {
                 Some((rdr, consumed)) => (rdr, consumed, false),
                 None => {
-                    let input = open_input(file, cfg.compression)?;
-                    let seekable = input.compression == Compression::None && input.size.is_some();
+                    let input = open_input(file, cfg.compression, cfg.dialect.encoding)?;
+                    let seekable = input.is_plain();
                     let rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());
                     (rdr, input.consumed, seekable)
                 }
@@ -190,7 +190,7 @@ impl ChunkReader<'_> {
                 self.cfg.interrupt.set_total(seq);
                 return;
             };
-            let Ok(input) = open_input(file, cfg.compression) else {
+            let Ok(input) = open_input(file, cfg.compression, cfg.dialect.encoding) else {
                 return;
             };
             let rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());

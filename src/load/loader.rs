@@ -104,6 +104,21 @@ impl LoaderBuilder {
         self
     }
 
+    /// The files' encoding, converted to UTF-8 as they are read (the dialect's
+    /// [`Dialect::encoding`]; set it after [`LoaderBuilder::dialect`]). Default: UTF-8, or
+    /// UTF-16 when a byte order mark says so.
+    ///
+    /// ```
+    /// # let db = chunkload::connect::ConnectOptions::parse("postgres://localhost/db")?;
+    /// let latin1 = "LATIN1".parse()?;
+    /// let load = chunkload::Loader::builder(db, "t").file("t.csv").encoding(latin1).build()?;
+    /// # Ok::<(), chunkload::Error>(())
+    /// ```
+    pub fn encoding(mut self, encoding: crate::source::Encoding) -> Self {
+        self.cfg.dialect.encoding = Some(encoding);
+        self
+    }
+
     /// How rows travel: [`Method::Copy`], [`Method::Insert`] or [`Method::Upsert`].
     /// Default: COPY on PostgreSQL, INSERT on CockroachDB (which refuses the driver's COPY).
     pub fn method(mut self, method: Method) -> Self {

@@ -193,11 +193,11 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
         return Err(Error::usage(CHECK_NOT_DRY));
     }
     let started = Instant::now();
-    let cfg = &cfg.with_chunk_defaults(flavour)?;
+    let reporter = Reporter::new(cfg.observer.clone());
+    let cfg = &expanded(cfg, &reporter)?.with_chunk_defaults(flavour)?;
     let mut plan = plan::resolve(cfg, table, flavour)?;
     let counters = Arc::new(Counters::default());
     let rejects = Rejects::new(RejectBudget::new(counters.clone(), cfg.max_errors), None);
-    let reporter = Reporter::new(cfg.observer.clone());
     let mut run = Run::start(cfg, started, counters, rejects, false, &reporter)?;
     let stats = DryRunStats::default();
     let input = Input::take(cfg, &mut plan);
@@ -224,6 +224,26 @@ pub fn dry_run(cfg: &LoadConfig, table: Table, flavour: Flavour) -> Result<DryRu
     })
 }
 
+/// `cfg` with each zip archive among its files replaced by the archive's CSV members, in
+/// name order (`a.zip!/b.csv`): the ledger keys each member as a file of the load.
+fn expanded(cfg: &LoadConfig, reporter: &Reporter) -> Result<LoadConfig> {
+    let expanded = crate::source::expand_archives(&cfg.files)?;
+    for (archive, names) in expanded.left_out {
+        reporter.note(
+            Topic::Input,
+            format!(
+                "{archive}: loading its CSV members, not the {} other {} ({})",
+                names.len(),
+                crate::error::plural(names.len() as u64, "member", "members"),
+                names.join(", ")
+            ),
+        );
+    }
+    let mut cfg = cfg.clone();
+    cfg.files = expanded.files;
+    Ok(cfg)
+}
+
 /// Why `--check` and `--dry-run` exclude each other.
 pub const CHECK_NOT_DRY: &str = "--check and --dry-run exclude each other: --dry-run \
      converts the file without a server, --check runs the whole load against the server \
@@ -235,6 +255,7 @@ pub const CHECK_NOT_DRY: &str = "--check and --dry-run exclude each other: --dry
 pub fn run(cfg: &LoadConfig, connect: Arc<dyn Connect>) -> Result<Summary> {
     cfg.validate()?;
     let connector = Connector::new(connect, Reporter::new(cfg.observer.clone()));
+    let cfg = &expanded(cfg, connector.reporter())?;
     if cfg.check {
         return check::run(cfg, connector);
     }
@@ -562,12 +583,14 @@ fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
     let stdin = cfg.files.iter().any(|f| f == "-");
     let fresh = cfg.fresh || (stdin && cfg.load_id.is_none());
     let st = &plan.statements;
+    // The dialect as ids were derived before it had an encoding: a UTF-8 load keeps its
+    // id across the upgrade (an interrupted load resumes), another encoding is hashed in.
+    let dialect = dialect_key(&cfg.dialect);
     let options = format!(
-        "{}|{:?}|{:?}|{:?}",
+        "{}|{:?}|{:?}|{dialect}",
         st.table.sql_name(),
         st.columns.iter().map(|c| &c.name).collect::<Vec<_>>(),
         plan.projections,
-        cfg.dialect,
     );
     ledger::load_id(
         &cfg.files,
@@ -576,6 +599,10 @@ fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
         cfg.load_id.as_deref(),
         fresh,
     )
+}
+
+fn dialect_key(d: &crate::source::Dialect) -> String {
+    format!("{d:?}").replace(", encoding: None }", " }")
 }
 
 /// A rerun says up front what earlier runs did: a finished load in one line (a warning
@@ -679,7 +706,7 @@ fn reject_writer(cfg: &LoadConfig, plan: &LoadPlan) -> RejectWriter {
         let base = match first {
             "-" => "stdin",
             _ if remote::is_remote(first) => remote::file_name(first),
-            _ => first,
+            _ => crate::source::outer_path(first),
         };
         format!("{base}.rejects.csv")
     });
@@ -947,6 +974,14 @@ fn explain_partial(e: Error, committed: u64, load_id: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_utf8_dialect_keys_load_ids_as_before_it_had_an_encoding() {
+        assert_eq!(
+            dialect_key(&crate::source::Dialect::default()),
+            "Dialect { delimiter: 44, quote: 34, escape: 34, has_header: true, skip_lines: 0, null: [] }"
+        );
+    }
 
     #[test]
     fn byte_size_settings_read_as_cockroachdb_shows_them() {

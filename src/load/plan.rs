@@ -176,7 +176,7 @@ fn field_names(
         let width = names.len();
         return Ok((names, width));
     }
-    let input = open_input(file, cfg.compression)?;
+    let input = open_input(file, cfg.compression, cfg.dialect.encoding)?;
     let mut rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());
     let header = rdr.read_header()?;
     if file == "-" {

@@ -21,10 +21,14 @@
 //! included, for reject files and IMPORT sharding.
 //!
 //! `sniff` finds the dialect parts the user did not give from the first bytes (pure);
-//! [`detect_dialect`] feeds it a file. `scan` is the pure record scanner, `reader` the buffered reader on top of it, `input`
-//! opens files, stdin and remote objects (`remote`: HTTP) and decompresses them. `load`, `infer` and `import` all read
+//! [`detect_dialect`] feeds it a file. `scan` is the pure record scanner, `reader` the
+//! buffered reader on top of it, `input` opens files, stdin (`stdin`), zip members
+//! (`archive`) and remote objects (`remote`: HTTP), decompresses them and converts them to
+//! UTF-8 (`encoding`). `load`, `infer` and `import` all read
 //! CSV through here, so they parse and report errors identically.
 
+mod archive;
+mod encoding;
 mod fields;
 mod header;
 mod input;
@@ -32,10 +36,15 @@ mod reader;
 pub mod remote;
 mod scan;
 mod sniff;
+pub mod stdin;
 
+pub use archive::{outer_path, split_member, MEMBER_SEP};
+pub use encoding::Encoding;
 pub(crate) use fields::{Buffers, Mark, Span, MAX_BATCH_BYTES};
 pub use header::{column_names, mismatches, Renamed, MAX_NAME_BYTES};
-pub use input::{open_input, open_plain_at, Compression, Input};
+pub use input::{
+    expand_archives, input_size, open_input, open_plain_at, Compression, Expanded, Input,
+};
 pub(crate) use reader::BOM;
 pub use reader::{Record, RecordReader, DEFAULT_BUFFER_SIZE};
 pub use sniff::{show_byte, sniff, DialectSpec, Found, Sniffed, SNIFF_BYTES};
@@ -57,6 +66,9 @@ pub struct Dialect {
     pub skip_lines: u64,
     /// The unquoted text that means NULL (`NULL`); empty by default as in PostgreSQL.
     pub null: Vec<u8>,
+    /// The file's encoding (`ENCODING`), converted to UTF-8 as it is read; `None`:
+    /// UTF-8, or UTF-16 when a byte order mark says so.
+    pub encoding: Option<Encoding>,
 }
 
 impl Default for Dialect {
@@ -68,6 +80,7 @@ impl Default for Dialect {
             has_header: true,
             skip_lines: 0,
             null: Vec::new(),
+            encoding: None,
         }
     }
 }
@@ -134,7 +147,7 @@ pub fn detect_dialect(
         given.validate()?;
         return Ok(Sniffed::given(&given));
     }
-    let input = open_input(path, compression)?;
+    let input = open_input(path, compression, spec.encoding)?;
     let mut sample = Vec::new();
     // A read that fails after some bytes (a damaged compressed file) leaves the failure
     // to the load, which says where it is: the bytes before are sniffed.

@@ -504,12 +504,25 @@ impl<R: Read> RecordReader<R> {
                 format!(
                     "invalid UTF-8 at byte {}{}",
                     pos.byte + e.valid_up_to() as u64,
-                    compressed_hint(pos.byte, raw)
+                    match compressed_hint(pos.byte, raw) {
+                        "" => not_utf8_hint(&raw[e.valid_up_to()..]),
+                        hint => hint.to_string(),
+                    }
                 ),
             ));
         }
         Got::Ok
     }
+}
+
+/// Advice when the bytes are in another encoding: its name, as `--encoding` takes it.
+fn not_utf8_hint(bad: &[u8]) -> String {
+    format!(
+        ": the file is not UTF-8 (byte 0x{:02x}); it looks like {}: name its encoding with \
+         --encoding NAME",
+        bad.first().copied().unwrap_or(0),
+        super::encoding::guess(bad)
+    )
 }
 
 /// Advice when a compressed stream is read as text (`--compression none`): the magic
@@ -800,7 +813,8 @@ mod tests {
         let e = r.read_record(&mut rec).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "t.csv: line 3, byte 5, record 2: invalid UTF-8 at byte 7"
+            "t.csv: line 3, byte 5, record 2: invalid UTF-8 at byte 7: the file is not UTF-8 \
+             (byte 0xff); it looks like LATIN1 or WIN1252: name its encoding with --encoding NAME"
         );
         assert_eq!(rec.raw(), b"ab\xffc\n");
         assert!(r.read_record(&mut rec).unwrap());
@@ -893,7 +907,7 @@ mod tests {
     }
 
     fn check_input(path: &str, on_disk: u64, expected: &[u8]) {
-        let input = open_input(path, None).unwrap();
+        let input = open_input(path, None, None).unwrap();
         assert_eq!(input.size, Some(on_disk));
         let consumed = Arc::clone(&input.consumed);
         let mut r = RecordReader::new(path, input.reader, dialect(true));
@@ -936,7 +950,7 @@ mod tests {
         std::fs::write(&plain, &text).unwrap();
         check_input(plain.to_str().unwrap(), text.len() as u64, &text);
 
-        let e = match open_input(dir.path().join("missing.csv").to_str().unwrap(), None) {
+        let e = match open_input(dir.path().join("missing.csv").to_str().unwrap(), None, None) {
             Err(e) => e,
             Ok(_) => panic!("opened a missing file"),
         };

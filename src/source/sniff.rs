@@ -40,6 +40,8 @@ pub struct DialectSpec {
     pub skip_lines: u64,
     /// `--null`, never sniffed.
     pub null: Vec<u8>,
+    /// `--encoding`, never sniffed (a byte order mark still wins, as when loading).
+    pub encoding: Option<super::Encoding>,
 }
 
 impl DialectSpec {
@@ -52,6 +54,7 @@ impl DialectSpec {
             has_header: Some(d.has_header),
             skip_lines: d.skip_lines,
             null: d.null.clone(),
+            encoding: d.encoding,
         }
     }
 
@@ -75,6 +78,7 @@ impl DialectSpec {
             has_header: self.has_header.unwrap_or(d.has_header),
             skip_lines: self.skip_lines,
             null: self.null.clone(),
+            encoding: self.encoding,
         }
     }
 }
@@ -154,6 +158,7 @@ impl Sniffed {
         let plain = Dialect {
             null: self.dialect.null.clone(),
             skip_lines: self.dialect.skip_lines,
+            encoding: self.dialect.encoding,
             ..Dialect::default()
         };
         if self.found.none() || self.dialect == plain {
@@ -354,6 +359,7 @@ pub fn sniff(file: &str, sample: &[u8], complete: bool, spec: &DialectSpec) -> R
             has_header,
             skip_lines: spec.skip_lines,
             null: spec.null.clone(),
+            encoding: spec.encoding,
         },
         found: Found {
             delimiter: spec.delimiter.is_none(),

@@ -14,6 +14,8 @@
 //!   transactions, restarts, bad rows, reruns, and a node going away.
 //! - `import`, `infer`: `chunkload import`; tables created from an inferred schema.
 //! - `dialect`: issue 24: dialects found from the file, flags over them, messy headers.
+//! - `inputs`: issue 24's files as they come: other encodings against COPY's ENCODING,
+//!   bzip2, xz and zip archives (resumed once), formats not read, stdin's sample.
 //! - `defer`: `--defer-indexes`: definitions identical after, a kill after the drop, duplicates.
 //! - `cockroach`: the CockroachDB path against a stand-in database (version(), errors);
 //!   `cockroach_ddl`: no DDL inside its transactions (`--truncate` a step of its own, once).
@@ -49,6 +51,7 @@ mod faults;
 mod import;
 mod import_scope;
 mod infer;
+mod inputs;
 mod ledger;
 mod ledger_home;
 mod ledger_schema;

@@ -173,7 +173,7 @@ fn source_lines(
         if file == "-" {
             continue;
         }
-        let Ok(input) = open_input(file, cfg.compression) else {
+        let Ok(input) = open_input(file, cfg.compression, cfg.dialect.encoding) else {
             continue;
         };
         let mut rdr = RecordReader::new(file, input.reader, cfg.dialect.clone());

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 #[derive(Args)]
 pub(crate) struct LoadArgs {
-    /// CSV files or http(s):// URLs, loaded in order; `-` reads stdin; .gz and .zst are
-    /// decompressed. A directory gives its .csv, .tsv and .txt files (also compressed, not
-    /// in subdirectories), a glob its matches (quoted globs work too), each sorted by name.
+    /// CSV files or http(s):// URLs, loaded in order; `-` reads stdin; gzip, zstd, bzip2 and
+    /// xz are decompressed; a zip archive loads each of its CSV members. A directory gives
+    /// its .csv, .tsv and .txt files (also compressed, not in subdirectories), a glob its
+    /// matches (quoted globs work too), each sorted by name.
     #[arg(required = true)]
     pub(crate) files: Vec<String>,
     /// Target table: `table` or `schema.table` (quote parts with "" to keep case). With

@@ -188,7 +188,7 @@ pub(crate) enum Command {
     #[command(
         after_help = "Example:\n  chunkload schema trips.csv --table trips --primary-key id > trips.sql\n  chunkload init --schema trips.sql"
     )]
-    Schema(SchemaArgs),
+    Schema(Box<SchemaArgs>),
     /// Split a CSV into shards for CockroachDB's IMPORT INTO (or server-side COPY), write
     /// the statement, and optionally serve the shards over HTTP or run it.
     #[command(after_help = import::AFTER_HELP)]

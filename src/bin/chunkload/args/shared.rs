@@ -60,9 +60,15 @@ pub(crate) struct DialectArgs {
     /// Physical lines to skip at the start of each file, before the header.
     #[arg(long, default_value_t = 0)]
     pub(crate) skip_lines: u64,
-    /// Decompression: none, gzip or zstd (default: detected from the first bytes).
+    /// Decompression: none, gzip, zstd, bzip2 or xz (default: detected from the first
+    /// bytes; zip archives are read member by member).
     #[arg(long)]
     pub(crate) compression: Option<chunkload::source::Compression>,
+    /// The files' encoding, converted to UTF-8 as they are read: PostgreSQL's names
+    /// (LATIN1, WIN1252, LATIN9, SJIS, EUC_JP, …) or WHATWG labels (windows-1252,
+    /// utf-16le, …). Default: UTF-8, or UTF-16 when a byte order mark says so.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) encoding: Option<chunkload::source::Encoding>,
 }
 
 impl DialectArgs {
@@ -83,6 +89,7 @@ impl DialectArgs {
             has_header: self.csv.has_header(),
             skip_lines: self.skip_lines,
             null: self.csv.null.as_bytes().to_vec(),
+            encoding: self.encoding,
         })
     }
 }

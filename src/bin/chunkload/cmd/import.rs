@@ -247,6 +247,8 @@ fn find_dialect(args: &ImportArgs, opts: &mut import::ImportOptions) -> anyhow::
         has_header: args.csv.has_header(),
         skip_lines: 0,
         null: args.csv.null.as_bytes().to_vec(),
+        // Import spools what is not UTF-8 (a byte order mark says so) as UTF-8.
+        encoding: None,
     };
     let file = args.file.to_string_lossy();
     let found = chunkload::source::detect_dialect(&file, None, &spec)?;

@@ -199,8 +199,10 @@ fn dry_run_table(
         }
     }
     let opts = args.infer.options(&cfg.files[0]);
+    // A zip archive: its first CSV member.
+    let first = chunkload::source::expand_archives(&cfg.files[..1])?;
     let inferred = infer_schema(
-        &cfg.files[0],
+        &first.files[0],
         &cfg.dialect,
         cfg.compression,
         cfg.columns.as_deref(),
