@@ -29,6 +29,9 @@ pub struct Faults {
     pub only_after_copy: bool,
     /// Seed of the random moments.
     pub seed: u64,
+    /// Cut a connection once it has carried this many bytes server to client, at most
+    /// this many times in all: a download cut mid-body, whatever the machine's speed.
+    pub cut_down_after_bytes: Option<(u64, u64)>,
 }
 
 /// A running proxy; dropping it stops it.
@@ -114,6 +117,7 @@ impl Proxy {
                         .map(|n| (n, faults.only_after_copy));
                     let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
                     let (commits, cuts, up) = (commits.clone(), cuts.clone(), up.clone());
+                    let cuts2 = cuts.clone();
                     let seen = seen.clone();
                     let mute = Arc::new(Mute::default());
                     let mute2 = mute.clone();
@@ -121,7 +125,10 @@ impl Proxy {
                         let counters = (&*commits, &*cuts, &*up, &*seen);
                         pump_up(client, server, every, counters, &mute)
                     });
-                    std::thread::spawn(move || pump(s2, c2, &mute2));
+                    let down_cut = faults
+                        .cut_down_after_bytes
+                        .map(|(b, max)| (b, max, cuts2.clone()));
+                    std::thread::spawn(move || pump(s2, c2, &mute2, down_cut));
                 }
             });
         }
@@ -179,12 +186,23 @@ struct Mute {
     answered: AtomicBool,
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, mute: &Mute) {
+/// Down-stream cuts: after how many bytes, at most how many in all, and the count so far.
+type DownCut = (u64, u64, Arc<AtomicU64>);
+
+fn pump(mut from: TcpStream, mut to: TcpStream, mute: &Mute, down_cut: Option<DownCut>) {
     let mut buf = vec![0u8; 64 * 1024];
+    let mut carried = 0u64;
     loop {
         match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                carried += n as u64;
+                if let Some((after, max, cuts)) = &down_cut {
+                    if carried > *after && cuts.load(SeqCst) < *max {
+                        cuts.fetch_add(1, SeqCst);
+                        break;
+                    }
+                }
                 if mute.on.load(SeqCst) {
                     mute.answered.store(true, SeqCst);
                     continue;

@@ -146,8 +146,9 @@ fn connections_cut_mid_object_resume_where_they_stopped() {
     let proxy = Proxy::start(
         ([127, 0, 0, 1], web.port()).into(),
         Faults {
-            random_every_ms: Some((40, 120)),
-            max_random_cuts: 6,
+            // Every download is cut after 1 MiB, six times in all: the 8 MB body is cut
+            // mid-way however fast the machine reads it.
+            cut_down_after_bytes: Some((1 << 20, 6)),
             seed: 25,
             ..Faults::default()
         },

@@ -441,6 +441,7 @@ pub fn cutting_proxy(random_cuts: u64, commit_every: u64, seed: u64) -> Proxy {
         cut_after_commit_every: Some(commit_every),
         only_after_copy: false,
         seed,
+        cut_down_after_bytes: None,
     })
 }
 
