@@ -4,7 +4,7 @@
 //! stop the others unless `--stop-on-error`; the exit code is 0 when every file loaded,
 //! else the highest code of those that failed.
 
-use super::load::one;
+use super::load_one::one;
 use super::shared::say;
 use crate::args::LoadArgs;
 use crate::failure::{self, Failure};

@@ -9,6 +9,7 @@ pub(crate) mod gen;
 pub(crate) mod import;
 pub(crate) mod init;
 pub(crate) mod load;
+mod load_one;
 mod many;
 pub(crate) mod schema;
 pub(crate) mod server;
