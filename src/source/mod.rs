@@ -147,7 +147,9 @@ pub fn detect_dialect(
         given.validate()?;
         return Ok(Sniffed::given(&given));
     }
-    let input = open_input(path, compression, spec.encoding)?;
+    // A zip archive: its first CSV member, as the load and the inference read it.
+    let first = expand_archives(&[path.to_string()])?.files.swap_remove(0);
+    let input = open_input(&first, compression, spec.encoding)?;
     let mut sample = Vec::new();
     // A read that fails after some bytes (a damaged compressed file) leaves the failure
     // to the load, which says where it is: the bytes before are sniffed.
