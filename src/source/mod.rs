@@ -22,7 +22,7 @@
 //!
 //! `sniff` finds the dialect parts the user did not give from the first bytes (pure);
 //! [`detect_dialect`] feeds it a file. `scan` is the pure record scanner, `reader` the buffered reader on top of it, `input`
-//! opens files, stdin and remote objects (`remote`: HTTP) and decompresses them. `load`, `infer` and `import` all read
+//! opens files, stdin and remote objects (`remote`: HTTP, and S3 through `s3`) and decompresses them. `load`, `infer` and `import` all read
 //! CSV through here, so they parse and report errors identically.
 
 mod fields;
@@ -30,6 +30,7 @@ mod header;
 mod input;
 mod reader;
 pub mod remote;
+pub mod s3;
 mod scan;
 mod sniff;
 
