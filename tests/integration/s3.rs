@@ -114,6 +114,29 @@ fn an_s3_object_loads_exactly_and_gzip_and_globs_too() {
     let o = s3.run(&["schema", &url, "--table", "t"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("CREATE TABLE"));
+    // `import` cuts its shards from the object's records.
+    let out = dir.path().join("shards");
+    let o = s3.run(&[
+        "import",
+        &url,
+        "--table",
+        "public.t",
+        "--shards",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--base-url",
+        "http://127.0.0.1:1/imp",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut shards = Vec::new();
+    for i in 1..=2 {
+        shards.extend(std::fs::read(out.join(format!("public.t.{i}.csv"))).unwrap());
+    }
+    assert!(
+        shards == bytes[header as usize..],
+        "shards differ from the object's rows"
+    );
 }
 
 #[test]
