@@ -45,6 +45,7 @@ struct Settings {
     credentials: Option<Credentials>,
 }
 
+/// Read once per process, at the first `s3://` request.
 fn settings() -> &'static Settings {
     static SETTINGS: OnceLock<Settings> = OnceLock::new();
     SETTINGS.get_or_init(|| {
@@ -140,6 +141,19 @@ fn section(text: &str, profile: &str, config: bool) -> HashMap<String, String> {
 /// credentials). It holds a signature: never show or store it.
 pub fn presign_get(url: &str) -> Result<String> {
     let (bucket, key) = split(url)?;
+    // A bucket's root answers with a listing, which is no CSV.
+    if key.is_empty() || key.ends_with('/') {
+        return Err(Error::usage(format!(
+            "{url} names a bucket or a prefix, not an object"
+        )));
+    }
+    // The signing crate joins the key to the endpoint as a relative URL: `//host/…`
+    // would send the request, signed, to another host.
+    if key.starts_with('/') {
+        return Err(Error::usage(format!(
+            "{url}: keys that start with / are not supported"
+        )));
+    }
     let s = settings();
     let bucket = s.bucket(bucket)?;
     Ok(bucket

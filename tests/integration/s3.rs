@@ -254,6 +254,10 @@ fn a_missing_object_or_bucket_fails_at_once_with_exit_2_and_no_secret() {
         assert!(err.contains(code) && err.contains(bucket), "{input}: {err}");
         assert_no_secret(&out, &db);
     }
+    // A bucket is no object (its root answers with a listing).
+    let out = load(&s3, "s3://data", &db, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not an object"), "{}", stderr(&out));
     // A glob that matches nothing is a usage error, as for local files.
     let out = load(&s3, "s3://data/*.csv", &db, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
