@@ -1,6 +1,7 @@
-//! Remote byte sources: `http://` and `https://` objects, read below decompression and
-//! CSV parsing exactly as a local file is, so every compression and the dialect and type
-//! detection work the same on them.
+//! Remote byte sources: `http://` and `https://` objects, and `s3://` ones through a
+//! GET presigned per request ([`super::s3`]), read below decompression and CSV parsing
+//! exactly as a local file is, so every compression and the dialect and type detection
+//! work the same on them.
 //!
 //! Exactly once needs three things of a remote object, and HTTP has them:
 //! - an identity: the server's `ETag`, size and `Last-Modified` (a one-byte GET), which

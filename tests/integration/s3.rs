@@ -1,10 +1,12 @@
 //! Issue 25: `s3://` inputs read from a real S3-compatible server (moto, started by
 //! `moto.rs`) through presigned GETs: exact loads, gzip, prefixes and globs listed in key
-//! order, a rerun that seeks with a ranged GET, a changed object refused, a missing object
+//! order, a rerun that seeks with a ranged GET, connections cut mid-object (through the
+//! TCP proxy) resumed, a changed object refused, a missing object
 //! or bucket failing at once, and the secret key in no output and not in the ledger.
 
 use crate::cli::stderr;
 use crate::moto::{Moto, SECRET};
+use crate::proxy::{Faults, Proxy};
 use crate::support::{accounts_file, assert_exact, client, fresh_db, pieces, target_and_reference};
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -190,6 +192,49 @@ fn a_rerun_after_a_kill_seeks_with_a_ranged_get() {
         .filter(|l| l.contains("\"GET /data/accounts.csv") && l.contains("\" 206 "))
         .count();
     assert!(ranged > 0, "{log}");
+}
+
+#[test]
+fn connections_cut_mid_object_are_resumed_with_a_fresh_signature() {
+    let db = fresh_db("s3_cuts");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = accounts_file(dir.path(), 100_000, 3);
+    target_and_reference(&db, &csv);
+    let s3 = Moto::start();
+    s3.create_bucket("data");
+    s3.put("data", "accounts.csv", &std::fs::read(&csv).unwrap());
+    let port: u16 = s3.endpoint().rsplit(':').next().unwrap().parse().unwrap();
+    let proxy = Proxy::start(
+        ([127, 0, 0, 1], port).into(),
+        Faults {
+            random_every_ms: Some((40, 120)),
+            max_random_cuts: 6,
+            seed: 25,
+            ..Faults::default()
+        },
+    );
+    // The loader reaches the store through the proxy: signatures are for its address.
+    let mut cmd = s3.command(&[
+        "load",
+        "s3://data/accounts.csv",
+        "--table",
+        "accounts",
+        "--url",
+        &db,
+        "--json",
+        "--chunk-bytes",
+        "32K",
+        "--workers",
+        "1",
+        "--reconnect-timeout",
+        "30",
+    ]);
+    cmd.env("AWS_ENDPOINT_URL", format!("http://{}", proxy.addr()));
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_exact(&db, 100_000);
+    assert!(proxy.cuts.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    assert_no_secret(&out, &db);
 }
 
 #[test]
