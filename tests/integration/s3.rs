@@ -116,6 +116,32 @@ fn an_s3_object_loads_exactly_and_gzip_and_globs_too() {
     let o = s3.run(&["schema", &url, "--table", "t"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("CREATE TABLE"));
+    // Keys and region from a profile when the environment has none.
+    let creds = dir.path().join("credentials");
+    std::fs::write(
+        &creds,
+        "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = x\n\
+         [dev]\naws_access_key_id = AKIAFROMPROFILE\naws_secret_access_key = y\n",
+    )
+    .unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(&config, "[profile dev]\nregion = eu-west-3\n").unwrap();
+    let o = s3
+        .command(&["schema", &url, "--table", "t"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_REGION")
+        .env("AWS_PROFILE", "dev")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+        .env("AWS_CONFIG_FILE", &config)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = s3.log();
+    assert!(
+        log.contains("X-Amz-Credential=AKIAFROMPROFILE/20") && log.contains("/eu-west-3/s3/"),
+        "{log}"
+    );
     // `import` cuts its shards from the object's records.
     let out = dir.path().join("shards");
     let o = s3.run(&[
