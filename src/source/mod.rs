@@ -23,8 +23,8 @@
 //! `sniff` finds the dialect parts the user did not give from the first bytes (pure);
 //! [`detect_dialect`] feeds it a file. `scan` is the pure record scanner, `reader` the
 //! buffered reader on top of it, `input` opens files, stdin (`stdin`), zip members
-//! (`archive`) and remote objects (`remote`: HTTP), decompresses them and converts them to
-//! UTF-8 (`encoding`). `load`, `infer` and `import` all read
+//! (`archive`) and remote objects (`remote`: HTTP, and S3 through `s3`), decompresses them
+//! and converts them to UTF-8 (`encoding`). `load`, `infer` and `import` all read
 //! CSV through here, so they parse and report errors identically.
 
 mod archive;
@@ -34,6 +34,7 @@ mod header;
 mod input;
 mod reader;
 pub mod remote;
+pub mod s3;
 mod scan;
 mod sniff;
 pub mod stdin;

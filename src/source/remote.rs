@@ -1,6 +1,7 @@
-//! Remote byte sources: `http://` and `https://` objects, read below decompression and
-//! CSV parsing exactly as a local file is, so every compression and the dialect and type
-//! detection work the same on them.
+//! Remote byte sources: `http://` and `https://` objects, and `s3://` ones through a
+//! GET presigned per request ([`super::s3`]), read below decompression and CSV parsing
+//! exactly as a local file is, so every compression and the dialect and type detection
+//! work the same on them.
 //!
 //! Exactly once needs three things of a remote object, and HTTP has them:
 //! - an identity: the server's `ETag`, size and `Last-Modified` (a one-byte GET), which
@@ -16,6 +17,7 @@
 //! errors are retried. Messages show the URL without its query string, which may hold a
 //! signature.
 
+use super::s3;
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use std::io::{self, Read};
@@ -45,7 +47,17 @@ fn budget() -> Duration {
 /// Whether `path` names a remote object rather than a local file.
 pub fn is_remote(path: &str) -> bool {
     let p = path.get(..8).unwrap_or(path).to_ascii_lowercase();
-    p.starts_with("http://") || p.starts_with("https://")
+    p.starts_with("http://") || p.starts_with("https://") || s3::is_s3(path)
+}
+
+/// The URL a request for `url` goes to: itself, or for `s3://` a GET presigned now.
+/// Never shown or stored: messages use `url`.
+fn target(url: &str) -> Result<String> {
+    if s3::is_s3(url) {
+        s3::presign_get(url)
+    } else {
+        Ok(url.to_string())
+    }
 }
 
 /// The URL as messages show it: without a query string (a presigned URL's signature)
@@ -129,16 +141,41 @@ enum Failure {
     Again(String, Option<Duration>),
 }
 
-fn status_error(code: u16, text: &str) -> io::Error {
+fn status_error(url: &str, code: u16, text: &str, body: &str) -> io::Error {
+    let store = s3::is_s3(url);
     let kind = match code {
         404 | 410 => io::ErrorKind::NotFound,
         401 | 403 | 407 => io::ErrorKind::PermissionDenied,
+        // S3 answers a wrong region or malformed credentials so: settings, not data.
+        301 | 400 if store => io::ErrorKind::PermissionDenied,
         _ => io::ErrorKind::Other,
     };
-    io::Error::new(kind, format!("HTTP {code} {text}"))
+    let mut msg = format!("HTTP {code} {text}");
+    if let Some(c) = s3::error_code(body).filter(|_| store) {
+        msg.push_str(&format!(" ({c})"));
+    }
+    if store && code == 403 && !s3::has_credentials() {
+        msg.push_str(
+            "; no AWS credentials found (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             or a profile in ~/.aws/credentials)",
+        );
+    }
+    io::Error::new(kind, msg)
 }
 
-fn classify(e: ureq::Error) -> Failure {
+/// A transport error's words without its URL, which may be a presigned one.
+fn transport_text(t: &ureq::Transport) -> String {
+    let mut msg = t.kind().to_string();
+    if let Some(m) = t.message() {
+        msg.push_str(&format!(": {m}"));
+    }
+    if let Some(src) = std::error::Error::source(t) {
+        msg.push_str(&format!(": {src}"));
+    }
+    msg
+}
+
+fn classify(url: &str, e: ureq::Error) -> Failure {
     match e {
         ureq::Error::Status(code, resp) => {
             let text = resp.status_text().to_string();
@@ -149,10 +186,13 @@ fn classify(e: ureq::Error) -> Failure {
                     .map(Duration::from_secs);
                 Failure::Again(format!("HTTP {code} {text}"), after)
             } else {
-                Failure::Final(status_error(code, &text))
+                // An S3 error body is small XML; only its `<Code>` is kept.
+                let mut body = String::new();
+                let _ = resp.into_reader().take(64 << 10).read_to_string(&mut body);
+                Failure::Final(status_error(url, code, &text, &body))
             }
         }
-        ureq::Error::Transport(t) => Failure::Again(t.to_string(), None),
+        ureq::Error::Transport(t) => Failure::Again(transport_text(&t), None),
     }
 }
 
@@ -192,9 +232,10 @@ fn retrying<T>(
 /// The object's identity, by a GET of its first byte: not HEAD, which a presigned URL
 /// (signed for GET) refuses. Only the headers are read.
 pub fn stat(url: &str) -> Result<ObjectInfo> {
+    let to = target(url)?;
     retrying(url, Instant::now(), || {
         let got = agent()
-            .get(url)
+            .get(&to)
             .set("Accept-Encoding", "identity")
             .set("Range", "bytes=0-0")
             .call();
@@ -204,8 +245,21 @@ pub fn stat(url: &str) -> Result<ObjectInfo> {
                 size: Some(0),
                 ..ObjectInfo::of(&resp)
             }),
-            r => r.map(|r| ObjectInfo::of(&r)).map_err(classify),
+            r => r.map(|r| ObjectInfo::of(&r)).map_err(|e| classify(url, e)),
         }
+    })
+}
+
+/// The body of a small GET (an S3 listing) of `url` at `to`, retried as the others.
+pub(crate) fn get_text(url: &str, to: &str) -> Result<String> {
+    retrying(url, Instant::now(), || {
+        let resp = agent().get(to).call().map_err(|e| classify(url, e))?;
+        let mut text = String::new();
+        resp.into_reader()
+            .take(64 << 20)
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::Again(e.to_string(), None))?;
+        Ok(text)
     })
 }
 
@@ -251,8 +305,9 @@ impl HttpReader {
     fn connect(&mut self, since: Instant) -> Result<()> {
         let (url, pos) = (self.url.clone(), self.pos);
         let known = self.info.clone();
+        let to = target(&url)?;
         let (info, body) = retrying(&url, since, || {
-            let mut req = agent().get(&url).set("Accept-Encoding", "identity");
+            let mut req = agent().get(&to).set("Accept-Encoding", "identity");
             if pos > 0 {
                 req = req.set("Range", &format!("bytes={pos}-"));
                 // Only the version begun: a changed object comes back whole (200).
@@ -276,7 +331,7 @@ impl HttpReader {
                     };
                     return Ok((info, Box::new(io::empty()) as Box<dyn Read + Send>));
                 }
-                r => r.map_err(classify)?,
+                r => r.map_err(|e| classify(&url, e))?,
             };
             let info = ObjectInfo::of(&resp);
             if known.as_ref().is_some_and(|k| *k != info) {

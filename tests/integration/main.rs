@@ -33,7 +33,8 @@
 //! - `many`: directories, globs and a table per file; `--quiet`, `--json` and exit codes as
 //!   scripts see them, a dry run's output; `terminal`: the progress bar through a pty.
 //! - `remote` (issue 25): inputs over HTTP from a real nginx (`nginx`: the harness that
-//!   starts it): exact loads, ranged reruns, changed objects, cut connections, 404.
+//!   starts it): exact loads, ranged reruns, changed objects, cut connections, 404;
+//!   `s3`: `s3://` inputs from a real moto server (`moto`: its harness), globs included.
 
 mod bank;
 mod check;
@@ -59,6 +60,7 @@ mod libpq;
 mod library;
 mod load;
 mod many;
+mod moto;
 mod multihost;
 mod nginx;
 mod oracle;
@@ -68,6 +70,7 @@ mod proxy;
 mod remote;
 mod resume;
 mod retry;
+mod s3;
 mod signals;
 mod standin;
 mod support;

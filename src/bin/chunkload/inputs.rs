@@ -2,7 +2,7 @@
 //! recursive) and globs (expanded here too, so a quoted glob works), each in sorted order;
 //! and the per-file names of `--table '{stem}'` (also `--reject-file`, `--load-id`).
 
-use chunkload::source::Compression;
+use chunkload::source::{s3, Compression};
 use chunkload::Error;
 use std::path::Path;
 
@@ -20,8 +20,10 @@ pub(crate) fn expand(args: &[String]) -> Result<Vec<String>, Error> {
     let mut files = Vec::new();
     for arg in args {
         let path = Path::new(arg);
+        if s3::is_s3(arg) && (arg.ends_with('/') || is_pattern(arg)) {
+            files.extend(objects(arg)?);
         // A URL's `?` starts its query, not a pattern.
-        if chunkload::source::remote::is_remote(arg) {
+        } else if chunkload::source::remote::is_remote(arg) {
             files.push(arg.clone());
         } else if arg != "-" && path.is_dir() {
             let found = directory(arg)?;
@@ -109,6 +111,42 @@ fn matches(pattern: &str) -> Result<Vec<String>, Error> {
         return Err(Error::usage(format!("no file matches {pattern}")));
     }
     Ok(files)
+}
+
+/// The objects an `s3://` prefix (ending in `/`: its CSV-like objects, not those in
+/// deeper "folders", as for a directory) or pattern (`*` not crossing a `/`) names,
+/// in key order, from a ListObjectsV2 of the part before the first wildcard.
+fn objects(arg: &str) -> Result<Vec<String>, Error> {
+    let literal = arg.find(['*', '?', '[']).unwrap_or(arg.len());
+    let listed = s3::list(&arg[..literal])?;
+    let found: Vec<String> = if arg.ends_with('/') && literal == arg.len() {
+        listed
+            .into_iter()
+            .filter(|url| {
+                let name = &url[arg.len()..];
+                !name.contains('/')
+                    && !name.starts_with('.')
+                    && !name.ends_with(".rejects.csv")
+                    && is_csv_like(name)
+            })
+            .collect()
+    } else {
+        let pattern = glob::Pattern::new(arg)
+            .map_err(|e| Error::usage(format!("bad object pattern {arg:?}: {e}")))?;
+        let options = glob::MatchOptions {
+            require_literal_separator: true,
+            require_literal_leading_dot: true,
+            ..glob::MatchOptions::new()
+        };
+        listed
+            .into_iter()
+            .filter(|url| pattern.matches_with(url, options))
+            .collect()
+    };
+    if found.is_empty() {
+        return Err(Error::usage(format!("no object matches {arg}")));
+    }
+    Ok(found)
 }
 
 /// Whether `template` names a table (or reject file, or load id) per file.
