@@ -263,6 +263,33 @@ pub(crate) fn get_text(url: &str, to: &str) -> Result<String> {
     })
 }
 
+/// Every key under `s3://bucket/prefix`, sorted, as `s3://` URLs: ListObjectsV2 page by
+/// page. Bounded: a listing of more than a million objects is refused.
+pub fn list_s3(url: &str) -> Result<Vec<String>> {
+    let (bucket, prefix) = s3::split(url)?;
+    let mut urls = Vec::new();
+    let mut token: Option<String> = None;
+    for _page in 0..1000 {
+        let to = s3::presign_list(bucket, prefix, token.as_deref())?;
+        let xml = get_text(url, &to)?;
+        let (keys, next) = s3::parse_list(&xml).map_err(|e| {
+            let e = std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+            Error::io(url, e)
+        })?;
+        urls.extend(keys.into_iter().map(|k| format!("s3://{bucket}/{k}")));
+        token = match next {
+            Some(t) => Some(t),
+            None => {
+                urls.sort();
+                return Ok(urls);
+            }
+        };
+    }
+    Err(Error::usage(format!(
+        "{url} lists more than 1000 pages of objects; name a narrower prefix"
+    )))
+}
+
 /// The size of the input at `path`, local or remote, for progress; None when unknown.
 pub fn size_of(path: &str) -> Option<u64> {
     if is_remote(path) {

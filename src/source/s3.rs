@@ -164,7 +164,7 @@ pub fn presign_get(url: &str) -> Result<String> {
 
 /// A ListObjectsV2 URL for keys under `prefix`, from `token` on; signed as
 /// [`presign_get`].
-fn presign_list(bucket: &str, prefix: &str, token: Option<&str>) -> Result<String> {
+pub(crate) fn presign_list(bucket: &str, prefix: &str, token: Option<&str>) -> Result<String> {
     let s = settings();
     let bucket = s.bucket(bucket)?;
     let mut list: ListObjectsV2 = bucket.list_objects_v2(s.credentials.as_ref());
@@ -176,37 +176,10 @@ fn presign_list(bucket: &str, prefix: &str, token: Option<&str>) -> Result<Strin
 }
 
 /// The keys and continuation token of one ListObjectsV2 page.
-fn parse_list(xml: &str) -> std::result::Result<(Vec<String>, Option<String>), String> {
+pub(crate) fn parse_list(xml: &str) -> std::result::Result<(Vec<String>, Option<String>), String> {
     let page = ListObjectsV2::parse_response(xml).map_err(|e| e.to_string())?;
     let keys = page.contents.into_iter().map(|c| c.key).collect();
     Ok((keys, page.next_continuation_token))
-}
-
-/// Every key under `s3://bucket/prefix`, sorted, as `s3://` URLs: ListObjectsV2 page by
-/// page. Bounded: a listing of more than a million objects is refused.
-pub fn list(url: &str) -> Result<Vec<String>> {
-    let (bucket, prefix) = split(url)?;
-    let mut urls = Vec::new();
-    let mut token: Option<String> = None;
-    for _page in 0..1000 {
-        let to = presign_list(bucket, prefix, token.as_deref())?;
-        let xml = super::remote::get_text(url, &to)?;
-        let (keys, next) = parse_list(&xml).map_err(|e| {
-            let e = std::io::Error::new(std::io::ErrorKind::InvalidData, e);
-            Error::io(url, e)
-        })?;
-        urls.extend(keys.into_iter().map(|k| format!("s3://{bucket}/{k}")));
-        token = match next {
-            Some(t) => Some(t),
-            None => {
-                urls.sort();
-                return Ok(urls);
-            }
-        };
-    }
-    Err(Error::usage(format!(
-        "{url} lists more than 1000 pages of objects; name a narrower prefix"
-    )))
 }
 
 /// The `<Code>` of an S3 error body (`NoSuchKey`, `AccessDenied`, …): it names the

@@ -2,7 +2,7 @@
 //! recursive) and globs (expanded here too, so a quoted glob works), each in sorted order;
 //! and the per-file names of `--table '{stem}'` (also `--reject-file`, `--load-id`).
 
-use chunkload::source::{s3, Compression};
+use chunkload::source::{remote, s3, Compression};
 use chunkload::Error;
 use std::path::Path;
 
@@ -23,7 +23,7 @@ pub(crate) fn expand(args: &[String]) -> Result<Vec<String>, Error> {
         if s3::is_s3(arg) && (arg.ends_with('/') || is_pattern(arg)) {
             files.extend(objects(arg)?);
         // A URL's `?` starts its query, not a pattern.
-        } else if chunkload::source::remote::is_remote(arg) {
+        } else if remote::is_remote(arg) {
             files.push(arg.clone());
         } else if arg != "-" && path.is_dir() {
             let found = directory(arg)?;
@@ -118,7 +118,7 @@ fn matches(pattern: &str) -> Result<Vec<String>, Error> {
 /// in key order, from a ListObjectsV2 of the part before the first wildcard.
 fn objects(arg: &str) -> Result<Vec<String>, Error> {
     let literal = arg.find(['*', '?', '[']).unwrap_or(arg.len());
-    let listed = s3::list(&arg[..literal])?;
+    let listed = remote::list_s3(&arg[..literal])?;
     let found: Vec<String> = if arg.ends_with('/') && literal == arg.len() {
         listed
             .into_iter()
