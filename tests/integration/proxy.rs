@@ -134,9 +134,19 @@ impl Proxy {
         }
         if let Some((lo, hi)) = faults.random_every_ms {
             let (stopped, conns, cuts) = (p.stopped.clone(), p.conns.clone(), p.cuts.clone());
+            let accepted = p.accepted.clone();
             let max = faults.max_random_cuts;
             let seed = faults.seed;
             std::thread::spawn(move || {
+                // The clock starts once a second connection came: the client's first one
+                // (tried once, as libpq's, and never retried) is set up by then, however
+                // slowly a busy machine started the client.
+                for _ in 0..12_000 {
+                    if accepted.load(SeqCst) >= 2 || stopped.load(SeqCst) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 let mut rng = StdRng::seed_from_u64(seed);
                 for _ in 0..max {
                     std::thread::sleep(Duration::from_millis(rng.gen_range(lo..=hi)));
