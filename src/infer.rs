@@ -62,6 +62,8 @@ pub struct InferOptions {
     pub primary_key: Vec<String>,
     /// Columns to declare `NOT NULL`.
     pub not_null: Vec<String>,
+    /// Numbers are written with a decimal comma (`1.234,5`), as the load will read them.
+    pub decimal_comma: bool,
 }
 
 impl Default for InferOptions {
@@ -70,6 +72,7 @@ impl Default for InferOptions {
             sample_rows: Some(DEFAULT_SAMPLE_ROWS),
             primary_key: Vec::new(),
             not_null: Vec::new(),
+            decimal_comma: false,
         }
     }
 }
@@ -251,7 +254,7 @@ impl Tally {
         }
     }
 
-    fn observe(&mut self, v: Option<&[u8]>, scratch: &mut Vec<u8>) {
+    fn observe(&mut self, v: Option<&[u8]>, scratch: &mut Vec<u8>, decimal_comma: bool) {
         let Some(v) = v else {
             self.nulls += 1;
             return;
@@ -261,21 +264,33 @@ impl Tally {
             return;
         }
         let t = trim(v);
+        let mut alive = self.alive;
+        if alive & NUMBERS != 0 {
+            // Judged as the load will read it: with a decimal comma, `1.234,5` is 1234.5.
+            let mut comma = Vec::new();
+            let n = match decimal_comma && encode::decimal_point(v, &mut comma) {
+                true => comma.as_slice(),
+                false => v,
+            };
+            let plain = plain_number(trim(n));
+            for (bit, ty) in [
+                (INT8, ColumnType::Int8),
+                (NUMERIC, ColumnType::Numeric),
+                (FLOAT8, ColumnType::Float8),
+            ] {
+                if alive & bit != 0 && !(plain && encode::check_value(ty, n, scratch).is_ok()) {
+                    alive &= !bit;
+                }
+            }
+            if alive & (NUMERIC | FLOAT8) != 0 && t.iter().any(u8::is_ascii_alphabetic) {
+                self.wants_float = true;
+            }
+        }
         let mut keep = |alive: &mut u16, bit: u16, shape: bool, ty: ColumnType| {
             if *alive & bit != 0 && !(shape && encode::check_value(ty, v, scratch).is_ok()) {
                 *alive &= !bit;
             }
         };
-        let mut alive = self.alive;
-        if alive & NUMBERS != 0 {
-            let plain = plain_number(t);
-            keep(&mut alive, INT8, plain, ColumnType::Int8);
-            keep(&mut alive, NUMERIC, plain, ColumnType::Numeric);
-            keep(&mut alive, FLOAT8, plain, ColumnType::Float8);
-            if alive & (NUMERIC | FLOAT8) != 0 && t.iter().any(u8::is_ascii_alphabetic) {
-                self.wants_float = true;
-            }
-        }
         keep(&mut alive, BOOL, is_bool_word(t), ColumnType::Bool);
         let date = is_iso_date(t);
         keep(&mut alive, DATE, date, ColumnType::Date);
@@ -356,7 +371,7 @@ pub fn infer<R: Read>(
                     tallies = vec![Tally::new(); names.len()];
                 }
                 for (t, f) in tallies.iter_mut().zip(rec.fields()) {
-                    t.observe(f, &mut scratch);
+                    t.observe(f, &mut scratch, opts.decimal_comma);
                 }
                 sampled += 1;
             }

@@ -1,7 +1,7 @@
 //! A whole chunk through the encoder: its rows encoded, the rows that fail conversion
 //! kept apart with their place in the input.
 
-use super::{Column, EncodedRows, Encoder, Format};
+use super::{Column, ColumnType, EncodedRows, Encoder, Format};
 use crate::chunk::{Chunk, RecordBatch};
 use crate::{Error, Location};
 use std::sync::Arc;
@@ -23,6 +23,27 @@ pub struct ChunkShape {
     pub files: Vec<String>,
     /// Advice appended to conversion errors (tables created from an inferred schema).
     pub hint: Option<TypeHint>,
+    /// Numbers are written with a decimal comma (`1.234,5`): see [`decimal_point`].
+    pub decimal_comma: bool,
+}
+
+/// A number written with a decimal comma, as PostgreSQL reads numbers: `1.234,5` is
+/// `1234.5` (the dots group thousands), `12,5` is `12.5`, appended to `out`; false when
+/// `v` holds no comma (it is read as it is, so `-3` and `1e5` stay themselves).
+pub fn decimal_point(v: &[u8], out: &mut Vec<u8>) -> bool {
+    if !v.contains(&b',') {
+        return false;
+    }
+    out.extend(v.iter().filter(|&&b| b != b'.').map(|&b| match b {
+        b',' => b'.',
+        b => b,
+    }));
+    true
+}
+
+fn is_number(ty: ColumnType) -> bool {
+    use ColumnType::*;
+    matches!(ty, Int2 | Int4 | Int8 | Numeric | Float4 | Float8)
 }
 
 /// Where a finished chunk's buffers go back to, to be refilled instead of allocated:
@@ -107,9 +128,32 @@ fn encode_all(
 ) -> bool {
     let encoder = Encoder::new(shape.columns.clone(), format);
     let proj = &shape.projections[chunk.file_index];
+    let numbers: Vec<bool> = shape.columns.iter().map(|c| is_number(c.ty)).collect();
+    let mut scratch = Vec::new();
     for i in 0..chunk.batch.len() {
         let rec = chunk.batch.record(i);
-        if let Err(e) = encoder.encode_row(rec.project(proj), i as u32, rows) {
+        let encoded = if shape.decimal_comma && numbers.contains(&true) {
+            // Each number with a comma is rewritten into `scratch`, then the row's fields
+            // point there instead.
+            scratch.clear();
+            let mut at = Vec::new();
+            for (c, f) in rec.project(proj).enumerate() {
+                let start = scratch.len();
+                if let Some(v) = f.filter(|_| numbers[c]) {
+                    if decimal_point(v, &mut scratch) {
+                        at.push((c, start, scratch.len()));
+                    }
+                }
+            }
+            let mut fields: Vec<Option<&[u8]>> = rec.project(proj).collect();
+            for (c, start, end) in at {
+                fields[c] = Some(&scratch[start..end]);
+            }
+            encoder.encode_row(fields, i as u32, rows)
+        } else {
+            encoder.encode_row(rec.project(proj), i as u32, rows)
+        };
+        if let Err(e) = encoded {
             if e.deferred {
                 return false;
             }
@@ -129,4 +173,23 @@ fn encode_all(
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_commas_become_points_and_dots_group_thousands() {
+        let point = |v: &str| {
+            let mut out = Vec::new();
+            decimal_point(v.as_bytes(), &mut out).then(|| String::from_utf8(out).unwrap())
+        };
+        assert_eq!(point("12,5").as_deref(), Some("12.5"));
+        assert_eq!(point("-1.234.567,89").as_deref(), Some("-1234567.89"));
+        assert_eq!(point("0,001").as_deref(), Some("0.001"));
+        // No comma: read as written.
+        assert_eq!(point("1234"), None);
+        assert_eq!(point("1e5"), None);
+    }
 }

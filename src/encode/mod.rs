@@ -31,7 +31,9 @@ mod interval;
 mod numeric;
 mod scalar;
 mod swar;
-pub use chunked::{encode_chunk, encode_chunk_into, ChunkShape, EncodedChunk, Recycler, TypeHint};
+pub use chunked::{
+    decimal_point, encode_chunk, encode_chunk_into, ChunkShape, EncodedChunk, Recycler, TypeHint,
+};
 
 pub use column::{Column, ColumnType};
 

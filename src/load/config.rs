@@ -70,6 +70,9 @@ pub struct LoadConfig {
     pub synchronous_commit: SyncCommit,
     /// Raised from outside (a signal handler) to stop the load between chunks.
     pub interrupt: Interrupt,
+    /// Numbers are written with a decimal comma (`1.234,5` is 1234.5): their commas
+    /// become points and their dots go, for number columns only.
+    pub decimal_comma: bool,
     /// `--check`: run the whole load against the real table, bad rows isolated into the
     /// reject file, and commit nothing (no rows, no ledger). On PostgreSQL one
     /// transaction on one connection, each chunk in a savepoint released on success, so
@@ -108,6 +111,7 @@ impl LoadConfig {
             defer_indexes: false,
             synchronous_commit: SyncCommit::On,
             interrupt: Interrupt::new(),
+            decimal_comma: false,
             check: false,
             created_table: false,
         }

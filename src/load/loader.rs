@@ -119,6 +119,13 @@ impl LoaderBuilder {
         self
     }
 
+    /// Numbers are written with a decimal comma (`1.234,5` is 1234.5, `12,5` is 12.5), as
+    /// in a `;`-separated file from a European Excel. Default: off.
+    pub fn decimal_comma(mut self, on: bool) -> Self {
+        self.cfg.decimal_comma = on;
+        self
+    }
+
     /// How rows travel: [`Method::Copy`], [`Method::Insert`] or [`Method::Upsert`].
     /// Default: COPY on PostgreSQL, INSERT on CockroachDB (which refuses the driver's COPY).
     pub fn method(mut self, method: Method) -> Self {

@@ -585,7 +585,10 @@ fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
     let st = &plan.statements;
     // The dialect as ids were derived before it had an encoding: a UTF-8 load keeps its
     // id across the upgrade (an interrupted load resumes), another encoding is hashed in.
-    let dialect = dialect_key(&cfg.dialect);
+    let mut dialect = dialect_key(&cfg.dialect);
+    if cfg.decimal_comma {
+        dialect.push_str("|decimal comma");
+    }
     let options = format!(
         "{}|{:?}|{:?}|{dialect}",
         st.table.sql_name(),
@@ -725,6 +728,7 @@ fn chunk_shape(cfg: &LoadConfig, plan: &LoadPlan) -> ChunkShape {
         projections: plan.projections.clone(),
         files: cfg.files.clone(),
         hint: cfg.type_hint.clone(),
+        decimal_comma: cfg.decimal_comma,
     }
 }
 

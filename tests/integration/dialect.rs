@@ -279,3 +279,76 @@ fn schema_and_import_find_the_dialect_too() {
     let stmt = std::fs::read_to_string(shards.join("import.sql")).unwrap();
     assert!(stmt.contains("delimiter = e'\\t'"), "{stmt}");
 }
+
+/// A `;` file from a European Excel: `--decimal-comma` reads `12,5` as 12.5 and
+/// `1.234,5` as 1234.5, in created and existing number columns alike; without it the
+/// column is text, nothing misread.
+#[test]
+fn decimal_commas_load_as_numbers_when_asked() {
+    use crate::cli::{chunkload, stderr};
+    let url = crate::support::fresh_db("decimal_comma");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prices.csv");
+    std::fs::write(
+        &path,
+        "id;price;label\n1;12,5;a,b\n2;1.234,5;c\n3;-3;d\n4;0,25;e\n",
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    let load = |table: &str, extra: &[&str]| {
+        let mut args = vec!["load", file, "--table", table, "--url", &url];
+        args.extend_from_slice(extra);
+        chunkload(&args)
+    };
+    let o = load("prices", &["--create-table", "--decimal-comma"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut c = crate::support::client(&url);
+    let rows: Vec<(i64, String, String)> = c
+        .query("SELECT id, price::text, label FROM prices ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let want = [
+        (1, "12.5", "a,b"),
+        (2, "1234.5", "c"),
+        (3, "-3", "d"),
+        (4, "0.25", "e"),
+    ];
+    let got: Vec<(i64, &str, &str)> = rows
+        .iter()
+        .map(|(i, p, l)| (*i, p.as_str(), l.as_str()))
+        .collect();
+    assert_eq!(got, want, "text columns keep their commas");
+    let ty: String = c
+        .query_one(
+            "SELECT data_type::text FROM information_schema.columns
+             WHERE table_name = 'prices' AND column_name = 'price'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(ty, "numeric");
+    // Into an existing table of another number type, over the insert method too.
+    c.batch_execute("CREATE TABLE p2 (id int8, price float8, label text)")
+        .unwrap();
+    let o = load("p2", &["--decimal-comma", "--method", "insert"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sum: f64 = c
+        .query_one("SELECT sum(price) FROM p2", &[])
+        .unwrap()
+        .get(0);
+    assert!((sum - 1244.25).abs() < 1e-9, "{sum}");
+    // Without the flag the commas are not numbers: the created column is text.
+    let o = load("as_text", &["--create-table"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ty: String = c
+        .query_one(
+            "SELECT data_type::text FROM information_schema.columns
+             WHERE table_name = 'as_text' AND column_name = 'price'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(ty, "text");
+}

@@ -169,6 +169,7 @@ impl LoadArgs {
         cfg.ledger = !self.unsafe_no_ledger;
         cfg.ledger_schema = self.ledger.schema()?;
         cfg.check = self.check;
+        cfg.decimal_comma = self.dialect.decimal_comma;
         cfg.defer_indexes = self.defer_indexes;
         cfg.synchronous_commit = match self.synchronous_commit {
             SyncCommitArg::Auto => SyncCommit::Auto,

@@ -69,6 +69,10 @@ pub(crate) struct DialectArgs {
     /// utf-16le, …). Default: UTF-8, or UTF-16 when a byte order mark says so.
     #[arg(long, value_name = "NAME")]
     pub(crate) encoding: Option<chunkload::source::Encoding>,
+    /// Numbers are written with a decimal comma, as a European Excel writes them: `12,5`
+    /// is 12.5 and `1.234,5` is 1234.5 (dots group thousands), in number columns only.
+    #[arg(long)]
+    pub(crate) decimal_comma: bool,
 }
 
 impl DialectArgs {
@@ -123,7 +127,7 @@ fn parse_infer_rows(s: &str) -> Result<InferRows, String> {
 impl InferArgs {
     /// The options for inferring from `file`: the rows asked for, else all of a file and
     /// a sample of stdin.
-    pub(crate) fn options(&self, file: &str) -> InferOptions {
+    pub(crate) fn options(&self, file: &str, decimal_comma: bool) -> InferOptions {
         let default = match file {
             "-" => Some(chunkload::infer::DEFAULT_SAMPLE_ROWS),
             _ => None,
@@ -132,6 +136,7 @@ impl InferArgs {
             sample_rows: self.infer_rows.map_or(default, |r| r.0),
             primary_key: self.primary_key.clone(),
             not_null: self.not_null.clone(),
+            decimal_comma,
         }
     }
 }

@@ -43,7 +43,7 @@ pub(crate) fn one(
             &mut client,
             &cfg.table,
             &sample,
-            &args.infer.options(&cfg.files[0]),
+            &args.infer.options(&cfg.files[0], cfg.decimal_comma),
             &mut warn,
         )?;
         if let Some(created) = created {
@@ -148,7 +148,7 @@ fn dry_run_table(
             Err(_) => {}
         }
     }
-    let opts = args.infer.options(&cfg.files[0]);
+    let opts = args.infer.options(&cfg.files[0], cfg.decimal_comma);
     // A zip archive: its first CSV member.
     let first = chunkload::source::expand_archives(&cfg.files[..1])?;
     let inferred = infer_schema(

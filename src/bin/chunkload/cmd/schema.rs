@@ -21,7 +21,7 @@ pub(crate) fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{line}");
     }
     let d = found.dialect;
-    let opts = args.infer.options(&args.file);
+    let opts = args.infer.options(&args.file, args.dialect.decimal_comma);
     let inferring = std::time::Instant::now();
     let inferred = infer_schema(
         &args.file,
