@@ -135,19 +135,46 @@ impl Dialect {
 }
 
 /// Finds the parts of the dialect `spec` leaves open from the first [`SNIFF_BYTES`] of
-/// `path`, decompressed, after the BOM and the skipped lines. Stdin can be read only
-/// once, by the load, so its open parts get PostgreSQL's defaults.
+/// `path`, decompressed, after the BOM and the skipped lines. Stdin's sampled bytes are
+/// put back for the load to read (see [`stdin`]).
 pub fn detect_dialect(
     path: &str,
     compression: Option<Compression>,
     spec: &DialectSpec,
 ) -> Result<Sniffed> {
-    use std::io::Read;
-    if spec.is_complete() || path == "-" {
+    if spec.is_complete() {
         let given = spec.or_defaults();
         given.validate()?;
         return Ok(Sniffed::given(&given));
     }
+    let (sample, complete) = match path {
+        "-" => stdin::sampled(|| sample_of(path, compression, spec)).0?,
+        _ => sample_of(path, compression, spec)?,
+    };
+    let mut at = if sample.starts_with(BOM) {
+        BOM.len()
+    } else {
+        0
+    };
+    for _ in 0..spec.skip_lines {
+        match memchr::memchr(b'\n', &sample[at..]) {
+            Some(i) => at += i + 1,
+            None => at = sample.len(),
+        }
+    }
+    let found = sniff(path, &sample[at..], complete, spec)?;
+    found.dialect.validate()?;
+    Ok(found)
+}
+
+/// The first [`SNIFF_BYTES`] of `path` as the load will read them (decompressed, a zip's
+/// first CSV member, converted to UTF-8), and whether that is all of it.
+fn sample_of(
+    path: &str,
+    compression: Option<Compression>,
+    spec: &DialectSpec,
+) -> Result<(Vec<u8>, bool)> {
+    use std::io::Read;
     // A zip archive: its first CSV member, as the load and the inference read it.
     let first = expand_archives(&[path.to_string()])?.files.swap_remove(0);
     let input = open_input(&first, compression, spec.encoding)?;
@@ -164,18 +191,5 @@ pub fn detect_dialect(
         Err(_) => false,
     };
     sample.truncate(SNIFF_BYTES);
-    let mut at = if sample.starts_with(BOM) {
-        BOM.len()
-    } else {
-        0
-    };
-    for _ in 0..spec.skip_lines {
-        match memchr::memchr(b'\n', &sample[at..]) {
-            Some(i) => at += i + 1,
-            None => at = sample.len(),
-        }
-    }
-    let found = sniff(path, &sample[at..], complete, spec)?;
-    found.dialect.validate()?;
-    Ok(found)
+    Ok((sample, complete))
 }

@@ -352,3 +352,56 @@ fn decimal_commas_load_as_numbers_when_asked() {
         .get(0);
     assert_eq!(ty, "text");
 }
+
+/// Stdin is sniffed too: the bytes the sniffer read are read again by the load, so a TSV
+/// piped in loads into its columns, every row once.
+#[test]
+fn a_tsv_on_stdin_is_sniffed_and_loads_every_row() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let url = crate::support::fresh_db("sniff_stdin");
+    let mut text = String::from("id\tname\tscore\n");
+    for i in 1..=5000 {
+        text.push_str(&format!("{i}\tname {i}\t{}.5\n", i % 97));
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chunkload"))
+        .args([
+            "load",
+            "-",
+            "--table",
+            "piped",
+            "--create-table",
+            "--url",
+            &url,
+        ])
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("delimiter tab"), "{err}");
+    let mut c = crate::support::client(&url);
+    let (n, names): (i64, i64) = {
+        let r = c
+            .query_one("SELECT count(*), count(DISTINCT name) FROM piped", &[])
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((n, names), (5000, 5000));
+    let sum: f64 = c
+        .query_one("SELECT sum(score)::float8 FROM piped", &[])
+        .unwrap()
+        .get(0);
+    let want: f64 = (1..=5000).map(|i| (i % 97) as f64 + 0.5).sum();
+    assert!((sum - want).abs() < 1e-6, "{sum} {want}");
+}
