@@ -151,6 +151,13 @@ pub fn detect_dialect(
         "-" => stdin::sampled(|| sample_of(path, compression, spec)).0?,
         _ => sample_of(path, compression, spec)?,
     };
+    // Bytes that are not text (compressed input read with `--compression none`, a binary
+    // file) are not sniffed: the load says what they are, with its position.
+    if looks_binary(&sample) {
+        let given = spec.or_defaults();
+        given.validate()?;
+        return Ok(Sniffed::given(&given));
+    }
     let mut at = if sample.starts_with(BOM) {
         BOM.len()
     } else {
@@ -165,6 +172,12 @@ pub fn detect_dialect(
     let found = sniff(path, &sample[at..], complete, spec)?;
     found.dialect.validate()?;
     Ok(found)
+}
+
+/// A NUL in the first 8 KiB, or a compressed stream's magic number: not CSV text.
+fn looks_binary(sample: &[u8]) -> bool {
+    let head = &sample[..sample.len().min(8 << 10)];
+    head.contains(&0) || Compression::detect(None, head) != Compression::None
 }
 
 /// The first [`SNIFF_BYTES`] of `path` as the load will read them (decompressed, a zip's
