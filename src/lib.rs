@@ -85,6 +85,7 @@
 // The library reports through types and events (`report`); only the binary prints.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod backoff;
 #[cfg(feature = "demo")]
 pub mod bank;
 #[doc(hidden)]

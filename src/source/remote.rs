@@ -18,8 +18,8 @@
 //! signature.
 
 use super::s3;
+use crate::backoff::RetryPolicy;
 use crate::error::{Error, Result};
-use crate::retry::RetryPolicy;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
