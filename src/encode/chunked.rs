@@ -129,10 +129,11 @@ fn encode_all(
     let encoder = Encoder::new(shape.columns.clone(), format);
     let proj = &shape.projections[chunk.file_index];
     let numbers: Vec<bool> = shape.columns.iter().map(|c| is_number(c.ty)).collect();
+    let rewrite = shape.decimal_comma && numbers.contains(&true);
     let mut scratch = Vec::new();
     for i in 0..chunk.batch.len() {
         let rec = chunk.batch.record(i);
-        let encoded = if shape.decimal_comma && numbers.contains(&true) {
+        let encoded = if rewrite {
             // Each number with a comma is rewritten into `scratch`, then the row's fields
             // point there instead.
             scratch.clear();

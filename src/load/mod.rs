@@ -604,8 +604,17 @@ fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
     )
 }
 
+/// The dialect's part of a derived load id, written field by field so that a field added
+/// later (as `encoding` was) changes no existing id while it keeps its default.
 fn dialect_key(d: &crate::source::Dialect) -> String {
-    format!("{d:?}").replace(", encoding: None }", " }")
+    let mut key = format!(
+        "Dialect {{ delimiter: {}, quote: {}, escape: {}, has_header: {}, skip_lines: {}, null: {:?} }}",
+        d.delimiter, d.quote, d.escape, d.has_header, d.skip_lines, d.null
+    );
+    if let Some(e) = d.encoding {
+        key.push_str(&format!("|encoding {e:?}"));
+    }
+    key
 }
 
 /// A rerun says up front what earlier runs did: a finished load in one line (a warning

@@ -290,13 +290,10 @@ pub fn list_s3(url: &str) -> Result<Vec<String>> {
     )))
 }
 
-/// The size of the input at `path`, local or remote, for progress; None when unknown.
-pub fn size_of(path: &str) -> Option<u64> {
-    if is_remote(path) {
-        stat(path).ok()?.size
-    } else {
-        std::fs::metadata(path).ok().map(|m| m.len())
-    }
+/// The size of the object at `url`, for progress; None when unknown (local files:
+/// [`super::input_size`]).
+pub fn size_of(url: &str) -> Option<u64> {
+    stat(url).ok()?.size
 }
 
 /// The fingerprint of the object at `url` for the ledger.
