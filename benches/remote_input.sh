@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The same file loaded from disk and from a local nginx over HTTP (issue 25), alternating
-# round by round on a throwaway PostgreSQL (fsync on), every run into an emptied table:
-# wall time, peak RSS and client CPU of each, and the HTTP/disk ratio of the medians.
+# The same file loaded from disk, from a local nginx over HTTP and from a local S3-compatible
+# server (moto's standalone server) as s3://, alternating round by round on a throwaway
+# PostgreSQL (fsync on), every run into an emptied table: wall time, peak RSS and client
+# CPU of each, and the HTTP/disk and S3/disk ratios of the medians.
 #
-# Usage: benches/http_input.sh [--rounds N] [--rows N] [--no-build] [--keep DIR]
+# Usage: benches/remote_input.sh [--rounds N] [--rows N] [--no-build] [--keep DIR]
 #   --rounds N  alternating rounds (default 3)
 #   --rows N    rows of the generated `wide` file (default 1200000, about 200 MB)
-# Needs nginx (Debian's package; .ci/run installs it) and GNU time at /usr/bin/time.
+# Needs nginx (Debian's package), moto[server] (PyPI; .ci/run installs both) and GNU time.
 set -euo pipefail
 
 ROUNDS=3
@@ -41,8 +42,10 @@ rm -f "$FIFO"; mkfifo "$FIFO"
 SERVER_PID=$!
 exec 3> "$FIFO"
 NGINX_PID=
+MOTO_PID=
 cleanup() {
     [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
+    [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
     exec 3>&- || true
     wait "$SERVER_PID" 2>/dev/null || true
     if [ -z "$KEEP" ]; then rm -rf "$WORK"; fi
@@ -82,17 +85,34 @@ FILE=$WORK/www/wide.csv
 "$BIN" gen wide --rows "$ROWS" --seed 1 -o "$FILE"
 q "$("$BIN" gen wide --rows 0 --ddl --table wide)" >/dev/null
 HTTP_URL=http://127.0.0.1:$PORT/wide.csv
-python3 - "$PORT" <<'PY'
+listening() {
+    python3 - "$1" "$2" <<'PY'
 import socket, sys, time
-for _ in range(100):
+for _ in range(300):
     try:
         socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
         break
     except OSError:
         time.sleep(0.1)
 else:
-    sys.exit("nginx did not listen")
+    sys.exit(sys.argv[2] + " did not listen")
 PY
+}
+listening "$PORT" nginx
+
+S3_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m moto.server -H 127.0.0.1 -p "$S3_PORT" > "$WORK/moto.log" 2>&1 &
+MOTO_PID=$!
+listening "$S3_PORT" moto
+export AWS_ENDPOINT_URL=http://127.0.0.1:$S3_PORT AWS_ACCESS_KEY_ID=bench \
+    AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+python3 - "$FILE" <<'PY'
+import os, sys, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+s3.create_bucket(Bucket="bench")
+s3.upload_file(sys.argv[1], "bench", "wide.csv")
+PY
+S3_URL=s3://bench/wide.csv
 
 echo "# server: $(q 'SELECT version()')"
 echo "# file: $(stat -c %s "$FILE") bytes, $ROWS rows of wide; rounds: $ROUNDS"
@@ -119,8 +139,13 @@ run() {
 }
 for r in $(seq 1 "$ROUNDS"); do
     echo "round $r"
-    if [ $((r % 2)) = 1 ]; then run disk "$FILE"; run http "$HTTP_URL"; else run http "$HTTP_URL"; run disk "$FILE"; fi
+    case $((r % 3)) in
+        1) run disk "$FILE"; run http "$HTTP_URL"; run s3 "$S3_URL" ;;
+        2) run http "$HTTP_URL"; run s3 "$S3_URL"; run disk "$FILE" ;;
+        0) run s3 "$S3_URL"; run disk "$FILE"; run http "$HTTP_URL" ;;
+    esac
 done
 median() { awk -F'\t' -v n="$1" '$1 == n {print $2}' "$RESULTS" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-D=$(median disk); H=$(median http)
-printf 'median disk %.3f s, http %.3f s, http/disk %.3f\n' "$D" "$H" "$(echo "$H / $D" | bc -l)"
+D=$(median disk); H=$(median http); S=$(median s3)
+printf 'median disk %.3f s, http %.3f s, s3 %.3f s; http/disk %.3f, s3/disk %.3f\n' \
+    "$D" "$H" "$S" "$(echo "$H / $D" | bc -l)" "$(echo "$S / $D" | bc -l)"
