@@ -23,13 +23,15 @@
 //! `sniff` finds the dialect parts the user did not give from the first bytes (pure);
 //! [`detect_dialect`] feeds it a file. `scan` is the pure record scanner, `reader` the
 //! buffered reader on top of it, `input` opens files, stdin (`stdin`), zip members
-//! (`archive`) and remote objects (`remote`: HTTP, and S3 through `s3`), decompresses them
+//! (`archive`) and remote objects (`remote`: HTTP, and S3, Azure and GCS through `store`), decompresses them
 //! and converts them to UTF-8 (`encoding`). `load`, `infer` and `import` all read
 //! CSV through here, so they parse and report errors identically.
 
 mod archive;
+pub mod azure;
 mod encoding;
 mod fields;
+pub mod gcs;
 mod header;
 mod input;
 mod reader;
@@ -38,6 +40,7 @@ pub mod s3;
 mod scan;
 mod sniff;
 pub mod stdin;
+pub mod store;
 
 pub use archive::{outer_path, split_member, MEMBER_SEP};
 pub use encoding::Encoding;

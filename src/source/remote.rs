@@ -1,15 +1,15 @@
-//! Remote byte sources: `http://` and `https://` objects, and `s3://` ones through a
-//! GET presigned per request ([`super::s3`]), read below decompression and CSV parsing
+//! Remote byte sources: `http://` and `https://` objects, and `s3://`, `az://` and
+//! `gs://` ones through GETs authorised per request ([`super::store`]), read below decompression and CSV parsing
 //! exactly as a local file is, so every compression and the dialect and type detection
 //! work the same on them.
 //!
 //! Exactly once needs three things of a remote object, and HTTP has them:
-//! - an identity: the server's `ETag`, size and `Last-Modified` (a one-byte GET), which
-//!   the ledger keeps as the object's fingerprint, so a changed object is refused as a
+//! - an identity: the server's `ETag`, size and `Last-Modified` (a one-byte GET; for
+//!   `gs://` the object's metadata, with its generation), which the ledger keeps as the object's fingerprint, so a changed object is refused as a
 //!   changed file is;
 //! - a seek: a rerun starts with `Range: bytes=N-` at the first uncommitted byte;
 //! - a resume: a connection cut mid-object is reopened at the last byte received, with
-//!   `If-Range` (the object must still be the one begun) and backoff, within the
+//!   `If-Range` (`If-Match` for Azure: the object must still be the one begun) and backoff, within the
 //!   reconnect budget ([`set_reconnect_timeout`], `--reconnect-timeout`).
 //!
 //! A server that ignores `Range` (200 instead of 206) still works: the bytes before the
@@ -17,7 +17,7 @@
 //! errors are retried. Messages show the URL without its query string, which may hold a
 //! signature.
 
-use super::s3;
+use super::store::{self, Signed};
 use crate::backoff::RetryPolicy;
 use crate::error::{Error, Result};
 use std::io::{self, Read};
@@ -47,17 +47,16 @@ fn budget() -> Duration {
 /// Whether `path` names a remote object rather than a local file.
 pub fn is_remote(path: &str) -> bool {
     let p = path.get(..8).unwrap_or(path).to_ascii_lowercase();
-    p.starts_with("http://") || p.starts_with("https://") || s3::is_s3(path)
+    p.starts_with("http://") || p.starts_with("https://") || store::is_store(path)
 }
 
-/// The URL a request for `url` goes to: itself, or for `s3://` a GET presigned now.
-/// Never shown or stored: messages use `url`.
-fn target(url: &str) -> Result<String> {
-    if s3::is_s3(url) {
-        s3::presign_get(url)
-    } else {
-        Ok(url.to_string())
+/// `req` with its headers: the authorised GET of a store's object, or a plain one.
+fn request(req: &Signed) -> ureq::Request {
+    let mut r = agent().get(&req.to).set("Accept-Encoding", "identity");
+    for (k, v) in &req.headers {
+        r = r.set(k, v);
     }
+    r
 }
 
 /// The URL as messages show it: without a query string (a presigned URL's signature)
@@ -99,6 +98,8 @@ pub struct ObjectInfo {
     pub etag: Option<String>,
     /// The `Last-Modified` header.
     pub last_modified: Option<String>,
+    /// A store's version of the object (a `gs://` object's generation).
+    pub version: Option<String>,
 }
 
 impl ObjectInfo {
@@ -112,6 +113,7 @@ impl ObjectInfo {
             size: if resp.status() == 206 { total } else { len() },
             etag: resp.header("ETag").map(str::to_string),
             last_modified: resp.header("Last-Modified").map(str::to_string),
+            version: None,
         }
     }
 
@@ -120,7 +122,10 @@ impl ObjectInfo {
         let size = self.size.map_or("?".into(), |s| s.to_string());
         let etag = self.etag.as_deref().unwrap_or("");
         let modified = self.last_modified.as_deref().unwrap_or("");
-        format!("http:{size}:{etag}:{modified}")
+        match &self.version {
+            Some(v) => format!("http:{size}:{etag}:{modified}:{v}"),
+            None => format!("http:{size}:{etag}:{modified}"),
+        }
     }
 }
 
@@ -137,29 +142,25 @@ fn agent() -> &'static ureq::Agent {
 
 /// One failed attempt: final (the request is wrong) or worth retrying.
 enum Failure {
+    /// The request cannot be made (a bad URL or setting): reported as it is.
+    Settings(Error),
     Final(io::Error),
     Again(String, Option<Duration>),
 }
 
-fn status_error(url: &str, code: u16, text: &str, body: &str) -> io::Error {
-    let store = s3::is_s3(url);
+fn status_error(url: &str, code: u16, text: &str, ms_code: Option<&str>, body: &str) -> io::Error {
+    let store = store::is_store(url);
     let kind = match code {
         404 | 410 => io::ErrorKind::NotFound,
         401 | 403 | 407 => io::ErrorKind::PermissionDenied,
-        // S3 answers a wrong region or malformed credentials so: settings, not data.
+        // Stores answer a wrong region or malformed credentials so: settings, not data.
         301 | 400 if store => io::ErrorKind::PermissionDenied,
         _ => io::ErrorKind::Other,
     };
-    let mut msg = format!("HTTP {code} {text}");
-    if let Some(c) = s3::error_code(body).filter(|_| store) {
-        msg.push_str(&format!(" ({c})"));
-    }
-    if store && code == 403 && !s3::has_credentials() {
-        msg.push_str(
-            "; no AWS credentials found (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
-             or a profile in ~/.aws/credentials)",
-        );
-    }
+    let msg = format!(
+        "HTTP {code} {text}{}",
+        store::explain(url, code, ms_code, body)
+    );
     io::Error::new(kind, msg)
 }
 
@@ -186,10 +187,11 @@ fn classify(url: &str, e: ureq::Error) -> Failure {
                     .map(Duration::from_secs);
                 Failure::Again(format!("HTTP {code} {text}"), after)
             } else {
-                // An S3 error body is small XML; only its `<Code>` is kept.
+                // A store's error body is small; only its code is kept.
+                let ms_code = resp.header("x-ms-error-code").map(str::to_string);
                 let mut body = String::new();
                 let _ = resp.into_reader().take(64 << 10).read_to_string(&mut body);
-                Failure::Final(status_error(url, code, &text, &body))
+                Failure::Final(status_error(url, code, &text, ms_code.as_deref(), &body))
             }
         }
         ureq::Error::Transport(t) => Failure::Again(transport_text(&t), None),
@@ -213,6 +215,7 @@ fn retrying<T>(
         let (why, after) = match attempt() {
             Ok(v) => return Ok(v),
             Err(Failure::Final(e)) => return Err(Error::io(shown(url), e)),
+            Err(Failure::Settings(e)) => return Err(e),
             Err(Failure::Again(why, after)) => (why, after),
         };
         let left = budget().saturating_sub(since.elapsed());
@@ -232,13 +235,12 @@ fn retrying<T>(
 /// The object's identity, by a GET of its first byte: not HEAD, which a presigned URL
 /// (signed for GET) refuses. Only the headers are read.
 pub fn stat(url: &str) -> Result<ObjectInfo> {
-    let to = target(url)?;
+    if let Some(info) = store::stat(url) {
+        return info;
+    }
     retrying(url, Instant::now(), || {
-        let got = agent()
-            .get(&to)
-            .set("Accept-Encoding", "identity")
-            .set("Range", "bytes=0-0")
-            .call();
+        let req = store::get(url, Some("bytes=0-0".into()), None).map_err(Failure::Settings)?;
+        let got = request(&req).call();
         match got {
             // An empty object has no first byte.
             Err(ureq::Error::Status(416, resp)) => Ok(ObjectInfo {
@@ -250,10 +252,10 @@ pub fn stat(url: &str) -> Result<ObjectInfo> {
     })
 }
 
-/// The body of a small GET (an S3 listing) of `url` at `to`, retried as the others.
-pub(crate) fn get_text(url: &str, to: &str) -> Result<String> {
+/// The body of a small GET (a listing, metadata) for `url`, retried as the others.
+pub(crate) fn get_text(url: &str, req: &Signed) -> Result<String> {
     retrying(url, Instant::now(), || {
-        let resp = agent().get(to).call().map_err(|e| classify(url, e))?;
+        let resp = request(req).call().map_err(|e| classify(url, e))?;
         let mut text = String::new();
         resp.into_reader()
             .take(64 << 20)
@@ -261,33 +263,6 @@ pub(crate) fn get_text(url: &str, to: &str) -> Result<String> {
             .map_err(|e| Failure::Again(e.to_string(), None))?;
         Ok(text)
     })
-}
-
-/// Every key under `s3://bucket/prefix`, sorted, as `s3://` URLs: ListObjectsV2 page by
-/// page. Bounded: a listing of more than a million objects is refused.
-pub fn list_s3(url: &str) -> Result<Vec<String>> {
-    let (bucket, prefix) = s3::split(url)?;
-    let mut urls = Vec::new();
-    let mut token: Option<String> = None;
-    for _page in 0..1000 {
-        let to = s3::presign_list(bucket, prefix, token.as_deref())?;
-        let xml = get_text(url, &to)?;
-        let (keys, next) = s3::parse_list(&xml).map_err(|e| {
-            let e = std::io::Error::new(std::io::ErrorKind::InvalidData, e);
-            Error::io(url, e)
-        })?;
-        urls.extend(keys.into_iter().map(|k| format!("s3://{bucket}/{k}")));
-        token = match next {
-            Some(t) => Some(t),
-            None => {
-                urls.sort();
-                return Ok(urls);
-            }
-        };
-    }
-    Err(Error::usage(format!(
-        "{url} lists more than 1000 pages of objects; name a narrower prefix"
-    )))
 }
 
 /// The size of the object at `url`, for progress; None when unknown (local files:
@@ -329,17 +304,14 @@ impl HttpReader {
     fn connect(&mut self, since: Instant) -> Result<()> {
         let (url, pos) = (self.url.clone(), self.pos);
         let known = self.info.clone();
-        let to = target(&url)?;
         let (info, body) = retrying(&url, since, || {
-            let mut req = agent().get(&to).set("Accept-Encoding", "identity");
-            if pos > 0 {
-                req = req.set("Range", &format!("bytes={pos}-"));
-                // Only the version begun: a changed object comes back whole (200).
-                if let Some(tag) = known.as_ref().and_then(|i| i.etag.as_deref()) {
-                    req = req.set("If-Range", tag);
-                }
-            }
-            let resp = match req.call() {
+            // Authorised per attempt: a signature or date may not outlive a long wait.
+            // Only the version begun: a changed object comes back whole (200) or not.
+            let tag = known.as_ref().and_then(|i| i.etag.as_deref());
+            let range = (pos > 0).then(|| format!("bytes={pos}-"));
+            let req =
+                store::get(&url, range, tag.filter(|_| pos > 0)).map_err(Failure::Settings)?;
+            let resp = match request(&req).call() {
                 // Nothing left past `pos`: the object's end.
                 Err(ureq::Error::Status(416, resp)) if pos > 0 => {
                     let info = match known.clone() {
@@ -440,6 +412,7 @@ mod tests {
             size: Some(10),
             etag: Some("\"x\"".into()),
             last_modified: None,
+            version: None,
         };
         let mut b = a.clone();
         b.etag = Some("\"y\"".into());

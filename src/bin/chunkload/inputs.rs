@@ -2,7 +2,7 @@
 //! recursive) and globs (expanded here too, so a quoted glob works), each in sorted order;
 //! and the per-file names of `--table '{stem}'` (also `--reject-file`, `--load-id`).
 
-use chunkload::source::{remote, s3, Compression};
+use chunkload::source::{remote, store, Compression};
 use chunkload::Error;
 use std::path::Path;
 
@@ -20,7 +20,7 @@ pub(crate) fn expand(args: &[String]) -> Result<Vec<String>, Error> {
     let mut files = Vec::new();
     for arg in args {
         let path = Path::new(arg);
-        if s3::is_s3(arg) && (arg.ends_with('/') || is_pattern(arg)) {
+        if store::is_store(arg) && (arg.ends_with('/') || is_pattern(arg)) {
             files.extend(objects(arg)?);
         // A URL's `?` starts its query, not a pattern.
         } else if remote::is_remote(arg) {
@@ -113,12 +113,13 @@ fn matches(pattern: &str) -> Result<Vec<String>, Error> {
     Ok(files)
 }
 
-/// The objects an `s3://` prefix (ending in `/`: its CSV-like objects, not those in
-/// deeper "folders", as for a directory) or pattern (`*` not crossing a `/`) names,
-/// in key order, from a ListObjectsV2 of the part before the first wildcard.
+/// The objects an `s3://`, `az://` or `gs://` prefix (ending in `/`: its CSV-like
+/// objects, not those in deeper "folders", as for a directory) or pattern (`*` not
+/// crossing a `/`) names, in key order, from a listing of the part before the first
+/// wildcard.
 fn objects(arg: &str) -> Result<Vec<String>, Error> {
     let literal = arg.find(['*', '?', '[']).unwrap_or(arg.len());
-    let listed = remote::list_s3(&arg[..literal])?;
+    let listed = store::list(&arg[..literal])?;
     let found: Vec<String> = if arg.ends_with('/') && literal == arg.len() {
         listed
             .into_iter()
