@@ -22,8 +22,9 @@
 //!   fit a double, else `numeric` (exact; also integers beyond `int8`);
 //! * `bool`: `t`, `f`, `true`, `false`, `yes`, `no` in any case. Not `0`/`1` (integers),
 //!   nor `y`/`n`/`on`/`off`;
-//! * `date`: ISO `YYYY-MM-DD`;
-//! * `timestamp`: ISO `YYYY-MM-DD` followed by `T` or a space and `HH:MM`, then what the
+//! * `date`: ISO `YYYY-MM-DD`, or numeric in one order (`13/01/2024`, `13.01.2024`,
+//!   `01-13-2024`; see [`dates`](mod@dates) for how the order is found);
+//! * `timestamp`: such a date followed by `T` or a space and `HH:MM`, then what the
 //!   encoder accepts (seconds, fraction), no value naming a zone; plain dates may be
 //!   mixed in. Wall-clock times stay as written, whatever the session's TimeZone (a
 //!   `timestamptz` would read `02:30` in it and show it in another as `03:30-04`);
@@ -35,9 +36,11 @@
 //! NULLs (the dialect's NULL string, unquoted) do not vote; a column with only NULLs is
 //! `text`. A quoted empty string `""` is a non-null value that fits only `text`.
 
+mod dates;
+
 use std::io::Read;
 
-use crate::encode::{self, ColumnType};
+use crate::encode::{self, ColumnType, DateOrder};
 use crate::source::{self, Compression, Dialect, Record, RecordReader, Renamed};
 use crate::sql::{quote_ident, QualifiedName};
 use crate::table::Table;
@@ -64,6 +67,9 @@ pub struct InferOptions {
     pub not_null: Vec<String>,
     /// Numbers are written with a decimal comma (`1.234,5`), as the load will read them.
     pub decimal_comma: bool,
+    /// `--date-order`: numeric dates are read in this order, in every column; `None`
+    /// finds it from the values (see [`dates`](mod@dates)).
+    pub date_order: Option<DateOrder>,
 }
 
 impl Default for InferOptions {
@@ -73,6 +79,7 @@ impl Default for InferOptions {
             primary_key: Vec::new(),
             not_null: Vec::new(),
             decimal_comma: false,
+            date_order: None,
         }
     }
 }
@@ -107,6 +114,12 @@ pub struct Inferred {
     pub whole_input: bool,
     /// Header cells whose column has another name (trimmed, numbered, cut to 63 bytes).
     pub renamed: Vec<Renamed>,
+    /// The order numeric dates are read in (`13/01/2024` under DMY): the one given, or
+    /// the one the columns' dates need; the load must read them so too
+    /// ([`crate::load::LoadConfig::date_order`]). `None` when no column has such dates.
+    pub date_order: Option<DateOrder>,
+    /// Columns left `text` although their values looked like dates, and why.
+    pub notes: Vec<String>,
 }
 
 impl Inferred {
@@ -162,6 +175,7 @@ const JSONB: u16 = 1 << 7;
 const TIMESTAMP: u16 = 1 << 8;
 const ALL: u16 = (1 << 9) - 1;
 const NUMBERS: u16 = INT8 | NUMERIC | FLOAT8;
+const DATES: u16 = DATE | TIMESTAMP | TIMESTAMPTZ;
 
 /// The candidate types still open for one column.
 #[derive(Debug, Clone)]
@@ -171,6 +185,7 @@ struct Tally {
     wants_float: bool,
     nulls: u64,
     non_null: u64,
+    dates: dates::DateVotes,
 }
 
 /// PostgreSQL's `isspace` set, the one the encoder trims.
@@ -235,6 +250,37 @@ fn names_zone(t: &[u8]) -> bool {
     rest.iter().any(|b| !b.is_ascii_whitespace())
 }
 
+/// The date types of `alive` that `v` fits in ISO form: a `date` for `YYYY-MM-DD`, a
+/// `timestamp` for that or a wall-clock time, a `timestamptz` for either or a time in a
+/// zone.
+fn iso_date_fits(v: &[u8], alive: u16, scratch: &mut Vec<u8>) -> u16 {
+    let t = trim(v);
+    let date = is_iso_date(t);
+    let ts = !date && is_iso_timestamp(t);
+    let mut fits = 0;
+    for (bit, shape, ty) in [
+        (DATE, date, ColumnType::Date),
+        (TIMESTAMPTZ, date || ts, ColumnType::Timestamptz),
+        (
+            TIMESTAMP,
+            date || (ts && !names_zone(t)),
+            ColumnType::Timestamp,
+        ),
+    ] {
+        if alive & bit != 0 && shape && encode::check_value(ty, v, scratch).is_ok() {
+            fits |= bit;
+        }
+    }
+    fits
+}
+
+/// Reused buffers of a column's checks: the encoder's output, a date rewritten as ISO.
+#[derive(Default)]
+struct Scratch {
+    check: Vec<u8>,
+    iso: Vec<u8>,
+}
+
 /// The canonical `8-4-4-4-12` form.
 fn is_canonical_uuid(v: &[u8]) -> bool {
     v.len() == 36
@@ -251,10 +297,15 @@ impl Tally {
             wants_float: false,
             nulls: 0,
             non_null: 0,
+            dates: dates::DateVotes::default(),
         }
     }
 
-    fn observe(&mut self, v: Option<&[u8]>, scratch: &mut Vec<u8>, decimal_comma: bool) {
+    fn observe(&mut self, v: Option<&[u8]>, scratch: &mut Scratch, opts: &InferOptions) {
+        let Scratch {
+            check: scratch,
+            iso,
+        } = scratch;
         let Some(v) = v else {
             self.nulls += 1;
             return;
@@ -268,7 +319,7 @@ impl Tally {
         if alive & NUMBERS != 0 {
             // Judged as the load will read it: with a decimal comma, `1.234,5` is 1234.5.
             let mut comma = Vec::new();
-            let n = match decimal_comma && encode::decimal_point(v, &mut comma) {
+            let n = match opts.decimal_comma && encode::decimal_point(v, &mut comma) {
                 true => comma.as_slice(),
                 false => v,
             };
@@ -292,15 +343,15 @@ impl Tally {
             }
         };
         keep(&mut alive, BOOL, is_bool_word(t), ColumnType::Bool);
-        let date = is_iso_date(t);
-        keep(&mut alive, DATE, date, ColumnType::Date);
-        let ts = is_iso_timestamp(t);
-        keep(&mut alive, TIMESTAMPTZ, date || ts, ColumnType::Timestamptz);
-        let wall_clock = date || (ts && !names_zone(t));
-        keep(&mut alive, TIMESTAMP, wall_clock, ColumnType::Timestamp);
         keep(&mut alive, UUID, is_canonical_uuid(v), ColumnType::Uuid);
         let json = matches!(t.first(), Some(b'{' | b'['));
         keep(&mut alive, JSONB, json, ColumnType::Jsonb);
+        if alive & DATES != 0 {
+            let fits = self
+                .dates
+                .observe(v, alive & DATES, opts.date_order, scratch, iso);
+            alive = alive & !DATES | fits;
+        }
         self.alive = alive;
     }
 
@@ -355,7 +406,7 @@ pub fn infer<R: Read>(
     }
     let mut tallies = vec![Tally::new(); names.len()];
     let mut rec = Record::new();
-    let mut scratch = Vec::new();
+    let mut scratch = Scratch::default();
     let (mut read, mut sampled, mut skipped) = (0u64, 0u64, 0u64);
     let mut first_bad = None;
     let mut whole_input = false;
@@ -371,7 +422,7 @@ pub fn infer<R: Read>(
                     tallies = vec![Tally::new(); names.len()];
                 }
                 for (t, f) in tallies.iter_mut().zip(rec.fields()) {
-                    t.observe(f, &mut scratch, opts.decimal_comma);
+                    t.observe(f, &mut scratch, opts);
                 }
                 sampled += 1;
             }
@@ -394,6 +445,7 @@ pub fn infer<R: Read>(
             reader.name()
         )));
     }
+    let (date_order, notes) = dates::settle(&names, &mut tallies, opts.date_order);
     Ok(Inferred {
         columns: names
             .into_iter()
@@ -409,6 +461,8 @@ pub fn infer<R: Read>(
         rows_skipped: skipped,
         whole_input,
         renamed: Vec::new(),
+        date_order,
+        notes,
     })
 }
 
@@ -538,7 +592,8 @@ pub fn create_table_sql(table: &str, inferred: &Inferred, opts: &InferOptions) -
 }
 
 /// Notes worth printing before a load: columns declared `NOT NULL` or part of the key
-/// whose sample already holds NULLs, so those rows will fail. Names that do not resolve
+/// whose sample already holds NULLs, so those rows will fail; columns whose dates were
+/// left text ([`Inferred::notes`]). Names that do not resolve
 /// are left to [`create_table_sql`] to report.
 pub fn warnings(inferred: &Inferred, opts: &InferOptions) -> Vec<String> {
     let cols = &inferred.columns;
@@ -560,6 +615,7 @@ pub fn warnings(inferred: &Inferred, opts: &InferOptions) -> Vec<String> {
             cols[i].name, cols[i].nulls, inferred.rows_sampled
         ));
     }
+    out.extend(inferred.notes.iter().cloned());
     out
 }
 
@@ -931,6 +987,8 @@ mod tests {
             rows_skipped: 0,
             whole_input: false,
             renamed: Vec::new(),
+            date_order: None,
+            notes: Vec::new(),
         }
     }
 

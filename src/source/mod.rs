@@ -28,6 +28,7 @@
 //! CSV through here, so they parse and report errors identically.
 
 mod archive;
+mod decimal_mark;
 mod encoding;
 mod fields;
 mod header;

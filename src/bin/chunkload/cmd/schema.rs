@@ -21,7 +21,13 @@ pub(crate) fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{line}");
     }
     let d = found.dialect;
-    let opts = args.infer.options(&args.file, args.dialect.decimal_comma);
+    let decimal_comma = match args.dialect.spec()?.decimal_comma {
+        Some(given) => given,
+        None => found.decimal_comma,
+    };
+    let opts = args
+        .infer
+        .options(&args.file, decimal_comma, args.dialect.date_order);
     let inferring = std::time::Instant::now();
     let inferred = infer_schema(
         &args.file,
