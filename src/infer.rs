@@ -39,8 +39,11 @@
 mod dates;
 
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
 use crate::encode::{self, ColumnType, DateOrder};
+use crate::report::{Event, InferProgress, Observer};
 use crate::source::{self, Compression, Dialect, Record, RecordReader, Renamed};
 use crate::sql::{quote_ident, QualifiedName};
 use crate::table::Table;
@@ -56,7 +59,7 @@ pub const DEFAULT_SAMPLE_ROWS: u64 = 10_000;
 const MAX_IDENT_BYTES: usize = 63;
 
 /// What to sample and which constraints to declare.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct InferOptions {
     /// Data records to read; `None` reads the whole input (`--infer-rows all`).
     pub sample_rows: Option<u64>,
@@ -70,6 +73,20 @@ pub struct InferOptions {
     /// `--date-order`: numeric dates are read in this order, in every column; `None`
     /// finds it from the values (see [`dates`](mod@dates)).
     pub date_order: Option<DateOrder>,
+    /// Told how far a file's inference has read ([`Event::Inferring`]); none by default.
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+impl std::fmt::Debug for InferOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InferOptions")
+            .field("sample_rows", &self.sample_rows)
+            .field("primary_key", &self.primary_key)
+            .field("not_null", &self.not_null)
+            .field("decimal_comma", &self.decimal_comma)
+            .field("date_order", &self.date_order)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for InferOptions {
@@ -80,6 +97,7 @@ impl Default for InferOptions {
             not_null: Vec::new(),
             decimal_comma: false,
             date_order: None,
+            observer: None,
         }
     }
 }
@@ -400,6 +418,19 @@ pub fn infer<R: Read>(
     header: &[String],
     opts: &InferOptions,
 ) -> Result<Inferred> {
+    infer_with(reader, header, opts, &mut || {})
+}
+
+/// Records between two looks at how far the input has been read.
+const PROGRESS_EVERY: u64 = 1024;
+
+/// [`infer`], calling `tick` every [`PROGRESS_EVERY`] records.
+fn infer_with<R: Read>(
+    reader: &mut RecordReader<R>,
+    header: &[String],
+    opts: &InferOptions,
+    tick: &mut dyn FnMut(),
+) -> Result<Inferred> {
     let mut names: Vec<String> = header.to_vec();
     if !names.is_empty() && reader.expected_fields().is_none() {
         reader.set_expected_fields(names.len());
@@ -433,6 +464,9 @@ pub fn infer<R: Read>(
             Err(e) => return Err(e),
         }
         read += 1;
+        if read % PROGRESS_EVERY == 0 {
+            tick();
+        }
     }
     if sampled == 0 {
         if let Some(e) = first_bad {
@@ -485,9 +519,54 @@ pub fn infer_file(
         (None, Some(h)) => source::column_names(&h),
         (None, None) => (Vec::new(), Vec::new()),
     };
-    let mut inferred = infer(&mut reader, &names, opts)?;
+    let mut watch = Watch::new(opts.observer.as_deref(), input.consumed, input.size);
+    let inferred = infer_with(&mut reader, &names, opts, &mut || watch.tick(false));
+    watch.tick(true);
+    let mut inferred = inferred?;
     inferred.renamed = renamed;
     Ok(inferred)
+}
+
+/// Sends [`Event::Inferring`] as the input is read: each time another hundredth of it
+/// (at least 1 MiB; 16 MiB when the size is unknown) has been read, and at the end.
+struct Watch<'a> {
+    observer: Option<&'a dyn Observer>,
+    consumed: Arc<AtomicU64>,
+    total: Option<u64>,
+    step: u64,
+    last: u64,
+}
+
+impl<'a> Watch<'a> {
+    fn new(
+        observer: Option<&'a dyn Observer>,
+        consumed: Arc<AtomicU64>,
+        total: Option<u64>,
+    ) -> Self {
+        let step = total.map_or(16 << 20, |t| (t / 100).max(1 << 20));
+        Watch {
+            observer,
+            consumed,
+            total,
+            step,
+            last: 0,
+        }
+    }
+
+    fn tick(&mut self, done: bool) {
+        let Some(observer) = self.observer else {
+            return;
+        };
+        let read = self.consumed.load(Relaxed);
+        if done || read >= self.last + self.step {
+            self.last = read;
+            observer.event(&Event::Inferring(InferProgress {
+                read,
+                total: self.total,
+                done,
+            }));
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1149,6 +1228,37 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::Io { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_files_inference_reports_how_far_it_has_read() {
+        use std::sync::Mutex;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        let row = "12345678901234567890,abcdefghijklmnopqrstuvwxyz\n";
+        let body = format!("n,s\n{}", row.repeat(3 * (1 << 20) / row.len()));
+        std::fs::write(&path, &body).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let o = InferOptions {
+            sample_rows: None,
+            observer: Some(Arc::new(move |e: &Event| {
+                if let Event::Inferring(p) = e {
+                    sink.lock().unwrap().push(*p);
+                }
+            })),
+            ..InferOptions::default()
+        };
+        let p = path.to_str().unwrap();
+        infer_file(p, &Dialect::default(), None, None, &o).unwrap();
+        let seen = seen.lock().unwrap().clone();
+        let total = body.len() as u64;
+        assert!(seen.len() >= 3, "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].read <= w[1].read), "{seen:?}");
+        assert!(seen.iter().all(|p| p.total == Some(total)), "{seen:?}");
+        let (last, before) = seen.split_last().unwrap();
+        assert!(last.done && last.read == total, "{last:?}");
+        assert!(before.iter().all(|p| !p.done && p.read < total), "{seen:?}");
     }
 
     #[test]

@@ -692,13 +692,24 @@ mod tests {
         let s = sniff("f", semi, true, &DialectSpec::default()).unwrap();
         assert!(s.decimal_comma);
         let line = s.describe("f").unwrap();
-        assert!(line.contains("decimal comma (numbers such as 12,5)"), "{line}");
+        assert!(
+            line.contains("decimal comma (numbers such as 12,5)"),
+            "{line}"
+        );
         assert!(line.contains("--no-decimal-comma"), "{line}");
         // A decimal point anywhere, a comma-separated file, or a flag: off.
         let mixed = b"id;amount\n1;12,5\n2;3.5\n";
-        assert!(!sniff("f", mixed, true, &DialectSpec::default()).unwrap().decimal_comma);
+        assert!(
+            !sniff("f", mixed, true, &DialectSpec::default())
+                .unwrap()
+                .decimal_comma
+        );
         let comma = b"id,amount\n1,\"12,5\"\n2,\"3,5\"\n";
-        assert!(!sniff("f", comma, true, &DialectSpec::default()).unwrap().decimal_comma);
+        assert!(
+            !sniff("f", comma, true, &DialectSpec::default())
+                .unwrap()
+                .decimal_comma
+        );
         for spec in [
             DialectSpec {
                 decimal_comma: Some(false),

@@ -163,6 +163,7 @@ impl InferArgs {
             not_null: self.not_null.clone(),
             decimal_comma,
             date_order,
+            observer: None,
         }
     }
 }

@@ -40,13 +40,15 @@ pub(crate) fn one(
             columns: cfg.columns.as_deref(),
         };
         let inferring = std::time::Instant::now();
+        let mut opts = args
+            .infer
+            .options(&cfg.files[0], cfg.decimal_comma, cfg.date_order);
+        opts.observer = Some(cfg.observer.clone());
         let created = chunkload::infer::create_missing_table(
             &mut client,
             &cfg.table,
             &sample,
-            &args
-                .infer
-                .options(&cfg.files[0], cfg.decimal_comma, cfg.date_order),
+            &opts,
             &mut warn,
         )?;
         if created.is_none() && cfg.date_order.is_none() {
@@ -94,7 +96,8 @@ fn date_order_for_existing(
         return Ok(None);
     }
     let first = chunkload::source::expand_archives(&cfg.files[..1])?;
-    let opts = args.infer.options(&cfg.files[0], cfg.decimal_comma, None);
+    let mut opts = args.infer.options(&cfg.files[0], cfg.decimal_comma, None);
+    opts.observer = Some(cfg.observer.clone());
     let inferred = chunkload::infer::infer_file(
         &first.files[0],
         &cfg.dialect,
@@ -197,9 +200,10 @@ fn dry_run_table(
             Err(_) => {}
         }
     }
-    let opts = args
+    let mut opts = args
         .infer
         .options(&cfg.files[0], cfg.decimal_comma, cfg.date_order);
+    opts.observer = Some(cfg.observer.clone());
     // A zip archive: its first CSV member.
     let first = chunkload::source::expand_archives(&cfg.files[..1])?;
     let inferred = infer_schema(
