@@ -22,8 +22,9 @@
 //!   fit a double, else `numeric` (exact; also integers beyond `int8`);
 //! * `bool`: `t`, `f`, `true`, `false`, `yes`, `no` in any case. Not `0`/`1` (integers),
 //!   nor `y`/`n`/`on`/`off`;
-//! * `date`: ISO `YYYY-MM-DD`;
-//! * `timestamp`: ISO `YYYY-MM-DD` followed by `T` or a space and `HH:MM`, then what the
+//! * `date`: ISO `YYYY-MM-DD`, or numeric in one order (`13/01/2024`, `13.01.2024`,
+//!   `01-13-2024`; see [`dates`](mod@dates) for how the order is found);
+//! * `timestamp`: such a date followed by `T` or a space and `HH:MM`, then what the
 //!   encoder accepts (seconds, fraction), no value naming a zone; plain dates may be
 //!   mixed in. Wall-clock times stay as written, whatever the session's TimeZone (a
 //!   `timestamptz` would read `02:30` in it and show it in another as `03:30-04`);
@@ -35,9 +36,14 @@
 //! NULLs (the dialect's NULL string, unquoted) do not vote; a column with only NULLs is
 //! `text`. A quoted empty string `""` is a non-null value that fits only `text`.
 
-use std::io::Read;
+mod dates;
 
-use crate::encode::{self, ColumnType};
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use crate::encode::{self, ColumnType, DateOrder};
+use crate::report::{Event, InferProgress, Observer};
 use crate::source::{self, Compression, Dialect, Record, RecordReader, Renamed};
 use crate::sql::{quote_ident, QualifiedName};
 use crate::table::Table;
@@ -53,7 +59,7 @@ pub const DEFAULT_SAMPLE_ROWS: u64 = 10_000;
 const MAX_IDENT_BYTES: usize = 63;
 
 /// What to sample and which constraints to declare.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct InferOptions {
     /// Data records to read; `None` reads the whole input (`--infer-rows all`).
     pub sample_rows: Option<u64>,
@@ -64,6 +70,23 @@ pub struct InferOptions {
     pub not_null: Vec<String>,
     /// Numbers are written with a decimal comma (`1.234,5`), as the load will read them.
     pub decimal_comma: bool,
+    /// `--date-order`: numeric dates are read in this order, in every column; `None`
+    /// finds it from the values (see [`dates`](mod@dates)).
+    pub date_order: Option<DateOrder>,
+    /// Told how far a file's inference has read ([`Event::Inferring`]); none by default.
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+impl std::fmt::Debug for InferOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InferOptions")
+            .field("sample_rows", &self.sample_rows)
+            .field("primary_key", &self.primary_key)
+            .field("not_null", &self.not_null)
+            .field("decimal_comma", &self.decimal_comma)
+            .field("date_order", &self.date_order)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for InferOptions {
@@ -73,6 +96,8 @@ impl Default for InferOptions {
             primary_key: Vec::new(),
             not_null: Vec::new(),
             decimal_comma: false,
+            date_order: None,
+            observer: None,
         }
     }
 }
@@ -107,6 +132,12 @@ pub struct Inferred {
     pub whole_input: bool,
     /// Header cells whose column has another name (trimmed, numbered, cut to 63 bytes).
     pub renamed: Vec<Renamed>,
+    /// The order numeric dates are read in (`13/01/2024` under DMY): the one given, or
+    /// the one the columns' dates need; the load must read them so too
+    /// ([`crate::load::LoadConfig::date_order`]). `None` when no column has such dates.
+    pub date_order: Option<DateOrder>,
+    /// Columns left `text` although their values looked like dates, and why.
+    pub notes: Vec<String>,
 }
 
 impl Inferred {
@@ -162,6 +193,7 @@ const JSONB: u16 = 1 << 7;
 const TIMESTAMP: u16 = 1 << 8;
 const ALL: u16 = (1 << 9) - 1;
 const NUMBERS: u16 = INT8 | NUMERIC | FLOAT8;
+const DATES: u16 = DATE | TIMESTAMP | TIMESTAMPTZ;
 
 /// The candidate types still open for one column.
 #[derive(Debug, Clone)]
@@ -171,6 +203,7 @@ struct Tally {
     wants_float: bool,
     nulls: u64,
     non_null: u64,
+    dates: dates::DateVotes,
 }
 
 /// PostgreSQL's `isspace` set, the one the encoder trims.
@@ -235,6 +268,37 @@ fn names_zone(t: &[u8]) -> bool {
     rest.iter().any(|b| !b.is_ascii_whitespace())
 }
 
+/// The date types of `alive` that `v` fits in ISO form: a `date` for `YYYY-MM-DD`, a
+/// `timestamp` for that or a wall-clock time, a `timestamptz` for either or a time in a
+/// zone.
+fn iso_date_fits(v: &[u8], alive: u16, scratch: &mut Vec<u8>) -> u16 {
+    let t = trim(v);
+    let date = is_iso_date(t);
+    let ts = !date && is_iso_timestamp(t);
+    let mut fits = 0;
+    for (bit, shape, ty) in [
+        (DATE, date, ColumnType::Date),
+        (TIMESTAMPTZ, date || ts, ColumnType::Timestamptz),
+        (
+            TIMESTAMP,
+            date || (ts && !names_zone(t)),
+            ColumnType::Timestamp,
+        ),
+    ] {
+        if alive & bit != 0 && shape && encode::check_value(ty, v, scratch).is_ok() {
+            fits |= bit;
+        }
+    }
+    fits
+}
+
+/// Reused buffers of a column's checks: the encoder's output, a date rewritten as ISO.
+#[derive(Default)]
+struct Scratch {
+    check: Vec<u8>,
+    iso: Vec<u8>,
+}
+
 /// The canonical `8-4-4-4-12` form.
 fn is_canonical_uuid(v: &[u8]) -> bool {
     v.len() == 36
@@ -251,10 +315,15 @@ impl Tally {
             wants_float: false,
             nulls: 0,
             non_null: 0,
+            dates: dates::DateVotes::default(),
         }
     }
 
-    fn observe(&mut self, v: Option<&[u8]>, scratch: &mut Vec<u8>, decimal_comma: bool) {
+    fn observe(&mut self, v: Option<&[u8]>, scratch: &mut Scratch, opts: &InferOptions) {
+        let Scratch {
+            check: scratch,
+            iso,
+        } = scratch;
         let Some(v) = v else {
             self.nulls += 1;
             return;
@@ -268,7 +337,7 @@ impl Tally {
         if alive & NUMBERS != 0 {
             // Judged as the load will read it: with a decimal comma, `1.234,5` is 1234.5.
             let mut comma = Vec::new();
-            let n = match decimal_comma && encode::decimal_point(v, &mut comma) {
+            let n = match opts.decimal_comma && encode::decimal_point(v, &mut comma) {
                 true => comma.as_slice(),
                 false => v,
             };
@@ -292,15 +361,15 @@ impl Tally {
             }
         };
         keep(&mut alive, BOOL, is_bool_word(t), ColumnType::Bool);
-        let date = is_iso_date(t);
-        keep(&mut alive, DATE, date, ColumnType::Date);
-        let ts = is_iso_timestamp(t);
-        keep(&mut alive, TIMESTAMPTZ, date || ts, ColumnType::Timestamptz);
-        let wall_clock = date || (ts && !names_zone(t));
-        keep(&mut alive, TIMESTAMP, wall_clock, ColumnType::Timestamp);
         keep(&mut alive, UUID, is_canonical_uuid(v), ColumnType::Uuid);
         let json = matches!(t.first(), Some(b'{' | b'['));
         keep(&mut alive, JSONB, json, ColumnType::Jsonb);
+        if alive & DATES != 0 {
+            let fits = self
+                .dates
+                .observe(v, alive & DATES, opts.date_order, scratch, iso);
+            alive = alive & !DATES | fits;
+        }
         self.alive = alive;
     }
 
@@ -349,13 +418,26 @@ pub fn infer<R: Read>(
     header: &[String],
     opts: &InferOptions,
 ) -> Result<Inferred> {
+    infer_with(reader, header, opts, &mut || {})
+}
+
+/// Records between two looks at how far the input has been read.
+const PROGRESS_EVERY: u64 = 1024;
+
+/// [`infer`], calling `tick` every [`PROGRESS_EVERY`] records.
+fn infer_with<R: Read>(
+    reader: &mut RecordReader<R>,
+    header: &[String],
+    opts: &InferOptions,
+    tick: &mut dyn FnMut(),
+) -> Result<Inferred> {
     let mut names: Vec<String> = header.to_vec();
     if !names.is_empty() && reader.expected_fields().is_none() {
         reader.set_expected_fields(names.len());
     }
     let mut tallies = vec![Tally::new(); names.len()];
     let mut rec = Record::new();
-    let mut scratch = Vec::new();
+    let mut scratch = Scratch::default();
     let (mut read, mut sampled, mut skipped) = (0u64, 0u64, 0u64);
     let mut first_bad = None;
     let mut whole_input = false;
@@ -371,7 +453,7 @@ pub fn infer<R: Read>(
                     tallies = vec![Tally::new(); names.len()];
                 }
                 for (t, f) in tallies.iter_mut().zip(rec.fields()) {
-                    t.observe(f, &mut scratch, opts.decimal_comma);
+                    t.observe(f, &mut scratch, opts);
                 }
                 sampled += 1;
             }
@@ -382,6 +464,9 @@ pub fn infer<R: Read>(
             Err(e) => return Err(e),
         }
         read += 1;
+        if read % PROGRESS_EVERY == 0 {
+            tick();
+        }
     }
     if sampled == 0 {
         if let Some(e) = first_bad {
@@ -394,6 +479,7 @@ pub fn infer<R: Read>(
             reader.name()
         )));
     }
+    let (date_order, notes) = dates::settle(&names, &mut tallies, opts.date_order);
     Ok(Inferred {
         columns: names
             .into_iter()
@@ -409,6 +495,8 @@ pub fn infer<R: Read>(
         rows_skipped: skipped,
         whole_input,
         renamed: Vec::new(),
+        date_order,
+        notes,
     })
 }
 
@@ -431,9 +519,54 @@ pub fn infer_file(
         (None, Some(h)) => source::column_names(&h),
         (None, None) => (Vec::new(), Vec::new()),
     };
-    let mut inferred = infer(&mut reader, &names, opts)?;
+    let mut watch = Watch::new(opts.observer.as_deref(), input.consumed, input.size);
+    let inferred = infer_with(&mut reader, &names, opts, &mut || watch.tick(false));
+    watch.tick(true);
+    let mut inferred = inferred?;
     inferred.renamed = renamed;
     Ok(inferred)
+}
+
+/// Sends [`Event::Inferring`] as the input is read: each time another hundredth of it
+/// (at least 1 MiB; 16 MiB when the size is unknown) has been read, and at the end.
+struct Watch<'a> {
+    observer: Option<&'a dyn Observer>,
+    consumed: Arc<AtomicU64>,
+    total: Option<u64>,
+    step: u64,
+    last: u64,
+}
+
+impl<'a> Watch<'a> {
+    fn new(
+        observer: Option<&'a dyn Observer>,
+        consumed: Arc<AtomicU64>,
+        total: Option<u64>,
+    ) -> Self {
+        let step = total.map_or(16 << 20, |t| (t / 100).max(1 << 20));
+        Watch {
+            observer,
+            consumed,
+            total,
+            step,
+            last: 0,
+        }
+    }
+
+    fn tick(&mut self, done: bool) {
+        let Some(observer) = self.observer else {
+            return;
+        };
+        let read = self.consumed.load(Relaxed);
+        if done || read >= self.last + self.step {
+            self.last = read;
+            observer.event(&Event::Inferring(InferProgress {
+                read,
+                total: self.total,
+                done,
+            }));
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -538,7 +671,8 @@ pub fn create_table_sql(table: &str, inferred: &Inferred, opts: &InferOptions) -
 }
 
 /// Notes worth printing before a load: columns declared `NOT NULL` or part of the key
-/// whose sample already holds NULLs, so those rows will fail. Names that do not resolve
+/// whose sample already holds NULLs, so those rows will fail; columns whose dates were
+/// left text ([`Inferred::notes`]). Names that do not resolve
 /// are left to [`create_table_sql`] to report.
 pub fn warnings(inferred: &Inferred, opts: &InferOptions) -> Vec<String> {
     let cols = &inferred.columns;
@@ -560,6 +694,7 @@ pub fn warnings(inferred: &Inferred, opts: &InferOptions) -> Vec<String> {
             cols[i].name, cols[i].nulls, inferred.rows_sampled
         ));
     }
+    out.extend(inferred.notes.iter().cloned());
     out
 }
 
@@ -931,6 +1066,8 @@ mod tests {
             rows_skipped: 0,
             whole_input: false,
             renamed: Vec::new(),
+            date_order: None,
+            notes: Vec::new(),
         }
     }
 
@@ -1091,6 +1228,37 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::Io { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_files_inference_reports_how_far_it_has_read() {
+        use std::sync::Mutex;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        let row = "12345678901234567890,abcdefghijklmnopqrstuvwxyz\n";
+        let body = format!("n,s\n{}", row.repeat(3 * (1 << 20) / row.len()));
+        std::fs::write(&path, &body).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let o = InferOptions {
+            sample_rows: None,
+            observer: Some(Arc::new(move |e: &Event| {
+                if let Event::Inferring(p) = e {
+                    sink.lock().unwrap().push(*p);
+                }
+            })),
+            ..InferOptions::default()
+        };
+        let p = path.to_str().unwrap();
+        infer_file(p, &Dialect::default(), None, None, &o).unwrap();
+        let seen = seen.lock().unwrap().clone();
+        let total = body.len() as u64;
+        assert!(seen.len() >= 3, "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].read <= w[1].read), "{seen:?}");
+        assert!(seen.iter().all(|p| p.total == Some(total)), "{seen:?}");
+        let (last, before) = seen.split_last().unwrap();
+        assert!(last.done && last.read == total, "{last:?}");
+        assert!(before.iter().all(|p| !p.done && p.read < total), "{seen:?}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A whole chunk through the encoder: its rows encoded, the rows that fail conversion
 //! kept apart with their place in the input.
 
+use super::date_order::{iso_date, DateOrder};
 use super::{Column, ColumnType, EncodedRows, Encoder, Format};
 use crate::chunk::{Chunk, RecordBatch};
 use crate::{Error, Location};
@@ -25,6 +26,9 @@ pub struct ChunkShape {
     pub hint: Option<TypeHint>,
     /// Numbers are written with a decimal comma (`1.234,5`): see [`decimal_point`].
     pub decimal_comma: bool,
+    /// Numeric dates are in this order: rewritten as ISO (see [`iso_date`]) in date and
+    /// timestamp columns.
+    pub date_order: Option<DateOrder>,
 }
 
 /// A number written with a decimal comma, as PostgreSQL reads numbers: `1.234,5` is
@@ -41,9 +45,23 @@ pub fn decimal_point(v: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
-fn is_number(ty: ColumnType) -> bool {
+/// What is rewritten in a column's values before they are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rewrite {
+    Keep,
+    DecimalComma,
+    Date(DateOrder),
+}
+
+fn rewrite_of(shape: &ChunkShape, ty: ColumnType) -> Rewrite {
     use ColumnType::*;
-    matches!(ty, Int2 | Int4 | Int8 | Numeric | Float4 | Float8)
+    match (ty, shape.date_order) {
+        (Int2 | Int4 | Int8 | Numeric | Float4 | Float8, _) if shape.decimal_comma => {
+            Rewrite::DecimalComma
+        }
+        (Date | Timestamp | Timestamptz, Some(order)) => Rewrite::Date(order),
+        _ => Rewrite::Keep,
+    }
 }
 
 /// Where a finished chunk's buffers go back to, to be refilled instead of allocated:
@@ -128,22 +146,30 @@ fn encode_all(
 ) -> bool {
     let encoder = Encoder::new(shape.columns.clone(), format);
     let proj = &shape.projections[chunk.file_index];
-    let numbers: Vec<bool> = shape.columns.iter().map(|c| is_number(c.ty)).collect();
-    let rewrite = shape.decimal_comma && numbers.contains(&true);
+    let rewrites: Vec<Rewrite> = shape
+        .columns
+        .iter()
+        .map(|c| rewrite_of(shape, c.ty))
+        .collect();
+    let rewrite = rewrites.iter().any(|r| *r != Rewrite::Keep);
     let mut scratch = Vec::new();
     for i in 0..chunk.batch.len() {
         let rec = chunk.batch.record(i);
         let encoded = if rewrite {
-            // Each number with a comma is rewritten into `scratch`, then the row's fields
-            // point there instead.
+            // Each value rewritten (a number with a comma, a date in another order) goes
+            // into `scratch`, then the row's fields point there instead.
             scratch.clear();
             let mut at = Vec::new();
             for (c, f) in rec.project(proj).enumerate() {
                 let start = scratch.len();
-                if let Some(v) = f.filter(|_| numbers[c]) {
-                    if decimal_point(v, &mut scratch) {
-                        at.push((c, start, scratch.len()));
-                    }
+                let Some(v) = f else { continue };
+                let done = match rewrites.get(c) {
+                    Some(Rewrite::DecimalComma) => decimal_point(v, &mut scratch),
+                    Some(Rewrite::Date(order)) => iso_date(v, *order, &mut scratch),
+                    _ => false,
+                };
+                if done {
+                    at.push((c, start, scratch.len()));
                 }
             }
             let mut fields: Vec<Option<&[u8]>> = rec.project(proj).collect();

@@ -22,6 +22,7 @@
 mod chunked;
 pub mod column;
 pub mod copy;
+mod date_order;
 mod datetime;
 mod direct;
 mod fast;
@@ -36,6 +37,7 @@ pub use chunked::{
 };
 
 pub use column::{Column, ColumnType};
+pub use date_order::{iso_date, split_date, DateOrder};
 
 use std::fmt;
 

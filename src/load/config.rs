@@ -2,7 +2,7 @@
 
 use crate::chunk::ChunkLimits;
 use crate::commit::{Method, SyncCommit};
-use crate::encode::TypeHint;
+use crate::encode::{DateOrder, TypeHint};
 use crate::flavour::Flavour;
 use crate::interrupt::Interrupt;
 use crate::ledger::LedgerSchema;
@@ -73,6 +73,10 @@ pub struct LoadConfig {
     /// Numbers are written with a decimal comma (`1.234,5` is 1234.5): their commas
     /// become points and their dots go, for number columns only.
     pub decimal_comma: bool,
+    /// Numeric dates are in this order (`--date-order`, or found by inference): such
+    /// values are rewritten as `YYYY-MM-DD` in date and timestamp columns, so no session
+    /// `DateStyle` reads them otherwise. `None` leaves them to the server's `DateStyle`.
+    pub date_order: Option<DateOrder>,
     /// `--check`: run the whole load against the real table, bad rows isolated into the
     /// reject file, and commit nothing (no rows, no ledger). On PostgreSQL one
     /// transaction on one connection, each chunk in a savepoint released on success, so
@@ -112,14 +116,15 @@ impl LoadConfig {
             synchronous_commit: SyncCommit::On,
             interrupt: Interrupt::new(),
             decimal_comma: false,
+            date_order: None,
             check: false,
             created_table: false,
         }
     }
 
     /// Sets `dialect` to `spec`'s given parts and what the first file shows for the
-    /// others (`source::detect_dialect`), and says what was found in a [`Topic::Dialect`]
-    /// note. The same bytes give the same dialect, so a rerun derives the same load id.
+    /// others (`source::detect_dialect`), `decimal_comma` to the spec's or, found in a
+    /// `;`-separated file, on, and says what was found in a [`Topic::Dialect`] note. The same bytes give the same dialect, so a rerun derives the same load id.
     pub fn find_dialect(&mut self, spec: &DialectSpec) -> Result<()> {
         let first = self
             .files
@@ -134,6 +139,10 @@ impl LoadConfig {
             self.observer.event(&Event::Note(note));
         }
         self.dialect = found.dialect;
+        match spec.decimal_comma {
+            Some(given) => self.decimal_comma = given,
+            None => self.decimal_comma |= found.decimal_comma,
+        }
         Ok(())
     }
 

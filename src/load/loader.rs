@@ -126,6 +126,16 @@ impl LoaderBuilder {
         self
     }
 
+    /// Numeric dates are in `order` (`13/01/2024` under [`DateOrder::Dmy`]): they are
+    /// rewritten as `2024-01-13` before they are sent, whatever the session's
+    /// `DateStyle`. Default: none (the server's `DateStyle` reads them).
+    ///
+    /// [`DateOrder::Dmy`]: crate::encode::DateOrder::Dmy
+    pub fn date_order(mut self, order: crate::encode::DateOrder) -> Self {
+        self.cfg.date_order = Some(order);
+        self
+    }
+
     /// How rows travel: [`Method::Copy`], [`Method::Insert`] or [`Method::Upsert`].
     /// Default: COPY on PostgreSQL, INSERT on CockroachDB (which refuses the driver's COPY).
     pub fn method(mut self, method: Method) -> Self {

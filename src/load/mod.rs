@@ -589,6 +589,9 @@ fn load_id(cfg: &LoadConfig, plan: &LoadPlan) -> String {
     if cfg.decimal_comma {
         dialect.push_str("|decimal comma");
     }
+    if let Some(order) = cfg.date_order {
+        dialect.push_str(&format!("|date order {order}"));
+    }
     let options = format!(
         "{}|{:?}|{:?}|{dialect}",
         st.table.sql_name(),
@@ -738,6 +741,7 @@ fn chunk_shape(cfg: &LoadConfig, plan: &LoadPlan) -> ChunkShape {
         files: cfg.files.clone(),
         hint: cfg.type_hint.clone(),
         decimal_comma: cfg.decimal_comma,
+        date_order: cfg.date_order,
     }
 }
 

@@ -23,6 +23,20 @@ pub enum Event {
     Rejected(RejectedRow),
     /// The pipeline stopped (done, failed or interrupted): the counters are final.
     Finished,
+    /// Schema inference reading the input before the load (a whole 1 GB file takes
+    /// seconds): sent as it goes, then once with `done`.
+    Inferring(InferProgress),
+}
+
+/// How far schema inference has read its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InferProgress {
+    /// Bytes of the input read so far, counted as its size is (compressed on disk).
+    pub read: u64,
+    /// The input's size on disk, when known (not for stdin).
+    pub total: Option<u64>,
+    /// Inference is over: the last event of the input.
+    pub done: bool,
 }
 
 /// A record a load rejected: where it was and why, as types (the reject file has the
@@ -216,6 +230,7 @@ mod tests {
                 Event::Started { .. } => "started".into(),
                 Event::Rejected(r) => format!("rejected line {}", r.line),
                 Event::Finished => "finished".into(),
+                Event::Inferring(p) => format!("inferring {}", p.read),
             };
             sink.lock().unwrap().push(line);
         };

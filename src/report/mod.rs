@@ -11,7 +11,7 @@ mod reject;
 mod summary;
 
 pub(crate) use event::Reporter;
-pub use event::{Event, Notice, Observer, RejectedRow, Silent, Topic};
+pub use event::{Event, InferProgress, Notice, Observer, RejectedRow, Silent, Topic};
 pub use reject::{RejectWriter, REJECT_COLUMNS};
 pub use summary::Summary;
 

@@ -29,6 +29,7 @@
 
 mod archive;
 pub mod azure;
+mod decimal_mark;
 mod encoding;
 mod fields;
 pub mod gcs;

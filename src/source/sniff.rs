@@ -42,6 +42,9 @@ pub struct DialectSpec {
     pub null: Vec<u8>,
     /// `--encoding`, never sniffed (a byte order mark still wins, as when loading).
     pub encoding: Option<super::Encoding>,
+    /// `--decimal-comma` (`Some(true)`) or `--no-decimal-comma`; `None` finds it in a
+    /// file whose `;` delimiter was found (see `decimal_mark`).
+    pub decimal_comma: Option<bool>,
 }
 
 impl DialectSpec {
@@ -55,6 +58,7 @@ impl DialectSpec {
             skip_lines: d.skip_lines,
             null: d.null.clone(),
             encoding: d.encoding,
+            decimal_comma: None,
         }
     }
 
@@ -98,6 +102,9 @@ pub struct Sniffed {
     pub fields: usize,
     /// Why the first row is or is not a header, when that was found.
     pub header_reason: Option<&'static str>,
+    /// The `;`-separated sample's numbers have a decimal comma and none a decimal point:
+    /// the load reads `12,5` as 12.5 (unless `DialectSpec::decimal_comma` said otherwise).
+    pub decimal_comma: bool,
 }
 
 /// The parts of a [`Sniffed`] dialect that came from the file.
@@ -148,6 +155,7 @@ impl Sniffed {
             rows: 0,
             fields: 0,
             header_reason: None,
+            decimal_comma: false,
         }
     }
 
@@ -172,17 +180,22 @@ impl Sniffed {
             (true, None) => "a header (given)".into(),
             (false, None) => "no header (given)".into(),
         };
+        let comma = match self.decimal_comma {
+            true => ", decimal comma (numbers such as 12,5)",
+            false => "",
+        };
         let flags: Vec<&str> = [
             (self.found.delimiter, "--delimiter"),
             (self.found.quote, "--quote"),
             (self.found.escape, "--escape"),
             (self.found.header, "--header/--no-header"),
+            (self.decimal_comma, "--no-decimal-comma"),
         ]
         .into_iter()
         .filter_map(|(found, flag)| found.then_some(flag))
         .collect();
         Some(format!(
-            "{file}: dialect found from {} of the first {} rows: delimiter {}{}, quote {}{}, escape {}{}, {header}; {} fields (to override: {})",
+            "{file}: dialect found from {} of the first {} rows: delimiter {}{}, quote {}{}, escape {}{}, {header}{comma}; {} fields (to override: {})",
             self.consistent,
             self.rows,
             show_byte(d.delimiter),
@@ -351,6 +364,12 @@ pub fn sniff(file: &str, sample: &[u8], complete: bool, spec: &DialectSpec) -> R
             (h, Some(why))
         }
     };
+    // A European Excel's numbers: only where its `;` was found, never against a flag.
+    let data = &split.values[usize::from(has_header).min(split.values.len())..];
+    let decimal_comma = spec.decimal_comma.is_none()
+        && spec.delimiter.is_none()
+        && cand.0 == b';'
+        && super::decimal_mark::decimal_commas(data);
     Ok(Sniffed {
         dialect: Dialect {
             delimiter: cand.0,
@@ -371,6 +390,7 @@ pub fn sniff(file: &str, sample: &[u8], complete: bool, spec: &DialectSpec) -> R
         rows,
         fields,
         header_reason,
+        decimal_comma,
     })
 }
 
@@ -664,6 +684,51 @@ mod tests {
         // Empty header cells over typed columns (an Excel header `a,b,`).
         assert!(found("a,b,\n1,2,\n3,4,\n").has_header);
         assert!(!found("2020-01-01,1.5\n2020-01-02,2\n").has_header);
+    }
+
+    #[test]
+    fn a_semicolon_files_decimal_commas_are_found_unless_flags_say() {
+        let semi = b"id;amount;city\n1;12,5;Wien\n2;1.234,5;Graz\n3;7;Linz\n";
+        let s = sniff("f", semi, true, &DialectSpec::default()).unwrap();
+        assert!(s.decimal_comma);
+        let line = s.describe("f").unwrap();
+        assert!(
+            line.contains("decimal comma (numbers such as 12,5)"),
+            "{line}"
+        );
+        assert!(line.contains("--no-decimal-comma"), "{line}");
+        // A decimal point anywhere, a comma-separated file, or a flag: off.
+        let mixed = b"id;amount\n1;12,5\n2;3.5\n";
+        assert!(
+            !sniff("f", mixed, true, &DialectSpec::default())
+                .unwrap()
+                .decimal_comma
+        );
+        let comma = b"id,amount\n1,\"12,5\"\n2,\"3,5\"\n";
+        assert!(
+            !sniff("f", comma, true, &DialectSpec::default())
+                .unwrap()
+                .decimal_comma
+        );
+        for spec in [
+            DialectSpec {
+                decimal_comma: Some(false),
+                ..DialectSpec::default()
+            },
+            DialectSpec {
+                delimiter: Some(b';'),
+                ..DialectSpec::default()
+            },
+        ] {
+            assert!(!sniff("f", semi, true, &spec).unwrap().decimal_comma);
+        }
+        // The header's cells do not vote.
+        let head = b"1.5;2.5\n12,5;3\n";
+        let spec = DialectSpec {
+            has_header: Some(true),
+            ..DialectSpec::default()
+        };
+        assert!(sniff("f", head, true, &spec).unwrap().decimal_comma);
     }
 
     #[test]

@@ -282,7 +282,7 @@ fn schema_and_import_find_the_dialect_too() {
 
 /// A `;` file from a European Excel: `--decimal-comma` reads `12,5` as 12.5 and
 /// `1.234,5` as 1234.5, in created and existing number columns alike; without it the
-/// column is text, nothing misread.
+/// sniffer finds it; with `--no-decimal-comma` the column is text, nothing misread.
 #[test]
 fn decimal_commas_load_as_numbers_when_asked() {
     use crate::cli::{chunkload, stderr};
@@ -339,18 +339,24 @@ fn decimal_commas_load_as_numbers_when_asked() {
         .unwrap()
         .get(0);
     assert!((sum - 1244.25).abs() < 1e-9, "{sum}");
-    // Without the flag the commas are not numbers: the created column is text.
-    let o = load("as_text", &["--create-table"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let ty: String = c
-        .query_one(
+    let price_type = |c: &mut postgres::Client, table: &str| -> String {
+        c.query_one(
             "SELECT data_type::text FROM information_schema.columns
-             WHERE table_name = 'as_text' AND column_name = 'price'",
-            &[],
+             WHERE table_name = $1 AND column_name = 'price'",
+            &[&table],
         )
         .unwrap()
-        .get(0);
-    assert_eq!(ty, "text");
+        .get(0)
+    };
+    // Without the flag the found `;` and the commas in numbers turn it on, and say so.
+    let o = load("found", &["--create-table"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("decimal comma"), "{}", stderr(&o));
+    assert_eq!(price_type(&mut c, "found"), "numeric");
+    // --no-decimal-comma: the commas are not numbers, the created column is text.
+    let o = load("as_text", &["--create-table", "--no-decimal-comma"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(price_type(&mut c, "as_text"), "text");
 }
 
 /// Stdin is sniffed too: the bytes the sniffer read are read again by the load, so a TSV

@@ -45,6 +45,7 @@ mod cockroach;
 mod cockroach_ddl;
 mod cockroach_versions;
 mod copy_start;
+mod dates;
 mod defer;
 mod dialect;
 mod durability;

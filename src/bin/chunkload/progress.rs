@@ -3,7 +3,7 @@
 //! warnings (errors are main's); notes and warnings go above the bar.
 
 use chunkload::error::plural;
-use chunkload::report::{Counters, Event, Observer};
+use chunkload::report::{Counters, Event, InferProgress, Observer};
 use indicatif::HumanBytes;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -35,6 +35,41 @@ pub(crate) const LINES_EVERY: Duration = Duration::from_secs(5);
 /// piece by piece, so nothing is ever cut mid-number and the line never wraps.
 fn bar_style() -> indicatif::ProgressStyle {
     indicatif::ProgressStyle::with_template("{msg}").expect("valid template")
+}
+
+/// The bar of [`Event::Inferring`]: its share of a file of known size, else the bytes
+/// read; in fewer columns than the terminal has (see [`inferring_template`]).
+fn inferring_bar(total: Option<u64>) -> indicatif::ProgressBar {
+    let template = inferring_template(total.is_some(), console_width());
+    let bar = match total {
+        Some(t) => indicatif::ProgressBar::new(t),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    let style = indicatif::ProgressStyle::with_template(&template).expect("valid template");
+    bar.set_style(style.progress_chars("=> "));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Columns of the inferring line besides its bar, at their widest: `inferring types `
+/// and ` 100% 1023.99 MiB/1023.99 MiB`.
+const INFERRING_TEXT: usize = 16 + 29;
+
+/// The inferring line's template for a terminal `width` columns wide: at most `width - 1`
+/// (a full line wraps on some terminals), the bar 10 to 40 columns or left out.
+fn inferring_template(sized: bool, width: usize) -> String {
+    if !sized {
+        return "inferring types {spinner} {bytes} read".into();
+    }
+    let room = width.saturating_sub(1 + INFERRING_TEXT + 1);
+    match room {
+        _ if width <= INFERRING_TEXT => "inferring types {percent}%".into(),
+        0..=9 => "inferring types {percent}% {bytes}/{total_bytes}".into(),
+        _ => format!(
+            "inferring types {{bar:{}}} {{percent}}% {{bytes}}/{{total_bytes}}",
+            room.min(40)
+        ),
+    }
 }
 
 /// One piece of the bar's line: its text, how readily it is left out when the line is too
@@ -244,6 +279,8 @@ fn ticker(c: &Counters, stop: &AtomicBool, bar: Option<indicatif::ProgressBar>, 
 pub(crate) struct Progress {
     mode: ProgressMode,
     ticker: Mutex<Option<Ticker>>,
+    /// The bar of schema inference reading the file, before the load's.
+    inferring: Mutex<Option<indicatif::ProgressBar>>,
 }
 
 /// The thread that redraws the bar or prints the lines, and the bar it draws.
@@ -258,7 +295,27 @@ impl Progress {
         Progress {
             mode,
             ticker: Mutex::new(None),
+            inferring: Mutex::new(None),
         }
+    }
+
+    /// Inference's bar, on a terminal only (a log needs no bar for seconds of reading):
+    /// drawn on its first event, moved on the next, cleared on the last.
+    fn inferring(&self, p: &InferProgress) {
+        let mut slot = self.inferring.lock().unwrap_or_else(|e| e.into_inner());
+        if p.done {
+            if let Some(bar) = slot.take() {
+                bar.finish_and_clear();
+            }
+            return;
+        }
+        let shown = matches!(self.mode, ProgressMode::Auto | ProgressMode::Terminal)
+            && std::io::stderr().is_terminal();
+        if !shown {
+            return;
+        }
+        let bar = slot.get_or_insert_with(|| inferring_bar(p.total));
+        bar.set_position(p.read);
     }
 
     fn start(&self, counters: &Arc<Counters>) {
@@ -312,6 +369,7 @@ impl Observer for Progress {
             Event::Note(n) if self.mode != ProgressMode::Quiet => self.line(&n.text),
             Event::Warning(w) => self.line(&format!("warning: {}", w.text)),
             Event::Finished => self.stop(),
+            Event::Inferring(p) => self.inferring(p),
             _ => {}
         }
     }
@@ -320,6 +378,14 @@ impl Observer for Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.stop();
+        let bar = self
+            .inferring
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -365,6 +431,23 @@ mod tests {
             stdin.contains("1.15 GiB read") && !stdin.contains('['),
             "{stdin}"
         );
+    }
+
+    #[test]
+    fn the_inferring_line_fits_the_width() {
+        for width in [56, 60, 80, 120, 200] {
+            let t = inferring_template(true, width);
+            let bar: usize = t
+                .split_once("{bar:")
+                .map_or(0, |(_, r)| r.split('}').next().unwrap().parse().unwrap());
+            // Rendered at its widest: a space before the bar, the rest of the text.
+            let widest = INFERRING_TEXT + usize::from(bar > 0) + bar;
+            assert!(widest < width, "{width}: {t}");
+        }
+        assert!(inferring_template(true, 80).contains("{bar:33}"));
+        assert!(!inferring_template(true, 50).contains("{bar"));
+        assert_eq!(inferring_template(true, 40), "inferring types {percent}%");
+        assert!(inferring_template(false, 80).contains("{bytes} read"));
     }
 
     #[test]

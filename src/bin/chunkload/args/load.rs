@@ -170,6 +170,7 @@ impl LoadArgs {
         cfg.ledger_schema = self.ledger.schema()?;
         cfg.check = self.check;
         cfg.decimal_comma = self.dialect.decimal_comma;
+        cfg.date_order = self.dialect.date_order;
         cfg.defer_indexes = self.defer_indexes;
         cfg.synchronous_commit = match self.synchronous_commit {
             SyncCommitArg::Auto => SyncCommit::Auto,

@@ -1,5 +1,6 @@
 //! Flags more than one command takes: the CSV dialect, schema inference, retries.
 
+use chunkload::encode::DateOrder;
 use chunkload::infer::InferOptions;
 use chunkload::retry::RetryPolicy;
 use chunkload::source::DialectSpec;
@@ -71,8 +72,22 @@ pub(crate) struct DialectArgs {
     pub(crate) encoding: Option<chunkload::source::Encoding>,
     /// Numbers are written with a decimal comma, as a European Excel writes them: `12,5`
     /// is 12.5 and `1.234,5` is 1234.5 (dots group thousands), in number columns only.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_decimal_comma")]
     pub(crate) decimal_comma: bool,
+    /// Numbers are written with a decimal point, even in a `;`-separated file whose
+    /// numbers look like `12,5` (which otherwise turns --decimal-comma on).
+    #[arg(long)]
+    pub(crate) no_decimal_comma: bool,
+    /// The order of dates written with numbers (`13/01/2024`): dmy, mdy or ymd. Such
+    /// dates are sent as `2024-01-13`, whatever the session's DateStyle. Default: found
+    /// by --create-table and `schema` when every date of a column says it; else the
+    /// server's DateStyle reads them.
+    #[arg(long, value_name = "ORDER", value_parser = parse_date_order)]
+    pub(crate) date_order: Option<DateOrder>,
+}
+
+fn parse_date_order(s: &str) -> Result<DateOrder, String> {
+    s.parse().map_err(|e: chunkload::Error| e.to_string())
 }
 
 impl DialectArgs {
@@ -94,6 +109,11 @@ impl DialectArgs {
             skip_lines: self.skip_lines,
             null: self.csv.null.as_bytes().to_vec(),
             encoding: self.encoding,
+            decimal_comma: match (self.decimal_comma, self.no_decimal_comma) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
         })
     }
 }
@@ -127,7 +147,12 @@ fn parse_infer_rows(s: &str) -> Result<InferRows, String> {
 impl InferArgs {
     /// The options for inferring from `file`: the rows asked for, else all of a file and
     /// a sample of stdin.
-    pub(crate) fn options(&self, file: &str, decimal_comma: bool) -> InferOptions {
+    pub(crate) fn options(
+        &self,
+        file: &str,
+        decimal_comma: bool,
+        date_order: Option<DateOrder>,
+    ) -> InferOptions {
         let default = match file {
             "-" => Some(chunkload::infer::DEFAULT_SAMPLE_ROWS),
             _ => None,
@@ -137,6 +162,8 @@ impl InferArgs {
             primary_key: self.primary_key.clone(),
             not_null: self.not_null.clone(),
             decimal_comma,
+            date_order,
+            observer: None,
         }
     }
 }

@@ -249,6 +249,8 @@ fn find_dialect(args: &ImportArgs, opts: &mut import::ImportOptions) -> anyhow::
         null: args.csv.null.as_bytes().to_vec(),
         // Import spools what is not UTF-8 (a byte order mark says so) as UTF-8.
         encoding: None,
+        // IMPORT reads numbers as CockroachDB does: no decimal comma to find.
+        decimal_comma: Some(false),
     };
     let file = args.file.to_string_lossy();
     let found = chunkload::source::detect_dialect(&file, None, &spec)?;

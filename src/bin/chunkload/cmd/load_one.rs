@@ -5,6 +5,7 @@
 use super::shared::{connect, infer_schema, inferred_from, say, warn};
 use crate::args::LoadArgs;
 use chunkload::connect::ConnectOptions;
+use chunkload::encode::DateOrder;
 use chunkload::infer::Sample;
 use chunkload::load::LoadConfig;
 use chunkload::report::Summary;
@@ -39,14 +40,23 @@ pub(crate) fn one(
             columns: cfg.columns.as_deref(),
         };
         let inferring = std::time::Instant::now();
+        let mut opts = args
+            .infer
+            .options(&cfg.files[0], cfg.decimal_comma, cfg.date_order);
+        opts.observer = Some(cfg.observer.clone());
         let created = chunkload::infer::create_missing_table(
             &mut client,
             &cfg.table,
             &sample,
-            &args.infer.options(&cfg.files[0], cfg.decimal_comma),
+            &opts,
             &mut warn,
         )?;
+        if created.is_none() && cfg.date_order.is_none() {
+            cfg.date_order = date_order_for_existing(&mut client, &cfg, args)?;
+        }
         if let Some(created) = created {
+            // The load reads dates in the order the inference found.
+            cfg.date_order = created.inferred.date_order;
             // Part of the load: dropped again if no row commits (`load::run`).
             cfg.created_table = true;
             say(&format!(
@@ -63,6 +73,46 @@ pub(crate) fn one(
         }
     }
     Ok(chunkload::load::run(&cfg, opts.clone())?)
+}
+
+/// `--create-table` on a table that exists (a rerun of the load that created it, or
+/// another file for it): its dates are read in the order this file's inference finds, as
+/// they were when the table was created, so a rerun reads them alike and keeps its load
+/// id. Only a table with date or timestamp columns is worth the read.
+fn date_order_for_existing(
+    client: &mut postgres::Client,
+    cfg: &LoadConfig,
+    args: &LoadArgs,
+) -> anyhow::Result<Option<chunkload::encode::DateOrder>> {
+    let table = Table::read(client, &cfg.table)?;
+    let dated = table.columns.iter().any(|c| {
+        use chunkload::encode::ColumnType::*;
+        matches!(
+            chunkload::encode::ColumnType::from_pg(&c.type_name),
+            Date | Timestamp | Timestamptz
+        )
+    });
+    if !dated || cfg.files[0] == "-" {
+        return Ok(None);
+    }
+    let first = chunkload::source::expand_archives(&cfg.files[..1])?;
+    let mut opts = args.infer.options(&cfg.files[0], cfg.decimal_comma, None);
+    opts.observer = Some(cfg.observer.clone());
+    let inferred = chunkload::infer::infer_file(
+        &first.files[0],
+        &cfg.dialect,
+        cfg.compression,
+        cfg.columns.as_deref(),
+        &opts,
+    )?;
+    if let Some(order) = inferred.date_order {
+        say(&format!(
+            "{}: dates read as {} (--date-order {order}), as the file's inference finds them",
+            cfg.files[0],
+            order.pattern()
+        ));
+    }
+    Ok(inferred.date_order)
 }
 
 /// `--check --create-table` on a missing table: a check writes nothing, not even a table.
@@ -82,8 +132,10 @@ fn refuse_to_create(client: &mut postgres::Client, table: &str) -> anyhow::Resul
 /// A dry run: without `--json`, what it would create and the head of the first chunk's
 /// statement on stdout (the summary is the caller's to print).
 fn dry_run(cfg: &LoadConfig, args: &LoadArgs, url: Option<&str>) -> anyhow::Result<Summary> {
-    let (table, flavour, create) = dry_run_table(cfg, args, url)?;
-    let d = chunkload::load::dry_run(cfg, table, flavour)?;
+    let (table, flavour, create, order) = dry_run_table(cfg, args, url)?;
+    let mut cfg = cfg.clone();
+    cfg.date_order = cfg.date_order.or(order);
+    let d = chunkload::load::dry_run(&cfg, table, flavour)?;
     if !args.json {
         if let Some(sql) = create {
             println!(
@@ -135,11 +187,11 @@ fn dry_run_table(
     cfg: &LoadConfig,
     args: &LoadArgs,
     url: Option<&str>,
-) -> anyhow::Result<(Table, Flavour, Option<String>)> {
+) -> anyhow::Result<(Table, Flavour, Option<String>, Option<DateOrder>)> {
     if let Some(u) = url {
         let (mut client, flavour) = connect(Some(u))?;
         match Table::read(&mut client, &cfg.table) {
-            Ok(t) => return Ok((t, flavour, None)),
+            Ok(t) => return Ok((t, flavour, None, None)),
             Err(e)
                 if !(args.create_table && matches!(e.kind(), chunkload::ErrorKind::Schema(_))) =>
             {
@@ -148,7 +200,10 @@ fn dry_run_table(
             Err(_) => {}
         }
     }
-    let opts = args.infer.options(&cfg.files[0], cfg.decimal_comma);
+    let mut opts = args
+        .infer
+        .options(&cfg.files[0], cfg.decimal_comma, cfg.date_order);
+    opts.observer = Some(cfg.observer.clone());
     // A zip archive: its first CSV member.
     let first = chunkload::source::expand_archives(&cfg.files[..1])?;
     let inferred = infer_schema(
@@ -168,6 +223,7 @@ fn dry_run_table(
         inferred.to_table(&cfg.table, &opts),
         Flavour::Postgres,
         create,
+        inferred.date_order,
     ))
 }
 

@@ -21,7 +21,16 @@ pub(crate) fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{line}");
     }
     let d = found.dialect;
-    let opts = args.infer.options(&args.file, args.dialect.decimal_comma);
+    let decimal_comma = match args.dialect.spec()?.decimal_comma {
+        Some(given) => given,
+        None => found.decimal_comma,
+    };
+    let mut opts = args
+        .infer
+        .options(&args.file, decimal_comma, args.dialect.date_order);
+    // A bar on a terminal while a large file is read; the statement goes to stdout.
+    let bar = crate::progress::Progress::new(crate::progress::ProgressMode::Terminal);
+    opts.observer = Some(std::sync::Arc::new(bar));
     let inferring = std::time::Instant::now();
     let inferred = infer_schema(
         &args.file,

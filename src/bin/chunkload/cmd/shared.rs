@@ -65,7 +65,7 @@ pub(crate) fn inferred_from(
 ) -> String {
     let (n, secs) = (inferred.rows_sampled, took.as_secs_f64());
     let name = if file == "-" { "stdin" } else { file };
-    match inferred.whole_input {
+    let from = match inferred.whole_input {
         true => format!("types from all {n} rows of {name}, read in {secs:.1} s"),
         false if file == "-" => format!(
             "types from the first {n} rows of stdin only (it is read once): a later row may \
@@ -75,5 +75,12 @@ pub(crate) fn inferred_from(
             "types from the first {n} rows of {name} only: a later row may not fit them; \
              --infer-rows all reads the whole file"
         ),
+    };
+    match inferred.date_order {
+        Some(order) => format!(
+            "{from}; dates read as {} (--date-order {order})",
+            order.pattern()
+        ),
+        None => from,
     }
 }
