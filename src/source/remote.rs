@@ -124,7 +124,7 @@ impl ObjectInfo {
     }
 }
 
-fn agent() -> &'static ureq::Agent {
+pub(crate) fn agent() -> &'static ureq::Agent {
     static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
     AGENT.get_or_init(|| {
         ureq::AgentBuilder::new()
@@ -136,7 +136,7 @@ fn agent() -> &'static ureq::Agent {
 }
 
 /// One failed attempt: final (the request is wrong) or worth retrying.
-enum Failure {
+pub(crate) enum Failure {
     Final(io::Error),
     Again(String, Option<Duration>),
 }
@@ -175,7 +175,7 @@ fn transport_text(t: &ureq::Transport) -> String {
     msg
 }
 
-fn classify(url: &str, e: ureq::Error) -> Failure {
+pub(crate) fn classify(url: &str, e: ureq::Error) -> Failure {
     match e {
         ureq::Error::Status(code, resp) => {
             let text = resp.status_text().to_string();
@@ -198,7 +198,7 @@ fn classify(url: &str, e: ureq::Error) -> Failure {
 
 /// Runs `attempt` until it succeeds, fails for good, or the reconnect budget (counted
 /// from `since`) is spent; waits as the crate's backoff policy says between attempts.
-fn retrying<T>(
+pub(crate) fn retrying<T>(
     url: &str,
     since: Instant,
     mut attempt: impl FnMut() -> std::result::Result<T, Failure>,
