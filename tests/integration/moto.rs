@@ -132,15 +132,6 @@ impl Moto {
             .unwrap()
     }
 
-    /// From the next `after` requests on, moto checks credentials: the test's key, which
-    /// its IAM does not know, is refused with 403 (InvalidAccessKeyId).
-    pub fn enforce_auth_after(&self, after: u32) {
-        let url = format!("{}/moto-api/reset-auth", self.endpoint());
-        ureq::post(&url)
-            .send_string(&after.to_string())
-            .expect("reset-auth");
-    }
-
     /// The loader with `args`, its AWS settings pointing here (and nowhere else: no
     /// profile of the machine's user is read).
     pub fn command(&self, args: &[&str]) -> Command {
