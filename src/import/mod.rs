@@ -8,6 +8,8 @@
 //! one server-side `COPY ... FROM 'file'` per shard instead, which [`execute_copy`] runs.
 
 mod import_into;
+mod s3_out;
+mod s3_plan;
 mod serve;
 mod shard;
 
@@ -15,9 +17,11 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub use crate::source::s3::ImportAuth;
 pub use import_into::{
     copy_statement, import_statement, redact_url, shell_quote, BaseUrl, Scheme, ShardDialect,
 };
+pub use s3_out::DEFAULT_PART_SIZE;
 pub use serve::{serve, shard_files, ShardServer};
 
 use crate::{Error, Flavour, Result};
@@ -52,7 +56,9 @@ pub struct ImportOptions {
     /// Number of shard files to write (at least 1). Fewer are written when a shard would
     /// be empty (fewer records than shards, or records larger than a shard's share).
     pub shards: usize,
-    /// Directory for the shards and `import.sql`; created if missing.
+    /// Directory for the shards and `import.sql`; created if missing. An `s3://bucket/prefix`
+    /// URL uploads the shards there instead, as they are cut (`import.sql` then goes to
+    /// [`ImportOptions::sql_out`]).
     pub out_dir: PathBuf,
     /// Field delimiter (default `,`).
     pub delimiter: u8,
@@ -73,6 +79,15 @@ pub struct ImportOptions {
     /// Replace the shards of the same table left in `out_dir` by an earlier import;
     /// without it their presence is a usage error (they would be served and not loaded).
     pub force: bool,
+    /// Where `import.sql` goes with `s3://` output (default `import.sql` in the current
+    /// directory): it holds the credentials, so it stays local and is never uploaded.
+    pub sql_out: Option<PathBuf>,
+    /// With `s3://` output: whether the statement's URLs carry this process's AWS keys or
+    /// `AUTH=implicit`.
+    pub s3_auth: ImportAuth,
+    /// With `s3://` output: bytes per multipart part, so per shard in memory (default
+    /// 8 MiB). S3 refuses parts under 5 MiB but the last, at completion.
+    pub s3_part_size: usize,
 }
 
 impl ImportOptions {
@@ -98,6 +113,9 @@ impl ImportOptions {
             keep_header: false,
             emit: Emit::Import,
             force: false,
+            sql_out: None,
+            s3_auth: ImportAuth::Specified,
+            s3_part_size: s3_out::DEFAULT_PART_SIZE,
         }
     }
 
@@ -130,6 +148,23 @@ impl ImportOptions {
             return Err(Error::usage("--keep-header needs an input with a header"));
         }
         crate::sql::quote_table(&self.table)?;
+        let s3 = crate::source::s3::is_s3(&self.out_dir.to_string_lossy());
+        if s3 && self.emit == Emit::Copy {
+            return Err(Error::usage(
+                "--emit copy needs the shards on the PostgreSQL server's disk: it cannot read \
+                 them from an s3:// --out",
+            ));
+        }
+        if !s3 && self.sql_out.is_some() {
+            return Err(Error::usage(
+                "--sql-out is for s3:// output; import.sql goes to a local --out",
+            ));
+        }
+        if !(1 << 20..=5 << 30).contains(&self.s3_part_size) {
+            return Err(Error::usage(
+                "--s3-part-size must be between 1 MiB and 5 GiB",
+            ));
+        }
         Ok(())
     }
 }
@@ -139,7 +174,8 @@ impl ImportOptions {
 pub struct Shard {
     /// File name inside the output directory.
     pub file_name: String,
-    /// Absolute path (the output directory canonicalized).
+    /// Absolute path (the output directory canonicalized), or the `s3://` URL it was
+    /// uploaded to.
     pub path: PathBuf,
     /// URL the nodes read it from; may hold credentials, see [`redact_url`].
     pub url: String,
@@ -167,6 +203,8 @@ pub struct ImportPlan {
     copy_sql: Option<PathBuf>,
     requested_shards: usize,
     replaced: Vec<String>,
+    /// The shards were uploaded to `dir`, an `s3://` prefix.
+    uploaded: bool,
 }
 
 /// CockroachDB's caveats of `IMPORT INTO` (`shared/guide/cockroachdb.md`, "IMPORT INTO" and
@@ -223,6 +261,12 @@ impl ImportPlan {
     /// What the user must do for the chosen URL scheme before the statement can run.
     pub fn notes(&self) -> Vec<String> {
         let dir = self.dir.display();
+        if self.uploaded {
+            return vec![format!(
+                "the shards are under {dir}, where every node reads them itself (the URLs \
+                 carry the credentials, or AUTH=implicit for the nodes' own)"
+            )];
+        }
         match self.base.scheme() {
             Scheme::Nodelocal => vec![format!(
                 "nodelocal URLs read from that node's external IO directory (<store>/extern by \
@@ -279,12 +323,13 @@ impl ImportPlan {
         &self.dialect
     }
 
-    /// The canonical output directory.
+    /// The canonical output directory, or the `s3://bucket/prefix/` the shards went to.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// Path of `import.sql` (holds credentials if the URLs do; mode 0600 then).
+    /// Path of `import.sql` (holds credentials if the URLs do; mode 0600 then), always
+    /// local.
     pub fn import_sql_path(&self) -> &Path {
         &self.import_sql
     }
@@ -425,65 +470,50 @@ fn shard_name(stem: &str, index: usize, count: usize, gzip: bool) -> String {
     )
 }
 
-/// Splits the input into shards in `out_dir` and builds the statements.
+/// Splits the input into shards in `out_dir` (or uploads them under an `s3://` prefix,
+/// see [`ImportOptions::out_dir`]) and builds the statements.
 ///
 /// Shards and SQL files are written under temp names and renamed only when all are
 /// complete, so an error leaves nothing half-written (and earlier files untouched).
 pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
     opts.validate()?;
+    if let Some(prefix) = s3_out::S3Prefix::of(&opts.out_dir.to_string_lossy())? {
+        return s3_plan::prepare(opts, prefix);
+    }
     let dir = out_dir(&opts.out_dir)?;
     let stem = file_stem(&opts.table);
-    let earlier = earlier_shards(opts, &dir, &stem)?;
+    let earlier = existing_shards(&dir, &stem)?;
+    refuse_earlier(opts, &dir.display().to_string(), &earlier)?;
     let base = base_url(opts, &dir)?;
-    let gzip = opts.compress == ShardCompression::Gzip;
-    let input_name = opts.input.display().to_string();
-    let mut src = shard::open_seekable(&opts.input, &dir)?;
-    let cuts = shard::find_cuts(&mut src, &input_name, &cut_spec(opts))?;
-    let columns = opts.columns.clone().or_else(|| cuts.header.clone());
-    let header_bytes = if opts.keep_header {
-        shard::read_range(&mut src, cuts.bom_len, cuts.data_start())
-            .map_err(|e| Error::io(input_name.clone(), e))?
-    } else {
-        Vec::new()
-    };
-    let dialect = ShardDialect {
-        delimiter: opts.delimiter,
-        null: opts.null.clone(),
-        header_in_shards: opts.keep_header,
-        gzip,
-    };
+    let mut input = Input::cut(opts, &dir)?;
     let mut pending = shard::Pending::new();
-    let layout = ShardLayout {
+    let mut sink = DirSink {
         dir: &dir,
-        stem: &stem,
-        base: &base,
-        gzip,
-        header: &header_bytes,
+        pending: &mut pending,
     };
-    let shards = write_shards(&mut src, &input_name, &cuts, &layout, &mut pending)?;
-    let urls: Vec<String> = shards.iter().map(|s| s.url.clone()).collect();
-    let statement = import_statement(&opts.table, columns.as_deref(), &urls, &dialect)?;
-    let redacted_urls: Vec<String> = urls.iter().map(|u| redact_url(u)).collect();
-    let redacted = import_statement(&opts.table, columns.as_deref(), &redacted_urls, &dialect)?;
+    let shards = input.write(&stem, &base, &mut sink)?;
+    let (statement, redacted) = input.statements(opts, &shards)?;
     let copy = shards
         .iter()
         .map(|s| {
             let path = s.path.display().to_string();
-            copy_statement(&opts.table, columns.as_deref(), &path, &dialect)
+            copy_statement(&opts.table, input.columns.as_deref(), &path, &input.dialect)
         })
         .collect::<Result<Vec<_>>>()?;
-    let header = format!(
-        "-- chunkload import: {} shards of {} into {}\n",
-        shards.len(),
-        input_name,
-        opts.table
-    );
+    let header = input.sql_header(opts, shards.len());
     let secret = redacted != statement;
-    let import_sql = write_import_sql(&mut pending, &dir, &header, &statement, secret)?;
+    let import_sql = dir.join("import.sql");
+    write_import_sql(&mut pending, &import_sql, &header, &statement, secret)?;
     let copy_sql = match opts.emit {
         Emit::Copy => Some(write_copy_sql(&mut pending, &dir, &copy)?),
         _ => None,
     };
+    let Input {
+        src,
+        columns,
+        dialect,
+        ..
+    } = input;
     drop(src);
     let replaced = remove_earlier(&dir, earlier, &shards)?;
     pending.commit()?;
@@ -501,24 +531,97 @@ pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
         copy_sql,
         requested_shards: opts.shards,
         replaced,
+        uploaded: false,
     })
 }
 
-/// The shards an earlier import left in `dir`: replaced only with `--force`.
-fn earlier_shards(opts: &ImportOptions, dir: &Path, stem: &str) -> Result<Vec<String>> {
-    let earlier = existing_shards(dir, stem)?;
+/// The input, cut: where each shard starts and ends, and how the shards are written.
+struct Input {
+    src: fs::File,
+    name: String,
+    cuts: shard::Cuts,
+    /// The statements' column list: `--columns`, else the header's.
+    columns: Option<Vec<String>>,
+    /// The raw header line, repeated atop each shard with `--keep-header`.
+    header_bytes: Vec<u8>,
+    dialect: ShardDialect,
+}
+
+impl Input {
+    /// Opens the input (spooling to `spool_dir` what cannot be read twice) and cuts it.
+    fn cut(opts: &ImportOptions, spool_dir: &Path) -> Result<Input> {
+        let name = opts.input.display().to_string();
+        let mut src = shard::open_seekable(&opts.input, spool_dir)?;
+        let cuts = shard::find_cuts(&mut src, &name, &cut_spec(opts))?;
+        let columns = opts.columns.clone().or_else(|| cuts.header.clone());
+        let header_bytes = if opts.keep_header {
+            shard::read_range(&mut src, cuts.bom_len, cuts.data_start())
+                .map_err(|e| Error::io(name.clone(), e))?
+        } else {
+            Vec::new()
+        };
+        let dialect = ShardDialect {
+            delimiter: opts.delimiter,
+            null: opts.null.clone(),
+            header_in_shards: opts.keep_header,
+            gzip: opts.compress == ShardCompression::Gzip,
+        };
+        Ok(Input {
+            src,
+            name,
+            cuts,
+            columns,
+            header_bytes,
+            dialect,
+        })
+    }
+
+    fn write<S: ShardSink>(
+        &mut self,
+        stem: &str,
+        base: &BaseUrl,
+        sink: &mut S,
+    ) -> Result<Vec<Shard>> {
+        let layout = ShardLayout {
+            stem,
+            base,
+            gzip: self.dialect.gzip,
+            header: &self.header_bytes,
+        };
+        write_shards(&mut self.src, &self.name, &self.cuts, &layout, sink)
+    }
+
+    /// `IMPORT INTO` with the shards' real URLs, and with their secrets as `***`.
+    fn statements(&self, opts: &ImportOptions, shards: &[Shard]) -> Result<(String, String)> {
+        let urls: Vec<String> = shards.iter().map(|s| s.url.clone()).collect();
+        let cols = self.columns.as_deref();
+        let statement = import_statement(&opts.table, cols, &urls, &self.dialect)?;
+        let redacted_urls: Vec<String> = urls.iter().map(|u| redact_url(u)).collect();
+        let redacted = import_statement(&opts.table, cols, &redacted_urls, &self.dialect)?;
+        Ok((statement, redacted))
+    }
+
+    fn sql_header(&self, opts: &ImportOptions, shards: usize) -> String {
+        format!(
+            "-- chunkload import: {shards} shards of {} into {}\n",
+            self.name, opts.table
+        )
+    }
+}
+
+/// Shards an earlier import left at `place`: replaced only with `--force`.
+fn refuse_earlier(opts: &ImportOptions, place: &str, earlier: &[String]) -> Result<()> {
     if !earlier.is_empty() && !opts.force {
         return Err(Error::usage(format!(
-            "{} already holds {} shards of {} from an earlier import ({}{}); pass --force to \
-             replace them, or choose another --out",
-            dir.display(),
+            "{place} already holds {} shards of {} from an earlier import ({}{}); pass --force \
+             to replace them, or choose another --out",
             earlier.len(),
             opts.table,
             earlier[0],
             if earlier.len() > 1 { ", ..." } else { "" }
         )));
     }
-    Ok(earlier)
+    Ok(())
 }
 
 /// Where the cluster reads the shards: `--base-url`, else `nodelocal://1/<out dir's name>`.
@@ -550,7 +653,6 @@ fn cut_spec(opts: &ImportOptions) -> shard::CutSpec {
 
 /// Where and how shard files are written.
 struct ShardLayout<'a> {
-    dir: &'a Path,
     stem: &'a str,
     base: &'a BaseUrl,
     gzip: bool,
@@ -558,14 +660,49 @@ struct ShardLayout<'a> {
     header: &'a [u8],
 }
 
+/// Where a shard's bytes go: a temp file in the out dir, or an upload to S3.
+trait ShardSink {
+    type Out: Write;
+    /// Starts the shard `file_name`, of about `bytes` bytes.
+    fn open(&mut self, file_name: &str, bytes: u64) -> Result<Self::Out>;
+    /// Completes it; returns its stored size.
+    fn close(&mut self, out: Self::Out, file_name: &str) -> Result<u64>;
+    /// Where it is stored: a path, or an `s3://` URL.
+    fn path(&self, file_name: &str) -> PathBuf;
+}
+
+/// Shards in a local directory, under temp names until `pending` commits.
+struct DirSink<'a> {
+    dir: &'a Path,
+    pending: &'a mut shard::Pending,
+}
+
+impl ShardSink for DirSink<'_> {
+    type Out = fs::File;
+
+    fn open(&mut self, file_name: &str, _bytes: u64) -> Result<fs::File> {
+        self.pending.create(&self.dir.join(file_name))
+    }
+
+    fn close(&mut self, out: fs::File, file_name: &str) -> Result<u64> {
+        let err = |e| Error::io(self.path(file_name).display().to_string(), e);
+        out.sync_all().map_err(err)?;
+        Ok(out.metadata().map_err(err)?.len())
+    }
+
+    fn path(&self, file_name: &str) -> PathBuf {
+        self.dir.join(file_name)
+    }
+}
+
 /// Writes the shards that hold records (an empty file would be served and imported for
-/// nothing), each under a temporary name until `pending` commits.
-fn write_shards(
+/// nothing) into `sink`.
+fn write_shards<S: ShardSink>(
     src: &mut fs::File,
     input_name: &str,
     cuts: &shard::Cuts,
     layout: &ShardLayout<'_>,
-    pending: &mut shard::Pending,
+    sink: &mut S,
 ) -> Result<Vec<Shard>> {
     let kept: Vec<usize> = (0..cuts.records.len())
         .filter(|&i| cuts.records[i] > 0)
@@ -578,12 +715,12 @@ fn write_shards(
     let mut shards = Vec::with_capacity(kept.len());
     for (n, &i) in kept.iter().enumerate() {
         let file_name = shard_name(layout.stem, n, kept.len(), layout.gzip);
-        let path = layout.dir.join(&file_name);
-        let out = pending.create(&path)?;
+        let path = sink.path(&file_name);
         let (start, end) = (cuts.bounds[i], cuts.bounds[i + 1]);
+        let out = sink.open(&file_name, end - start + layout.header.len() as u64)?;
         let shown = path.display().to_string();
-        let file_bytes =
-            shard::write_shard(src, layout.header, start, end, layout.gzip, out, &shown)?;
+        let out = shard::write_shard(src, layout.header, start, end, layout.gzip, out, &shown)?;
+        let file_bytes = sink.close(out, &file_name)?;
         shards.push(Shard {
             url: layout.base.file_url(&file_name),
             file_name,
@@ -599,20 +736,18 @@ fn write_shards(
 /// `import.sql`: the caveats, then the statement (0600 when it holds a secret).
 fn write_import_sql(
     pending: &mut shard::Pending,
-    dir: &Path,
+    path: &Path,
     header: &str,
     statement: &str,
     secret: bool,
-) -> Result<PathBuf> {
+) -> Result<()> {
     let mut sql = header.to_string();
     for c in CAVEATS {
         sql.push_str(&format!("-- {c}\n"));
     }
     sql.push_str(statement);
     sql.push('\n');
-    let path = dir.join("import.sql");
-    write_sql(pending, &path, &sql, secret)?;
-    Ok(path)
+    write_sql(pending, path, &sql, secret)
 }
 
 /// `copy.sql` (`--emit copy`): one `\copy` per shard, for a PostgreSQL target.

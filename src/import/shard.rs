@@ -265,16 +265,17 @@ impl Drop for Pending {
 }
 
 /// Second pass: copies `[start, end)` of `src` (after `prefix`) into `out`, optionally
-/// gzip-compressed. Returns the bytes written to disk.
-pub(crate) fn write_shard(
+/// gzip-compressed, and hands `out` back for the caller to complete (a file synced, an
+/// upload finished).
+pub(crate) fn write_shard<W: Write>(
     src: &mut File,
     prefix: &[u8],
     start: u64,
     end: u64,
     gzip: bool,
-    out: File,
+    out: W,
     out_name: &str,
-) -> Result<u64> {
+) -> Result<W> {
     let in_err = |e| Error::io("input", e);
     let out_err = |e| Error::io(out_name.to_string(), e);
     src.seek(SeekFrom::Start(start)).map_err(in_err)?;
@@ -289,9 +290,7 @@ pub(crate) fn write_shard(
         w.write_all(prefix).map_err(out_err)?;
         copy_exact(&mut body, &mut w, end - start, out_name)?;
     }
-    let f = w.into_inner().map_err(|e| out_err(e.into_error()))?;
-    f.sync_all().map_err(out_err)?;
-    Ok(f.metadata().map_err(out_err)?.len())
+    w.into_inner().map_err(|e| out_err(e.into_error()))
 }
 
 fn copy_exact(r: &mut impl Read, w: &mut impl Write, want: u64, out_name: &str) -> Result<()> {

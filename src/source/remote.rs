@@ -129,7 +129,7 @@ impl ObjectInfo {
     }
 }
 
-fn agent() -> &'static ureq::Agent {
+pub(crate) fn agent() -> &'static ureq::Agent {
     static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
     AGENT.get_or_init(|| {
         ureq::AgentBuilder::new()
@@ -141,7 +141,7 @@ fn agent() -> &'static ureq::Agent {
 }
 
 /// One failed attempt: final (the request is wrong) or worth retrying.
-enum Failure {
+pub(crate) enum Failure {
     /// The request cannot be made (a bad URL or setting): reported as it is.
     Settings(Error),
     Final(io::Error),
@@ -176,7 +176,7 @@ fn transport_text(t: &ureq::Transport) -> String {
     msg
 }
 
-fn classify(url: &str, e: ureq::Error) -> Failure {
+pub(crate) fn classify(url: &str, e: ureq::Error) -> Failure {
     match e {
         ureq::Error::Status(code, resp) => {
             let text = resp.status_text().to_string();
@@ -200,7 +200,7 @@ fn classify(url: &str, e: ureq::Error) -> Failure {
 
 /// Runs `attempt` until it succeeds, fails for good, or the reconnect budget (counted
 /// from `since`) is spent; waits as the crate's backoff policy says between attempts.
-fn retrying<T>(
+pub(crate) fn retrying<T>(
     url: &str,
     since: Instant,
     mut attempt: impl FnMut() -> std::result::Result<T, Failure>,

@@ -162,6 +162,74 @@ pub fn presign_get(url: &str) -> Result<String> {
         .to_string())
 }
 
+/// A URL for one request on `bucket`, signed now by `action` with the settings'
+/// credentials: the write side (`import --out s3://`) signs its requests here too.
+pub(crate) fn presign<T>(
+    bucket: &str,
+    action: impl FnOnce(&Bucket, Option<&Credentials>) -> T,
+) -> Result<T> {
+    let s = settings();
+    let bucket = s.bucket(bucket)?;
+    Ok(action(&bucket, s.credentials.as_ref()))
+}
+
+/// How long a presigned URL of [`presign`]'s actions is valid.
+pub(crate) const SIGNATURE_LIFETIME: Duration = SIGNED_FOR;
+
+/// Who the cluster's nodes are when they read an `s3://` URL of an `IMPORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportAuth {
+    /// `AUTH=specified`: this process's keys go into the URL (and `import.sql`).
+    #[default]
+    Specified,
+    /// `AUTH=implicit`: the nodes use their own credentials (environment, instance role).
+    Implicit,
+}
+
+/// The query string (with its `?`) that lets CockroachDB's nodes read objects of this
+/// store, as its docs "Use Cloud Storage" (www.cockroachlabs.com/docs/stable/use-cloud-storage,
+/// Amazon S3 parameters) spell it: `AUTH`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`, `AWS_REGION`, and `AWS_ENDPOINT` for an S3-compatible store.
+/// Values are percent-encoded: secret keys hold `/` and `+`.
+pub(crate) fn import_query(auth: ImportAuth) -> Result<String> {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    /// RFC 3986's unreserved characters stay; everything else is encoded.
+    const VALUE: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let s = settings();
+    let mut params = Vec::new();
+    match auth {
+        ImportAuth::Implicit => params.push(("AUTH", "implicit".to_string())),
+        ImportAuth::Specified => {
+            let c = s.credentials.as_ref().ok_or_else(|| {
+                Error::usage(
+                    "the IMPORT statement needs AWS credentials for the nodes and none were \
+                     found (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile); pass \
+                     --s3-auth implicit if the nodes have their own",
+                )
+            })?;
+            params.push(("AUTH", "specified".to_string()));
+            params.push(("AWS_ACCESS_KEY_ID", c.key().to_string()));
+            params.push(("AWS_SECRET_ACCESS_KEY", c.secret().to_string()));
+            if let Some(t) = c.token() {
+                params.push(("AWS_SESSION_TOKEN", t.to_string()));
+            }
+        }
+    }
+    params.push(("AWS_REGION", s.region.clone()));
+    if let Some(e) = &s.endpoint {
+        params.push(("AWS_ENDPOINT", e.clone()));
+    }
+    let query: Vec<String> = params
+        .into_iter()
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(&v, VALUE)))
+        .collect();
+    Ok(format!("?{}", query.join("&")))
+}
+
 /// A ListObjectsV2 URL for keys under `prefix`, from `token` on; signed as
 /// [`presign_get`].
 pub(crate) fn presign_list(bucket: &str, prefix: &str, token: Option<&str>) -> Result<String> {

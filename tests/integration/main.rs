@@ -73,6 +73,7 @@ mod remote;
 mod resume;
 mod retry;
 mod s3;
+mod s3_import;
 mod signals;
 mod standin;
 mod stores;

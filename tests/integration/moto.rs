@@ -91,6 +91,47 @@ impl Moto {
         format!("s3://{bucket}/{key}")
     }
 
+    /// The object `s3://bucket/key`'s bytes.
+    pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
+        let creds = Credentials::new(KEY_ID, SECRET);
+        let url = self
+            .bucket(bucket)
+            .get_object(Some(&creds), key)
+            .sign(Duration::from_secs(600));
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(
+            &mut ureq::get(url.as_str())
+                .call()
+                .expect("get object")
+                .into_reader(),
+            &mut body,
+        )
+        .unwrap();
+        body
+    }
+
+    /// Every key of `bucket`, sorted (moto's listing, unsigned: it checks no keys).
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
+        let url = format!("{}/{bucket}/?list-type=2", self.endpoint());
+        let xml = ureq::get(&url).call().expect("list").into_string().unwrap();
+        let page = rusty_s3::actions::ListObjectsV2::parse_response(&xml).unwrap();
+        assert!(page.next_continuation_token.is_none(), "one page expected");
+        let mut keys: Vec<String> = page.contents.into_iter().map(|c| c.key).collect();
+        keys.sort();
+        keys
+    }
+
+    /// The multipart uploads begun and neither completed nor aborted, as moto's
+    /// ListMultipartUploads XML: `<Upload>` elements, one per upload.
+    pub fn open_uploads(&self, bucket: &str) -> String {
+        let url = format!("{}/{bucket}/?uploads", self.endpoint());
+        ureq::get(&url)
+            .call()
+            .expect("uploads")
+            .into_string()
+            .unwrap()
+    }
+
     /// The loader with `args`, its AWS settings pointing here (and nowhere else: no
     /// profile of the machine's user is read).
     pub fn command(&self, args: &[&str]) -> Command {

@@ -1,7 +1,7 @@
 //! `chunkload import` flags and their [`ImportOptions`].
 
 use super::shared::CsvArgs;
-use chunkload::import::{Emit, ImportOptions, ShardCompression};
+use chunkload::import::{self, Emit, ImportAuth, ImportOptions, ShardCompression};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -16,7 +16,11 @@ Examples:
   chunkload import big.csv --table t --shards 4 --out /tmp/imp --emit copy --execute \\
       --url postgres://postgres@localhost/db
 
-The shards and import.sql (with the real URLs, credentials included) go to --out; the
+  chunkload import big.csv --table t --shards 8 --out s3://bucket/imp/ \
+      --sql-out ./import.sql
+
+The shards and import.sql (with the real URLs, credentials included) go to --out; with
+an s3:// --out the shards are uploaded and import.sql stays local (--sql-out). The
 terminal shows the statement with credentials replaced by ***.";
 
 /// Where to write the shards and how the nodes will read them.
@@ -36,9 +40,22 @@ pub(crate) struct ImportArgs {
     /// there are records, since no shard is written empty.
     #[arg(long)]
     pub(crate) shards: usize,
-    /// Directory for the shards and import.sql (created if missing).
+    /// Directory for the shards and import.sql (created if missing), or s3://bucket/prefix/
+    /// to upload the shards there as they are cut (import.sql then goes to --sql-out).
     #[arg(long)]
     pub(crate) out: PathBuf,
+    /// With an s3:// --out: where import.sql (the statement with its credentials) is
+    /// written; it is never uploaded. Default: import.sql in the current directory.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) sql_out: Option<PathBuf>,
+    /// With an s3:// --out: how the nodes authenticate to the bucket. specified puts this
+    /// process's AWS keys into the URLs; implicit (AUTH=implicit) uses the nodes' own.
+    #[arg(long, value_enum, default_value_t = S3AuthArg::Specified)]
+    pub(crate) s3_auth: S3AuthArg,
+    /// Bytes per multipart part of an s3:// upload (memory per shard in flight); S3
+    /// refuses parts under 5 MiB but the last. For tests.
+    #[arg(long, hide = true, default_value_t = import::DEFAULT_PART_SIZE)]
+    pub(crate) s3_part_size: usize,
     /// Target columns of a file without header, or names overriding the header's, in order.
     #[arg(long, value_delimiter = ',')]
     pub(crate) columns: Option<Vec<String>>,
@@ -82,6 +99,12 @@ pub(crate) enum CompressArg {
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum S3AuthArg {
+    Specified,
+    Implicit,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
 pub(crate) enum EmitArg {
     Import,
     Copy,
@@ -105,6 +128,12 @@ impl ImportArgs {
         };
         o.base_url = self.base_url.clone();
         o.force = self.force;
+        o.sql_out = self.sql_out.clone();
+        o.s3_auth = match self.s3_auth {
+            S3AuthArg::Specified => ImportAuth::Specified,
+            S3AuthArg::Implicit => ImportAuth::Implicit,
+        };
+        o.s3_part_size = self.s3_part_size;
         Ok(o)
     }
 }

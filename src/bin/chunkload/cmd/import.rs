@@ -111,6 +111,10 @@ fn bind_server(
     let Some(addr) = &args.serve else {
         return Ok(None);
     };
+    if chunkload::source::s3::is_s3(&args.out.to_string_lossy()) {
+        let msg = "--serve serves a local --out; the nodes read an s3:// --out from the bucket";
+        return Err(chunkload::Error::usage(msg).into());
+    }
     let server = ShardServer::bind(&import::out_dir(&args.out)?, addr)?;
     if opts.base_url.is_none() {
         let bound = server.local_addr();
