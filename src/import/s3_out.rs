@@ -11,7 +11,7 @@
 //! S3's error code; 408/429/5xx and cut connections are retried with the crate's backoff.
 
 use crate::source::remote::{self, Failure};
-use crate::source::s3;
+use crate::source::{s3, store};
 use crate::{Error, ErrorKind, Result};
 use rusty_s3::actions::{CreateMultipartUpload, S3Action};
 use std::io::{self, Read, Write};
@@ -87,7 +87,7 @@ impl S3Prefix {
     /// The names of the objects right under the prefix (not deeper), sorted.
     pub fn names(&self) -> Result<Vec<String>> {
         let root = self.root();
-        Ok(crate::source::store::list(&root)?
+        Ok(store::list(&root)?
             .into_iter()
             .filter_map(|u| {
                 let name = u.strip_prefix(&root)?;
