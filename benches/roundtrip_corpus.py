@@ -12,8 +12,10 @@ exported by pandas, and a held-back tenth in six other dialects). Each file is
 
 A column survives when the export holds the same values as the file, compared as values
 (the file parsed with its known dialect): numbers as decimals (`1.50` = `1.5`, a decimal
-comma in the `;` variant read as a point), `true`/`t`, dates and times as instants (a
-zone-aware export is compared in UTC), empty as NULL, anything else as text. Columns are
+comma in the `;` variant read as a point), `true`/`t`/`yes`, dates and times as instants
+(a zone-aware export is compared in UTC; `7/21/2016` in a column whose values put the
+month first is that date, day first when a value says so), empty as NULL, anything else
+as text. Columns are
 compared by position, as multisets of values (a load may commit chunks out of order).
 A file that fails to load counts all its columns as lost.
 
@@ -76,12 +78,42 @@ def norm(s, decimal_comma=False):
     return ("s", s)
 
 
+NUMERIC_DATE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def day_first(values):
+    """The order of a column's numeric dates (`7/21/2016`): day first only when a value
+    says so (a first part over 12), else month first, as R's US datasets write them."""
+    for v in values:
+        m = NUMERIC_DATE.match(v or "")
+        if m and int(m.group(1)) > 12:
+            return True
+    return False
+
+
+def numeric_date(v, dmy):
+    m = NUMERIC_DATE.match(v)
+    if not m:
+        return None
+    a, b = int(m.group(1)), int(m.group(3))
+    day, month = (a, b) if dmy else (b, a)
+    try:
+        return ("d", datetime.datetime(int(m.group(4)), month, day, int(m.group(5) or 0),
+                                       int(m.group(6) or 0), int(m.group(7) or 0)))
+    except ValueError:
+        return None
+
+
 def columns(rows, ncols, decimal_comma=False):
     """Per column, the multiset of its values."""
-    cols = [collections.Counter() for _ in range(ncols)]
-    for r in rows:
-        for i in range(ncols):
-            cols[i][norm(r[i] if i < len(r) else None, decimal_comma)] += 1
+    cols = []
+    for i in range(ncols):
+        values = [r[i] if i < len(r) else None for r in rows]
+        dmy = day_first(values)
+        count = collections.Counter()
+        for v in values:
+            count[(v and numeric_date(v, dmy)) or norm(v, decimal_comma)] += 1
+        cols.append(count)
     return cols
 
 
