@@ -301,10 +301,11 @@ fn split(sample: &[u8], complete: bool, delim: u8, quote: u8, escape: u8) -> Spl
         i += 1;
     }
     if in_quotes {
-        // An open quote at the very end is a broken last record (the load says where),
-        // or the wrong quote: a mark against the candidate, not a disqualification.
+        // An open quote at the very end of a whole input is a broken last record (the
+        // load says where) or the wrong quote: a mark against the candidate, not a
+        // disqualification. A sample cut short may well end inside a quoted field.
         s.unbalanced = complete;
-        s.stray += 1;
+        s.stray += usize::from(complete);
     } else if complete && !blank {
         s.counts.push(count);
         if keep(&s) {
@@ -672,6 +673,20 @@ mod tests {
         assert_eq!(shape(&found(apos)), (',', '"', '"', true));
         let backslash = "a,b\n\"say \\\"hi\\\", now\",1\n\"x\",2\n";
         assert_eq!(shape(&found(backslash)), (',', '"', '\\', true));
+    }
+
+    #[test]
+    fn a_sample_cut_inside_a_quoted_field_keeps_its_quote() {
+        // `'` quotes every text field; the sample ends inside one. `"` splits alike but
+        // quotes nothing: the cut must not count against `'`.
+        let mut text = String::from("'id','name','city'\n");
+        for i in 0..50 {
+            text.push_str(&format!("{i},'name {i}','city {i}'\n"));
+        }
+        text.push_str("50,'cut sh");
+        let s = sniff("f.csv", text.as_bytes(), false, &DialectSpec::default()).unwrap();
+        assert_eq!(s.dialect.quote, b'\'');
+        assert!(s.dialect.has_header);
     }
 
     #[test]
