@@ -27,72 +27,25 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-cd "$(dirname "$0")/.."
-[ "$BUILD" = 1 ] && cargo build --release --quiet
-BIN=$PWD/target/release/chunkload
-TIME=/usr/bin/time
-[ -x "$TIME" ] || { echo "needs GNU time at /usr/bin/time" >&2; exit 1; }
-python3 -c 'import moto.server' 2>/dev/null || { echo "needs moto[server] (pip)" >&2; exit 1; }
-
-if [ -n "$KEEP" ]; then WORK=$KEEP; mkdir -p "$WORK"; else WORK=$(mktemp -d /tmp/chunkload-s3imp.XXXXXX); fi
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 -m moto.server -H 127.0.0.1 -p "$PORT" > /dev/null 2> "$WORK/moto.log" &
-MOTO_PID=$!
-cleanup() {
-    kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
-    if [ -z "$KEEP" ]; then rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-for _ in $(seq 1 300); do
-    curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break
-    sleep 0.1
-done
-export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT AWS_REGION=us-east-1 \
-    AWS_ACCESS_KEY_ID=AKIABENCH AWS_SECRET_ACCESS_KEY=bench-secret \
-    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-curl -s -X PUT "http://127.0.0.1:$PORT/bench" > /dev/null
+. "$(dirname "$0")/lib.sh"
+bench_init s3imp
+start_moto
 
 FILE=$WORK/wide.csv
 "$BIN" gen wide --rows "$ROWS" --seed 1 -o "$FILE"
 echo "# file: $(stat -c %s "$FILE") bytes, $ROWS rows of wide; $SHARDS shards; rounds: $ROUNDS"
 echo "# moto $(python3 -c 'import moto; print(moto.__version__)') on 127.0.0.1; dir out on $(df --output=fstype "$WORK" | tail -1)"
-echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+machine_line
 
-RESULTS=$WORK/results.tsv
-: > "$RESULTS"
-run() {
-    local name=$1 out=$2 t0 t1 secs
-    t0=$(date +%s.%N)
-    "$TIME" -f '%M %U %S' -o "$WORK/time.out" "$BIN" import "$FILE" --table wide \
-        --shards "$SHARDS" --out "$out" --force --sql-out "$WORK/import-$name.sql" \
-        > /dev/null 2> "$WORK/run.err" || { cat "$WORK/run.err" >&2; exit 1; }
-    t1=$(date +%s.%N)
-    read -r rss cpu < <(awk '{printf "%s %.2f\n", $1, $2 + $3}' "$WORK/time.out")
-    secs=$(echo "$t1 - $t0" | bc -l)
-    printf '%s\t%.3f\t%s\t%s\n' "$name" "$secs" "$rss" "$cpu" >> "$RESULTS"
-    printf '  %-4s %8.3f s  peak RSS %6.1f MiB  client CPU %5.2f s\n' "$name" "$secs" \
-        "$(echo "$rss / 1024" | bc -l)" "$cpu"
-}
+import() { timed "$1" "$BIN" import "$FILE" --table wide --shards "$SHARDS" --force "${@:2}"; }
 # A local --out takes no --sql-out (import.sql goes into it).
-dir_run() {
-    local t0 t1 secs
-    t0=$(date +%s.%N)
-    "$TIME" -f '%M %U %S' -o "$WORK/time.out" "$BIN" import "$FILE" --table wide \
-        --shards "$SHARDS" --out "$WORK/out" --force > /dev/null 2> "$WORK/run.err" \
-        || { cat "$WORK/run.err" >&2; exit 1; }
-    t1=$(date +%s.%N)
-    read -r rss cpu < <(awk '{printf "%s %.2f\n", $1, $2 + $3}' "$WORK/time.out")
-    secs=$(echo "$t1 - $t0" | bc -l)
-    printf 'dir\t%.3f\t%s\t%s\n' "$secs" "$rss" "$cpu" >> "$RESULTS"
-    printf '  %-4s %8.3f s  peak RSS %6.1f MiB  client CPU %5.2f s\n' dir "$secs" \
-        "$(echo "$rss / 1024" | bc -l)" "$cpu"
-}
+dir_run() { import dir --out "$WORK/out"; }
+s3_run() { import s3 --out s3://bench/imp/ --sql-out "$WORK/import-s3.sql"; }
 for r in $(seq 1 "$ROUNDS"); do
     echo "round $r"
-    if [ $((r % 2)) = 1 ]; then dir_run; run s3 s3://bench/imp/; else run s3 s3://bench/imp/; dir_run; fi
+    if [ $((r % 2)) = 1 ]; then dir_run; s3_run; else s3_run; dir_run; fi
 done
-median() { awk -F'\t' -v n="$1" -v c="$2" '$1 == n {print $c}' "$RESULTS" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-D=$(median dir 2); S=$(median s3 2)
+D=$(median dir); S=$(median s3)
 printf 'median dir %.3f s (peak RSS %.1f MiB), s3 %.3f s (peak RSS %.1f MiB), s3/dir %.3f\n' \
     "$D" "$(echo "$(median dir 3) / 1024" | bc -l)" "$S" "$(echo "$(median s3 3) / 1024" | bc -l)" \
     "$(echo "$S / $D" | bc -l)"
