@@ -23,7 +23,7 @@
 //! * `bool`: `t`, `f`, `true`, `false`, `yes`, `no` in any case. Not `0`/`1` (integers),
 //!   nor `y`/`n`/`on`/`off`;
 //! * `date`: ISO `YYYY-MM-DD`, or numeric in one order (`13/01/2024`, `13.01.2024`,
-//!   `01-13-2024`; see [`dates`](mod@dates) for how the order is found);
+//!   `01-13-2024`; see `infer/dates.rs` for how the order is found);
 //! * `timestamp`: such a date followed by `T` or a space and `HH:MM`, then what the
 //!   encoder accepts (seconds, fraction), no value naming a zone; plain dates may be
 //!   mixed in. Wall-clock times stay as written, whatever the session's TimeZone (a
@@ -71,7 +71,7 @@ pub struct InferOptions {
     /// Numbers are written with a decimal comma (`1.234,5`), as the load will read them.
     pub decimal_comma: bool,
     /// `--date-order`: numeric dates are read in this order, in every column; `None`
-    /// finds it from the values (see [`dates`](mod@dates)).
+    /// finds it from the values (see `infer/dates.rs`).
     pub date_order: Option<DateOrder>,
     /// Told how far a file's inference has read ([`Event::Inferring`]); none by default.
     pub observer: Option<Arc<dyn Observer>>,

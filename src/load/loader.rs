@@ -61,6 +61,9 @@ impl Loader {
 /// The settings of a [`Loader`]. Each has a default that suits a first load: the
 /// server's method (COPY on PostgreSQL, INSERT on CockroachDB), its chunk bounds, two
 /// writer connections, the first bad row fatal, no observer.
+///
+/// Messages and events name a setting by its command-line flag (`--max-errors`), the
+/// name `docs/guide.md` documents; each setter's doc ends with its flag.
 #[must_use]
 pub struct LoaderBuilder {
     cfg: LoadConfig,
@@ -90,7 +93,8 @@ impl LoaderBuilder {
     }
 
     /// The CSV dialect (delimiter, quote, escape, header, NULL text). Default: PostgreSQL's
-    /// CSV COPY with a header.
+    /// CSV COPY with a header. Flags: `--delimiter`, `--quote`, `--escape`, `--header`,
+    /// `--null`.
     ///
     /// ```
     /// use chunkload::source::Dialect;
@@ -106,12 +110,13 @@ impl LoaderBuilder {
 
     /// The files' encoding, converted to UTF-8 as they are read (the dialect's
     /// [`Dialect::encoding`]; set it after [`LoaderBuilder::dialect`]). Default: UTF-8, or
-    /// UTF-16 when a byte order mark says so.
+    /// UTF-16 when a byte order mark says so. Flag: `--encoding`.
     ///
     /// ```
     /// # let db = chunkload::connect::ConnectOptions::parse("postgres://localhost/db")?;
     /// let latin1 = "LATIN1".parse()?;
-    /// let load = chunkload::Loader::builder(db, "t").file("t.csv").encoding(latin1).build()?;
+    /// let load = chunkload::Loader::builder(db,
+    /// "t").file("t.csv").encoding(latin1).build()?;
     /// # Ok::<(), chunkload::Error>(())
     /// ```
     pub fn encoding(mut self, encoding: crate::source::Encoding) -> Self {
@@ -120,7 +125,8 @@ impl LoaderBuilder {
     }
 
     /// Numbers are written with a decimal comma (`1.234,5` is 1234.5, `12,5` is 12.5), as
-    /// in a `;`-separated file from a European Excel. Default: off.
+    /// in a `;`-separated file from a European Excel. Default: off. Flag:
+    /// `--decimal-comma`.
     pub fn decimal_comma(mut self, on: bool) -> Self {
         self.cfg.decimal_comma = on;
         self
@@ -128,7 +134,8 @@ impl LoaderBuilder {
 
     /// Numeric dates are in `order` (`13/01/2024` under [`DateOrder::Dmy`]): they are
     /// rewritten as `2024-01-13` before they are sent, whatever the session's
-    /// `DateStyle`. Default: none (the server's `DateStyle` reads them).
+    /// `DateStyle`. Default: none (the server's `DateStyle` reads them). Flag:
+    /// `--date-order`.
     ///
     /// [`DateOrder::Dmy`]: crate::encode::DateOrder::Dmy
     pub fn date_order(mut self, order: crate::encode::DateOrder) -> Self {
@@ -137,7 +144,8 @@ impl LoaderBuilder {
     }
 
     /// How rows travel: [`Method::Copy`], [`Method::Insert`] or [`Method::Upsert`].
-    /// Default: COPY on PostgreSQL, INSERT on CockroachDB (which refuses the driver's COPY).
+    /// Default: COPY on PostgreSQL, INSERT on CockroachDB (which refuses the driver's
+    /// COPY). Flag: `--method`.
     pub fn method(mut self, method: Method) -> Self {
         self.cfg.method = Some(method);
         self
@@ -145,26 +153,27 @@ impl LoaderBuilder {
 
     /// Source bytes per chunk transaction (each chunk closes before a record would pass
     /// it). Default: the server's (1 MiB for COPY; on CockroachDB under half its
-    /// transaction intent budget).
+    /// transaction intent budget). Flag: `--chunk-bytes`.
     pub fn chunk_bytes(mut self, bytes: usize) -> Self {
         self.cfg.chunk_bytes = Some(bytes);
         self
     }
 
-    /// Records per chunk transaction. Default: the server's (10 000 on CockroachDB).
+    /// Records per chunk transaction. Default: the server's (10 000 on CockroachDB). Flag:
+    /// `--chunk-rows`.
     pub fn chunk_rows(mut self, rows: usize) -> Self {
         self.cfg.chunk_rows = Some(rows);
         self
     }
 
-    /// Writer connections, each committing its own chunks. Default: 2.
+    /// Writer connections, each committing its own chunks. Default: 2. Flag: `--workers`.
     pub fn workers(mut self, workers: usize) -> Self {
         self.cfg.workers = workers;
         self
     }
 
     /// Empties the table once, before the load's first rows (not again on a rerun that
-    /// resumes it). Default: off.
+    /// resumes it). Default: off. Flag: `--truncate`.
     pub fn truncate(mut self, truncate: bool) -> Self {
         self.cfg.truncate = truncate;
         self
@@ -172,60 +181,62 @@ impl LoaderBuilder {
 
     /// Bad rows tolerated, each written to the reject file with its line and error,
     /// before the load stops. Default: 0 (the first bad row stops the load; the chunks
-    /// before it stay committed, and a rerun resumes).
+    /// before it stay committed, and a rerun resumes). Flag: `--max-errors`.
     pub fn max_errors(mut self, rows: u64) -> Self {
         self.cfg.max_errors = rows;
         self
     }
 
-    /// Where rejected rows go. Default: `<first input>.rejects.csv`.
+    /// Where rejected rows go. Default: `<first input>.rejects.csv`. Flag: `--reject-file`.
     pub fn reject_file(mut self, path: impl Into<String>) -> Self {
         self.cfg.reject_file = Some(path.into());
         self
     }
 
     /// Names the load, so a rerun fed the same input (stdin too) resumes it. Default: an
-    /// id derived from the files, the table, the columns and the dialect.
+    /// id derived from the files, the table, the columns and the dialect. Flag:
+    /// `--load-id`.
     pub fn load_id(mut self, id: impl Into<String>) -> Self {
         self.cfg.load_id = Some(id.into());
         self
     }
 
-    /// Starts a new load instead of resuming an earlier run's. Default: off.
+    /// Starts a new load instead of resuming an earlier run's. Default: off. Flag:
+    /// `--fresh`.
     pub fn fresh(mut self, fresh: bool) -> Self {
         self.cfg.fresh = fresh;
         self
     }
 
     /// Retries of each chunk's transaction after a serialization failure (40001).
-    /// Default: [`RetryPolicy::default`].
+    /// Default: [`RetryPolicy::default`]. Flags: `--max-attempts` and the backoff flags.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.cfg.retry = policy;
         self
     }
 
     /// How long to keep reconnecting after a connection is lost mid-load. Default: 120 s.
-    /// The load's first connection is never retried.
+    /// The load's first connection is never retried. Flag: `--reconnect-timeout`.
     pub fn reconnect_timeout(mut self, timeout: Duration) -> Self {
         self.cfg.reconnect_timeout = timeout;
         self
     }
 
-    /// The schema of the bookkeeping tables. Default: `chunkload`.
+    /// The schema of the bookkeeping tables. Default: `chunkload`. Flag: `--ledger-schema`.
     pub fn ledger_schema(mut self, schema: LedgerSchema) -> Self {
         self.cfg.ledger_schema = schema;
         self
     }
 
     /// Drops the empty table's indexes (and on PostgreSQL its keys) for the load and
-    /// rebuilds them at its end. Default: off.
+    /// rebuilds them at its end. Default: off. Flag: `--defer-indexes`.
     pub fn defer_indexes(mut self, defer: bool) -> Self {
         self.cfg.defer_indexes = defer;
         self
     }
 
     /// Runs the whole load against the table and commits nothing: the summary says what
-    /// a load would load and reject. Default: off.
+    /// a load would load and reject. Default: off. Flag: `--check`.
     pub fn check(mut self, check: bool) -> Self {
         self.cfg.check = check;
         self
