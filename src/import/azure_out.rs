@@ -55,9 +55,10 @@ fn send(
 }
 
 impl ObjectOut for Azure {
-    /// `azure-blob` is the scheme CockroachDB's source (pkg/cloud/azure/azure_storage.go)
-    /// registers first and its docs spell since v23.1; `azure` is kept there as a
-    /// deprecated alias, which older releases need (`--base-url` gives it).
+    /// `azure-blob` is the scheme CockroachDB's source registers
+    /// (pkg/cloud/azure/azure_storage.go, with `azure` and `azure-storage` kept as
+    /// deprecated aliases) and its current "Use Cloud Storage" page spells; the v21.2
+    /// and v22.1 pages spell `azure`, which `--base-url` gives an older cluster.
     fn statement_scheme(&self) -> &'static str {
         "azure-blob"
     }

@@ -140,8 +140,21 @@ impl ObjectOut for Gcs {
         }
     }
 
+    /// One attempt, not retried: it runs while a failure is being reported, and a
+    /// session left behind makes no object.
     fn abort(&self, at: &Object<'_>, session: &str) -> Result<()> {
-        send(at, "DELETE", session, &[], &[], &[404, 499]).map(drop)
+        let Signed { to, headers } = gcs::authorised(session.to_string(), Vec::new());
+        let mut req = remote::agent().delete(&to);
+        for (k, v) in &headers {
+            req = req.set(k, v);
+        }
+        match req.call() {
+            Ok(_) | Err(ureq::Error::Status(404 | 499, _)) => Ok(()),
+            Err(e) => match remote::classify(at.url, e) {
+                remote::Failure::Final(e) => Err(crate::Error::io(at.url, e)),
+                _ => Err(crate::Error::other(format!("{}: cancel failed", at.url))),
+            },
+        }
     }
 
     fn delete(&self, at: &Object<'_>) -> Result<()> {
