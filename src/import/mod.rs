@@ -7,11 +7,14 @@
 //! the statement on CockroachDB. For PostgreSQL, [`ImportPlan::copy_statements`] gives
 //! one server-side `COPY ... FROM 'file'` per shard instead, which [`execute_copy`] runs.
 
+mod azure_out;
+mod gcs_out;
 mod import_into;
+mod object_out;
 mod s3_out;
-mod s3_plan;
 mod serve;
 mod shard;
+mod store_plan;
 
 use std::fs;
 use std::io::Write;
@@ -57,7 +60,7 @@ pub struct ImportOptions {
     /// be empty (fewer records than shards, or records larger than a shard's share).
     pub shards: usize,
     /// Directory for the shards and `import.sql`; created if missing. An `s3://bucket/prefix`
-    /// URL uploads the shards there instead, as they are cut (`import.sql` then goes to
+    /// (`az://container/prefix`, `gs://bucket/prefix`) URL uploads the shards there instead, as they are cut (`import.sql` then goes to
     /// [`ImportOptions::sql_out`]).
     pub out_dir: PathBuf,
     /// Field delimiter (default `,`).
@@ -79,13 +82,13 @@ pub struct ImportOptions {
     /// Replace the shards of the same table left in `out_dir` by an earlier import;
     /// without it their presence is a usage error (they would be served and not loaded).
     pub force: bool,
-    /// Where `import.sql` goes with `s3://` output (default `import.sql` in the current
+    /// Where `import.sql` goes with object-store output (default `import.sql` in the current
     /// directory): it holds the credentials, so it stays local and is never uploaded.
     pub sql_out: Option<PathBuf>,
-    /// With `s3://` output: whether the statement's URLs carry this process's AWS keys or
-    /// `AUTH=implicit`.
+    /// With object-store output: whether the statement's URLs carry this process's
+    /// credentials (AWS keys, Azure account key, Google token) or `AUTH=implicit`.
     pub s3_auth: ImportAuth,
-    /// With `s3://` output: bytes per multipart part, so per shard in memory (default
+    /// With object-store output: bytes per part, so per shard in memory (default
     /// 8 MiB). S3 refuses parts under 5 MiB but the last, at completion.
     pub s3_part_size: usize,
 }
@@ -148,16 +151,17 @@ impl ImportOptions {
             return Err(Error::usage("--keep-header needs an input with a header"));
         }
         crate::sql::quote_table(&self.table)?;
-        let s3 = crate::source::s3::is_s3(&self.out_dir.to_string_lossy());
-        if s3 && self.emit == Emit::Copy {
+        let store = crate::source::store::is_store(&self.out_dir.to_string_lossy());
+        if store && self.emit == Emit::Copy {
             return Err(Error::usage(
                 "--emit copy needs the shards on the PostgreSQL server's disk: it cannot read \
-                 them from an s3:// --out",
+                 them from an object-store --out (s3://, az://, gs://)",
             ));
         }
-        if !s3 && self.sql_out.is_some() {
+        if !store && self.sql_out.is_some() {
             return Err(Error::usage(
-                "--sql-out is for s3:// output; import.sql goes to a local --out",
+                "--sql-out is for object-store output (s3://, az://, gs://); import.sql goes \
+                 to a local --out",
             ));
         }
         if !(1 << 20..=5 << 30).contains(&self.s3_part_size) {
@@ -174,7 +178,7 @@ impl ImportOptions {
 pub struct Shard {
     /// File name inside the output directory.
     pub file_name: String,
-    /// Absolute path (the output directory canonicalized), or the `s3://` URL it was
+    /// Absolute path (the output directory canonicalized), or the object-store URL it was
     /// uploaded to.
     pub path: PathBuf,
     /// URL the nodes read it from; may hold credentials, see [`redact_url`].
@@ -203,7 +207,7 @@ pub struct ImportPlan {
     copy_sql: Option<PathBuf>,
     requested_shards: usize,
     replaced: Vec<String>,
-    /// The shards were uploaded to `dir`, an `s3://` prefix.
+    /// The shards were uploaded to `dir`, an object-store prefix.
     uploaded: bool,
 }
 
@@ -323,7 +327,7 @@ impl ImportPlan {
         &self.dialect
     }
 
-    /// The canonical output directory, or the `s3://bucket/prefix/` the shards went to.
+    /// The canonical output directory, or the `s3://`, `az://` or `gs://` prefix the shards went to.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -470,15 +474,15 @@ fn shard_name(stem: &str, index: usize, count: usize, gzip: bool) -> String {
     )
 }
 
-/// Splits the input into shards in `out_dir` (or uploads them under an `s3://` prefix,
+/// Splits the input into shards in `out_dir` (or uploads them under an object-store prefix,
 /// see [`ImportOptions::out_dir`]) and builds the statements.
 ///
 /// Shards and SQL files are written under temp names and renamed only when all are
 /// complete, so an error leaves nothing half-written (and earlier files untouched).
 pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
     opts.validate()?;
-    if let Some(prefix) = s3_out::S3Prefix::of(&opts.out_dir.to_string_lossy())? {
-        return s3_plan::prepare(opts, prefix);
+    if let Some(prefix) = object_out::OutPrefix::of(&opts.out_dir.to_string_lossy())? {
+        return store_plan::prepare(opts, prefix);
     }
     let dir = out_dir(&opts.out_dir)?;
     let stem = file_stem(&opts.table);
@@ -660,14 +664,14 @@ struct ShardLayout<'a> {
     header: &'a [u8],
 }
 
-/// Where a shard's bytes go: a temp file in the out dir, or an upload to S3.
+/// Where a shard's bytes go: a temp file in the out dir, or an upload to a store.
 trait ShardSink {
     type Out: Write;
     /// Starts the shard `file_name`, of about `bytes` bytes.
     fn open(&mut self, file_name: &str, bytes: u64) -> Result<Self::Out>;
     /// Completes it; returns its stored size.
     fn close(&mut self, out: Self::Out, file_name: &str) -> Result<u64>;
-    /// Where it is stored: a path, or an `s3://` URL.
+    /// Where it is stored: a path, or an object-store URL.
     fn path(&self, file_name: &str) -> PathBuf;
 }
 

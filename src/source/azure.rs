@@ -160,6 +160,19 @@ impl Settings {
     /// A GET of `path` (encoded, from `/`) with `query` (name, value; unencoded) and
     /// `headers` (standard ones, e.g. `Range`), authorised now.
     fn get(&self, path: &str, query: &[(&str, &str)], headers: Vec<(String, String)>) -> Signed {
+        self.sign("GET", path, query, headers, 0)
+    }
+
+    /// A `verb` request of `path` with `query` and `headers` and a body of
+    /// `content_length` bytes (signed, as Shared Key covers it), authorised now.
+    fn sign(
+        &self,
+        verb: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: Vec<(String, String)>,
+        content_length: u64,
+    ) -> Signed {
         let mut to = format!("{}{path}", self.endpoint);
         let mut sep = '?';
         for (k, v) in query {
@@ -176,7 +189,12 @@ impl Settings {
                     .to_string();
                 headers.push(("x-ms-date".into(), date));
                 let base_path = url_path(&to);
-                let signed = string_to_sign(&self.account, &base_path, query, &headers);
+                let request = Canonical {
+                    verb,
+                    content_length,
+                    headers: &headers,
+                };
+                let signed = string_to_sign(&self.account, &base_path, query, &request);
                 let mut mac =
                     hmac::Hmac::<sha2_011::Sha256>::new_from_slice(key).expect("any key length");
                 mac.update(signed.as_bytes());
@@ -198,10 +216,19 @@ fn url_path(url: &str) -> String {
     rest.find('/').map_or("/".into(), |i| rest[i..].to_string())
 }
 
-/// The string a Shared Key signs for a GET, as Microsoft's "Authorize with Shared Key"
+/// What of a request Shared Key signs besides its resource.
+struct Canonical<'a> {
+    verb: &'a str,
+    /// The body's length; 0 is signed as an empty line (version 2015-02-21 on).
+    content_length: u64,
+    headers: &'a [(String, String)],
+}
+
+/// The string a Shared Key signs, as Microsoft's "Authorize with Shared Key"
 /// (learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key) lays it out
-/// for version 2009-09-19 and later: the verb, eleven standard headers (only `Range`
-/// and `If-Match` are sent here; `Date` is empty as `x-ms-date` is used), the
+/// for version 2009-09-19 and later: the verb, eleven standard headers (`Range`,
+/// `If-Match`, `Content-Type` and the length are sent here; `Date` is empty as
+/// `x-ms-date` is used), the
 /// `x-ms-*` headers sorted, then `/account/path` and the query's names sorted, each on
 /// its own line as `name:value`. The emulator's account is in its path too, so it
 /// appears twice, as that page says.
@@ -209,15 +236,23 @@ fn string_to_sign(
     account: &str,
     path: &str,
     query: &[(&str, &str)],
-    headers: &[(String, String)],
+    request: &Canonical<'_>,
 ) -> String {
+    let headers = request.headers;
+    let length = match request.content_length {
+        0 => String::new(),
+        n => n.to_string(),
+    };
     let header = |name: &str| {
+        if name == "Content-Length" {
+            return length.as_str();
+        }
         headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map_or("", |(_, v)| v.as_str())
     };
-    let mut s = String::from("GET\n");
+    let mut s = format!("{}\n", request.verb);
     for name in [
         "Content-Encoding",
         "Content-Language",
@@ -265,6 +300,69 @@ pub(crate) fn get(url: &str, headers: Vec<(String, String)>) -> Result<Signed> {
     }
     let path = format!("/{container}/{}", utf8_percent_encode(blob, PATH));
     Ok(settings()?.get(&path, &[], headers))
+}
+
+/// A `verb` request (PUT, DELETE) on the blob at `url` with `query` (e.g. `comp=block`),
+/// `headers` and a body of `content_length` bytes, authorised now: the write side
+/// (`import --out az://`) signs its requests here.
+pub(crate) fn blob_request(
+    verb: &str,
+    url: &str,
+    query: &[(&str, &str)],
+    headers: Vec<(String, String)>,
+    content_length: u64,
+) -> Result<Signed> {
+    let (container, blob) = split(url)?;
+    let path = format!("/{container}/{}", utf8_percent_encode(blob, PATH));
+    Ok(settings()?.sign(verb, &path, query, headers, content_length))
+}
+
+/// The query string (with its `?`) that lets CockroachDB's nodes read blobs of this
+/// account, as its docs "Use Cloud Storage" (www.cockroachlabs.com/docs/stable/use-cloud-storage,
+/// Azure Blob Storage) and its source (pkg/cloud/azure/azure_storage.go) spell it:
+/// `AZURE_ACCOUNT_NAME` with `AZURE_ACCOUNT_KEY` (percent-encoded, as the docs ask), or
+/// `AUTH=implicit` (the nodes' managed identity); `AZURE_ENVIRONMENT` only for a
+/// sovereign cloud, as the nodes default to the public one and releases before v22.1
+/// do not know the parameter. A SAS is no IMPORT parameter: refused for `specified`.
+pub(crate) fn import_query(implicit: bool) -> Result<String> {
+    let s = settings()?;
+    let enc = |v: &str| utf8_percent_encode(v, QUERY).to_string();
+    let mut params = Vec::new();
+    if implicit {
+        params.push("AUTH=implicit".to_string());
+    }
+    params.push(format!("AZURE_ACCOUNT_NAME={}", enc(&s.account)));
+    if !implicit {
+        let Auth::Key(key) = &s.auth else {
+            return Err(Error::usage(
+                "the IMPORT statement needs the Azure account key for the nodes \
+                 (AZURE_STORAGE_KEY, or AccountKey in AZURE_STORAGE_CONNECTION_STRING); a SAS \
+                 token is not one of CockroachDB's parameters. Pass --s3-auth implicit if the \
+                 nodes have their own identity",
+            ));
+        };
+        let key = base64::engine::general_purpose::STANDARD.encode(key);
+        params.push(format!("AZURE_ACCOUNT_KEY={}", enc(&key)));
+    }
+    if let Some(env) = environment(&s.endpoint) {
+        params.push(format!("AZURE_ENVIRONMENT={env}"));
+    }
+    Ok(format!("?{}", params.join("&")))
+}
+
+/// CockroachDB's name of the sovereign cloud an endpoint is in (the nodes build
+/// `https://ACCOUNT.blob.SUFFIX` from it); None for the public cloud or another host.
+fn environment(endpoint: &str) -> Option<&'static str> {
+    let host = endpoint.split_once("://").map_or(endpoint, |(_, h)| h);
+    let host = host.split(['/', ':']).next().unwrap_or("");
+    [
+        (".blob.core.chinacloudapi.cn", "AZURECHINACLOUD"),
+        (".blob.core.usgovcloudapi.net", "AZUREUSGOVERNMENTCLOUD"),
+        (".blob.core.cloudapi.de", "AZUREGERMANCLOUD"),
+    ]
+    .into_iter()
+    .find(|(suffix, _)| host.ends_with(suffix))
+    .map(|(_, env)| env)
 }
 
 /// A List Blobs page of `container`'s blobs under `prefix`, from `marker` on.
@@ -366,11 +464,16 @@ mod tests {
             ("x-ms-version".to_string(), VERSION.to_string()),
             ("x-ms-date".to_string(), "D".to_string()),
         ];
+        let get = Canonical {
+            verb: "GET",
+            content_length: 0,
+            headers: &headers,
+        };
         let s = string_to_sign(
             "devstoreaccount1",
             "/devstoreaccount1/c",
             &[("restype", "container"), ("comp", "list")],
-            &headers,
+            &get,
         );
         let want = format!(
             "GET\n\n\n\n\n\n\n\n\n\n\nbytes=5-\nx-ms-date:D\nx-ms-version:{VERSION}\n\
@@ -378,6 +481,30 @@ mod tests {
         );
         assert_eq!(s, want);
         assert_eq!(url_path("http://h:1/a/b%20c?x=1"), "/a/b%20c");
+    }
+
+    #[test]
+    fn writes_sign_their_verb_length_and_type() {
+        let headers = vec![
+            ("Content-Type".to_string(), "application/xml".to_string()),
+            ("x-ms-date".to_string(), "D".to_string()),
+        ];
+        let put = Canonical {
+            verb: "PUT",
+            content_length: 12,
+            headers: &headers,
+        };
+        let s = string_to_sign("a", "/c/b", &[("comp", "block"), ("blockid", "MQ==")], &put);
+        assert_eq!(
+            s,
+            "PUT\n\n\n12\n\napplication/xml\n\n\n\n\n\n\nx-ms-date:D\n/a/c/b\nblockid:MQ==\ncomp:block"
+        );
+        assert_eq!(
+            environment("https://a.blob.core.chinacloudapi.cn"),
+            Some("AZURECHINACLOUD")
+        );
+        assert_eq!(environment("https://a.blob.core.windows.net"), None);
+        assert_eq!(environment("http://127.0.0.1:10000/devstoreaccount1"), None);
     }
 
     #[test]

@@ -105,6 +105,61 @@ pub(crate) fn metadata(url: &str) -> Result<Signed> {
     Ok(settings().get(object_path(url)?, Vec::new()))
 }
 
+/// A request to `to` (a URL of the endpoint, or a resumable session's) with `headers`,
+/// authorised with the token: the write side (`import --out gs://`) sends these.
+pub(crate) fn authorised(to: String, mut headers: Vec<(String, String)>) -> Signed {
+    if let Some(t) = &settings().token {
+        headers.push(("Authorization".into(), format!("Bearer {t}")));
+    }
+    Signed { to, headers }
+}
+
+/// The upload endpoint for a new object under `bucket` (JSON API, `uploadType` given
+/// by the caller) and the name's query value.
+pub(crate) fn upload_url(url: &str, upload_type: &str) -> Result<String> {
+    let (bucket, object) = split(url)?;
+    Ok(format!(
+        "{}/upload/storage/v1/b/{}/o?uploadType={upload_type}&name={}",
+        settings().endpoint,
+        utf8_percent_encode(bucket, SEGMENT),
+        utf8_percent_encode(object, SEGMENT)
+    ))
+}
+
+/// The JSON API URL of the object at `url` (objects.delete takes it).
+pub(crate) fn object_url(url: &str) -> Result<String> {
+    Ok(format!(
+        "{}/storage/v1{}",
+        settings().endpoint,
+        object_path(url)?
+    ))
+}
+
+/// The query string (with its `?`) that lets CockroachDB's nodes read objects of this
+/// store. Its docs "Use Cloud Storage" (www.cockroachlabs.com/docs/stable/use-cloud-storage,
+/// Google Cloud Storage) name `AUTH=specified` with `CREDENTIALS` (a service account's
+/// key, base64) or `AUTH=implicit`; its source (pkg/cloud/gcp/gcs_storage.go,
+/// `BearerTokenParam`) also takes `BEARER_TOKEN`, a temporary token it never
+/// refreshes. A token is what this process has, so `specified` passes it, and the
+/// import must end before it expires (about an hour for `gcloud auth
+/// print-access-token`'s).
+pub(crate) fn import_query(implicit: bool) -> Result<String> {
+    if implicit {
+        return Ok("?AUTH=implicit".into());
+    }
+    let token = settings().token.as_deref().ok_or_else(|| {
+        Error::usage(
+            "the IMPORT statement needs a Google access token for the nodes and none was \
+             found (GOOGLE_OAUTH_ACCESS_TOKEN, e.g. from `gcloud auth print-access-token`); \
+             pass --s3-auth implicit if the nodes have their own credentials",
+        )
+    })?;
+    Ok(format!(
+        "?AUTH=specified&BEARER_TOKEN={}",
+        utf8_percent_encode(token, SEGMENT)
+    ))
+}
+
 /// The identity in an objects.get answer: size, generation (a new one for every write
 /// of the name), ETag and update time.
 pub(crate) fn parse_metadata(json: &str) -> std::result::Result<ObjectInfo, String> {

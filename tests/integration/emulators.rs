@@ -223,3 +223,105 @@ pub fn gcs_object(gs: &Server, bucket: &str, object: &str, data: &[u8]) -> Strin
     ureq::post(&url).send_bytes(data).expect("upload object");
     format!("gs://{bucket}/{object}")
 }
+
+/// A Shared Key GET of Azurite's `path` (from the container on) with `query` pairs:
+/// the status and body.
+fn azure_get_raw(port: u16, path: &str, query: &[(&str, &str)]) -> (u16, Vec<u8>) {
+    let date = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let mut sorted: Vec<_> = query.to_vec();
+    sorted.sort();
+    let canon: String = sorted.iter().map(|(k, v)| format!("\n{k}:{v}")).collect();
+    let sts = format!(
+        "GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:2021-08-06\n\
+         /{ACCOUNT}/{ACCOUNT}{path}{canon}"
+    );
+    let q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let url = format!(
+        "http://127.0.0.1:{port}/{ACCOUNT}{path}{}{}",
+        if q.is_empty() { "" } else { "?" },
+        q.join("&")
+    );
+    let got = ureq::get(&url)
+        .set("x-ms-date", &date)
+        .set("x-ms-version", "2021-08-06")
+        .set(
+            "Authorization",
+            &format!("SharedKey {ACCOUNT}:{}", shared_key(&sts)),
+        )
+        .call();
+    let resp = match got {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("GET {url}: {e}"),
+    };
+    let status = resp.status();
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).unwrap();
+    (status, body)
+}
+
+/// The committed blob `container/blob`, or None.
+pub fn azure_read(az: &Server, container: &str, blob: &str) -> Option<Vec<u8>> {
+    match azure_get_raw(az.port, &format!("/{container}/{blob}"), &[]) {
+        (200, body) => Some(body),
+        (404, _) => None,
+        (s, body) => panic!("GET {blob}: {s} {}", String::from_utf8_lossy(&body)),
+    }
+}
+
+/// The names of the committed blobs of `container`, sorted (one page: tests hold few).
+pub fn azure_names(az: &Server, container: &str) -> Vec<String> {
+    let (status, body) = azure_get_raw(
+        az.port,
+        &format!("/{container}"),
+        &[("comp", "list"), ("restype", "container")],
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let xml = String::from_utf8(body).unwrap();
+    let mut names: Vec<String> = xml
+        .split("<Name>")
+        .skip(1)
+        .filter_map(|s| s.split("</Name>").next().map(str::to_string))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The object `bucket/object` of the GCS emulator, or None.
+pub fn gcs_read(gs: &Server, bucket: &str, object: &str) -> Option<Vec<u8>> {
+    let name: String =
+        percent_encoding::utf8_percent_encode(object, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    let url = format!(
+        "http://127.0.0.1:{}/storage/v1/b/{bucket}/o/{name}?alt=media",
+        gs.port
+    );
+    match ureq::get(&url).call() {
+        Ok(r) => {
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(&mut r.into_reader(), &mut body).unwrap();
+            Some(body)
+        }
+        Err(ureq::Error::Status(404, _)) => None,
+        Err(e) => panic!("GET {url}: {e}"),
+    }
+}
+
+/// The names of the objects of `bucket`, sorted.
+pub fn gcs_names(gs: &Server, bucket: &str) -> Vec<String> {
+    let url = format!("http://127.0.0.1:{}/storage/v1/b/{bucket}/o", gs.port);
+    let resp = ureq::get(&url).call().unwrap();
+    let v: serde_json::Value = serde_json::from_reader(resp.into_reader()).unwrap();
+    let mut names: Vec<String> = v["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| i["name"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}

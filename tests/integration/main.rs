@@ -76,6 +76,7 @@ mod s3;
 mod s3_import;
 mod signals;
 mod standin;
+mod store_import;
 mod stores;
 mod support;
 mod table;

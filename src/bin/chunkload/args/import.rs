@@ -18,9 +18,12 @@ Examples:
 
   chunkload import big.csv --table t --shards 8 --out s3://bucket/imp/ \
       --sql-out ./import.sql
+  chunkload import big.csv --table t --shards 8 --out az://container/imp/
+  chunkload import big.csv --table t --shards 8 --out gs://bucket/imp/
 
 The shards and import.sql (with the real URLs, credentials included) go to --out; with
-an s3:// --out the shards are uploaded and import.sql stays local (--sql-out). The
+an s3://, az:// or gs:// --out the shards are uploaded and import.sql stays local
+(--sql-out). The
 terminal shows the statement with credentials replaced by ***.";
 
 /// Where to write the shards and how the nodes will read them.
@@ -40,21 +43,23 @@ pub(crate) struct ImportArgs {
     /// there are records, since no shard is written empty.
     #[arg(long)]
     pub(crate) shards: usize,
-    /// Directory for the shards and import.sql (created if missing), or s3://bucket/prefix/
-    /// to upload the shards there as they are cut (import.sql then goes to --sql-out).
+    /// Directory for the shards and import.sql (created if missing), or s3://bucket/prefix/,
+    /// az://container/prefix/ or gs://bucket/prefix/ to upload the shards there as they
+    /// are cut (import.sql then goes to --sql-out).
     #[arg(long)]
     pub(crate) out: PathBuf,
-    /// With an s3:// --out: where import.sql (the statement with its credentials) is
+    /// With an s3://, az:// or gs:// --out: where import.sql (the statement with its credentials) is
     /// written; it is never uploaded. Default: import.sql in the current directory.
     #[arg(long, value_name = "FILE")]
     pub(crate) sql_out: Option<PathBuf>,
-    /// With an s3:// --out: how the nodes authenticate to the bucket. specified puts this
-    /// process's AWS keys into the URLs; implicit (AUTH=implicit) uses the nodes' own.
-    #[arg(long, value_enum, default_value_t = S3AuthArg::Specified)]
+    /// With an s3://, az:// or gs:// --out: how the nodes authenticate to the store.
+    /// specified puts this process's credentials into the URLs (AWS keys, the Azure
+    /// account key, the Google access token); implicit (AUTH=implicit) uses the nodes' own.
+    #[arg(long, visible_alias = "out-auth", value_enum, default_value_t = S3AuthArg::Specified)]
     pub(crate) s3_auth: S3AuthArg,
-    /// Bytes per multipart part of an s3:// upload (memory per shard in flight); S3
+    /// Bytes per part of an object-store upload (memory per shard in flight); S3
     /// refuses parts under 5 MiB but the last. For tests.
-    #[arg(long, hide = true, default_value_t = import::DEFAULT_PART_SIZE)]
+    #[arg(long, hide = true, alias = "part-size", default_value_t = import::DEFAULT_PART_SIZE)]
     pub(crate) s3_part_size: usize,
     /// Target columns of a file without header, or names overriding the header's, in order.
     #[arg(long, value_delimiter = ',')]

@@ -111,8 +111,9 @@ fn bind_server(
     let Some(addr) = &args.serve else {
         return Ok(None);
     };
-    if chunkload::source::s3::is_s3(&args.out.to_string_lossy()) {
-        let msg = "--serve serves a local --out; the nodes read an s3:// --out from the bucket";
+    if chunkload::source::store::is_store(&args.out.to_string_lossy()) {
+        let msg = "--serve serves a local --out; the nodes read an object-store --out \
+                   (s3://, az://, gs://) from the store";
         return Err(chunkload::Error::usage(msg).into());
     }
     let server = ShardServer::bind(&import::out_dir(&args.out)?, addr)?;

@@ -1,8 +1,8 @@
-//! [`super::prepare`] for an `s3://bucket/prefix` `--out`: the shards are uploaded as they
-//! are cut and `import.sql` stays local.
+//! [`super::prepare`] for an object-store `--out` (`s3://`, `az://`, `gs://`
+//! bucket/prefix): the shards are uploaded as they are cut and `import.sql` stays local.
 //!
 //! `import.sql` holds the keys the nodes read with, so it is written locally (mode 0600),
-//! never into the bucket, where whoever may list it would find them. An object only
+//! never into the store, where whoever may list it would find them. An object only
 //! exists once its upload completes; if the import fails, the shards this run completed
 //! are deleted again, so the prefix is left as it was found. (With `--force`, earlier
 //! shards of the same names were overwritten by then: the prefix then holds no import.)
@@ -10,27 +10,27 @@
 //! `--force` deletes only objects right under the prefix named as this table's shards
 //! ([`super::is_shard_of`]), as a local `--out` does; anything else there is left alone.
 
-use super::s3_out::{S3Prefix, Upload};
+use super::object_out::{OutPrefix, Upload};
 use super::{
     file_stem, is_shard_of, refuse_earlier, shard, write_import_sql, BaseUrl, ImportOptions,
     ImportPlan, Input, Shard, ShardSink,
 };
-use crate::source::s3;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// Shards uploaded under `prefix`; `done` are the ones completed.
-struct S3Sink<'a> {
-    prefix: &'a S3Prefix,
+struct StoreSink<'a> {
+    prefix: &'a OutPrefix,
     part_size: usize,
     done: Vec<String>,
 }
 
-impl<'a> ShardSink for S3Sink<'a> {
+impl<'a> ShardSink for StoreSink<'a> {
     type Out = Upload<'a>;
 
     fn open(&mut self, file_name: &str, bytes: u64) -> Result<Upload<'a>> {
-        // Parts grow for shards that would need more than S3's 10 000 of them.
+        // Parts grow for shards that would need more than S3's 10 000 of them (the
+        // lowest limit of the stores).
         let fit = bytes.div_ceil(9_000).min(5 << 30) as usize;
         Ok(self.prefix.upload(file_name, self.part_size.max(fit)))
     }
@@ -48,7 +48,7 @@ impl<'a> ShardSink for S3Sink<'a> {
 
 /// Uploads the shards under `prefix`, writes the local `import.sql` and, with `--force`,
 /// deletes the earlier import's other shards.
-pub(super) fn prepare(opts: &ImportOptions, prefix: S3Prefix) -> Result<ImportPlan> {
+pub(super) fn prepare(opts: &ImportOptions, prefix: OutPrefix) -> Result<ImportPlan> {
     let stem = file_stem(&opts.table);
     let sql_path = opts
         .sql_out
@@ -66,12 +66,12 @@ pub(super) fn prepare(opts: &ImportOptions, prefix: S3Prefix) -> Result<ImportPl
         None => BaseUrl::parse(&format!(
             "{}{}",
             prefix.encoded_root(),
-            s3::import_query(opts.s3_auth)?
+            prefix.import_query(opts.s3_auth)?
         ))?,
     };
     // Stdin and compressed input are read twice: spooled to the temp directory.
     let mut input = Input::cut(opts, &std::env::temp_dir())?;
-    let mut sink = S3Sink {
+    let mut sink = StoreSink {
         prefix: &prefix,
         part_size: opts.s3_part_size,
         done: Vec::new(),
@@ -90,7 +90,7 @@ fn upload(
     input: &mut Input,
     stem: &str,
     base: BaseUrl,
-    sink: &mut S3Sink<'_>,
+    sink: &mut StoreSink<'_>,
     sql_path: &Path,
     earlier: Vec<String>,
 ) -> Result<ImportPlan> {
