@@ -87,10 +87,10 @@ pub struct ImportOptions {
     pub sql_out: Option<PathBuf>,
     /// With object-store output: whether the statement's URLs carry this process's
     /// credentials (AWS keys, Azure account key, Google token) or `AUTH=implicit`.
-    pub s3_auth: ImportAuth,
+    pub out_auth: ImportAuth,
     /// With object-store output: bytes per part, so per shard in memory (default
     /// 8 MiB). S3 refuses parts under 5 MiB but the last, at completion.
-    pub s3_part_size: usize,
+    pub part_size: usize,
 }
 
 impl ImportOptions {
@@ -117,8 +117,8 @@ impl ImportOptions {
             emit: Emit::Import,
             force: false,
             sql_out: None,
-            s3_auth: ImportAuth::Specified,
-            s3_part_size: s3_out::DEFAULT_PART_SIZE,
+            out_auth: ImportAuth::Specified,
+            part_size: s3_out::DEFAULT_PART_SIZE,
         }
     }
 
@@ -164,10 +164,8 @@ impl ImportOptions {
                  to a local --out",
             ));
         }
-        if !(1 << 20..=5 << 30).contains(&self.s3_part_size) {
-            return Err(Error::usage(
-                "--s3-part-size must be between 1 MiB and 5 GiB",
-            ));
+        if !(1 << 20..=5 << 30).contains(&self.part_size) {
+            return Err(Error::usage("--part-size must be between 1 MiB and 5 GiB"));
         }
         Ok(())
     }

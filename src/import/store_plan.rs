@@ -66,14 +66,14 @@ pub(super) fn prepare(opts: &ImportOptions, prefix: OutPrefix) -> Result<ImportP
         None => BaseUrl::parse(&format!(
             "{}{}",
             prefix.encoded_root(),
-            prefix.import_query(opts.s3_auth)?
+            prefix.import_query(opts.out_auth)?
         ))?,
     };
     // Stdin and compressed input are read twice: spooled to the temp directory.
     let mut input = Input::cut(opts, &std::env::temp_dir())?;
     let mut sink = StoreSink {
         prefix: &prefix,
-        part_size: opts.s3_part_size,
+        part_size: opts.part_size,
         done: Vec::new(),
     };
     let planned = upload(opts, &mut input, &stem, base, &mut sink, &sql_path, earlier);

@@ -337,7 +337,7 @@ pub(crate) fn import_query(implicit: bool) -> Result<String> {
             return Err(Error::usage(
                 "the IMPORT statement needs the Azure account key for the nodes \
                  (AZURE_STORAGE_KEY, or AccountKey in AZURE_STORAGE_CONNECTION_STRING); a SAS \
-                 token is not one of CockroachDB's parameters. Pass --s3-auth implicit if the \
+                 token is not one of CockroachDB's parameters. Pass --out-auth implicit if the \
                  nodes have their own identity",
             ));
         };

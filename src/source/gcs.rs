@@ -151,7 +151,7 @@ pub(crate) fn import_query(implicit: bool) -> Result<String> {
         Error::usage(
             "the IMPORT statement needs a Google access token for the nodes and none was \
              found (GOOGLE_OAUTH_ACCESS_TOKEN, e.g. from `gcloud auth print-access-token`); \
-             pass --s3-auth implicit if the nodes have their own credentials",
+             pass --out-auth implicit if the nodes have their own credentials",
         )
     })?;
     Ok(format!(

@@ -208,7 +208,7 @@ pub(crate) fn import_query(auth: ImportAuth) -> Result<String> {
                 Error::usage(
                     "the IMPORT statement needs AWS credentials for the nodes and none were \
                      found (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile); pass \
-                     --s3-auth implicit if the nodes have their own",
+                     --out-auth implicit if the nodes have their own",
                 )
             })?;
             params.push(("AUTH", "specified".to_string()));

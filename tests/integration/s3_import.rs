@@ -123,7 +123,7 @@ fn uploaded_shards_equal_local_ones_and_the_statement_names_them() {
             "1",
             "--out",
             "s3://data/one/",
-            "--s3-part-size",
+            "--part-size",
             "5242880",
         ],
     );
@@ -145,7 +145,7 @@ fn uploaded_shards_equal_local_ones_and_the_statement_names_them() {
             "s3://data/gz/",
             "--compress",
             "gzip",
-            "--s3-auth",
+            "--out-auth",
             "implicit",
         ],
     );
@@ -297,7 +297,7 @@ fn a_failed_multipart_upload_is_aborted_and_the_import_leaves_nothing() {
             "s3://data/imp/",
             "--compress",
             "gzip",
-            "--s3-part-size",
+            "--part-size",
             "1048576",
         ],
     );

@@ -315,7 +315,7 @@ fn uploads_equal_local_ones(out: Out) {
             "1",
             "--out",
             &format!("{s}://data/one/"),
-            "--s3-part-size",
+            "--part-size",
             "1048576",
         ],
     );
@@ -504,7 +504,7 @@ fn a_failed_upload_leaves_nothing(out: Out) {
         out.secret(),
         &csv,
         &sql,
-        &["--shards", "2", "--out", &to, "--s3-part-size", "1048576"],
+        &["--shards", "2", "--out", &to, "--part-size", "1048576"],
     );
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");

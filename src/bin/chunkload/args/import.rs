@@ -55,12 +55,12 @@ pub(crate) struct ImportArgs {
     /// With an s3://, az:// or gs:// --out: how the nodes authenticate to the store.
     /// specified puts this process's credentials into the URLs (AWS keys, the Azure
     /// account key, the Google access token); implicit (AUTH=implicit) uses the nodes' own.
-    #[arg(long, visible_alias = "out-auth", value_enum, default_value_t = S3AuthArg::Specified)]
-    pub(crate) s3_auth: S3AuthArg,
+    #[arg(long, alias = "s3-auth", value_enum, default_value_t = OutAuthArg::Specified)]
+    pub(crate) out_auth: OutAuthArg,
     /// Bytes per part of an object-store upload (memory per shard in flight); S3
     /// refuses parts under 5 MiB but the last. For tests.
-    #[arg(long, hide = true, alias = "part-size", default_value_t = import::DEFAULT_PART_SIZE)]
-    pub(crate) s3_part_size: usize,
+    #[arg(long, hide = true, default_value_t = import::DEFAULT_PART_SIZE)]
+    pub(crate) part_size: usize,
     /// Target columns of a file without header, or names overriding the header's, in order.
     #[arg(long, value_delimiter = ',')]
     pub(crate) columns: Option<Vec<String>>,
@@ -104,7 +104,7 @@ pub(crate) enum CompressArg {
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
-pub(crate) enum S3AuthArg {
+pub(crate) enum OutAuthArg {
     Specified,
     Implicit,
 }
@@ -134,11 +134,11 @@ impl ImportArgs {
         o.base_url = self.base_url.clone();
         o.force = self.force;
         o.sql_out = self.sql_out.clone();
-        o.s3_auth = match self.s3_auth {
-            S3AuthArg::Specified => ImportAuth::Specified,
-            S3AuthArg::Implicit => ImportAuth::Implicit,
+        o.out_auth = match self.out_auth {
+            OutAuthArg::Specified => ImportAuth::Specified,
+            OutAuthArg::Implicit => ImportAuth::Implicit,
         };
-        o.s3_part_size = self.s3_part_size;
+        o.part_size = self.part_size;
         Ok(o)
     }
 }
