@@ -8,14 +8,13 @@
 //!   as the object's fingerprint, so a changed object is refused as a changed file is.
 //!   It is read from the headers of the body GETs themselves (sent with `Range: bytes=N-`
 //!   even at 0, so a 206's `Content-Range` total gives the size as before); within a
-//!   load ([`remember_identities`]) the first one seen is kept, every later GET of the
-//!   object must match it, and the fingerprint reuses it instead of asking again. A
-//!   one-byte GET is left only where nothing was read yet; `gs://` objects use their
-//!   metadata, with its generation;
+//!   load the first one seen is kept, every later GET of the object must match it, and
+//!   the fingerprint reuses it instead of asking again. A one-byte GET is left only where
+//!   nothing was read yet; `gs://` objects use their metadata, with its generation;
 //! - a seek: a rerun starts with `Range: bytes=N-` at the first uncommitted byte;
-//! - a resume: a connection cut mid-object is reopened at the last byte received, with
-//!   `If-Range` (`If-Match` for Azure: the object must still be the one begun) and backoff, within the
-//!   reconnect budget ([`set_reconnect_timeout`], `--reconnect-timeout`).
+//! - a resume: a connection cut mid-object is reopened at the last byte received (as a
+//!   rerun's seek is opened) with `If-Range` (`If-Match` for Azure: the object must still
+//!   be the one begun) and backoff, within the reconnect budget ([`set_reconnect_timeout`], `--reconnect-timeout`).
 //!
 //! A server that ignores `Range` (200 instead of 206) still works: the bytes before the
 //! offset are read and dropped. 401/403/404/410 fail at once; 408/429/5xx and transport
