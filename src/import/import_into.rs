@@ -106,6 +106,16 @@ impl BaseUrl {
         self.scheme
     }
 
+    /// Whether the query says `AUTH=implicit`: the nodes read with their own credentials.
+    pub(crate) fn implicit_auth(&self) -> bool {
+        let query = self.query.strip_prefix('?').unwrap_or("");
+        query.split('&').any(|p| {
+            p.split_once('=').is_some_and(|(k, v)| {
+                k.eq_ignore_ascii_case("AUTH") && v.eq_ignore_ascii_case("implicit")
+            })
+        })
+    }
+
     /// The URL of one shard: the file name goes into the path, before the query string
     /// (where S3/GCS credentials live).
     pub fn file_url(&self, file_name: &str) -> String {

@@ -210,14 +210,33 @@ pub struct ImportPlan {
 }
 
 /// CockroachDB's caveats of `IMPORT INTO` (`shared/guide/cockroachdb.md`, "IMPORT INTO" and
-/// "Privileges").
+/// "Privileges"), whatever the URLs.
 const CAVEATS: &[&str] = &[
     "IMPORT INTO takes the table offline until the import finishes: reads and writes to it fail meanwhile.",
     "IMPORT INTO only inserts: imported rows must not conflict with the primary key or any unique index, or the job fails and is rolled back.",
     "IMPORT INTO leaves every constraint of the table unvalidated (its foreign keys and check constraints included); validate them afterwards with ALTER TABLE ... VALIDATE CONSTRAINT.",
     "The user needs the INSERT and DROP privileges on the table (DROP because it is taken offline).",
-    "IMPORT from http(s):// URLs (as --serve offers the shards) or nodelocal:// URLs needs the admin role or the EXTERNALIOIMPLICITACCESS system privilege.",
 ];
+
+/// For http(s):// and nodelocal:// URLs (the guide's "Privileges").
+const EXTERNAL_IO: &str = "IMPORT from http(s):// URLs (as --serve offers the shards) or nodelocal:// URLs needs the admin role or the EXTERNALIOIMPLICITACCESS system privilege.";
+
+/// For cloud storage read with the nodes' own credentials: EXTERNALIOIMPLICITACCESS
+/// covers implicit authentication (cockroachdb/cockroach#87066, "Egs: gs, s3, nodelocal").
+const IMPLICIT: &str = "IMPORT from cloud storage with AUTH=implicit (the nodes' own credentials) needs the admin role or the EXTERNALIOIMPLICITACCESS system privilege.";
+
+/// The caveats of an `IMPORT INTO` reading URLs like `base`: the admin role is named only
+/// where those URLs need it, not for cloud storage with credentials in the URL (as
+/// `--out s3://` writes by default) or userfile://.
+fn caveats_for(base: &BaseUrl) -> Vec<&'static str> {
+    let mut caveats = CAVEATS.to_vec();
+    match base.scheme() {
+        Scheme::Http | Scheme::Nodelocal => caveats.push(EXTERNAL_IO),
+        Scheme::S3 | Scheme::Gs | Scheme::Azure if base.implicit_auth() => caveats.push(IMPLICIT),
+        Scheme::S3 | Scheme::Gs | Scheme::Azure | Scheme::Userfile => {}
+    }
+    caveats
+}
 
 impl ImportPlan {
     /// The `IMPORT INTO` statement with real URLs, for running or for `import.sql`.
@@ -255,9 +274,10 @@ impl ImportPlan {
             .collect()
     }
 
-    /// CockroachDB's caveats of `IMPORT INTO`, to print before running or emitting it.
-    pub fn caveats(&self) -> &'static [&'static str] {
-        CAVEATS
+    /// CockroachDB's caveats of `IMPORT INTO` from the base URL's scheme, to print before
+    /// running or emitting it.
+    pub fn caveats(&self) -> Vec<&'static str> {
+        caveats_for(&self.base)
     }
 
     /// What the user must do for the chosen URL scheme before the statement can run.
@@ -505,7 +525,14 @@ pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
     let header = input.sql_header(opts, shards.len());
     let secret = redacted != statement;
     let import_sql = dir.join("import.sql");
-    write_import_sql(&mut pending, &import_sql, &header, &statement, secret)?;
+    write_import_sql(
+        &mut pending,
+        &import_sql,
+        &header,
+        &statement,
+        secret,
+        &base,
+    )?;
     let copy_sql = match opts.emit {
         Emit::Copy => Some(write_copy_sql(&mut pending, &dir, &copy)?),
         _ => None,
@@ -735,16 +762,18 @@ fn write_shards<S: ShardSink>(
     Ok(shards)
 }
 
-/// `import.sql`: the caveats, then the statement (0600 when it holds a secret).
+/// `import.sql`: the caveats of URLs like `base`, then the statement (0600 when it holds
+/// a secret).
 fn write_import_sql(
     pending: &mut shard::Pending,
     path: &Path,
     header: &str,
     statement: &str,
     secret: bool,
+    base: &BaseUrl,
 ) -> Result<()> {
     let mut sql = header.to_string();
-    for c in CAVEATS {
+    for c in caveats_for(base) {
         sql.push_str(&format!("-- {c}\n"));
     }
     sql.push_str(statement);
@@ -839,6 +868,27 @@ pub fn execute_copy(client: &mut postgres::Client, plan: &ImportPlan) -> Result<
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_admin_caveat_is_for_the_urls_that_need_it() {
+        let caveats = |url: &str| super::caveats_for(&super::BaseUrl::parse(url).unwrap());
+        let admin = |url: &str| {
+            let all = caveats(url).join("\n");
+            assert!(all.contains("takes the table offline"), "{all}");
+            all.contains("admin role")
+        };
+        assert!(admin("http://h:1/imp/") && admin("nodelocal://1/imp"));
+        assert!(caveats("https://h/imp/").contains(&super::EXTERNAL_IO));
+        assert!(!admin("s3://b/imp/?AUTH=specified&AWS_ACCESS_KEY_ID=k"));
+        assert!(!admin("gs://b/imp/?AUTH=specified&CREDENTIALS=x"));
+        assert!(!admin(
+            "azure://c/imp/?AZURE_ACCOUNT_NAME=a&AZURE_ACCOUNT_KEY=k"
+        ));
+        assert!(!admin("userfile:///imp/"));
+        let implicit = caveats("s3://b/imp/?auth=Implicit&AWS_REGION=x");
+        assert!(implicit.contains(&super::IMPLICIT), "{implicit:?}");
+        assert!(!implicit.contains(&super::EXTERNAL_IO), "{implicit:?}");
+    }
+
     #[test]
     fn shards_over_4_gb_are_warned_about_with_the_sorting_advice() {
         assert_eq!(super::size_warning([10, 4_000_000_000].into_iter()), None);

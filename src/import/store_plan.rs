@@ -99,7 +99,7 @@ fn upload(
     let mut pending = shard::Pending::new();
     let header = input.sql_header(opts, shards.len());
     let secret = redacted != statement;
-    write_import_sql(&mut pending, sql_path, &header, &statement, secret)?;
+    write_import_sql(&mut pending, sql_path, &header, &statement, secret, &base)?;
     let mut replaced = Vec::new();
     for name in earlier {
         if !shards.iter().any(|s| s.file_name == name) {

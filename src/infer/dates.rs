@@ -8,7 +8,7 @@
 //! most columns have (the load reads all its dates in one order). Each is said in a note.
 //! `--date-order` decides instead, for every column.
 
-use super::{iso_date_fits, Tally, DATES};
+use super::tally::{iso_date_fits, Tally, DATES};
 use crate::encode::{iso_date, split_date, DateOrder};
 
 /// What one column's numeric dates say about their order.

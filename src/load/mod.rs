@@ -254,6 +254,8 @@ pub const CHECK_NOT_DRY: &str = "--check and --dry-run exclude each other: --dry
 /// What it decides and what goes wrong on the way goes to `cfg.observer`.
 pub fn run(cfg: &LoadConfig, connect: Arc<dyn Connect>) -> Result<Summary> {
     cfg.validate()?;
+    // Each remote object's identity is read once, from its first GET, and held to.
+    let _identities = remote::remember_identities();
     let connector = Connector::new(connect, Reporter::new(cfg.observer.clone()));
     let cfg = &expanded(cfg, connector.reporter())?;
     if cfg.check {

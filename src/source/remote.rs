@@ -4,13 +4,17 @@
 //! work the same on them.
 //!
 //! Exactly once needs three things of a remote object, and HTTP has them:
-//! - an identity: the server's `ETag`, size and `Last-Modified` (a one-byte GET; for
-//!   `gs://` the object's metadata, with its generation), which the ledger keeps as the object's fingerprint, so a changed object is refused as a
-//!   changed file is;
+//! - an identity: the server's `ETag`, size and `Last-Modified`, which the ledger keeps
+//!   as the object's fingerprint, so a changed object is refused as a changed file is.
+//!   It is read from the headers of the body GETs themselves (sent with `Range: bytes=N-`
+//!   even at 0, so a 206's `Content-Range` total gives the size as before); within a
+//!   load the first one seen is kept, every later GET of the object must match it, and
+//!   the fingerprint reuses it instead of asking again. A one-byte GET is left only where
+//!   nothing was read yet; `gs://` objects use their metadata, with its generation;
 //! - a seek: a rerun starts with `Range: bytes=N-` at the first uncommitted byte;
-//! - a resume: a connection cut mid-object is reopened at the last byte received, with
-//!   `If-Range` (`If-Match` for Azure: the object must still be the one begun) and backoff, within the
-//!   reconnect budget ([`set_reconnect_timeout`], `--reconnect-timeout`).
+//! - a resume: a connection cut mid-object is reopened at the last byte received (as a
+//!   rerun's seek is opened) with `If-Range` (`If-Match` for Azure: the object must still
+//!   be the one begun) and backoff, within the reconnect budget ([`set_reconnect_timeout`], `--reconnect-timeout`).
 //!
 //! A server that ignores `Range` (200 instead of 206) still works: the bytes before the
 //! offset are read and dropped. 401/403/404/410 fail at once; 408/429/5xx and transport
@@ -20,9 +24,10 @@
 use super::store::{self, Signed};
 use crate::backoff::RetryPolicy;
 use crate::error::{Error, Result};
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How long one read may wait for bytes before the connection counts as cut.
@@ -232,13 +237,78 @@ pub(crate) fn retrying<T>(
     unreachable!("the retry counter is unbounded but each round returns or sleeps")
 }
 
-/// The object's identity, by a GET of its first byte: not HEAD, which a presigned URL
-/// (signed for GET) refuses. Only the headers are read.
+/// Identities seen during the loads now running, by URL: the first one seen of an
+/// object is the one every later GET of it must match.
+struct Seen {
+    /// How many [`Remembering`] guards are alive; nothing is kept when none is.
+    holders: usize,
+    infos: BTreeMap<String, ObjectInfo>,
+}
+
+fn seen() -> std::sync::MutexGuard<'static, Seen> {
+    static SEEN: Mutex<Seen> = Mutex::new(Seen {
+        holders: 0,
+        infos: BTreeMap::new(),
+    });
+    SEEN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// While alive, the identity of each object read is kept (see [`remember_identities`]).
+#[must_use]
+pub(crate) struct Remembering(());
+
+impl Drop for Remembering {
+    fn drop(&mut self) {
+        let mut s = seen();
+        s.holders -= 1;
+        if s.holders == 0 {
+            s.infos.clear();
+        }
+    }
+}
+
+/// Keeps each object's identity, from the first GET of it, until the guard drops: the
+/// fingerprint reuses it without a request of its own, and every later GET (the read,
+/// a rerun's seek with `If-Range`/`If-Match`) is refused if the object changed since.
+/// A load holds it for its length; a process that outlives it forgets what it saw, so
+/// a later load sees a changed object as changed between runs.
+pub(crate) fn remember_identities() -> Remembering {
+    seen().holders += 1;
+    Remembering(())
+}
+
+/// The identity kept of `url`, if a load is running and read it.
+fn remembered(url: &str) -> Option<ObjectInfo> {
+    if !store::identity_in_headers(url) {
+        return None;
+    }
+    let s = seen();
+    (s.holders > 0).then(|| s.infos.get(url).cloned()).flatten()
+}
+
+/// Keeps `info` as `url`'s identity unless one is kept already.
+fn remember(url: &str, info: &ObjectInfo) {
+    let mut s = seen();
+    if s.holders > 0 && store::identity_in_headers(url) {
+        s.infos
+            .entry(url.to_string())
+            .or_insert_with(|| info.clone());
+    }
+}
+
+/// The object's identity: a `gs://` object's metadata; for the others, the one kept
+/// from a GET of it in this load, else a GET of its first byte (not HEAD, which a
+/// presigned URL, signed for GET, refuses). That GET is left for objects nothing read
+/// yet: a headerless input's, or one outside a load (`check` of a load not begun).
 pub fn stat(url: &str) -> Result<ObjectInfo> {
+    // gs://: a media GET's headers need not carry the generation; the metadata does.
     if let Some(info) = store::stat(url) {
         return info;
     }
-    retrying(url, Instant::now(), || {
+    if let Some(info) = remembered(url) {
+        return Ok(info);
+    }
+    let info = retrying(url, Instant::now(), || {
         let req = store::get(url, Some("bytes=0-0".into()), None).map_err(Failure::Settings)?;
         let got = request(&req).call();
         match got {
@@ -249,7 +319,9 @@ pub fn stat(url: &str) -> Result<ObjectInfo> {
             }),
             r => r.map(|r| ObjectInfo::of(&r)).map_err(|e| classify(url, e)),
         }
-    })
+    })?;
+    remember(url, &info);
+    Ok(info)
 }
 
 /// The body of a small GET (a listing, metadata) for `url`, retried as the others.
@@ -282,7 +354,7 @@ pub fn open_at(url: &str, offset: u64) -> Result<(Box<dyn Read + Send>, Option<u
         url: url.to_string(),
         pos: offset,
         body: None,
-        info: None,
+        info: remembered(url),
     };
     r.connect(Instant::now())?;
     let size = r.info.as_ref().and_then(|i| i.size);
@@ -308,12 +380,14 @@ impl HttpReader {
             // Authorised per attempt: a signature or date may not outlive a long wait.
             // Only the version begun: a changed object comes back whole (200) or not.
             let tag = known.as_ref().and_then(|i| i.etag.as_deref());
-            let range = (pos > 0).then(|| format!("bytes={pos}-"));
+            // A range even from 0: the 206's `Content-Range` total is the size as the
+            // one-byte GET of earlier versions read it, so fingerprints stay the same.
+            let range = Some(format!("bytes={pos}-"));
             let req =
                 store::get(&url, range, tag.filter(|_| pos > 0)).map_err(Failure::Settings)?;
             let resp = match request(&req).call() {
-                // Nothing left past `pos`: the object's end.
-                Err(ureq::Error::Status(416, resp)) if pos > 0 => {
+                // Nothing left past `pos`: the object's end (at 0: an empty object).
+                Err(ureq::Error::Status(416, resp)) => {
                     let info = match known.clone() {
                         Some(k) if k.size == Some(pos) => k,
                         Some(_) => {
@@ -325,15 +399,20 @@ impl HttpReader {
                             ..ObjectInfo::of(&resp)
                         },
                     };
+                    if pos == 0 {
+                        remember(&url, &info);
+                    }
                     return Ok((info, Box::new(io::empty()) as Box<dyn Read + Send>));
                 }
                 r => r.map_err(|e| classify(&url, e))?,
             };
             let info = ObjectInfo::of(&resp);
-            if known.as_ref().is_some_and(|k| *k != info) {
+            let expected = known.clone().or_else(|| remembered(&url));
+            if expected.is_some_and(|k| k != info) {
                 let msg = "the object changed while it was being read";
                 return Err(Failure::Final(io::Error::other(msg)));
             }
+            remember(&url, &info);
             let ranged = resp.status() == 206;
             let mut body: Box<dyn Read + Send> = Box::new(resp.into_reader());
             if pos > 0 && !ranged {
@@ -404,6 +483,46 @@ mod tests {
         assert_eq!(file_name("https://h/d/a.csv.gz?sig=1"), "a.csv.gz");
         assert_eq!(file_name("https://h/d/"), "d");
         assert_eq!(file_name("https://h"), "remote");
+    }
+
+    /// Serves one response per connection on loopback, the ETag of the `n`th being
+    /// `etags[n]`; returns the URL.
+    fn serve(etags: &'static [&'static str]) -> String {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/a.csv", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for etag in etags {
+                let Ok((mut s, _)) = listener.accept() else {
+                    return;
+                };
+                let mut req = [0u8; 4096];
+                let _ = s.read(&mut req);
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-3/4\r\n\
+                     Content-Length: 4\r\nETag: {etag}\r\nConnection: close\r\n\r\nid\n1"
+                );
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn within_a_load_the_first_identity_seen_is_held_to() {
+        let url = serve(&["\"a\"", "\"a\"", "\"b\""]);
+        let _kept = remember_identities();
+        let (mut body, size) = open_at(&url, 0).unwrap();
+        assert_eq!(size, Some(4));
+        let mut text = String::new();
+        body.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "id\n1");
+        // The fingerprint is the first GET's, without a request of its own.
+        assert_eq!(fingerprint(&url).unwrap(), "http:4:\"a\":");
+        assert!(open_at(&url, 0).is_ok());
+        // The object changed since: refused before any of its bytes are read.
+        let e = open_at(&url, 0).err().unwrap().to_string();
+        assert!(e.contains("changed"), "{e}");
     }
 
     #[test]

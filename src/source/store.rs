@@ -63,6 +63,12 @@ pub(crate) fn stat(url: &str) -> Option<Result<remote::ObjectInfo>> {
     Some(info)
 }
 
+/// Whether a GET's headers are the object's identity: not for `gs://`, whose
+/// generation is in its metadata ([`stat`]).
+pub(crate) fn identity_in_headers(url: &str) -> bool {
+    !gcs::is_gs(url)
+}
+
 fn invalid(url: &str, why: String) -> Error {
     Error::io(
         remote::shown(url),

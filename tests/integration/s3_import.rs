@@ -112,6 +112,17 @@ fn uploaded_shards_equal_local_ones_and_the_statement_names_them() {
         "{}",
         stderr(&out)
     );
+    // The nodes read the objects with the keys in the URLs: the admin role that http(s)://
+    // and nodelocal:// URLs need is not asked for, on the terminal or in import.sql.
+    let err = stderr(&out);
+    assert!(
+        err.contains("caveat: IMPORT INTO takes the table offline"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("admin role") && !text.contains("admin role"),
+        "{err}"
+    );
 
     // One shard over two parts of 5 MiB: multipart, and still the same bytes.
     let one = import(
@@ -168,6 +179,13 @@ fn uploaded_shards_equal_local_ones_and_the_statement_names_them() {
     );
     assert!(
         !text.contains(KEY_ID) && text.contains("decompress = 'gzip'"),
+        "{text}"
+    );
+    // With the nodes' own credentials, the caveat for implicit authentication.
+    let implicit = "with AUTH=implicit (the nodes' own credentials) needs the admin role";
+    assert!(stderr(&gz).contains(implicit), "{}", stderr(&gz));
+    assert!(
+        text.contains(implicit) && !text.contains("http(s)://"),
         "{text}"
     );
     let odd = s3
