@@ -32,10 +32,11 @@ pub struct ChunkShape {
 }
 
 /// A number written with a decimal comma, as PostgreSQL reads numbers: `1.234,5` is
-/// `1234.5` (the dots group thousands), `12,5` is `12.5`, appended to `out`; false when
-/// `v` holds no comma (it is read as it is, so `-3` and `1e5` stay themselves).
+/// `1234.5` (the dots group thousands), `12,5` is `12.5`, `1.234` is `1234`, appended to
+/// `out`; false when `v` holds no comma nor only thousands dots (it is read as it is, so
+/// `-3` and `1e5` stay themselves).
 pub fn decimal_point(v: &[u8], out: &mut Vec<u8>) -> bool {
-    if !v.contains(&b',') {
+    if !v.contains(&b',') && !crate::source::thousands_grouped(v) {
         return false;
     }
     out.extend(v.iter().filter(|&&b| b != b'.').map(|&b| match b {
@@ -215,8 +216,13 @@ mod tests {
         assert_eq!(point("12,5").as_deref(), Some("12.5"));
         assert_eq!(point("-1.234.567,89").as_deref(), Some("-1234567.89"));
         assert_eq!(point("0,001").as_deref(), Some("0.001"));
+        // Dots alone that group thousands: as in `1.234,5`, not a decimal point.
+        assert_eq!(point("1.234").as_deref(), Some("1234"));
+        assert_eq!(point("-1.234.567").as_deref(), Some("-1234567"));
         // No comma: read as written.
         assert_eq!(point("1234"), None);
         assert_eq!(point("1e5"), None);
+        assert_eq!(point("1.5"), None);
+        assert_eq!(point("0.125"), None);
     }
 }

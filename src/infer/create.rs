@@ -2,6 +2,7 @@
 //! safely against concurrent loaders.
 
 use super::{create_table_sql, infer_file, warnings, InferOptions, Inferred};
+use crate::encode::DateOrder;
 use crate::source::{Compression, Dialect};
 use crate::table::Table;
 use crate::{ErrorKind, Result};
@@ -70,6 +71,45 @@ pub fn create_missing_table(
         Err(e) if matches!(e.kind(), ErrorKind::Schema(_)) => {}
         Err(e) => return Err(e),
     }
+    let inferred = infer_sample(sample, opts, warn)?;
+    for w in warnings(&inferred, opts) {
+        warn(&w);
+    }
+    let sql = create_table_sql(table, &inferred, opts)?;
+    Ok(create_if_missing(client, table, &sql)?.then_some(CreatedTable { sql, inferred }))
+}
+
+/// `--create-table` on a table that exists (a rerun of the load that created it, another
+/// file for it): the order this file's inference reads numeric dates in, as when the
+/// table was created, so a rerun reads them alike and keeps its load id. Stdin is
+/// sampled as [`create_missing_table`] samples it (a rerun is fed the same input).
+/// `None` for a table without date or timestamp columns, which is not read.
+pub fn existing_date_order(
+    client: &mut postgres::Client,
+    table: &str,
+    sample: &Sample<'_>,
+    opts: &InferOptions,
+) -> Result<Option<DateOrder>> {
+    use crate::encode::ColumnType::{self, Date, Timestamp, Timestamptz};
+    let dated = Table::read(client, table)?.columns.iter().any(|c| {
+        matches!(
+            ColumnType::from_pg(&c.type_name),
+            Date | Timestamp | Timestamptz
+        )
+    });
+    if !dated {
+        return Ok(None);
+    }
+    Ok(infer_sample(sample, opts, &mut |_| {})?.date_order)
+}
+
+/// `sample` inferred as the load will read it: a zip archive's first CSV member; stdin
+/// from its first rows, put back for the load to read again (said through `warn`).
+fn infer_sample(
+    sample: &Sample<'_>,
+    opts: &InferOptions,
+    warn: &mut dyn FnMut(&str),
+) -> Result<Inferred> {
     // A zip archive: its first CSV member, the load's first file.
     let file = &crate::source::expand_archives(&[sample.file.to_string()])?.files[0];
     let infer = |opts: &InferOptions| {
@@ -81,7 +121,7 @@ pub fn create_missing_table(
             opts,
         )
     };
-    let inferred = if file == "-" {
+    if file == "-" {
         // Stdin is read once: the sample it took is read again by the load.
         let opts = InferOptions {
             sample_rows: Some(opts.sample_rows.unwrap_or(STDIN_SAMPLE_ROWS)),
@@ -94,13 +134,8 @@ pub fn create_missing_table(
              ({bytes} bytes, kept in memory and loaded with the rest)",
             inferred.rows_sampled
         ));
-        inferred
+        Ok(inferred)
     } else {
-        infer(opts)?
-    };
-    for w in warnings(&inferred, opts) {
-        warn(&w);
+        infer(opts)
     }
-    let sql = create_table_sql(table, &inferred, opts)?;
-    Ok(create_if_missing(client, table, &sql)?.then_some(CreatedTable { sql, inferred }))
 }

@@ -43,7 +43,8 @@ mod sample;
 mod tally;
 
 pub use create::{
-    create_if_missing, create_missing_table, CreatedTable, Sample, STDIN_SAMPLE_ROWS,
+    create_if_missing, create_missing_table, existing_date_order, CreatedTable, Sample,
+    STDIN_SAMPLE_ROWS,
 };
 pub use ddl::{create_table_sql, hint, warnings};
 pub use sample::{infer, infer_file};

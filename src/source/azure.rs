@@ -57,14 +57,25 @@ pub fn split(url: &str) -> Result<(&str, &str)> {
     }
 }
 
-/// How requests are authorised.
-#[derive(Debug, PartialEq)]
+/// How requests are authorised. Its `Debug` shows no key or signature: a `{:?}` of
+/// the settings must not leak them.
+#[derive(PartialEq)]
 enum Auth {
     /// The account key, decoded: Shared Key.
     Key(Vec<u8>),
     /// A SAS token (without `?`), appended to each URL.
     Sas(String),
     Anonymous,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Auth::Key(_) => "Key(***)",
+            Auth::Sas(_) => "Sas(***)",
+            Auth::Anonymous => "Anonymous",
+        })
+    }
 }
 
 /// Where and as whom requests go.
@@ -444,6 +455,7 @@ mod tests {
         .unwrap();
         assert_eq!(sas.account, "acct");
         assert_eq!(sas.auth, Auth::Sas("sv=1&sig=a%3D".into()));
+        assert!(!format!("{sas:?}").contains("sig="));
         let key = Settings::from(env(&[
             ("AZURE_STORAGE_ACCOUNT", "acct"),
             ("AZURE_STORAGE_KEY", "a2V5"),

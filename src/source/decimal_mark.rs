@@ -25,6 +25,18 @@ fn grouped(s: &[u8], sep: u8) -> bool {
     digits(first) && first.len() <= 3 && groups.all(|g| g.len() == 3 && digits(g))
 }
 
+/// `1.234`, `-1.234.567`: a whole number whose dots group thousands. With a decimal
+/// comma that is what it means (1234), though it holds no comma; `0.123` and `1.5`,
+/// which no thousands separator makes, are not.
+pub(crate) fn thousands_grouped(v: &[u8]) -> bool {
+    let t = v.trim_ascii();
+    let t = t
+        .strip_prefix(b"-")
+        .or_else(|| t.strip_prefix(b"+"))
+        .unwrap_or(t);
+    t.contains(&b'.') && t.first() != Some(&b'0') && grouped(t, b'.')
+}
+
 fn mark(v: &[u8]) -> Mark {
     let t = v.trim_ascii();
     let t = t
@@ -130,6 +142,18 @@ mod tests {
         csv.iter()
             .map(|r| r.iter().map(|v| v.as_bytes().to_vec()).collect())
             .collect()
+    }
+
+    #[test]
+    fn whole_numbers_grouped_by_dots() {
+        for v in ["1.234", "-1.234.567", " 12.345 ", "+999.000"] {
+            assert!(thousands_grouped(v.as_bytes()), "{v}");
+        }
+        for v in [
+            "1234", "1.5", "0.123", "1.2345", "1234.567", "1,234", "", ".",
+        ] {
+            assert!(!thousands_grouped(v.as_bytes()), "{v}");
+        }
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub mod stdin;
 pub mod store;
 
 pub use archive::{outer_path, split_member, MEMBER_SEP};
+pub(crate) use decimal_mark::thousands_grouped;
 pub use encoding::Encoding;
 pub(crate) use fields::{Buffers, Mark, Span, MAX_BATCH_BYTES};
 pub use header::{column_names, mismatches, Renamed, MAX_NAME_BYTES};

@@ -221,3 +221,47 @@ fn day_first_dates_load_through_the_cockroach_standin() {
     );
     assert_rows(&url, "eu");
 }
+
+/// `--create-table` from stdin into a table that exists (a rerun, another batch for
+/// it): the dates are read in the order a sample of stdin shows, as a file's are, not
+/// left to a session that reads them month first.
+#[test]
+fn stdin_into_an_existing_table_reads_its_dates_as_found() {
+    use std::io::Write;
+    let url = fresh_db("dates_stdin");
+    client(&url)
+        .batch_execute("CREATE TABLE piped (id int8, price numeric, day date, at timestamp)")
+        .unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_chunkload"));
+    c.args([
+        "load",
+        "-",
+        "--table",
+        "piped",
+        "--create-table",
+        "--url",
+        &url,
+    ])
+    .env_remove("DATABASE_URL")
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    for (k, v) in OTHER_STYLE {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(EUROPEAN.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("-: dates read as DD/MM/YYYY (--date-order dmy)"),
+        "{err}"
+    );
+    assert_rows(&url, "piped");
+}

@@ -280,8 +280,8 @@ fn schema_and_import_find_the_dialect_too() {
     assert!(stmt.contains("delimiter = e'\\t'"), "{stmt}");
 }
 
-/// A `;` file from a European Excel: `--decimal-comma` reads `12,5` as 12.5 and
-/// `1.234,5` as 1234.5, in created and existing number columns alike; without it the
+/// A `;` file from a European Excel: `--decimal-comma` reads `12,5` as 12.5,
+/// `1.234,5` as 1234.5 and `1.234` as 1234, in created and existing number columns alike; without it the
 /// sniffer finds it; with `--no-decimal-comma` the column is text, nothing misread.
 #[test]
 fn decimal_commas_load_as_numbers_when_asked() {
@@ -291,7 +291,7 @@ fn decimal_commas_load_as_numbers_when_asked() {
     let path = dir.path().join("prices.csv");
     std::fs::write(
         &path,
-        "id;price;label\n1;12,5;a,b\n2;1.234,5;c\n3;-3;d\n4;0,25;e\n",
+        "id;price;label\n1;12,5;a,b\n2;1.234,5;c\n3;-3;d\n4;0,25;e\n5;1.234;f\n",
     )
     .unwrap();
     let file = path.to_str().unwrap();
@@ -314,6 +314,7 @@ fn decimal_commas_load_as_numbers_when_asked() {
         (2, "1234.5", "c"),
         (3, "-3", "d"),
         (4, "0.25", "e"),
+        (5, "1234", "f"),
     ];
     let got: Vec<(i64, &str, &str)> = rows
         .iter()
@@ -338,7 +339,7 @@ fn decimal_commas_load_as_numbers_when_asked() {
         .query_one("SELECT sum(price) FROM p2", &[])
         .unwrap()
         .get(0);
-    assert!((sum - 1244.25).abs() < 1e-9, "{sum}");
+    assert!((sum - 2478.25).abs() < 1e-9, "{sum}");
     let price_type = |c: &mut postgres::Client, table: &str| -> String {
         c.query_one(
             "SELECT data_type::text FROM information_schema.columns

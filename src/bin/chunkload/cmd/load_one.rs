@@ -52,7 +52,17 @@ pub(crate) fn one(
             &mut warn,
         )?;
         if created.is_none() && cfg.date_order.is_none() {
-            cfg.date_order = date_order_for_existing(&mut client, &cfg, args)?;
+            // The table exists: its dates are read as when it was created.
+            cfg.date_order =
+                chunkload::infer::existing_date_order(&mut client, &cfg.table, &sample, &opts)?;
+            if let Some(order) = cfg.date_order {
+                say(&format!(
+                    "{}: dates read as {} (--date-order {order}), as the file's inference \
+                     finds them",
+                    cfg.files[0],
+                    order.pattern()
+                ));
+            }
         }
         if let Some(created) = created {
             // The load reads dates in the order the inference found.
@@ -73,46 +83,6 @@ pub(crate) fn one(
         }
     }
     Ok(chunkload::load::run(&cfg, opts.clone())?)
-}
-
-/// `--create-table` on a table that exists (a rerun of the load that created it, or
-/// another file for it): its dates are read in the order this file's inference finds, as
-/// they were when the table was created, so a rerun reads them alike and keeps its load
-/// id. Only a table with date or timestamp columns is worth the read.
-fn date_order_for_existing(
-    client: &mut postgres::Client,
-    cfg: &LoadConfig,
-    args: &LoadArgs,
-) -> anyhow::Result<Option<chunkload::encode::DateOrder>> {
-    let table = Table::read(client, &cfg.table)?;
-    let dated = table.columns.iter().any(|c| {
-        use chunkload::encode::ColumnType::*;
-        matches!(
-            chunkload::encode::ColumnType::from_pg(&c.type_name),
-            Date | Timestamp | Timestamptz
-        )
-    });
-    if !dated || cfg.files[0] == "-" {
-        return Ok(None);
-    }
-    let first = chunkload::source::expand_archives(&cfg.files[..1])?;
-    let mut opts = args.infer.options(&cfg.files[0], cfg.decimal_comma, None);
-    opts.observer = Some(cfg.observer.clone());
-    let inferred = chunkload::infer::infer_file(
-        &first.files[0],
-        &cfg.dialect,
-        cfg.compression,
-        cfg.columns.as_deref(),
-        &opts,
-    )?;
-    if let Some(order) = inferred.date_order {
-        say(&format!(
-            "{}: dates read as {} (--date-order {order}), as the file's inference finds them",
-            cfg.files[0],
-            order.pattern()
-        ));
-    }
-    Ok(inferred.date_order)
 }
 
 /// `--check --create-table` on a missing table: a check writes nothing, not even a table.
