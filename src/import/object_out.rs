@@ -121,13 +121,8 @@ impl OutPrefix {
     /// The root as a URL for the statement, in the scheme CockroachDB reads the store
     /// with, the path percent-encoded as it parses it (Go's `url.Parse`), `/` kept.
     pub fn encoded_root(&self) -> String {
-        use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-        const PATH: &AsciiSet = &NON_ALPHANUMERIC
-            .remove(b'-')
-            .remove(b'.')
-            .remove(b'_')
-            .remove(b'~')
-            .remove(b'/');
+        use crate::source::percent::PATH;
+        use percent_encoding::utf8_percent_encode;
         format!(
             "{}://{}/{}",
             self.ops.statement_scheme(),

@@ -11,11 +11,12 @@
 //! name the object by its `az://` URL (a SAS is in the query string, which messages
 //! hide).
 
+use super::percent::{PATH, UNRESERVED as QUERY};
 use super::store::Signed;
 use crate::error::{Error, Result};
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::utf8_percent_encode;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -26,16 +27,6 @@ const VERSION: &str = "2021-08-06";
 const DEV_ACCOUNT: &str = "devstoreaccount1";
 const DEV_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-
-/// What a blob's path keeps unencoded: RFC 3986's unreserved characters and `/`.
-const PATH: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'/');
-/// A query value: the unreserved characters only.
-const QUERY: &AsciiSet = &PATH.add(b'/');
 
 /// Whether `path` is an `az://` or `azure://` URL.
 pub fn is_azure(path: &str) -> bool {

@@ -13,16 +13,10 @@
 use super::remote::ObjectInfo;
 use super::store::Signed;
 use crate::error::{Error, Result};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+// A `/` is part of an object's name in a JSON API path, so it is encoded too.
+use super::percent::UNRESERVED as SEGMENT;
+use percent_encoding::utf8_percent_encode;
 use std::sync::OnceLock;
-
-/// What an object name keeps unencoded in a JSON API path: RFC 3986's unreserved
-/// characters (a `/` is part of the name there, so it is encoded).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// Whether `path` is a `gs://` URL.
 pub fn is_gs(path: &str) -> bool {

@@ -35,6 +35,7 @@ mod fields;
 pub mod gcs;
 mod header;
 mod input;
+pub(crate) mod percent;
 mod reader;
 pub mod remote;
 pub mod s3;

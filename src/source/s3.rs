@@ -192,13 +192,8 @@ pub enum ImportAuth {
 /// `AWS_SESSION_TOKEN`, `AWS_REGION`, and `AWS_ENDPOINT` for an S3-compatible store.
 /// Values are percent-encoded: secret keys hold `/` and `+`.
 pub(crate) fn import_query(auth: ImportAuth) -> Result<String> {
-    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-    /// RFC 3986's unreserved characters stay; everything else is encoded.
-    const VALUE: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
+    use super::percent::UNRESERVED as VALUE;
+    use percent_encoding::utf8_percent_encode;
     let s = settings();
     let mut params = Vec::new();
     match auth {
