@@ -7,11 +7,10 @@
 
 use super::object_out::{Object, ObjectOut};
 use super::ImportAuth;
+use crate::source::azure;
 use crate::source::remote;
-use crate::source::{azure, store::Signed};
 use crate::Result;
 use base64::Engine as _;
-use std::time::Instant;
 
 /// Azure Blob Storage, or Azurite.
 pub(crate) struct Azure;
@@ -34,23 +33,13 @@ fn send(
     body: &[u8],
     missing_ok: bool,
 ) -> Result<Option<ureq::Response>> {
-    remote::retrying(at.url, Instant::now(), || {
+    let ok: &[u16] = if missing_ok { &[404] } else { &[] };
+    remote::send(at.url, verb, body, ok, || {
         let headers = headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let Signed { to, headers } =
-            azure::blob_request(verb, at.url, query, headers, body.len() as u64)
-                .map_err(remote::Failure::Settings)?;
-        let mut req = remote::agent().request(verb, &to);
-        for (k, v) in &headers {
-            req = req.set(k, v);
-        }
-        match req.send_bytes(body) {
-            Ok(r) => Ok(Some(r)),
-            Err(ureq::Error::Status(404, _)) if missing_ok => Ok(None),
-            Err(e) => Err(remote::classify(at.url, e)),
-        }
+        azure::blob_request(verb, at.url, query, headers, body.len() as u64)
     })
 }
 

@@ -11,7 +11,6 @@ use crate::source::remote;
 use crate::source::{gcs, store::Signed};
 use crate::Result;
 use std::io;
-use std::time::Instant;
 
 /// Google Cloud Storage, or an emulator at `STORAGE_EMULATOR_HOST`.
 pub(crate) struct Gcs;
@@ -29,21 +28,12 @@ fn send(
     body: &[u8],
     ok: &[u16],
 ) -> Result<Option<ureq::Response>> {
-    remote::retrying(at.url, Instant::now(), || {
+    remote::send(at.url, verb, body, ok, || {
         let headers = headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        let Signed { to, headers } = gcs::authorised(to.to_string(), headers);
-        let mut req = remote::agent().request(verb, &to);
-        for (k, v) in &headers {
-            req = req.set(k, v);
-        }
-        match req.send_bytes(body) {
-            Ok(r) => Ok(Some(r)),
-            Err(ureq::Error::Status(code, _)) if ok.contains(&code) => Ok(None),
-            Err(e) => Err(remote::classify(at.url, e)),
-        }
+        Ok(gcs::authorised(to.to_string(), headers))
     })
 }
 

@@ -6,7 +6,7 @@
 use super::object_out::{Object, ObjectOut};
 use super::ImportAuth;
 use crate::source::remote::{self, Failure};
-use crate::source::s3;
+use crate::source::{s3, store::Signed};
 use crate::{Error, Result};
 use rusty_s3::actions::{CreateMultipartUpload, S3Action};
 use std::io::{self, Read};
@@ -18,15 +18,17 @@ pub const DEFAULT_PART_SIZE: usize = 8 << 20;
 /// Amazon S3 and the stores that speak its API.
 pub(crate) struct S3;
 
-/// A request without a body to the presigned `to`, retried.
-fn send(url: &str, verb: &str, to: &str) -> Result<()> {
-    remote::retrying(url, Instant::now(), || {
-        remote::agent()
-            .request(verb, to)
-            .call()
-            .map(drop)
-            .map_err(|e| remote::classify(url, e))
-    })
+/// A request to the presigned `to` (no headers: the URL carries the signature), retried.
+fn send(url: &str, verb: &str, to: &str, body: &[u8]) -> Result<ureq::Response> {
+    let sign = || {
+        Ok(Signed {
+            to: to.to_string(),
+            headers: Vec::new(),
+        })
+    };
+    // No status is taken for an answer, so there is always a response.
+    remote::send(url, verb, body, &[], sign)?
+        .ok_or_else(|| Error::other(format!("{url}: no answer")))
 }
 
 impl ObjectOut for S3 {
@@ -47,13 +49,7 @@ impl ObjectOut for S3 {
         let to = s3::presign(at.bucket, |b, c| {
             b.put_object(c, at.key).sign(s3::SIGNATURE_LIFETIME)
         })?;
-        remote::retrying(at.url, Instant::now(), || {
-            remote::agent()
-                .put(to.as_str())
-                .send_bytes(body)
-                .map(drop)
-                .map_err(|e| remote::classify(at.url, e))
-        })
+        send(at.url, "PUT", to.as_str(), body).map(drop)
     }
 
     fn begin(&self, at: &Object<'_>) -> Result<String> {
@@ -82,14 +78,12 @@ impl ObjectOut for S3 {
             b.upload_part(c, at.key, number as u16, session)
                 .sign(s3::SIGNATURE_LIFETIME)
         })?;
-        remote::retrying(at.url, Instant::now(), || {
-            let resp = remote::agent()
-                .put(to.as_str())
-                .send_bytes(body)
-                .map_err(|e| remote::classify(at.url, e))?;
-            resp.header("ETag").map(str::to_string).ok_or_else(|| {
-                Failure::Final(io::Error::other("UploadPart answered without an ETag"))
-            })
+        let resp = send(at.url, "PUT", to.as_str(), body)?;
+        resp.header("ETag").map(str::to_string).ok_or_else(|| {
+            Error::io(
+                at.url,
+                io::Error::other("UploadPart answered without an ETag"),
+            )
         })
     }
 
@@ -118,7 +112,7 @@ impl ObjectOut for S3 {
             b.abort_multipart_upload(c, at.key, session)
                 .sign(s3::SIGNATURE_LIFETIME)
         })?;
-        send(at.url, "DELETE", to.as_str())
+        send(at.url, "DELETE", to.as_str(), &[]).map(drop)
     }
 
     /// S3 answers 204 for a missing key too.
@@ -126,7 +120,7 @@ impl ObjectOut for S3 {
         let to = s3::presign(at.bucket, |b, c| {
             b.delete_object(c, at.key).sign(s3::SIGNATURE_LIFETIME)
         })?;
-        send(at.url, "DELETE", to.as_str())
+        send(at.url, "DELETE", to.as_str(), &[]).map(drop)
     }
 }
 

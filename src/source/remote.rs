@@ -203,6 +203,30 @@ pub(crate) fn classify(url: &str, e: ureq::Error) -> Failure {
     }
 }
 
+/// A `verb` request with `body` to an object store, authorised by `sign` for each
+/// attempt (a date or an expiry is part of the signature) and retried as every remote
+/// request is; the statuses of `ok` (a delete's 404, say) answer `Ok(None)`.
+pub(crate) fn send(
+    url: &str,
+    verb: &str,
+    body: &[u8],
+    ok: &[u16],
+    sign: impl Fn() -> Result<Signed>,
+) -> Result<Option<ureq::Response>> {
+    retrying(url, Instant::now(), || {
+        let Signed { to, headers } = sign().map_err(Failure::Settings)?;
+        let mut req = agent().request(verb, &to);
+        for (k, v) in &headers {
+            req = req.set(k, v);
+        }
+        match req.send_bytes(body) {
+            Ok(r) => Ok(Some(r)),
+            Err(ureq::Error::Status(code, _)) if ok.contains(&code) => Ok(None),
+            Err(e) => Err(classify(url, e)),
+        }
+    })
+}
+
 /// Runs `attempt` until it succeeds, fails for good, or the reconnect budget (counted
 /// from `since`) is spent; waits as the crate's backoff policy says between attempts.
 pub(crate) fn retrying<T>(
