@@ -34,11 +34,15 @@ pub struct Faults {
     pub cut_down_after_bytes: Option<(u64, u64)>,
 }
 
+/// The sockets of each live connection (client side, server side), by connection number:
+/// [`cut_all`] shuts them down, and [`Pumps`] drops them once the connection's pumps end.
+type Conns = Arc<Mutex<Vec<(u64, TcpStream, TcpStream)>>>;
+
 /// A running proxy; dropping it stops it.
 pub struct Proxy {
     addr: SocketAddr,
     stopped: Arc<AtomicBool>,
-    conns: Arc<Mutex<Vec<TcpStream>>>,
+    conns: Conns,
     /// Connections accepted so far.
     pub accepted: Arc<AtomicU64>,
     /// Cuts made so far (random, after COMMIT, or by stop).
@@ -103,15 +107,13 @@ impl Proxy {
                         let _ = client.shutdown(Shutdown::Both);
                         continue;
                     };
-                    accepted.fetch_add(1, SeqCst);
+                    let id = accepted.fetch_add(1, SeqCst);
                     let _ = client.set_nodelay(true);
                     let _ = server.set_nodelay(true);
-                    {
-                        let mut c = conns.lock().unwrap();
-                        c.retain(|s| s.peer_addr().is_ok());
-                        c.push(client.try_clone().unwrap());
-                        c.push(server.try_clone().unwrap());
-                    }
+                    let (c1, s1) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    conns.lock().unwrap().push((id, c1, s1));
+                    let (pumps_up, pumps_down) =
+                        (Pumps(id, conns.clone()), Pumps(id, conns.clone()));
                     let every = faults
                         .cut_after_commit_every
                         .map(|n| (n, faults.only_after_copy));
@@ -123,12 +125,16 @@ impl Proxy {
                     let mute2 = mute.clone();
                     std::thread::spawn(move || {
                         let counters = (&*commits, &*cuts, &*up, &*seen);
-                        pump_up(client, server, every, counters, &mute)
+                        pump_up(client, server, every, counters, &mute);
+                        drop(pumps_up);
                     });
                     let down_cut = faults
                         .cut_down_after_bytes
                         .map(|(b, max)| (b, max, cuts2.clone()));
-                    std::thread::spawn(move || pump(s2, c2, &mute2, down_cut));
+                    std::thread::spawn(move || {
+                        pump(s2, c2, &mute2, down_cut);
+                        drop(pumps_down);
+                    });
                 }
             });
         }
@@ -182,9 +188,25 @@ impl Drop for Proxy {
     }
 }
 
-fn cut_all(conns: &Mutex<Vec<TcpStream>>) {
-    for s in conns.lock().unwrap().drain(..) {
+fn cut_all(conns: &Conns) {
+    for (_, c, s) in conns.lock().unwrap().drain(..) {
+        let _ = c.shutdown(Shutdown::Both);
         let _ = s.shutdown(Shutdown::Both);
+    }
+}
+
+/// Held by each of a connection's two pump threads; the first to end takes the
+/// connection's sockets out of [`Conns`], so they close when the other ends too.
+/// A shutdown alone does not close: Linux keeps taking (and never delivering) a server's
+/// bytes after `SHUT_RD`, so a server writing the rest of a body would wait on a zero
+/// window for good, and a single-threaded one (gcp-storage-emulator) would never accept
+/// the client's next connection. Closed with those bytes unread, the socket sends a
+/// reset and the server's write fails at once, as through a real cut.
+struct Pumps(u64, Conns);
+
+impl Drop for Pumps {
+    fn drop(&mut self) {
+        self.1.lock().unwrap().retain(|(id, _, _)| *id != self.0);
     }
 }
 

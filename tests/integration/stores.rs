@@ -1,7 +1,7 @@
 //! Issue 25: `az://` and `gs://` inputs read from real emulators (Azurite and
 //! gcp-storage-emulator, started by `emulators.rs`), as `s3.rs` tests `s3://`: exact
 //! loads, gzip, prefixes and globs in name order, a rerun that seeks with a ranged GET,
-//! connections cut mid-blob (through the TCP proxy; Azure only) resumed, a changed object
+//! connections cut mid-object (through the TCP proxy) resumed, a changed object
 //! refused, missing objects and refused credentials failing at once with exit 2, and
 //! no key, SAS signature or token in any output or in the ledger.
 
@@ -304,9 +304,10 @@ fn azure_connections_cut_mid_blob_resume_with_a_fresh_signature() {
     cuts_resume(Store::azure(), "az_cuts");
 }
 
-// No gs:// cut test: gcp-storage-emulator is a single-threaded HTTP/1.0 server, and
-// through the cutting proxy a request after a cut sometimes waits past the 60 s read
-// timeout (2 runs of 3). The resume path is the one the Azure, S3 and HTTP tests cut.
+#[test]
+fn gcs_connections_cut_mid_object_resume() {
+    cuts_resume(Store::gcs(), "gs_cuts");
+}
 
 fn changed_is_refused(store: Store, db_name: &str) {
     let db = fresh_db(db_name);
