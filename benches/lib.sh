@@ -1,11 +1,11 @@
 # Shared by the bench scripts (sourced, not run): the work dir, the servers they start on
 # loopback, timed runs and medians. Each script sets ROUNDS, BUILD and KEEP from its options
-# and then calls `bench_init NAME`.
+# and then calls `bench_init NAME`. CHUNKLOAD_BIN runs another build than target/release.
 
 bench_init() {
     cd "$(dirname "${BASH_SOURCE[0]}")/.."
     [ "${BUILD:-1}" = 1 ] && cargo build --release --quiet
-    BIN=$PWD/target/release/chunkload
+    BIN=${CHUNKLOAD_BIN:-$PWD/target/release/chunkload}
     TIME=/usr/bin/time
     [ -x "$TIME" ] || { echo "needs GNU time at /usr/bin/time" >&2; exit 1; }
     if [ -n "${KEEP:-}" ]; then WORK=$KEEP; mkdir -p "$WORK"; else WORK=$(mktemp -d "/tmp/chunkload-$1.XXXXXX"); fi
