@@ -267,19 +267,29 @@ struct Seen {
     /// How many [`Remembering`] guards are alive; nothing is kept when none is.
     holders: usize,
     infos: BTreeMap<String, ObjectInfo>,
+    /// Each object's first bytes as read from its start: a later read from the start
+    /// (the header's after the sniffer's, the load's after the header's) begins with
+    /// them instead of a GET of its own.
+    heads: BTreeMap<String, Vec<u8>>,
 }
+
+/// How much of an object's start is kept: what the header and most samples need.
+const HEAD_BYTES: usize = 256 << 10;
+/// Objects whose start is kept, so a load of many objects holds a bounded amount.
+const HEADS_KEPT: usize = 64;
 
 fn seen() -> std::sync::MutexGuard<'static, Seen> {
     static SEEN: Mutex<Seen> = Mutex::new(Seen {
         holders: 0,
         infos: BTreeMap::new(),
+        heads: BTreeMap::new(),
     });
     SEEN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// While alive, the identity of each object read is kept (see [`remember_identities`]).
 #[must_use]
-pub(crate) struct Remembering(());
+pub struct Remembering(());
 
 impl Drop for Remembering {
     fn drop(&mut self) {
@@ -287,6 +297,7 @@ impl Drop for Remembering {
         s.holders -= 1;
         if s.holders == 0 {
             s.infos.clear();
+            s.heads.clear();
         }
     }
 }
@@ -295,8 +306,11 @@ impl Drop for Remembering {
 /// fingerprint reuses it without a request of its own, and every later GET (the read,
 /// a rerun's seek with `If-Range`/`If-Match`) is refused if the object changed since.
 /// A load holds it for its length; a process that outlives it forgets what it saw, so
-/// a later load sees a changed object as changed between runs.
-pub(crate) fn remember_identities() -> Remembering {
+/// a later load sees a changed object as changed between runs. A caller that sniffs or
+/// infers before the load holds it across all of them: one version of each object is
+/// read throughout, and its first bytes are fetched once (the sniffer's GET serves the
+/// header's read and the start of the load's).
+pub fn remember_identities() -> Remembering {
     seen().holders += 1;
     Remembering(())
 }
@@ -372,13 +386,52 @@ pub fn fingerprint(url: &str) -> Result<String> {
     Ok(stat(url)?.fingerprint())
 }
 
+/// The start of `url` kept by this load, with the identity it was read as.
+fn kept_head(url: &str) -> Option<(Vec<u8>, ObjectInfo)> {
+    let info = remembered(url)?;
+    let head = seen().heads.get(url).cloned()?;
+    Some((head, info))
+}
+
+/// Keeps `head` as the start of `url` unless a longer one is kept.
+fn keep_head(url: &str, head: Vec<u8>) {
+    let mut s = seen();
+    if s.holders == 0 || !store::identity_in_headers(url) {
+        return;
+    }
+    let longer = s.heads.get(url).is_none_or(|h| h.len() < head.len());
+    if longer && (s.heads.len() < HEADS_KEPT || s.heads.contains_key(url)) {
+        s.heads.insert(url.to_string(), head);
+    }
+}
+
 /// Opens `url` at byte `offset`: its bytes from there on, and its size.
 pub fn open_at(url: &str, offset: u64) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
+    if offset == 0 {
+        if let Some((head, info)) = kept_head(url) {
+            let size = info.size;
+            let n = head.len() as u64;
+            let rest = HttpReader {
+                url: url.to_string(),
+                pos: n,
+                body: None,
+                info: Some(info),
+                head: None,
+            };
+            // The rest is asked for only when a reader goes past the kept start.
+            let rest: Box<dyn Read + Send> = match size {
+                Some(s) if s <= n => Box::new(io::empty()),
+                _ => Box::new(rest),
+            };
+            return Ok((Box::new(io::Cursor::new(head).chain(rest)), size));
+        }
+    }
     let mut r = HttpReader {
         url: url.to_string(),
         pos: offset,
         body: None,
         info: remembered(url),
+        head: (offset == 0).then(Vec::new),
     };
     r.connect(Instant::now())?;
     let size = r.info.as_ref().and_then(|i| i.size);
@@ -393,6 +446,16 @@ struct HttpReader {
     body: Option<Box<dyn Read + Send>>,
     /// The version the first response was of; every later one must be the same.
     info: Option<ObjectInfo>,
+    /// The object's first bytes, while a read from its start is within them.
+    head: Option<Vec<u8>>,
+}
+
+impl Drop for HttpReader {
+    fn drop(&mut self) {
+        if let Some(head) = self.head.take().filter(|h| !h.is_empty()) {
+            keep_head(&self.url, head);
+        }
+    }
 }
 
 impl HttpReader {
@@ -474,6 +537,14 @@ impl Read for HttpReader {
                 // An early end is a cut connection, not the object's end.
                 Ok(0) if size.is_some_and(|s| self.pos < s) => self.body = None,
                 Ok(n) => {
+                    if let Some(head) = self.head.as_mut() {
+                        let room = HEAD_BYTES.saturating_sub(head.len()).min(n);
+                        head.extend_from_slice(&buf[..room]);
+                        if head.len() >= HEAD_BYTES {
+                            let full = self.head.take().unwrap_or_default();
+                            keep_head(&self.url, full);
+                        }
+                    }
                     self.pos += n as u64;
                     return Ok(n);
                 }

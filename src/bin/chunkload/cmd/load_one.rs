@@ -21,6 +21,9 @@ pub(crate) fn one(
     url: Option<&str>,
     opts: Option<&Arc<ConnectOptions>>,
 ) -> anyhow::Result<Summary> {
+    // Sniffing, inference and the load read one version of a remote object, and its
+    // start once.
+    let _one_version = chunkload::source::remote::remember_identities();
     // Each file of a table-per-file run finds its own dialect.
     cfg.find_dialect(&args.dialect.spec()?)?;
     let Some(opts) = opts else {
