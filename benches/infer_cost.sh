@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-5000000}
-bin=target/release/chunkload
+bin=${CHUNKLOAD_BIN:-target/release/chunkload}
 [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
