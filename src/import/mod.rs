@@ -12,6 +12,7 @@ mod gcs_out;
 mod import_into;
 mod object_out;
 mod options;
+mod out_prefix;
 mod plan;
 mod s3_out;
 mod serve;
@@ -122,7 +123,7 @@ fn shard_name(stem: &str, index: usize, count: usize, gzip: bool) -> String {
 /// complete, so an error leaves nothing half-written (and earlier files untouched).
 pub fn prepare(opts: &ImportOptions) -> Result<ImportPlan> {
     opts.validate()?;
-    if let Some(prefix) = object_out::OutPrefix::of(&opts.out_dir.to_string_lossy())? {
+    if let Some(prefix) = out_prefix::OutPrefix::of(&opts.out_dir.to_string_lossy())? {
         return store_plan::prepare(opts, prefix);
     }
     let dir = out_dir(&opts.out_dir)?;

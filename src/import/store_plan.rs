@@ -10,7 +10,8 @@
 //! `--force` deletes only objects right under the prefix named as this table's shards
 //! ([`super::is_shard_of`]), as a local `--out` does; anything else there is left alone.
 
-use super::object_out::{OutPrefix, Upload};
+use super::object_out::Upload;
+use super::out_prefix::OutPrefix;
 use super::{
     file_stem, is_shard_of, refuse_earlier, shard, write_import_sql, BaseUrl, ImportOptions,
     ImportPlan, Input, Shard, ShardSink,

@@ -8,7 +8,6 @@
 //! most columns have (the load reads all its dates in one order). Each is said in a note.
 //! `--date-order` decides instead, for every column.
 
-use super::tally::{iso_date_fits, Tally, DATES};
 use crate::encode::{iso_date, split_date, DateOrder};
 
 /// What one column's numeric dates say about their order.
@@ -16,30 +15,30 @@ use crate::encode::{iso_date, split_date, DateOrder};
 pub(super) struct DateVotes {
     /// Values with a numeric date (all of them fit some order while the column can
     /// still be a date column).
-    numeric: u64,
+    pub numeric: u64,
     /// The first such value.
-    first: Option<String>,
+    pub first: Option<String>,
     /// The first value that is no date read day first (so it is month first).
-    not_dmy: Option<String>,
+    pub not_dmy: Option<String>,
     /// The first value that is no date read month first (so it is day first).
-    not_mdy: Option<String>,
+    pub not_mdy: Option<String>,
 }
 
 const EITHER: [DateOrder; 2] = [DateOrder::Dmy, DateOrder::Mdy];
 
 impl DateVotes {
-    /// The date types of `alive` that `v` fits: as ISO, or as a numeric date in the
-    /// `forced` order, else in either of DMY and MDY (which one is noted).
+    /// The date types `v` fits, as `fits` judges an ISO date: as written, or as a
+    /// numeric date in the `forced` order, else in either of DMY and MDY (which one is
+    /// noted).
     pub(super) fn observe(
         &mut self,
         v: &[u8],
-        alive: u16,
         forced: Option<DateOrder>,
-        scratch: &mut Vec<u8>,
         iso: &mut Vec<u8>,
+        fits: &mut dyn FnMut(&[u8]) -> u16,
     ) -> u16 {
         if split_date(v, forced.unwrap_or(DateOrder::Dmy)).is_none() {
-            return iso_date_fits(v, alive, scratch);
+            return fits(v);
         }
         self.numeric += 1;
         self.first
@@ -52,11 +51,11 @@ impl DateVotes {
             }
             None => &EITHER,
         };
-        let mut fits = 0;
+        let mut all = 0;
         for &order in orders {
             iso.clear();
             iso_date(v, order, iso);
-            let f = iso_date_fits(iso, alive, scratch);
+            let f = fits(iso);
             if f == 0 && forced.is_none() {
                 let slot = match order {
                     DateOrder::Dmy => &mut self.not_dmy,
@@ -64,77 +63,10 @@ impl DateVotes {
                 };
                 slot.get_or_insert_with(|| String::from_utf8_lossy(v).into_owned());
             }
-            fits |= f;
+            all |= f;
         }
-        fits
+        all
     }
-}
-
-/// The load's date order: `forced`, else the order of most columns with numeric dates
-/// (on a tie, the first such column's), `None` when no column has any. The date types
-/// of columns that cannot be read in it are dropped (they become `text`), each with a
-/// note saying why.
-pub(super) fn settle(
-    names: &[String],
-    tallies: &mut [Tally],
-    forced: Option<DateOrder>,
-) -> (Option<DateOrder>, Vec<String>) {
-    if forced.is_some() {
-        return (forced, Vec::new());
-    }
-    let mut notes = Vec::new();
-    let mut votes = Vec::new();
-    for (i, t) in tallies.iter_mut().enumerate() {
-        let d = &t.dates;
-        if t.alive & DATES == 0 || d.numeric == 0 {
-            continue;
-        }
-        let name = &names[i];
-        match (&d.not_dmy, &d.not_mdy) {
-            (None, None) => notes.push(format!(
-                "column {name:?} stays text: its dates (such as {:?}) read alike day first \
-                 and month first; pass --date-order dmy or --date-order mdy to load them as dates",
-                d.first.as_deref().unwrap_or_default()
-            )),
-            (Some(month_first), Some(day_first)) => notes.push(format!(
-                "column {name:?} stays text: its dates are day first in some rows \
-                 ({day_first:?}) and month first in others ({month_first:?})"
-            )),
-            (None, Some(_)) => votes.push((i, DateOrder::Dmy)),
-            (Some(_), None) => votes.push((i, DateOrder::Mdy)),
-        }
-        if !matches!((&d.not_dmy, &d.not_mdy), (None, Some(_)) | (Some(_), None)) {
-            t.alive &= !DATES;
-        }
-    }
-    let Some(&(_, first)) = votes.first() else {
-        return (None, notes);
-    };
-    let dmy = votes.iter().filter(|v| v.1 == DateOrder::Dmy).count();
-    let mdy = votes.len() - dmy;
-    let order = match dmy.cmp(&mdy) {
-        std::cmp::Ordering::Greater => DateOrder::Dmy,
-        std::cmp::Ordering::Less => DateOrder::Mdy,
-        std::cmp::Ordering::Equal => first,
-    };
-    let agree = if order == DateOrder::Dmy { dmy } else { mdy };
-    for &(i, o) in votes.iter().filter(|v| v.1 != order) {
-        tallies[i].alive &= !DATES;
-        notes.push(format!(
-            "column {:?} stays text: its dates are {} but the load reads dates as {} (as \
-             {agree} other {}); pass --date-order {o} to read every date column as {}",
-            names[i],
-            o.pattern(),
-            order.pattern(),
-            if agree == 1 {
-                "column is"
-            } else {
-                "columns are"
-            },
-            o.pattern()
-        ));
-    }
-    (Some(order), notes)
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@
 mod create;
 mod dates;
 mod ddl;
+mod order;
 mod sample;
 mod tally;
 

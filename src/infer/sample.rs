@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use super::tally::{Scratch, Tally};
-use super::{dates, InferOptions, Inferred, InferredColumn};
+use super::{order, InferOptions, Inferred, InferredColumn};
 use crate::report::{Event, InferProgress, Observer};
 use crate::source::{self, Compression, Dialect, Record, RecordReader};
 use crate::{Error, ErrorKind, Result};
@@ -83,7 +83,7 @@ fn infer_with<R: Read>(
             reader.name()
         )));
     }
-    let (date_order, notes) = dates::settle(&names, &mut tallies, opts.date_order);
+    let (date_order, notes) = order::settle(&names, &mut tallies, opts.date_order);
     Ok(Inferred {
         columns: names
             .into_iter()

@@ -188,9 +188,9 @@ impl Tally {
         let json = matches!(t.first(), Some(b'{' | b'['));
         keep(&mut alive, JSONB, json, ColumnType::Jsonb);
         if alive & DATES != 0 {
-            let fits = self
-                .dates
-                .observe(v, alive & DATES, opts.date_order, scratch, iso);
+            let dates = alive & DATES;
+            let mut iso_fits = |x: &[u8]| iso_date_fits(x, dates, scratch);
+            let fits = self.dates.observe(v, opts.date_order, iso, &mut iso_fits);
             alive = alive & !DATES | fits;
         }
         self.alive = alive;
