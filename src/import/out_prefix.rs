@@ -3,7 +3,7 @@
 
 use super::object_out::{Object, ObjectOut, Upload};
 use super::{azure_out, gcs_out, s3_out, ImportAuth};
-use crate::source::{azure, gcs, s3, store};
+use crate::source::{azure, gcs, s3};
 use crate::{Error, Result};
 
 /// The store, bucket and key prefix of an object-store `--out`.
@@ -82,7 +82,7 @@ impl OutPrefix {
     /// The names of the objects right under the prefix (not deeper), sorted.
     pub fn names(&self) -> Result<Vec<String>> {
         let root = self.root();
-        Ok(store::list(&root)?
+        Ok(crate::source::listing::list(&root)?
             .into_iter()
             .filter_map(|u| {
                 let name = u.strip_prefix(&root)?;

@@ -11,8 +11,8 @@
 //! name the object by its `az://` URL (a SAS is in the query string, which messages
 //! hide).
 
+use super::object::Signed;
 use super::percent::{PATH, UNRESERVED as QUERY};
-use super::store::Signed;
 use crate::error::{Error, Result};
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};

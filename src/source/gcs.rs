@@ -10,8 +10,8 @@
 //! (public buckets). Service-account JSON (`GOOGLE_APPLICATION_CREDENTIALS`) is not
 //! read: it needs an OAuth exchange.
 
-use super::remote::ObjectInfo;
-use super::store::Signed;
+use super::object::ObjectInfo;
+use super::object::Signed;
 use crate::error::{Error, Result};
 // A `/` is part of an object's name in a JSON API path, so it is encoded too.
 use super::percent::UNRESERVED as SEGMENT;

@@ -35,6 +35,8 @@ mod fields;
 pub mod gcs;
 mod header;
 mod input;
+pub mod listing;
+mod object;
 pub(crate) mod percent;
 mod reader;
 pub mod remote;

@@ -21,7 +21,9 @@
 //! errors are retried. Messages show the URL without its query string, which may hold a
 //! signature.
 
-use super::store::{self, Signed};
+pub use super::object::ObjectInfo;
+use super::object::Signed;
+use super::{gcs, store};
 use crate::backoff::RetryPolicy;
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -64,6 +66,11 @@ fn request(req: &Signed) -> ureq::Request {
     r
 }
 
+/// A store's answer that is not what its API documents.
+pub(crate) fn invalid(url: &str, why: String) -> Error {
+    Error::io(shown(url), io::Error::new(io::ErrorKind::InvalidData, why))
+}
+
 /// The URL as messages show it: without a query string (a presigned URL's signature)
 /// and without a password in the user part.
 pub fn shown(url: &str) -> String {
@@ -91,46 +98,6 @@ pub fn file_name(url: &str) -> &str {
     match path.split_once('/') {
         Some((_, p)) => p.rsplit('/').find(|s| !s.is_empty()).unwrap_or("remote"),
         None => "remote",
-    }
-}
-
-/// What identifies one version of an object, as the server says.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ObjectInfo {
-    /// Size in bytes (`Content-Length`, or the total of `Content-Range`).
-    pub size: Option<u64>,
-    /// The `ETag` header.
-    pub etag: Option<String>,
-    /// The `Last-Modified` header.
-    pub last_modified: Option<String>,
-    /// A store's version of the object (a `gs://` object's generation).
-    pub version: Option<String>,
-}
-
-impl ObjectInfo {
-    fn of(resp: &ureq::Response) -> ObjectInfo {
-        let total = resp
-            .header("Content-Range")
-            .and_then(|r| r.rsplit_once('/'))
-            .and_then(|(_, t)| t.trim().parse().ok());
-        let len = || resp.header("Content-Length").and_then(|l| l.parse().ok());
-        ObjectInfo {
-            size: if resp.status() == 206 { total } else { len() },
-            etag: resp.header("ETag").map(str::to_string),
-            last_modified: resp.header("Last-Modified").map(str::to_string),
-            version: None,
-        }
-    }
-
-    /// The fingerprint the ledger keeps: it changes when the object does.
-    pub fn fingerprint(&self) -> String {
-        let size = self.size.map_or("?".into(), |s| s.to_string());
-        let etag = self.etag.as_deref().unwrap_or("");
-        let modified = self.last_modified.as_deref().unwrap_or("");
-        match &self.version {
-            Some(v) => format!("http:{size}:{etag}:{modified}:{v}"),
-            None => format!("http:{size}:{etag}:{modified}"),
-        }
     }
 }
 
@@ -340,8 +307,10 @@ fn remember(url: &str, info: &ObjectInfo) {
 /// yet: a headerless input's, or one outside a load (`check` of a load not begun).
 pub fn stat(url: &str) -> Result<ObjectInfo> {
     // gs://: a media GET's headers need not carry the generation; the metadata does.
-    if let Some(info) = store::stat(url) {
-        return info;
+    if gcs::is_gs(url) {
+        let req = gcs::metadata(url)?;
+        let json = get_text(url, &req)?;
+        return gcs::parse_metadata(&json).map_err(|e| invalid(url, e));
     }
     if let Some(info) = remembered(url) {
         return Ok(info);

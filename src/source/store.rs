@@ -3,15 +3,9 @@
 //! just before [`super::remote`] sends it. Everything else (retries, identity, ranged
 //! resume) is remote's, the same for every store and for plain `https://`.
 
-use super::{azure, gcs, remote, s3};
-use crate::error::{Error, Result};
-
-/// One request's address and headers, authorised. It may hold a signature or token:
-/// never shown or stored (messages use the object's own URL).
-pub(crate) struct Signed {
-    pub to: String,
-    pub headers: Vec<(String, String)>,
-}
+pub(crate) use super::object::Signed;
+use super::{azure, gcs, s3};
+use crate::error::Result;
 
 /// Whether `url` names an object store's object, prefix or pattern.
 pub fn is_store(url: &str) -> bool {
@@ -50,80 +44,10 @@ pub(crate) fn get(url: &str, range: Option<String>, etag: Option<&str>) -> Resul
     }
 }
 
-/// The identity of a `gs://` object, from its metadata: a media GET need not carry
-/// the generation. None for the others, whose identity is a GET's headers.
-pub(crate) fn stat(url: &str) -> Option<Result<remote::ObjectInfo>> {
-    if !gcs::is_gs(url) {
-        return None;
-    }
-    let info = gcs::metadata(url).and_then(|req| {
-        let json = remote::get_text(url, &req)?;
-        gcs::parse_metadata(&json).map_err(|e| invalid(url, e))
-    });
-    Some(info)
-}
-
 /// Whether a GET's headers are the object's identity: not for `gs://`, whose
 /// generation is in its metadata ([`stat`]).
 pub(crate) fn identity_in_headers(url: &str) -> bool {
     !gcs::is_gs(url)
-}
-
-fn invalid(url: &str, why: String) -> Error {
-    Error::io(
-        remote::shown(url),
-        std::io::Error::new(std::io::ErrorKind::InvalidData, why),
-    )
-}
-
-/// Every object under the prefix `url` names (`s3://b/2024/`, `az://c/x`), sorted, as
-/// URLs spelled as `url` is. Bounded: more than 1000 pages is refused.
-pub fn list(url: &str) -> Result<Vec<String>> {
-    let (scheme, _) = url.split_once("://").unwrap_or(("", ""));
-    let (bucket, prefix) = if s3::is_s3(url) {
-        s3::split(url)?
-    } else if azure::is_azure(url) {
-        azure::split(url)?
-    } else if gcs::is_gs(url) {
-        gcs::split(url)?
-    } else {
-        return Err(Error::usage(format!("{url} is no object store URL")));
-    };
-    let mut urls = Vec::new();
-    let mut token: Option<String> = None;
-    for _page in 0..1000 {
-        let t = token.as_deref();
-        let req = if s3::is_s3(url) {
-            Signed {
-                to: s3::presign_list(bucket, prefix, t)?,
-                headers: Vec::new(),
-            }
-        } else if azure::is_azure(url) {
-            azure::list(bucket, prefix, t)?
-        } else {
-            gcs::list(bucket, prefix, t)
-        };
-        let text = remote::get_text(url, &req)?;
-        let page = if s3::is_s3(url) {
-            s3::parse_list(&text)
-        } else if azure::is_azure(url) {
-            azure::parse_list(&text)
-        } else {
-            gcs::parse_list(&text)
-        };
-        let (keys, next) = page.map_err(|e| invalid(url, e))?;
-        urls.extend(keys.into_iter().map(|k| format!("{scheme}://{bucket}/{k}")));
-        token = match next {
-            Some(t) => Some(t),
-            None => {
-                urls.sort();
-                return Ok(urls);
-            }
-        };
-    }
-    Err(Error::usage(format!(
-        "{url} lists more than 1000 pages of objects; name a narrower prefix"
-    )))
 }
 
 /// What a store says about a failed request, and what may be missing: ` (Code)` from

@@ -119,7 +119,7 @@ fn matches(pattern: &str) -> Result<Vec<String>, Error> {
 /// wildcard.
 fn objects(arg: &str) -> Result<Vec<String>, Error> {
     let literal = arg.find(['*', '?', '[']).unwrap_or(arg.len());
-    let listed = store::list(&arg[..literal])?;
+    let listed = chunkload::source::listing::list(&arg[..literal])?;
     let found: Vec<String> = if arg.ends_with('/') && literal == arg.len() {
         listed
             .into_iter()
