@@ -89,18 +89,8 @@ impl ObjectOut for Azure {
         Ok(id)
     }
 
-    fn complete(
-        &self,
-        at: &Object<'_>,
-        session: &str,
-        tags: &mut Vec<String>,
-        offset: u64,
-        rest: &[u8],
-    ) -> Result<()> {
-        if !rest.is_empty() {
-            let number = tags.len() as u64 + 1;
-            tags.push(self.put_part(at, session, number, offset, rest)?);
-        }
+    /// Azure has no upload session: the block list is the commit.
+    fn commit(&self, at: &Object<'_>, _session: &str, tags: &[String]) -> Result<()> {
         let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
         for id in tags.iter() {
             xml.push_str(&format!("<Latest>{id}</Latest>"));

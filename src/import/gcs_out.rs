@@ -106,6 +106,15 @@ impl ObjectOut for Gcs {
         }
     }
 
+    /// Never called: a resumable upload is made whole by its last chunk, which
+    /// [`ObjectOut::complete`] here sends with the object's size.
+    fn commit(&self, at: &Object<'_>, _session: &str, _tags: &[String]) -> Result<()> {
+        Err(crate::Error::other(format!(
+            "{}: no commit step in GCS",
+            at.url
+        )))
+    }
+
     fn complete(
         &self,
         at: &Object<'_>,

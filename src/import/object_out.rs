@@ -51,7 +51,8 @@ pub(crate) trait ObjectOut: Sync {
         body: &[u8],
     ) -> Result<String>;
     /// Sends the last bytes `rest` (maybe none; they start at `offset`) and makes the
-    /// object of the parts `tags` sent before.
+    /// object of the parts `tags` sent before. By default `rest` goes as one more part
+    /// before [`ObjectOut::commit`]; a store whose last part is special overrides this.
     fn complete(
         &self,
         at: &Object<'_>,
@@ -59,7 +60,16 @@ pub(crate) trait ObjectOut: Sync {
         tags: &mut Vec<String>,
         offset: u64,
         rest: &[u8],
-    ) -> Result<()>;
+    ) -> Result<()> {
+        if !rest.is_empty() {
+            let number = tags.len() as u64 + 1;
+            tags.push(self.put_part(at, session, number, offset, rest)?);
+        }
+        self.commit(at, session, tags)
+    }
+    /// Makes the object of the parts `tags`, all sent (from the default
+    /// [`ObjectOut::complete`]).
+    fn commit(&self, at: &Object<'_>, session: &str, tags: &[String]) -> Result<()>;
     /// Drops an upload that will not be completed.
     fn abort(&self, at: &Object<'_>, session: &str) -> Result<()>;
     /// Deletes the object; a missing one is no error.

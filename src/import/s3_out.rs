@@ -87,18 +87,7 @@ impl ObjectOut for S3 {
         })
     }
 
-    fn complete(
-        &self,
-        at: &Object<'_>,
-        session: &str,
-        tags: &mut Vec<String>,
-        offset: u64,
-        rest: &[u8],
-    ) -> Result<()> {
-        if !rest.is_empty() {
-            let number = tags.len() as u64 + 1;
-            tags.push(self.put_part(at, session, number, offset, rest)?);
-        }
+    fn commit(&self, at: &Object<'_>, session: &str, tags: &[String]) -> Result<()> {
         let (to, body) = s3::presign(at.bucket, |b, c| {
             let action =
                 b.complete_multipart_upload(c, at.key, session, tags.iter().map(String::as_str));
