@@ -12,7 +12,7 @@ exported by pandas, and a held-back tenth in six other dialects). Each file is
 
 A column survives when the export holds the same values as the file, compared as values
 (the file parsed with its known dialect): numbers as decimals (`1.50` = `1.5`, a decimal
-comma in the `;` variant read as a point), `true`/`t`/`yes`, dates and times as instants
+comma in the `;` variant read as a point; past 15 significant digits as doubles), `true`/`t`/`yes`, dates and times as instants
 (a zone-aware export is compared in UTC; `7/21/2016` in a column whose values put the
 month first is that date, day first when a value says so), empty as NULL, anything else
 as text. Columns are
@@ -60,7 +60,13 @@ def norm(s, decimal_comma=False):
     if decimal_comma and COMMA_NUMBER.match(t):
         t = t.replace(",", ".")
     if NUMBER.match(t):
-        return ("n", decimal.Decimal(t).normalize())
+        d = decimal.Decimal(t).normalize()
+        # Past 15 significant digits a number is a double's rendering, and two renderings
+        # of one double may differ (PostgreSQL prints 2.2937122783963002e+17 for the
+        # 2.2937122783963e+17 pandas wrote): such numbers compare as doubles.
+        if len(d.as_tuple().digits) > 15:
+            d = decimal.Decimal(repr(float(t))).normalize()
+        return ("n", d)
     low = t.lower()
     if low in ("inf", "infinity", "+inf", "+infinity"):
         return ("n", "inf")
