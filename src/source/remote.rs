@@ -238,18 +238,23 @@ struct Seen {
     /// (the header's after the sniffer's, the load's after the header's) begins with
     /// them instead of a GET of its own.
     heads: BTreeMap<String, Vec<u8>>,
+    /// The last object's open GET, stopped where its kept start ends: the next read
+    /// from the start goes on with it, so a load of one object makes one GET.
+    parked: Option<(String, HttpReader)>,
 }
 
-/// How much of an object's start is kept: what the header and most samples need.
-const HEAD_BYTES: usize = 256 << 10;
-/// Objects whose start is kept, so a load of many objects holds a bounded amount.
-const HEADS_KEPT: usize = 64;
+/// How much of an object's start is kept: the dialect sniffer's whole sample, and what
+/// the buffered readers above fetch past it (up to 256 KiB).
+const HEAD_BYTES: usize = super::sniff::SNIFF_BYTES + (256 << 10);
+/// Objects whose start is kept, so a load of many objects holds 15 MiB at most.
+const HEADS_KEPT: usize = 12;
 
 fn seen() -> std::sync::MutexGuard<'static, Seen> {
     static SEEN: Mutex<Seen> = Mutex::new(Seen {
         holders: 0,
         infos: BTreeMap::new(),
         heads: BTreeMap::new(),
+        parked: None,
     });
     SEEN.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -265,6 +270,7 @@ impl Drop for Remembering {
         if s.holders == 0 {
             s.infos.clear();
             s.heads.clear();
+            s.parked = None;
         }
     }
 }
@@ -376,35 +382,124 @@ fn keep_head(url: &str, head: Vec<u8>) {
 
 /// Opens `url` at byte `offset`: its bytes from there on, and its size.
 pub fn open_at(url: &str, offset: u64) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
-    if offset == 0 {
-        if let Some((head, info)) = kept_head(url) {
-            let size = info.size;
-            let n = head.len() as u64;
-            let rest = HttpReader {
+    let fresh = |pos: u64| -> Result<HttpReader> {
+        let mut r = HttpReader {
+            url: url.to_string(),
+            pos,
+            body: None,
+            info: remembered(url),
+        };
+        r.connect(Instant::now())?;
+        Ok(r)
+    };
+    if offset > 0 {
+        let r = fresh(offset)?;
+        let size = r.info.as_ref().and_then(|i| i.size);
+        return Ok((Box::new(r), size));
+    }
+    let read = match kept_head(url) {
+        // The rest is asked for only when a reader goes past the kept start, and then
+        // from the GET that read it if that one is still open.
+        Some((head, info)) => StartRead {
+            url: url.to_string(),
+            size: info.size,
+            rest: unpark(url, head.len() as u64),
+            info: Some(info),
+            head,
+            at: 0,
+            recording: false,
+        },
+        None => {
+            let r = fresh(0)?;
+            StartRead {
                 url: url.to_string(),
-                pos: n,
-                body: None,
-                info: Some(info),
-                head: None,
-            };
-            // The rest is asked for only when a reader goes past the kept start.
-            let rest: Box<dyn Read + Send> = match size {
-                Some(s) if s <= n => Box::new(io::empty()),
-                _ => Box::new(rest),
-            };
-            return Ok((Box::new(io::Cursor::new(head).chain(rest)), size));
+                size: r.info.as_ref().and_then(|i| i.size),
+                info: r.info.clone(),
+                rest: Some(r),
+                head: Vec::new(),
+                at: 0,
+                recording: true,
+            }
+        }
+    };
+    let size = read.size;
+    Ok((Box::new(read), size))
+}
+
+/// The parked GET of `url` if it stands at `pos`.
+fn unpark(url: &str, pos: u64) -> Option<HttpReader> {
+    let mut s = seen();
+    match s.parked.take() {
+        Some((u, r)) if u == url && r.pos == pos && r.body.is_some() => Some(r),
+        other => {
+            s.parked = other;
+            None
         }
     }
-    let mut r = HttpReader {
-        url: url.to_string(),
-        pos: offset,
-        body: None,
-        info: remembered(url),
-        head: (offset == 0).then(Vec::new),
-    };
-    r.connect(Instant::now())?;
-    let size = r.info.as_ref().and_then(|i| i.size);
-    Ok((Box::new(r), size))
+}
+
+/// An object read from its start: its kept first bytes, then the GET of the rest.
+struct StartRead {
+    url: String,
+    size: Option<u64>,
+    info: Option<ObjectInfo>,
+    head: Vec<u8>,
+    /// The next byte to return.
+    at: u64,
+    /// The head is being read for the first time, and kept as it comes.
+    recording: bool,
+    rest: Option<HttpReader>,
+}
+
+impl Read for StartRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let kept = self.head.len() as u64;
+        if self.at < kept {
+            let from = &self.head[self.at as usize..];
+            let n = from.len().min(buf.len());
+            buf[..n].copy_from_slice(&from[..n]);
+            self.at += n as u64;
+            return Ok(n);
+        }
+        if self.size.is_some_and(|s| self.at >= s) {
+            return Ok(0);
+        }
+        let rest = match self.rest.as_mut() {
+            Some(r) => r,
+            None => self.rest.insert(HttpReader {
+                url: self.url.clone(),
+                pos: self.at,
+                body: None,
+                info: self.info.clone(),
+            }),
+        };
+        let n = rest.read(buf)?;
+        if self.recording && self.at == kept && self.head.len() < HEAD_BYTES {
+            let room = (HEAD_BYTES - self.head.len()).min(n);
+            self.head.extend_from_slice(&buf[..room]);
+            // Past the cap the head is complete: it stops growing and `at` passes it.
+        }
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl Drop for StartRead {
+    fn drop(&mut self) {
+        let head = std::mem::take(&mut self.head);
+        let end = head.len() as u64;
+        if self.recording && !head.is_empty() {
+            keep_head(&self.url, head);
+        }
+        // Stopped where the kept start ends (a sample, a header): the open GET waits
+        // for the next read from the start.
+        let kept = seen().heads.get(&self.url).map(|h| h.len() as u64);
+        if let Some(rest) = self.rest.take() {
+            if kept == Some(end) && rest.pos == end && rest.body.is_some() {
+                seen().parked = Some((self.url.clone(), rest));
+            }
+        }
+    }
 }
 
 /// The bytes of one object from a position on, reconnecting where a cut left off.
@@ -415,16 +510,6 @@ struct HttpReader {
     body: Option<Box<dyn Read + Send>>,
     /// The version the first response was of; every later one must be the same.
     info: Option<ObjectInfo>,
-    /// The object's first bytes, while a read from its start is within them.
-    head: Option<Vec<u8>>,
-}
-
-impl Drop for HttpReader {
-    fn drop(&mut self) {
-        if let Some(head) = self.head.take().filter(|h| !h.is_empty()) {
-            keep_head(&self.url, head);
-        }
-    }
 }
 
 impl HttpReader {
@@ -506,14 +591,6 @@ impl Read for HttpReader {
                 // An early end is a cut connection, not the object's end.
                 Ok(0) if size.is_some_and(|s| self.pos < s) => self.body = None,
                 Ok(n) => {
-                    if let Some(head) = self.head.as_mut() {
-                        let room = HEAD_BYTES.saturating_sub(head.len()).min(n);
-                        head.extend_from_slice(&buf[..room]);
-                        if head.len() >= HEAD_BYTES {
-                            let full = self.head.take().unwrap_or_default();
-                            keep_head(&self.url, full);
-                        }
-                    }
                     self.pos += n as u64;
                     return Ok(n);
                 }

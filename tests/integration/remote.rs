@@ -35,11 +35,11 @@ fn an_http_object_loads_exactly_and_a_gzip_one_too() {
     let header = text.find('\n').unwrap() as u64 + 1;
     let data = text.len() as u64 - header;
     assert_eq!(json(&out)["bytes"].as_u64(), Some(data), "{}", json(&out));
-    // One GET from byte 0 (the sniffer's, whose first 256 KiB serve the header's read and
-    // the load's start) and the load's from there on: no resume was needed.
+    // One GET from byte 0: the sniffer's, whose sample serves the header's read and the
+    // load's start, and whose open response the load goes on reading. No resume.
     let log = web.log();
     let ranges: Vec<&str> = log.iter().map(|l| l.range.as_str()).collect();
-    assert_eq!(ranges, ["bytes=0-", "bytes=262144-"], "{log:?}");
+    assert_eq!(ranges, ["bytes=0-"], "{log:?}");
 
     // gzip, under a name that does not say so: detected from the bytes, as for files.
     let gz = dir.path().join("accounts.gz");
@@ -256,8 +256,8 @@ fn the_identity_comes_with_the_body_get() {
     let out = load(&url, &db, &["--workers", "1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_exact(&db, 2_000);
-    // One GET in all for an object smaller than the start a load keeps (256 KiB): the
-    // dialect's sample, whose bytes serve the header's read and the load's. None for the
+    // One GET in all: the dialect's sample, whose bytes serve the header's read and the
+    // load's start, and whose open response the load goes on reading. None for the
     // identity alone (earlier versions sent five: three reads from byte 0 and two
     // one-byte GETs for the fingerprint and for progress).
     let got = gets(&web, 0, "/accounts.csv");
