@@ -154,13 +154,15 @@ fn encode_all(
         .collect();
     let rewrite = rewrites.iter().any(|r| *r != Rewrite::Keep);
     let mut scratch = Vec::new();
+    // Where each rewritten value of a row lies in `scratch`: (column, start, end).
+    let mut at = Vec::new();
     for i in 0..chunk.batch.len() {
         let rec = chunk.batch.record(i);
         let encoded = if rewrite {
             // Each value rewritten (a number with a comma, a date in another order) goes
             // into `scratch`, then the row's fields point there instead.
             scratch.clear();
-            let mut at = Vec::new();
+            at.clear();
             for (c, f) in rec.project(proj).enumerate() {
                 let start = scratch.len();
                 let Some(v) = f else { continue };
@@ -174,7 +176,7 @@ fn encode_all(
                 }
             }
             let mut fields: Vec<Option<&[u8]>> = rec.project(proj).collect();
-            for (c, start, end) in at {
+            for &(c, start, end) in &at {
                 fields[c] = Some(&scratch[start..end]);
             }
             encoder.encode_row(fields, i as u32, rows)
